@@ -1,0 +1,1 @@
+"""The alarm engine: limits, priorities, delays, latching and technical alarms. No Qt."""

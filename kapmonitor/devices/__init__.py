@@ -1,0 +1,1 @@
+"""Device protocols: pure decoders, transports (serial, Bluetooth LE), simulators and the protocol registry."""

@@ -1,0 +1,99 @@
+"""What every protocol provides: an incremental decoder, counters of link quality, and a descriptor as data."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from kapmonitor.core.readings import Item
+
+if TYPE_CHECKING:
+    from kapmonitor.devices.simulation import DeviceSimulator
+
+
+@dataclass
+class LinkStats:
+    """Link-quality counters a decoder keeps. Read them through :meth:`snapshot` from another thread."""
+
+    bytes_in: int = 0
+    frames_ok: int = 0
+    checksum_errors: int = 0
+    resyncs: int = 0
+    bytes_discarded: int = 0
+
+    def snapshot(self) -> LinkStats:
+        return LinkStats(self.bytes_in, self.frames_ok, self.checksum_errors, self.resyncs, self.bytes_discarded)
+
+
+class Decoder(ABC):
+    """A pure, incremental protocol decoder: bytes in, items out.
+
+    ``feed`` never trusts read boundaries, keeps a bounded buffer, resynchronises after garbage, and never raises
+    whatever bytes it is given: bad input becomes :class:`~kapmonitor.core.readings.DecodeError` items and counters.
+    For Bluetooth characteristics one ``feed`` call is one notification.
+    """
+
+    protocol: ClassVar[str]
+    max_buffer: ClassVar[int] = 4096
+
+    def __init__(self) -> None:
+        self.stats = LinkStats()
+
+    @abstractmethod
+    def feed(self, data: bytes) -> list[Item]:
+        """Decode what ``data`` completes; keep any partial frame for the next call."""
+
+
+@dataclass(frozen=True)
+class SerialSettings:
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: float = 1
+    xonxoff: bool = False
+    rtscts: bool = False
+
+    def as_pyserial(self) -> dict[str, object]:
+        return {
+            "baudrate": self.baudrate,
+            "bytesize": self.bytesize,
+            "parity": self.parity,
+            "stopbits": self.stopbits,
+            "xonxoff": self.xonxoff,
+            "rtscts": self.rtscts,
+        }
+
+
+@dataclass(frozen=True)
+class TrackSpec:
+    """A track a device model produces: a metric and its nominal rate (samples per second)."""
+
+    metric: str
+    nominal_rate_hz: float
+
+
+@dataclass(frozen=True)
+class Keepalive:
+    """Bytes a transport sends to keep a device streaming (some oximeters stop after a few seconds of silence)."""
+
+    payload: bytes
+    interval_s: float
+
+
+@dataclass(frozen=True)
+class DeviceDescriptor:
+    """One device model or protocol, as data: adding a model is a descriptor plus a decoder."""
+
+    protocol: str
+    title: str
+    link: Literal["serial", "ble"]
+    decoder: Callable[[], Decoder]
+    tracks: tuple[TrackSpec, ...]
+    serial: SerialSettings | None = None
+    start_command: bytes | None = None
+    keepalive: Keepalive | None = None
+    simulator: Callable[..., DeviceSimulator] | None = None
+    notes: str = ""
+    extra: dict[str, object] = field(default_factory=dict)

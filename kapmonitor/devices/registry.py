@@ -1,0 +1,47 @@
+"""Protocol name -> device descriptor, imported lazily; outside packages add more through an entry-point group."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from importlib.metadata import entry_points
+
+from kapmonitor.devices.base import DeviceDescriptor
+
+ENTRY_POINT_GROUP = "kapmonitor.devices"
+
+# name -> (module, attribute holding the DeviceDescriptor)
+BUILTIN: dict[str, tuple[str, str]] = {
+    "nonin-df7": ("kapmonitor.devices.nonin", "DF7"),
+}
+
+
+class UnknownProtocol(KeyError):
+    def __str__(self) -> str:
+        return f"unknown protocol {self.args[0]!r}; known: {', '.join(protocol_names())}"
+
+
+def _external() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def protocol_names() -> list[str]:
+    return sorted(set(BUILTIN) | set(_external()))
+
+
+@cache
+def descriptor(name: str) -> DeviceDescriptor:
+    if name in BUILTIN:
+        module_name, attr = BUILTIN[name]
+    elif name in (ext := _external()):
+        module_name, _, attr = ext[name].partition(":")
+    else:
+        raise UnknownProtocol(name)
+    found = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(found, DeviceDescriptor):
+        raise TypeError(f"{module_name}:{attr} is not a DeviceDescriptor")
+    return found
+
+
+def all_descriptors() -> list[DeviceDescriptor]:
+    return [descriptor(n) for n in protocol_names()]

@@ -1,0 +1,90 @@
+"""The part of a device that owns I/O: opening, reading, stamping arrival, reconnecting with back-off."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kapmonitor.core.clock import now_us
+from kapmonitor.core.readings import Item, LinkEvent
+from kapmonitor.devices.base import LinkStats
+
+Publish = Callable[[Sequence[Item]], None]
+
+
+class LinkState(StrEnum):
+    STOPPED = "stopped"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """What the device strip and the Devices window show about one device."""
+
+    device: str
+    protocol: str
+    address: str
+    state: LinkState
+    stats: LinkStats
+    last_data_us: int | None
+    message: str = ""
+
+
+class Transport(ABC):
+    """Base of every link. Subclasses implement :meth:`_run` (on their own thread or loop) and call
+    :meth:`_emit` with stamped items and :meth:`_set_state` on every change, which is published as a LinkEvent."""
+
+    def __init__(self, device: str, protocol: str, address: str) -> None:
+        self.device = device
+        self.protocol = protocol
+        self.address = address
+        self._state = LinkState.STOPPED
+        self._message = ""
+        self._last_data_us: int | None = None
+        self._publish: Publish | None = None
+        self._status_lock = threading.Lock()
+
+    @property
+    def state(self) -> LinkState:
+        return self._state
+
+    @abstractmethod
+    def start(self, publish: Publish) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Close the link and join any thread. Idempotent."""
+
+    @abstractmethod
+    def stats(self) -> LinkStats: ...
+
+    def status(self) -> DeviceStatus:
+        with self._status_lock:
+            return DeviceStatus(
+                self.device,
+                self.protocol,
+                self.address,
+                self._state,
+                self.stats(),
+                self._last_data_us,
+                self._message,
+            )
+
+    def _set_state(self, state: LinkState, message: str = "") -> None:
+        with self._status_lock:
+            changed = state != self._state or message != self._message
+            self._state, self._message = state, message
+        if changed and self._publish is not None:
+            self._publish([LinkEvent(state.value, message, now_us(), self.device)])
+
+    def _emit(self, items: Sequence[Item]) -> None:
+        if items and self._publish is not None:
+            with self._status_lock:
+                self._last_data_us = max(getattr(i, "t_us", 0) for i in items) or self._last_data_us
+            self._publish(items)

@@ -1,0 +1,1 @@
+"""Exports of a recorded session: CSV, PDF, EDF+, FHIR."""

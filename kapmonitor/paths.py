@@ -1,0 +1,28 @@
+"""Where kapmonitor keeps its files (platformdirs, wrapped here once)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "kapmonitor"
+
+
+def data_dir() -> Path:
+    override = os.environ.get("KAPMONITOR_DATA_DIR")
+    path = Path(override) if override else Path(platformdirs.user_data_dir(APP, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    override = os.environ.get("KAPMONITOR_CONFIG_DIR")
+    path = Path(override) if override else Path(platformdirs.user_config_dir(APP, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{data_dir() / 'kapmonitor.sqlite'}"

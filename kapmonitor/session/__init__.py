@@ -1,0 +1,1 @@
+"""The clinical record: patients, sessions, doses, ratings, notes and protocol timers. No Qt."""
