@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
 
 
 class DeviceSimulator(ABC):
@@ -28,3 +32,31 @@ class DeviceSimulator(ABC):
     def connected(self) -> bool:
         """False while a scripted disconnection episode runs: the runner then drops the link."""
         return True
+
+
+@dataclass(frozen=True)
+class VitalsSnapshot:
+    """What a simulated patient and probe present at one instant. ``None`` = the device would report no value."""
+
+    spo2: float | None
+    pulse_rate: float | None
+    perfusion_index: float | None
+    systolic: float | None
+    diastolic: float | None
+    mean: float | None
+    sensor_off: bool = False
+    artifact: bool = False
+    connected: bool = True
+
+
+class PatientModel(Protocol):
+    """The physiological model every simulator encodes (kapmonitor.devices.physiology implements it).
+
+    Times are seconds of simulated time since the model started.
+    """
+
+    def vitals(self, t_s: float) -> VitalsSnapshot: ...
+
+    def pleth(self, t0_s: float, n: int, rate_hz: float) -> np.ndarray:
+        """``n`` pleth samples from ``t0_s`` at ``rate_hz``, scaled 0.0 (trough) .. 1.0 (peak)."""
+        ...
