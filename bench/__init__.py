@@ -1,0 +1,1 @@
+"""Benchmarks with budgets. Run with `make bench`; results go to docs/performance.md."""
