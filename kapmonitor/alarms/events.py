@@ -90,7 +90,7 @@ class AlarmEvent:
 
 @dataclass(frozen=True, slots=True)
 class AlarmState:
-    """An alarm the bar shows now: active, acknowledged (condition still present) or latched (condition gone)."""
+    """An alarm on the bar now: active, acknowledged (condition still present) or latched (condition gone)."""
 
     alarm_id: str
     alarm: str

@@ -1,6 +1,6 @@
 """Alarm limits: the thresholds a clinic sets, and every change a nurse makes to them during a session.
 
-A :class:`LimitProfile` comes from a data file in ``resources/alarm_profiles/`` (see ``profile_file.py`` for the
+A :class:`LimitProfile` comes from a data file in ``resources/alarm_profiles/`` (``profile_file.py`` has the
 format). It is immutable: a per-session override or a baseline returns a new profile whose ``overrides`` list
 says who changed what, and when.
 """
@@ -30,10 +30,10 @@ class ProfileError(ValueError):
 class AlarmLimit:
     """Low and high thresholds for one metric. A value strictly beyond a threshold is a breach.
 
-    ``name`` renames the alarm: the desaturation limit is an ``spo2`` limit named ``spo2_desat``; unnamed limits
-    raise ``<metric>_low`` / ``<metric>_high``. ``delay_s`` is how long a breach must last before it alarms
-    (0 for NIBP: a new measurement alarms at once). ``latching`` keeps the alarm shown after the value recovers,
-    until someone acknowledges it.
+    ``name`` renames the alarm: the desaturation limit is an ``spo2`` limit named ``spo2_desat``; unnamed
+    limits raise ``<metric>_low`` / ``<metric>_high``. ``delay_s`` is how long a breach must last before it
+    alarms (0 for NIBP: a new measurement alarms at once). ``latching`` keeps the alarm shown after the value
+    recovers, until someone acknowledges it.
     """
 
     metric: str
@@ -73,7 +73,9 @@ class AlarmLimit:
             if threshold is not None and not math.isfinite(threshold):
                 problems.append(f"{side} must be a finite number, got {threshold!r}")
             if self.priority(side) not in PRIORITIES:
-                problems.append(f"{side}_priority must be one of {', '.join(PRIORITIES)}, got {self.priority(side)!r}")
+                problems.append(
+                    f"{side}_priority must be one of {', '.join(PRIORITIES)}, got {self.priority(side)!r}"
+                )
         if self.low is not None and self.high is not None and not self.low < self.high:
             problems.append(f"low ({self.low:g}) must be below high ({self.high:g})")
         if not (isinstance(self.delay_s, int | float) and 0 <= self.delay_s <= 600):
@@ -161,7 +163,9 @@ class LimitProfile:
             raise ProfileError("a limit change needs the name of the person making it")
         unknown = sorted(set(changes) - set(CHANGEABLE))
         if unknown:
-            raise ProfileError(f"cannot change {', '.join(unknown)} of a limit (changeable: {', '.join(CHANGEABLE)})")
+            raise ProfileError(
+                f"cannot change {', '.join(unknown)} of a limit (changeable: {', '.join(CHANGEABLE)})"
+            )
         before = self.limit(key)
         after = replace(before, **changes)  # type: ignore[arg-type]
         problems = after.check()
@@ -181,7 +185,9 @@ class LimitProfile:
             changes = {rule.side: rule.limit_for(value) for rule in rules}
             unnamed = [limit for limit in profile.limits_for(metric) if not limit.name]
             if not unnamed:
-                raise ProfileError(f"profile {self.name!r} has no limit for {metric!r} to set from a baseline")
+                raise ProfileError(
+                    f"profile {self.name!r} has no limit for {metric!r} to set from a baseline"
+                )
             reason = f"baseline {value:g}"
             profile = profile.override(unnamed[0].key, user=user, t_us=t_us, reason=reason, **changes)
         return profile

@@ -100,7 +100,10 @@ def load_profile(path: Path) -> LimitProfile:
 def parse_profile(data: dict[str, Any], *, source: str, default_name: str = "") -> LimitProfile:
     problems = _Problems()
     problems.table("profile", data, TOP_KEYS)
-    limits = [_limit(problems, f"[limits.{m}]", m, t) for m, t in problems.table("[limits]", data.get("limits", {})).items()]
+    limits = [
+        _limit(problems, f"[limits.{m}]", m, t)
+        for m, t in problems.table("[limits]", data.get("limits", {})).items()
+    ]
     if "desaturation" in data:
         limits.append(_desaturation(problems, data["desaturation"]))
     profile = LimitProfile(
@@ -118,7 +121,9 @@ def parse_profile(data: dict[str, Any], *, source: str, default_name: str = "") 
     if not profile.limits and not problems.items:
         problems.add("[limits]", "a profile needs at least one limit")
     if problems.items:
-        raise ProfileError(f"alarm profile {source} has {len(problems.items)} problem(s):\n  " + "\n  ".join(problems.items))
+        raise ProfileError(
+            f"alarm profile {source} has {len(problems.items)} problem(s):\n  " + "\n  ".join(problems.items)
+        )
     return profile
 
 
