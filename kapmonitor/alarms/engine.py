@@ -419,12 +419,12 @@ class AlarmEngine:
         shown = self._shown.get(key)
         if shown is None or not shown.present:
             return []
+        if shown.latching and not shown.acknowledged:
+            shown.present = False  # the bar keeps saying what happened until a nurse has seen it
+            return [self._event(shown, "latched", t)]
         if value is not None:  # the log row says what the value recovered to
             info = metric_info(shown.metric)
             shown.value, shown.message = value, f"{info.label} back to {value:g} {info.unit}".rstrip()
-        if shown.latching and not shown.acknowledged:
-            shown.present = False
-            return [self._event(shown, "latched", t)]
         del self._shown[key]
         return [self._event(shown, "cleared", t)]
 

@@ -70,16 +70,18 @@ class AlarmLimit:
         problems = []
         for side in SIDES:
             threshold = self.threshold(side)
-            if threshold is not None and not math.isfinite(threshold):
+            if threshold is not None and not (_is_number(threshold) and math.isfinite(threshold)):
                 problems.append(f"{side} must be a finite number, got {threshold!r}")
             if self.priority(side) not in PRIORITIES:
                 problems.append(
                     f"{side}_priority must be one of {', '.join(PRIORITIES)}, got {self.priority(side)!r}"
                 )
-        if self.low is not None and self.high is not None and not self.low < self.high:
+        if _is_number(self.low) and _is_number(self.high) and not self.low < self.high:  # type: ignore[operator]
             problems.append(f"low ({self.low:g}) must be below high ({self.high:g})")
-        if not (isinstance(self.delay_s, int | float) and 0 <= self.delay_s <= 600):
+        if not (_is_number(self.delay_s) and 0 <= self.delay_s <= 600):
             problems.append(f"delay_s must be between 0 and 600 seconds, got {self.delay_s!r}")
+        if not isinstance(self.latching, bool):
+            problems.append(f"latching must be true or false, got {self.latching!r}")
         return problems
 
 
@@ -191,6 +193,10 @@ class LimitProfile:
             reason = f"baseline {value:g}"
             profile = profile.override(unnamed[0].key, user=user, t_us=t_us, reason=reason, **changes)
         return profile
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def profiles_dir() -> Path:
