@@ -14,9 +14,7 @@ class CommandError(Exception):
 
 
 def _db(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user data directory)"
-    )
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user data directory)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,34 +26,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("decode", help="decode raw device bytes to JSON Lines")
     p.add_argument("--protocol", required=True, metavar="NAME")
-    p.add_argument(
-        "--hex", action="store_true", help="input is hex text (Bluetooth: one notification per line)"
-    )
+    p.add_argument("--hex", action="store_true", help="input is hex text (Bluetooth: one notification per line)")
     p.add_argument("file", nargs="?", default="-", metavar="FILE|-")
 
     p = sub.add_parser("simulate", help="run a simulated device on a pseudo-terminal or serial port")
     p.add_argument("--protocol", required=True, metavar="NAME")
     where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--pty", action="store_true", help="create a pseudo-terminal and print its path (default)"
-    )
+    where.add_argument("--pty", action="store_true", help="create a pseudo-terminal and print its path (default)")
     where.add_argument("--port", metavar="PATH", help="write to this serial port")
     p.add_argument("--scenario", metavar="FILE")
 
     p = sub.add_parser("record", help="record devices into a session without a window")
     p.add_argument("--device", action="append", default=[], metavar="PROTOCOL@ADDRESS")
     p.add_argument("--simulate", action="append", default=[], metavar="PROTOCOL")
-    p.add_argument(
-        "--duration", type=float, metavar="S", help="stop after S seconds (default: until interrupted)"
-    )
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until interrupted)")
     p.add_argument("--patient", default="SIM-0001", metavar="ID", help="pseudonymous patient ID")
     _db(p)
 
     p = sub.add_parser("replay", help="run a scenario through decoders, hub and alarms without a window")
     p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument(
-        "--speed", type=float, default=0.0, metavar="N", help="N x real time (default: as fast as possible)"
-    )
+    p.add_argument("--speed", type=float, default=0.0, metavar="N", help="N x real time (default: as fast as possible)")
     p.add_argument("--json", action="store_true")
     _db(p)
 

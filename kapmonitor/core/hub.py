@@ -74,11 +74,7 @@ class Hub:
         while not stopping:
             remaining = deadline - time.monotonic()
             try:
-                more = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0 and block
-                    else self._queue.get_nowait()
-                )
+                more = self._queue.get(timeout=remaining) if remaining > 0 and block else self._queue.get_nowait()
             except queue.Empty:
                 break
             if more is None:

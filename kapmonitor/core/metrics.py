@@ -25,12 +25,8 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("spo2", "%", "SpO\u2082", 150456, "MDC_PULS_OXIM_SAT_O2", ("59408-5", "2708-6"), "%"),
         MetricInfo("pulse_rate", "bpm", "Pulse", 149530, "MDC_PULS_OXIM_PULS_RATE", ("8867-4",), "/min"),
         MetricInfo("heart_rate", "bpm", "HR", 147842, "MDC_ECG_HEART_RATE", ("8867-4",), "/min"),
-        MetricInfo(
-            "nibp_systolic", "mmHg", "Systolic", 150021, "MDC_PRESS_BLD_NONINV_SYS", ("8480-6",), "mm[Hg]"
-        ),
-        MetricInfo(
-            "nibp_diastolic", "mmHg", "Diastolic", 150022, "MDC_PRESS_BLD_NONINV_DIA", ("8462-4",), "mm[Hg]"
-        ),
+        MetricInfo("nibp_systolic", "mmHg", "Systolic", 150021, "MDC_PRESS_BLD_NONINV_SYS", ("8480-6",), "mm[Hg]"),
+        MetricInfo("nibp_diastolic", "mmHg", "Diastolic", 150022, "MDC_PRESS_BLD_NONINV_DIA", ("8462-4",), "mm[Hg]"),
         MetricInfo("nibp_mean", "mmHg", "Mean", 150023, "MDC_PRESS_BLD_NONINV_MEAN", ("8478-0",), "mm[Hg]"),
         MetricInfo("cuff_pressure", "mmHg", "Cuff", 150020, "MDC_PRESS_BLD_NONINV", (), "mm[Hg]"),
         MetricInfo("perfusion_index", "%", "PI", 150488, "MDC_BLD_PERF_INDEX", ("61006-3",), "%"),

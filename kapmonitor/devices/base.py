@@ -24,9 +24,7 @@ class LinkStats:
     bytes_discarded: int = 0
 
     def snapshot(self) -> LinkStats:
-        return LinkStats(
-            self.bytes_in, self.frames_ok, self.checksum_errors, self.resyncs, self.bytes_discarded
-        )
+        return LinkStats(self.bytes_in, self.frames_ok, self.checksum_errors, self.resyncs, self.bytes_discarded)
 
 
 class Decoder(ABC):
