@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import pytest
@@ -12,7 +13,7 @@ from kapmonitor.alarms.engine import UNTRUSTED_FLAGS, AlarmEngine
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.alarms.limits import LimitProfile
 from kapmonitor.core.metrics import unit_of
-from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
+from kapmonitor.core.readings import DecodeError, LinkEvent, Reading, WaveChunk
 
 S = 1_000_000
 T0 = 1_760_000_000 * S  # the session's first second; scenario times below are seconds after it
@@ -265,17 +266,12 @@ def test_a_limit_changed_during_the_session_applies_at_once_and_is_recorded(adul
 
 
 def test_baseline_limits_can_come_from_the_first_measurement() -> None:
-    profile = LimitProfile.builtin("adult")
-    engine = AlarmEngine(profile.__class__(**{**_fields(profile), "baseline_auto": True}))
+    engine = AlarmEngine(dataclasses.replace(LimitProfile.builtin("adult"), baseline_auto=True))
     assert engine.process([reading(0, "nibp_systolic", 150, device=CUFF)]) == []  # high becomes 167
     assert engine.process([reading(600, "nibp_systolic", 165, device=CUFF)]) == []
     events = engine.process([reading(1_200, "nibp_systolic", 170, device=CUFF)])
     assert seen(events) == [(1_200.0, "nibp_systolic_high", "medium", "active")]
     assert engine.profile.overrides[0].reason == "baseline 150"
-
-
-def _fields(profile: LimitProfile) -> dict[str, object]:
-    return {name: getattr(profile, name) for name in profile.__dataclass_fields__}
 
 
 def test_a_replay_runs_on_item_time_not_wall_time(adult: AlarmEngine) -> None:
@@ -303,8 +299,8 @@ steps = st.lists(
 )
 
 
-def _readings(raw: list[tuple[int, str, float | None, frozenset[str], str]]) -> list[Item]:
-    t, out = T0, []
+def _readings(raw: list[tuple[int, str, float | None, frozenset[str], str]]) -> list[Reading]:
+    t, out = T0, list[Reading]()
     for dt, metric, value, fl, device in raw:
         t += dt
         out.append(Reading(metric, value, unit_of(metric), fl, t_us=t, device=device))

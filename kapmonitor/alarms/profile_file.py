@@ -63,7 +63,7 @@ class _Problems:
         if value not in PRIORITIES:
             self.add(where, f"must be one of {', '.join(PRIORITIES)}, got {value!r}")
             return "medium"
-        return cast(Priority, value)
+        return value
 
     def flag(self, where: str, value: object) -> bool:
         if not isinstance(value, bool):
