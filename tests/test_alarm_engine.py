@@ -160,6 +160,31 @@ def test_a_disconnected_device_does_not_also_raise_no_data(adult: AlarmEngine) -
     assert seen(adult.process(spo2(101, [97]))) == [(101.0, "device_disconnected", "medium", "cleared")]
 
 
+def test_after_a_reconnect_the_data_age_counts_from_the_reconnect(adult: AlarmEngine) -> None:
+    adult.process([*spo2(0, [97] * 5), link(5, "disconnected"), link(100, "connected")])
+    assert adult.tick(T0 + 129 * S) == []  # searching for a pulse after the reconnect is not yet "no data"
+    assert seen(adult.tick(T0 + 131 * S)) == [(130.0, "no_data", "medium", "active")]
+
+
+def test_a_sensor_put_back_on_gets_the_full_data_age_to_find_a_pulse(adult: AlarmEngine) -> None:
+    events = adult.process(
+        spo2(0, [97] * 5) + spo2(5, [None] * 60, "sensor_off") + spo2(65, [None] * 20, "searching")
+    )
+    assert seen(events) == [
+        (5.0, "sensor_off", "medium", "active"),
+        (65.0, "sensor_off", "medium", "cleared"),
+    ]
+    assert seen(adult.tick(T0 + 96 * S)) == [(95.0, "no_data", "medium", "active")]
+
+
+def test_old_records_a_cuff_replays_from_its_memory_raise_nothing(adult: AlarmEngine) -> None:
+    stored = [
+        reading(0, "nibp_systolic", 190, "stored", device=CUFF),
+        reading(0, "nibp_mean", None, "stored", device=CUFF),
+    ]
+    assert adult.process(stored) == []
+
+
 def test_sensor_off_replaces_the_spo2_low_alarm_with_the_technical_one(adult: AlarmEngine) -> None:
     # A finger pulled out: DF7 reports sensor off and SpO2 0 (or no value); that is not a desaturation.
     events = adult.process(

@@ -303,12 +303,14 @@ class AlarmEngine:
         return out + self._evaluate(r.device, r.metric, r.value, t)
 
     def _reading_technical(self, r: Reading, t: int) -> list[AlarmEvent]:
-        label = metric_info(r.metric).label
         out = self._clear(ev.DEVICE_DISCONNECTED, r.device, t)
+        if "stored" in r.flags:  # an old record from the device's memory says nothing about now
+            return self._restart_data_age(r.device, t, out)
         if "sensor_off" in r.flags:
+            label = metric_info(r.metric).label
             out += self._raise(ev.SENSOR_OFF, r.device, t, f"{r.device}: sensor off ({label})")
         else:
-            out += self._clear(ev.SENSOR_OFF, r.device, t)
+            out = self._restart_data_age(r.device, t, out + self._clear(ev.SENSOR_OFF, r.device, t))
         if "low_battery" in r.flags:
             out += self._raise(ev.LOW_BATTERY, r.device, t, f"{r.device}: battery low")
         else:
@@ -316,12 +318,17 @@ class AlarmEngine:
         if r.metric in NIBP_METRICS and "sensor_off" not in r.flags:
             if r.value is None:
                 why = ", ".join(sorted(r.flags)) or "no value"
-                out += self._raise(
-                    ev.NIBP_FAILED, r.device, t, f"{r.device}: blood pressure measurement failed ({why})"
-                )
+                message = f"{r.device}: blood pressure measurement failed ({why})"
+                out += self._raise(ev.NIBP_FAILED, r.device, t, message)
             else:
                 out += self._clear(ev.NIBP_FAILED, r.device, t)
         return out
+
+    def _restart_data_age(self, device: str, t: int, cleared: list[AlarmEvent]) -> list[AlarmEvent]:
+        """After a reconnect or a sensor put back on, the data age counts from then, not from before."""
+        if cleared and device in self._last_valid_us:
+            self._last_valid_us[device] = t
+        return cleared
 
     def _link(self, e: LinkEvent, t: int) -> list[AlarmEvent]:
         detail = f" ({e.detail})" if e.detail else ""
@@ -330,7 +337,7 @@ class AlarmEngine:
                 del self._pending[key]  # the breach may have ended while we heard nothing
             return self._raise(ev.DEVICE_DISCONNECTED, e.device, t, f"{e.device}: {e.kind}{detail}")
         if e.kind in RECONNECT_KINDS:
-            return self._clear(ev.DEVICE_DISCONNECTED, e.device, t)
+            return self._restart_data_age(e.device, t, self._clear(ev.DEVICE_DISCONNECTED, e.device, t))
         if e.kind == RECORDING_FAILED_KIND:
             return self._raise(ev.RECORDING_FAILED, e.device, t, f"recording failed{detail}")
         if e.kind == RECORDING_RESUMED_KIND:
