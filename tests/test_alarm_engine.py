@@ -290,6 +290,35 @@ def test_a_limit_changed_during_the_session_applies_at_once_and_is_recorded(adul
     assert (record.user, record.t_us, record.after.high) == ("Dr Lee", T0 + 700 * S, 140)
 
 
+def test_switching_a_limit_off_clears_its_alarm(adult: AlarmEngine) -> None:
+    adult.process([reading(600, "pulse_rate", 130)])
+    adult.process([reading(600 + i, "pulse_rate", 130) for i in range(1, 11)])
+    assert [a.alarm for a in adult.active()] == ["pulse_rate_high"]
+    events = adult.override_limit("pulse_rate", user="Dr Lee", high=None, reason="known tachycardia")
+    assert seen(events) == [(610.0, "pulse_rate_high", "medium", "cleared")]
+
+
+def test_a_baseline_set_by_a_nurse_moves_the_blood_pressure_limits(clinic: AlarmEngine) -> None:
+    clinic.process([reading(0, "nibp_systolic", 110, device=CUFF)])
+    events = clinic.set_baseline({"nibp_systolic": 110}, user="RN Okafor")  # high = 110 x 0.86 + 38 = 133
+    assert events == []
+    surge = clinic.process([reading(900, "nibp_systolic", 140, device=CUFF)])
+    assert seen(surge) == [(900.0, "nibp_systolic_high", "medium", "active")]
+    assert surge[0].limit == 133
+
+
+def test_a_person_acts_at_the_clock_time_when_the_engine_has_one() -> None:
+    engine = AlarmEngine(LimitProfile.builtin("adult"), clock=lambda: T0 + 20 * S)
+    engine.process(spo2(0, [88] * 11))
+    (shown,) = engine.active()
+    assert seen(engine.acknowledge(shown.alarm_id, "RN Okafor")) == [
+        (20.0, "spo2_low", "medium", "acknowledged")
+    ]
+    assert engine.pause_remaining_s() == 0.0
+    engine.pause_audio(seconds=60, user="RN Okafor")
+    assert engine.pause_remaining_s() == 60.0
+
+
 def test_baseline_limits_can_come_from_the_first_measurement() -> None:
     engine = AlarmEngine(dataclasses.replace(LimitProfile.builtin("adult"), baseline_auto=True))
     assert engine.process([reading(0, "nibp_systolic", 150, device=CUFF)]) == []  # high becomes 167

@@ -75,9 +75,8 @@ class AlarmEngine:
         self._pending: dict[str, _Pending] = {}
         self._shown: dict[str, _Shown] = {}
         self._last_values: dict[tuple[str, str], float] = {}
-        self._last_valid_us: dict[
-            str, int
-        ] = {}  # device -> last trusted value of a metric watched for no-data
+        # device -> time of its last trusted value of a metric watched for no-data
+        self._last_valid_us: dict[str, int] = {}
         self._no_data_us: dict[str, int] = {}  # device -> its no-data timeout
         self._baseline_taken: set[str] = set()
         self._pause_until_us: int | None = None
@@ -174,8 +173,8 @@ class AlarmEngine:
     def set_profile(self, profile: LimitProfile, now_us: int | None = None) -> list[AlarmEvent]:
         """Use new limits from now on; the latest value of every metric is judged against them at once."""
         with self._lock:
+            t, out = self._time(now_us)  # what fell due under the old limits happened under them
             self._profile = profile
-            t, out = self._time(now_us)
             judged: set[str] = set()
             for (device, metric), value in list(self._last_values.items()):
                 for key, limit, side in self._keys(device, metric):
@@ -206,8 +205,9 @@ class AlarmEngine:
         """Limits from the patient's baseline (for example pre-dose BP) by the profile's baseline rules."""
         with self._lock:
             t = self._resolve(now_us)
+            profile = self._profile.with_baseline(baseline, user=user, t_us=t)
             self._baseline_taken |= set(baseline)
-            return self.set_profile(self._profile.with_baseline(baseline, user=user, t_us=t), t)
+            return self.set_profile(profile, t)
 
     # ---- what is shown -----------------------------------------------------------------------------------
 
