@@ -26,3 +26,13 @@ def config_dir() -> Path:
 
 def default_db_url() -> str:
     return f"sqlite:///{data_dir() / 'kapmonitor.sqlite'}"
+
+
+def resources_dir() -> Path:
+    """The shipped data files (protocol templates, rating scales, alarm profiles, scenarios, tones).
+
+    They live in ``resources/`` beside the package, which is where a source checkout and an editable install
+    (what ``make`` sets up) find them; ``KAPMONITOR_RESOURCES`` points elsewhere.
+    """
+    override = os.environ.get("KAPMONITOR_RESOURCES")
+    return Path(override) if override else Path(__file__).resolve().parent.parent / "resources"

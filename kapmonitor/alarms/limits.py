@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from kapmonitor.alarms.events import PRIORITIES, Priority
+from kapmonitor.paths import resources_dir
 
 Side = Literal["low", "high"]
 SIDES: tuple[Side, ...] = ("low", "high")
@@ -200,8 +201,7 @@ def _is_number(value: object) -> bool:
 
 
 def profiles_dir() -> Path:
-    """``resources/alarm_profiles`` beside the package (the source tree or an editable install)."""
-    return Path(__file__).resolve().parents[2] / "resources" / "alarm_profiles"
+    return resources_dir() / "alarm_profiles"
 
 
 def available_profiles() -> list[str]:
