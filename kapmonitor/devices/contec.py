@@ -97,18 +97,27 @@ class _BitSevenFramer(Decoder):
 
     max_buffer = 64
 
-    def __init__(self) -> None:
+    def __init__(self, output: _OximeterOutput) -> None:
         super().__init__()
+        self._output = output
+        self._pending: list[ContecSample] = []  # real-time samples decoded in this feed, not yet emitted
         self._buf = bytearray()
         self._buf_start = 0
         self._in_garbage = False
         self._synced = False  # garbage before the first good packet is the usual partial start: count it quietly
 
+    def _flush(self) -> list[Item]:
+        """Pending samples as one pleth chunk per run of equal flags, plus the numerics they bring."""
+        samples, self._pending = self._pending, []
+        return self._output.items(samples)
+
     def _discard(self, n: int, reason: str, out: list[Item]) -> None:
+        out.extend(self._flush())  # keep items in stream order however the bytes were split
         if not self._in_garbage:
             self.stats.resyncs += 1
             if self._synced:
-                out.append(DecodeError(reason, self._buf_start, self._buf[:n][:16].hex(" ")))
+                # Only the first byte: the detail must not depend on how reads split the stream.
+                out.append(DecodeError(reason, self._buf_start, f"first byte 0x{self._buf[0]:02X}"))
         self._in_garbage = True
         self.stats.bytes_discarded += n
         del self._buf[:n]
@@ -195,9 +204,7 @@ class ContecV7Decoder(_BitSevenFramer):
     protocol = "contec-v7"
 
     def __init__(self) -> None:
-        super().__init__()
-        self._output = _OximeterOutput(with_pi=True)
-        self._pending: list[ContecSample] = []
+        super().__init__(_OximeterOutput(with_pi=True))
 
     def feed(self, data: bytes) -> list[Item]:
         self.stats.bytes_in += len(data)
@@ -207,11 +214,6 @@ class ContecV7Decoder(_BitSevenFramer):
             if not self._step(out):
                 break
         return out + self._flush()
-
-    def _flush(self) -> list[Item]:
-        """Real-time samples decoded so far in this feed, as one pleth chunk per run of equal flags."""
-        samples, self._pending = self._pending, []
-        return self._output.items(samples)
 
     def _step(self, out: list[Item]) -> bool:
         """Consume one packet or garbage run from the buffer; False when more bytes are needed."""
@@ -223,7 +225,7 @@ class ContecV7Decoder(_BitSevenFramer):
         packet_type = buf[0]
         need = V7_LENGTHS.get(packet_type)
         if need is None and packet_type not in V7_VARIABLE:
-            self._discard(next_type or len(buf), f"unknown packet type 0x{packet_type:02X}", out)
+            self._discard(1, f"unknown packet type 0x{packet_type:02X}", out)
             return True
         if need is None:  # a reply of unknown length: it ends where the next packet starts
             if next_type is None:
@@ -231,6 +233,9 @@ class ContecV7Decoder(_BitSevenFramer):
                     self._discard(len(buf), f"packet 0x{packet_type:02X} too long", out)
                     return True
                 return False
+            if next_type < 2:  # a type byte without its high byte
+                self._discard(next_type, f"truncated packet 0x{packet_type:02X}", out)
+                return True
             need = next_type
         elif next_type is not None and next_type < need:
             self._discard(next_type, f"truncated packet 0x{packet_type:02X}", out)
@@ -298,14 +303,12 @@ class ContecLegacyDecoder(_BitSevenFramer):
     protocol = "contec-legacy"
 
     def __init__(self) -> None:
-        super().__init__()
-        self._output = _OximeterOutput(with_pi=False)
+        super().__init__(_OximeterOutput(with_pi=False))
 
     def feed(self, data: bytes) -> list[Item]:
         self.stats.bytes_in += len(data)
         self._buf += data
         out: list[Item] = []
-        samples: list[ContecSample] = []
         while self._buf:
             buf = self._buf
             if not buf[0] & 0x80:
@@ -317,8 +320,8 @@ class ContecLegacyDecoder(_BitSevenFramer):
                 continue
             if len(buf) < 5:
                 break
-            samples.append(legacy_sample(self._take(5)))
-        return out + self._output.items(samples)
+            self._pending.append(legacy_sample(self._take(5)))
+        return out + self._flush()
 
 
 # ---------------------------------------------------------------------------------------------------- simulators
@@ -362,7 +365,7 @@ class _ContecStreamSimulator(DeviceSimulator):
 
     def advance(self, dt_s: float) -> bytes:
         self._t += dt_s
-        due = int(self._t * PLETH_RATE_HZ)
+        due = int(self._t * PLETH_RATE_HZ + 1e-6)  # summed float steps land just short of whole packets
         n, first = due - self._packets, self._packets
         self._packets = due
         if n <= 0 or not self._streaming():

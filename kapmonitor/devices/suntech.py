@@ -173,7 +173,7 @@ class SuntechDecoder(Decoder):
         if not self._in_garbage:
             self.stats.resyncs += 1
             if report:
-                out.append(DecodeError(reason, self._buf_start, self._buf[:n][:16].hex(" ")))
+                out.append(DecodeError(reason, self._buf_start, f"first byte 0x{self._buf[0]:02X}"))
         self._in_garbage = True
         self.stats.bytes_discarded += n
         del self._buf[:n]
