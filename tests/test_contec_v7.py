@@ -65,9 +65,9 @@ def test_sentinels_are_none_and_pi_is_hundredths() -> None:
 
 
 def test_host_commands_are_nine_bytes_with_zeros_sent_as_0x80() -> None:
-    assert START_REALTIME == bytes.fromhex("7D 81 A1 80 80 80 80 80 80")
-    assert INFORM_CONNECTED == bytes.fromhex("7D 81 AF 80 80 80 80 80 80")
-    assert STOP_REALTIME == v7_command(0xA2)
+    assert bytes.fromhex("7D 81 A1 80 80 80 80 80 80") == START_REALTIME
+    assert bytes.fromhex("7D 81 AF 80 80 80 80 80 80") == INFORM_CONNECTED
+    assert v7_command(0xA2) == STOP_REALTIME
 
 
 def test_descriptor_starts_the_stream_and_keeps_it_alive_every_five_seconds() -> None:

@@ -251,6 +251,8 @@ class SuntechDriver:
         return events
 
     def on_items(self, items: Iterable[Item]) -> None:
+        items = list(items)
+        explained = any(isinstance(i, LinkEvent) and i.kind == "measurement_failed" for i in items)
         for item in items:
             self._heard = True
             if isinstance(item, Reading) and item.metric == "cuff_pressure" and item.value is not None:
@@ -261,6 +263,8 @@ class SuntechDriver:
                 self._complete = True
             elif isinstance(item, Reading) and item.metric == "nibp_systolic" and self.state == "reading":
                 self._finished = True
+                if item.value is None and not explained:
+                    self._events.append(LinkEvent("measurement_failed", "the NIBP module returned no values"))
 
     def poll(self, now_s: float) -> bytes:
         if self._anchor is None:
@@ -327,6 +331,7 @@ class SuntechDriver:
 
 INFLATE_MMHG_PER_S = 25.0
 DEFLATE_MMHG_PER_S = 5.0  # a step-deflation module averages about this: 25-40 s per measurement in all
+VENT_BELOW_MMHG = 15.0  # below diastolic range the module dumps the remaining air and reports
 
 
 class SuntechSimulator(DeviceSimulator):
@@ -357,7 +362,7 @@ class SuntechSimulator(DeviceSimulator):
                 self._phase = "deflating"
         elif self._phase == "deflating":
             self._pressure = max(0.0, self._pressure - DEFLATE_MMHG_PER_S * dt_s)
-            if self._pressure <= 5.0:
+            if self._pressure <= VENT_BELOW_MMHG:
                 return self._finish()
         return b""
 
