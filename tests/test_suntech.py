@@ -1,4 +1,4 @@
-"""SunTech Advantage NIBP: module replies in, readings out; the host driver's schedule on a fake clock (§11)."""
+"""SunTech Advantage NIBP: module replies in, readings out; the host driver on a fake clock (§11)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def test_bp_data_gives_systolic_diastolic_mean_and_pulse() -> None:
     items = SuntechDecoder().feed(RESULT)
     assert numerics(items) == {"nibp_systolic": 115, "nibp_diastolic": 74, "nibp_mean": 88, "pulse_rate": 85}
     assert {i.unit for i in items} == {"mmHg", "bpm"}
-    assert BpResult.decode(RESULT) == BpResult(115, 74, 88, 85, 30, 1, 0, bytes.fromhex("00 00 00 00 00 00 31 07"))
+    assert BpResult.decode(RESULT) == BpResult(
+        115, 74, 88, 85, 30, 1, 0, bytes.fromhex("00 00 00 00 00 00 31 07")
+    )
 
 
 def test_checksum_error_is_counted_and_the_next_frame_still_decodes() -> None:
@@ -69,7 +71,12 @@ def test_checksum_error_is_counted_and_the_next_frame_still_decodes() -> None:
 
 def test_error_code_gives_none_values_flags_and_a_plain_failure() -> None:
     items = SuntechDecoder().feed(BpResult(0, 0, 0, 0, error=2).encode())
-    assert numerics(items) == {"nibp_systolic": None, "nibp_diastolic": None, "nibp_mean": None, "pulse_rate": None}
+    assert numerics(items) == {
+        "nibp_systolic": None,
+        "nibp_diastolic": None,
+        "nibp_mean": None,
+        "pulse_rate": None,
+    }
     assert events(items) == [("measurement_failed", "erratic signal: patient movement or artifact")]
     assert all({"invalid", "artifact"} <= i.flags for i in items if isinstance(i, Reading))
     unknown = SuntechDecoder().feed(BpResult(0, 0, 0, 0, error=200).encode())
@@ -128,7 +135,9 @@ def test_encode_then_decode_round_trips(result: BpResult, cuff: int) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from([CUFF_258, COMPLETE, RESULT, BAD_CHECKSUM]), st.binary(max_size=5))))
+@given(
+    st.lists(st.one_of(st.sampled_from([CUFF_258, COMPLETE, RESULT, BAD_CHECKSUM]), st.binary(max_size=5)))
+)
 def test_byte_by_byte_feeding_equals_whole_feeding(parts: list[bytes]) -> None:
     data = b"".join(parts)
     whole = SuntechDecoder().feed(data)
@@ -136,7 +145,7 @@ def test_byte_by_byte_feeding_equals_whole_feeding(parts: list[bytes]) -> None:
     assert [item for b in data for item in dec.feed(bytes([b]))] == whole
 
 
-# ---------------------------------------------------------------------------------------- driver on a fake clock
+# ------------------------------------------------------------------------------- driver on a fake clock
 
 
 def drive(driver: SuntechDriver, until_s: float, step_s: float = 0.5, start_s: float = 0.0) -> list[tuple]:

@@ -1,12 +1,14 @@
 """Contec CMS50D+/E/EW/F finger oximeters and their OEM clones (protocols.md §8): two incompatible families.
 
-* ``contec-v7`` (§8.2, firmware 4.6+): a type byte with bit 7 clear, a "high byte" holding bit 7 of each data byte,
-  data bytes with bit 7 forced to 1. Streams 60 packets/s only after a start command, and only while the host says
-  "connected" every few seconds.
-* ``contec-legacy`` (§8.1, older firmware): 5-byte packets at 60/s, bit 7 set on the first byte only, sent unasked.
+* ``contec-v7`` (§8.2, firmware 4.6+): a type byte with bit 7 clear, a "high byte" holding bit 7 of each
+  data byte, data bytes with bit 7 forced to 1. Streams 60 packets/s only after a start command, and only
+  while the host says "connected" every few seconds.
+* ``contec-legacy`` (§8.1, older firmware): 5-byte packets at 60/s, bit 7 set on the first byte only,
+  sent unasked.
 
-Neither has a checksum: the bit-7 pattern is the only integrity check. A packet carries one 60 Hz pleth sample and
-the current numerics; numerics are emitted when they change and at least once a second, pleth as WaveChunks.
+Neither has a checksum: the bit-7 pattern is the only integrity check. A packet carries one 60 Hz pleth
+sample and the current numerics; numerics are emitted when they change and at least once a second, pleth
+as WaveChunks.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def _valid(value: int, *, finger_out: bool, invalid: int) -> int | None:
 
 
 class _OximeterOutput:
-    """Turns decoded samples into items: pleth chunks per run of equal flags, numerics on change or each second."""
+    """Decoded samples to items: pleth chunks per run of equal flags, numerics on change or each second."""
 
     def __init__(self, with_pi: bool) -> None:
         self._with_pi = with_pi
@@ -86,7 +88,10 @@ class _OximeterOutput:
         if key == self._last and self._since_numeric < NUMERIC_EVERY:
             return []
         self._last, self._since_numeric = key, 0
-        out: list[Item] = [Reading("spo2", s.spo2, "%", flags), Reading("pulse_rate", s.pulse_rate, "bpm", flags)]
+        out: list[Item] = [
+            Reading("spo2", s.spo2, "%", flags),
+            Reading("pulse_rate", s.pulse_rate, "bpm", flags),
+        ]
         if self._with_pi:
             out.append(Reading("perfusion_index", s.perfusion_index, "%", flags))
         return out
@@ -104,7 +109,9 @@ class _BitSevenFramer(Decoder):
         self._buf = bytearray()
         self._buf_start = 0
         self._in_garbage = False
-        self._synced = False  # garbage before the first good packet is the usual partial start: count it quietly
+        self._synced = (
+            False  # garbage before the first good packet is the usual partial start: count it quietly
+        )
 
     def _flush(self) -> list[Item]:
         """Pending samples as one pleth chunk per run of equal flags, plus the numerics they bring."""
@@ -136,7 +143,14 @@ class _BitSevenFramer(Decoder):
 # ---------------------------------------------------------------------------------------------------- V7.0
 
 V7_LENGTHS = {0x01: 9, 0x0F: 8, 0x09: 6, 0x0C: 2, 0x0D: 3}
-V7_VARIABLE = {0x02, 0x03, 0x04, 0x0B, 0x0E, 0x11}  # replies whose length we do not rely on: end at next type byte
+V7_VARIABLE = {
+    0x02,
+    0x03,
+    0x04,
+    0x0B,
+    0x0E,
+    0x11,
+}  # replies whose length we do not rely on: end at next type byte
 V7_MAX_FRAME = 32
 DISCONNECT_REASONS = {
     0x00: "done",
@@ -194,7 +208,13 @@ def encode_v7_realtime(s: ContecSample) -> bytes:
     spo2 = s.spo2 if s.spo2 is not None else (0 if zero else 0x7F)
     pulse = s.pulse_rate if s.pulse_rate is not None else (0 if zero else 0xFF)
     pi = 0xFFFF if s.perfusion_index is None else round(s.perfusion_index * 100)
-    d0 = s.finger_out << 7 | s.pulse_beep << 6 | s.spo2_dropping << 5 | s.searching_too_long << 4 | s.signal & 0xF
+    d0 = (
+        s.finger_out << 7
+        | s.pulse_beep << 6
+        | s.spo2_dropping << 5
+        | s.searching_too_long << 4
+        | s.signal & 0xF
+    )
     d1 = s.searching << 7 | s.pleth & 0x7F
     d2 = (s.perfusion_index is None) << 4 | s.bar & 0xF
     return v7_pack(0x01, bytes([d0, d1, d2, pulse & 0xFF, spo2 & 0xFF, pi & 0xFF, pi >> 8 & 0xFF]))
@@ -324,7 +344,7 @@ class ContecLegacyDecoder(_BitSevenFramer):
         return out + self._flush()
 
 
-# ---------------------------------------------------------------------------------------------------- simulators
+# ------------------------------------------------------------------------------------------------ simulators
 
 STREAM_TIMEOUT_S = 10.0  # a v7 device stops streaming when the host has been silent this long
 

@@ -1,7 +1,7 @@
 """Masimo Rad-8 / Radical-7 / Rad-87 "ASCII 1" serial output (protocols.md §7): one text line per second.
 
-A line is ``MM/DD/YY HH:MM:SS`` followed by ``KEY=VALUE`` tokens whose order and presence vary by model and firmware,
-so tokens are read by key. ALARM and EXC are hexadecimal bit fields.
+A line is ``MM/DD/YY HH:MM:SS`` followed by ``KEY=VALUE`` tokens whose order and presence vary by model and
+firmware, so tokens are read by key. ALARM and EXC are hexadecimal bit fields.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from kapmonitor.devices.simulation import DeviceSimulator, PatientModel
 
 PROTOCOL = "masimo-ascii"
 
-# The device date is validated by shape (MD PnP has_date_and_time: '/' at 2 and 5, ' ' at 8, ':' at 11 and 14).
+# The device date is checked by shape (MD PnP has_date_and_time: '/' at 2 and 5, ' ' at 8, ':' at 11, 14).
 _DATE = re.compile(rb"(\d\d)/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)")
 _LINE_END = re.compile(rb"[\r\n]")
 
@@ -78,7 +78,7 @@ def flags_for(bits: int, table: dict[int, tuple[str, ...]]) -> frozenset[str]:
 
 
 def _value(text: str) -> float | None:
-    """A numeric field; all dashes (``---``, ``--.-``, ``+--``) means "no value". Raises ValueError if malformed."""
+    """A numeric field; all dashes (``---``, ``--.-``, ``+--``) = no value. ValueError if malformed."""
     text = text.rstrip("%")
     if text and set(text) <= set("-+.") and "-" in text:
         return None
@@ -247,5 +247,6 @@ MASIMO_ASCII = DeviceDescriptor(
     tracks=(TrackSpec("spo2", 1.0), TrackSpec("pulse_rate", 1.0), TrackSpec("perfusion_index", 1.0)),
     serial=SerialSettings(baudrate=9600),
     simulator=MasimoSimulator,
-    notes="Choose ASCII 1 in setup level 3 (the Rad-8 default ASCII 2 is the printer format). Null-modem cable.",
+    notes="Choose ASCII 1 in setup level 3 (the Rad-8 default, ASCII 2, is the printer format). "
+    "Null-modem cable.",
 )

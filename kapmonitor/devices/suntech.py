@@ -1,9 +1,10 @@
 """SunTech Advantage OEM NIBP module (protocols.md §11): a cuff that measures only when the host asks.
 
 Host to module: ``':' cmd ... cs``; module to host: ``'>' LEN data ... cs`` with LEN the whole frame's length.
-``cs`` makes the sum of every byte of a frame 0 modulo 256; fields are little-endian. The module never speaks
-unasked except to say a measurement finished, so the host runs :class:`SuntechDriver`: it starts measurements on
-the nurse's interval or on demand, polls the cuff pressure while the cuff inflates and deflates, then reads the result.
+``cs`` makes the sum of every byte of a frame 0 modulo 256; fields are little-endian. The module never
+speaks unasked except to say a measurement finished, so the host runs :class:`SuntechDriver`: it starts
+measurements on the nurse's interval or on demand, polls the cuff pressure while the cuff inflates and
+deflates, then reads the result.
 """
 
 from __future__ import annotations
@@ -71,7 +72,10 @@ def error_reason(code: int) -> tuple[str, frozenset[str]]:
 
 @dataclass(frozen=True)
 class BpResult:
-    """The 24-byte BP data reply: ``'>' 18 sys:u16 dia:u16 beats:u8 status:u8 tc[8] hr:u8 - map:u16 err:u8 - - cs``."""
+    """The 24-byte BP data reply.
+
+    ``'>' 18 sys:u16 dia:u16 beats:u8 status:u8 tc[8] hr:u8 - map:u16 err:u8 - - cs`` ("-" = spare).
+    """
 
     systolic: int
     diastolic: int
@@ -128,7 +132,7 @@ def _result_items(r: BpResult) -> list[Item]:
 
 
 class SuntechDecoder(Decoder):
-    """Module replies: cuff pressure (LEN 5), a status character (LEN 4, 'K' = complete), BP data (LEN 0x18)."""
+    """Module replies: cuff pressure (LEN 5), status character (LEN 4, 'K' = complete), BP data (LEN 0x18)."""
 
     protocol = PROTOCOL
     max_buffer = 2 * MAX_FRAME
@@ -191,7 +195,7 @@ class SuntechDecoder(Decoder):
         return [LinkEvent("module_reply", frame[2:-1].hex(" "))]
 
 
-# ---------------------------------------------------------------------------------------------------- host driver
+# ----------------------------------------------------------------------------------------------- host driver
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,7 @@ class NibpSchedule:
 
 @dataclass
 class SuntechDriver:
-    """The host side of a SunTech module, pure: the transport asks it what to send and tells it what came back.
+    """The host side of a SunTech module, pure: the transport asks what to send and tells what came back.
 
     Transport contract (about every 0.1-0.5 s, also when nothing was read)::
 
@@ -270,8 +274,8 @@ class SuntechDriver:
         if self._anchor is None:
             self._anchor = now_s
             interval = self.schedule.interval_s
-            self.next_due_s = now_s if self.schedule.measure_at_start else (
-                None if interval is None else now_s + interval
+            self.next_due_s = (
+                now_s if self.schedule.measure_at_start else (None if interval is None else now_s + interval)
             )
         if self._heard:
             self._last_heard_s, self._heard = now_s, False
@@ -327,7 +331,7 @@ class SuntechDriver:
         return b""
 
 
-# ---------------------------------------------------------------------------------------------------- simulator
+# ------------------------------------------------------------------------------------------------- simulator
 
 INFLATE_MMHG_PER_S = 25.0
 DEFLATE_MMHG_PER_S = 5.0  # a step-deflation module averages about this: 25-40 s per measurement in all
@@ -376,7 +380,9 @@ class SuntechSimulator(DeviceSimulator):
         else:
             mean = v.mean if v.mean is not None else (v.systolic + 2 * v.diastolic) / 3
             pulse = round(v.pulse_rate or 0)
-            self._result = BpResult(round(v.systolic), round(v.diastolic), round(mean), pulse, beats=pulse // 2)
+            self._result = BpResult(
+                round(v.systolic), round(v.diastolic), round(mean), pulse, beats=pulse // 2
+            )
         return MEASUREMENT_COMPLETE
 
     def receive(self, data: bytes) -> bytes:
@@ -422,6 +428,7 @@ SUNTECH_ADVANTAGE = DeviceDescriptor(
     ),
     serial=SerialSettings(baudrate=9600),
     simulator=SuntechSimulator,
-    notes="Measures only when asked: the transport runs extra['driver']() (a SuntechDriver) to schedule and poll.",
+    notes="Measures only when asked: the transport runs extra['driver']() (a SuntechDriver) "
+    "to schedule measurements and poll the cuff.",
     extra={"driver": SuntechDriver},
 )
