@@ -13,6 +13,7 @@ as WaveChunks.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 
 from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
@@ -380,8 +381,9 @@ class _ContecStreamSimulator(DeviceSimulator):
     def _streaming(self) -> bool:
         return True
 
+    @abstractmethod
     def _encode(self, sample: ContecSample) -> bytes:
-        raise NotImplementedError
+        """One packet in this family's framing."""
 
     def advance(self, dt_s: float) -> bytes:
         self._t += dt_s

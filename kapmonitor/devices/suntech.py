@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, SerialSettings, TrackSpec
@@ -211,7 +211,6 @@ class NibpSchedule:
     result_attempts: int = 3
 
 
-@dataclass
 class SuntechDriver:
     """The host side of a SunTech module, pure: the transport asks what to send and tells what came back.
 
@@ -227,20 +226,17 @@ class SuntechDriver:
     Events: ``LinkEvent("measurement_started")`` and ``LinkEvent("measurement_failed", plain reason)``.
     """
 
-    schedule: NibpSchedule = field(default_factory=NibpSchedule)
-    state: str = "idle"  # idle | measuring | reading
-    next_due_s: float | None = None
-    _requested: bool = False
-    _anchor: float | None = None
-    _started_s: float = 0.0
-    _last_poll_s: float = 0.0
-    _last_heard_s: float = 0.0
-    _heard: bool = False
-    _complete: bool = False
-    _finished: bool = False
-    _peak_mmhg: float = 0.0
-    _attempts: int = 0
-    _events: list[Item] = field(default_factory=list)
+    def __init__(self, schedule: NibpSchedule | None = None) -> None:
+        self.schedule = schedule or NibpSchedule()
+        self.state = "idle"  # idle | measuring | reading
+        self.next_due_s: float | None = None
+        self._requested = False
+        self._anchor: float | None = None  # the interval runs from here: first poll, then each start
+        self._started_s = self._last_poll_s = self._last_heard_s = 0.0
+        self._heard = self._complete = self._finished = False
+        self._peak_mmhg = 0.0
+        self._attempts = 0
+        self._events: list[Item] = []
 
     def request_now(self) -> None:
         self._requested = True
@@ -293,7 +289,7 @@ class SuntechDriver:
         self._peak_mmhg = 0.0
         self.state, self._started_s = "measuring", now_s
         self._last_poll_s = self._last_heard_s = now_s
-        self._anchor = now_s  # the interval runs from the start of the last measurement
+        self._anchor = now_s
         interval = self.schedule.interval_s
         self.next_due_s = None if interval is None else now_s + interval
         self._events.append(LinkEvent("measurement_started", "NIBP measurement started"))
