@@ -13,6 +13,10 @@ ENTRY_POINT_GROUP = "kapmonitor.devices"
 # name -> (module, attribute holding the DeviceDescriptor)
 BUILTIN: dict[str, tuple[str, str]] = {
     "nonin-df7": ("kapmonitor.devices.nonin", "DF7"),
+    "masimo-ascii": ("kapmonitor.devices.masimo", "MASIMO_ASCII"),
+    "contec-v7": ("kapmonitor.devices.contec", "CONTEC_V7"),
+    "contec-legacy": ("kapmonitor.devices.contec", "CONTEC_LEGACY"),
+    "suntech-advantage": ("kapmonitor.devices.suntech", "SUNTECH_ADVANTAGE"),
 }
 
 
