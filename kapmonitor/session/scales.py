@@ -72,7 +72,8 @@ class RatingScale:
         for key in wanted:
             item = by_key[key]
             if key not in values:
-                found.append(f"item {key} ({item.label}) is missing")
+                if self.has_total:
+                    found.append(f"item {key} ({item.label}) is missing")
                 continue
             value = values[key]
             if isinstance(value, bool) or not isinstance(value, int):
