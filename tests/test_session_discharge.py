@@ -22,20 +22,44 @@ def at(minutes: float) -> int:
 
 
 def bp(minute: float, systolic: float, diastolic: float) -> list[Reading]:
-    return [Reading("nibp_systolic", systolic, "mmHg", t_us=at(minute), device=CUFF),
-            Reading("nibp_diastolic", diastolic, "mmHg", t_us=at(minute), device=CUFF),
-            Reading("nibp_mean", round((systolic + 2 * diastolic) / 3), "mmHg", t_us=at(minute), device=CUFF)]
+    return [
+        Reading("nibp_systolic", systolic, "mmHg", t_us=at(minute), device=CUFF),
+        Reading("nibp_diastolic", diastolic, "mmHg", t_us=at(minute), device=CUFF),
+        Reading("nibp_mean", round((systolic + 2 * diastolic) / 3), "mmHg", t_us=at(minute), device=CUFF),
+    ]
 
 
 def spo2(minute: float, value: float | None, flags: frozenset[str] = frozenset()) -> Reading:
     return Reading("spo2", value, "%", flags=flags, t_us=at(minute), device=OXIMETER)
 
 
-BP = [r for m, s, d in [(-6, 128, 82), (15, 140, 88), (30, 165, 100), (38, 172, 104), (45, 168, 101),
-                        (60, 162, 102), (75, 150, 92), (90, 142, 88), (105, 136, 84), (118, 130, 82)]
-      for r in bp(m, s, d)]
-SPO2 = [spo2(-10, 97), spo2(-8, 98), spo2(-5, 97), spo2(20, 96), spo2(32, 89), spo2(40, 80, frozenset({"artifact"})),
-        spo2(41, None), spo2(50, 95), spo2(80, 97)]
+BP = [
+    r
+    for m, s, d in [
+        (-6, 128, 82),
+        (15, 140, 88),
+        (30, 165, 100),
+        (38, 172, 104),
+        (45, 168, 101),
+        (60, 162, 102),
+        (75, 150, 92),
+        (90, 142, 88),
+        (105, 136, 84),
+        (118, 130, 82),
+    ]
+    for r in bp(m, s, d)
+]
+SPO2 = [
+    spo2(-10, 97),
+    spo2(-8, 98),
+    spo2(-5, 97),
+    spo2(20, 96),
+    spo2(32, 89),
+    spo2(40, 80, frozenset({"artifact"})),
+    spo2(41, None),
+    spo2(50, 95),
+    spo2(80, 97),
+]
 
 
 def cadss(minute: float, total_from: dict[str, int]) -> object:
@@ -60,9 +84,14 @@ def esketamine_session(discharged: bool = True) -> SessionRecord:
 def test_the_checklist_at_discharge_and_when_each_item_was_met() -> None:
     status = discharge_checklist(ESK, esketamine_session(), [*BP, *SPO2], at(125))
     since = {item.criterion.kind + item.criterion.scale: item.met_since_us for item in status.items}
-    assert since == {"minimum-time": at(120), "ratingmoaas": at(75), "ratingcadss": at(100),
-                     "bp": at(60),  # 162/102 is above the limit but the third falling systolic in a row
-                     "spo2": at(50), "confirm": at(110)}
+    assert since == {
+        "minimum-time": at(120),
+        "ratingmoaas": at(75),
+        "ratingcadss": at(100),
+        "bp": at(60),  # 162/102 is above the limit but the third falling systolic in a row
+        "spo2": at(50),
+        "confirm": at(110),
+    }
     assert status.ready and status.outstanding == []
     assert status.ready_us == at(120)
     assert status.ready_without_minimum_us == at(110)
@@ -72,8 +101,10 @@ def test_before_two_hours_the_checklist_says_what_is_outstanding() -> None:
     record = esketamine_session(discharged=False)
     status = discharge_checklist(ESK, record, [*BP, *SPO2], at(100))
     assert not status.ready and status.ready_us is None
-    assert status.outstanding == ["At least 2 h since the first spray: 20 min to go",
-                                  "Ride home confirmed: not confirmed yet"]
+    assert status.outstanding == [
+        "At least 2 h since the first spray: 20 min to go",
+        "Ride home confirmed: not confirmed yet",
+    ]
     early = discharge_checklist(ESK, record, [*BP, *SPO2], at(50))
     assert "Dissociation resolved (CADSS 4 or less): latest 18" in early.outstanding
     assert "MOAA/S 5 (alert): latest 3" in early.outstanding
@@ -119,7 +150,11 @@ def test_a_quiet_session_answers_no() -> None:
     form = rems_form(record, [*bp(-3, 120, 80), *bp(40, 135, 85)], spo2_readings=[spo2(30, 97)])
     assert (form.dose_choice, form.lots) == ("56", ("L1",))
     assert (form.sedation, form.dissociation, form.respiratory_depression, form.bp_increase) == (
-        False, False, False, False)
+        False,
+        False,
+        False,
+        False,
+    )
 
 
 def test_rems_form_lists_what_is_missing_before_sign_off() -> None:
@@ -127,6 +162,15 @@ def test_rems_form_lists_what_is_missing_before_sign_off() -> None:
     record.add(IntranasalDevice(t_us=at(0), entered_us=at(0), author="rn", lot=""))
     form = rems_form(record, [], template=ESK)
     assert form.dose_choice == "other"
-    assert form.missing == ("1 device(s) without a lot number", "discharge time", "pre-dose BP", "BP at ~40 min",
-                            "discharge BP", "sedation assessment (MOAA/S)", "dissociation assessment",
-                            "respiratory assessment (SpO2)", "BP increase assessment", "time ready to leave")
+    assert form.missing == (
+        "1 device(s) without a lot number",
+        "discharge time",
+        "pre-dose BP",
+        "BP at ~40 min",
+        "discharge BP",
+        "sedation assessment (MOAA/S)",
+        "dissociation assessment",
+        "respiratory assessment (SpO2)",
+        "BP increase assessment",
+        "time ready to leave",
+    )

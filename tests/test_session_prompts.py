@@ -1,4 +1,4 @@
-"""The checks each protocol prompts for come due (and overdue) at the right times; the intranasal rest timer."""
+"""Each protocol's checks come due (and overdue) at the right times; the intranasal rest timer."""
 
 from __future__ import annotations
 
@@ -25,12 +25,26 @@ def moaas(minute: float, value: int = 5) -> Rating:
     return SCALES["moaas"].rate(value, t_us=at(minute), entered_us=at(minute), author="rn")
 
 
-def texts(template: str, now: float, *, first: float | None = 0, bp: tuple[float, ...] = (),
-          ratings: tuple[Rating, ...] = (), infusion: tuple[InfusionEvent, ...] = (),
-          discharged: float | None = None) -> list[str]:
-    prompts = due_checks(TEMPLATES[template], session_start_us=at(-15), first_dose_us=None if first is None else at(first),
-                         bp_times_us=[at(m) for m in bp], ratings=ratings, now_us=at(now), infusion=infusion,
-                         discharged_us=None if discharged is None else at(discharged))
+def texts(
+    template: str,
+    now: float,
+    *,
+    first: float | None = 0,
+    bp: tuple[float, ...] = (),
+    ratings: tuple[Rating, ...] = (),
+    infusion: tuple[InfusionEvent, ...] = (),
+    discharged: float | None = None,
+) -> list[str]:
+    prompts = due_checks(
+        TEMPLATES[template],
+        session_start_us=at(-15),
+        first_dose_us=None if first is None else at(first),
+        bp_times_us=[at(m) for m in bp],
+        ratings=ratings,
+        now_us=at(now),
+        infusion=infusion,
+        discharged_us=None if discharged is None else at(discharged),
+    )
     return [p.text for p in prompts]
 
 
@@ -52,10 +66,22 @@ IV_BP = (-3, 10, 20, 30)
         (19, (-3, 10), ["MOAA/S due"]),
         (36, IV_BP, ["MOAA/S overdue", "CADSS at ~40 min due"]),
         (41, IV_BP, ["MOAA/S overdue", "CADSS at ~40 min due"]),
-        (55, IV_BP, ["MOAA/S overdue", "CADSS at ~40 min overdue", "BP due (every 15 min after the infusion)"]),
+        (
+            55,
+            IV_BP,
+            ["MOAA/S overdue", "CADSS at ~40 min overdue", "BP due (every 15 min after the infusion)"],
+        ),
         (61, (*IV_BP, 55), ["MOAA/S overdue", "CADSS at ~40 min overdue"]),
-        (70, (*IV_BP, 55), ["MOAA/S overdue", "CADSS at ~40 min overdue", "CADSS due (end of session)",
-                            "BP due (every 15 min after the infusion)"]),
+        (
+            70,
+            (*IV_BP, 55),
+            [
+                "MOAA/S overdue",
+                "CADSS at ~40 min overdue",
+                "CADSS due (end of session)",
+                "BP due (every 15 min after the infusion)",
+            ],
+        ),
     ],
 )
 def test_iv_infusion_prompts(now: float, bp: tuple[float, ...], expected: list[str]) -> None:
@@ -67,9 +93,12 @@ def test_iv_infusion_prompts(now: float, bp: tuple[float, ...], expected: list[s
 def test_iv_prompts_follow_the_ratings_given() -> None:
     ratings = (moaas(15), moaas(30))
     assert texts("iv-infusion", 44, bp=IV_BP + (40,), ratings=ratings, infusion=IV_INFUSION) == [
-        "CADSS at ~40 min due"]
+        "CADSS at ~40 min due"
+    ]
     assert texts("iv-infusion", 45, bp=IV_BP + (40,), ratings=ratings, infusion=IV_INFUSION) == [
-        "CADSS at ~40 min due", "MOAA/S due"]
+        "CADSS at ~40 min due",
+        "MOAA/S due",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -84,19 +113,35 @@ def test_iv_prompts_follow_the_ratings_given() -> None:
         (15, (-5,), (), ["MOAA/S due"]),
         (20, (-5,), (), ["MOAA/S overdue"]),
         (104, (-5, 41, 100), (moaas(90), moaas(100)), ["CADSS at ~40 min overdue"]),
-        (105, (-5, 41, 100), (moaas(90), moaas(100)), ["CADSS at ~40 min overdue", "BP due (before discharge)",
-                                                       "CADSS due (end of session)"]),
-        (106, (-5, 41, 100, 106), (moaas(90), moaas(100)), ["CADSS at ~40 min overdue", "CADSS due (end of session)"]),
+        (
+            105,
+            (-5, 41, 100),
+            (moaas(90), moaas(100)),
+            ["CADSS at ~40 min overdue", "BP due (before discharge)", "CADSS due (end of session)"],
+        ),
+        (
+            106,
+            (-5, 41, 100, 106),
+            (moaas(90), moaas(100)),
+            ["CADSS at ~40 min overdue", "CADSS due (end of session)"],
+        ),
     ],
 )
-def test_esketamine_prompts(now: float, bp: tuple[float, ...], ratings: tuple[Rating, ...], expected: list[str]) -> None:
+def test_esketamine_prompts(
+    now: float, bp: tuple[float, ...], ratings: tuple[Rating, ...], expected: list[str]
+) -> None:
     first = 0 if now >= 0 else None
     assert texts("intranasal-esketamine", now, first=first, bp=bp, ratings=ratings) == expected
 
 
 def test_a_cadss_short_form_satisfies_a_cadss_check() -> None:
-    short = SCALES["cadss"].rate({k: 0 for k in ("1", "2", "6", "7", "15", "22")}, form="cadss-6", t_us=at(38),
-                                 entered_us=at(38), author="rn")
+    short = SCALES["cadss"].rate(
+        {k: 0 for k in ("1", "2", "6", "7", "15", "22")},
+        form="cadss-6",
+        t_us=at(38),
+        entered_us=at(38),
+        author="rn",
+    )
     assert texts("intranasal-esketamine", 42, bp=(-5, 41), ratings=(moaas(15), moaas(30), short)) == []
 
 
@@ -121,7 +166,12 @@ def test_the_rest_timer_between_intranasal_devices() -> None:
     assert rest_timer(esk, [], at(0)) is None
     timer = rest_timer(esk, [spray(0, "A1")], at(2))
     assert timer is not None and timer.resting
-    assert (timer.remaining_us, timer.ready_at_us, timer.devices_given, timer.mg_given) == (3 * MIN, at(5), 1, 28.0)
+    assert (timer.remaining_us, timer.ready_at_us, timer.devices_given, timer.mg_given) == (
+        3 * MIN,
+        at(5),
+        1,
+        28.0,
+    )
     timer = rest_timer(esk, [spray(0, "A1"), spray(5, "B2")], at(10.5))
     assert timer is not None and not timer.resting and timer.mg_given == 56.0
     assert rest_timer(TEMPLATES["iv-infusion"], [spray(0, "A1")], at(1)) is None
@@ -130,8 +180,11 @@ def test_the_rest_timer_between_intranasal_devices() -> None:
 def test_prompts_from_a_record_and_recorded_readings() -> None:
     record = SessionRecord("intranasal-esketamine")
     record.add(spray(0, "A1"))
-    readings = [Reading("nibp_systolic", 128, "mmHg", t_us=at(-5), device="suntech-advantage@sim"),
-                Reading("nibp_systolic", None, "mmHg", t_us=at(38), device="suntech-advantage@sim")]
-    prompts = prompts_for(TEMPLATES["intranasal-esketamine"], record, readings, session_start_us=at(-15),
-                          now_us=at(39))
+    readings = [
+        Reading("nibp_systolic", 128, "mmHg", t_us=at(-5), device="suntech-advantage@sim"),
+        Reading("nibp_systolic", None, "mmHg", t_us=at(38), device="suntech-advantage@sim"),
+    ]
+    prompts = prompts_for(
+        TEMPLATES["intranasal-esketamine"], record, readings, session_start_us=at(-15), now_us=at(39)
+    )
     assert [p.text for p in prompts] == ["MOAA/S overdue", "BP at ~40 min due", "CADSS at ~40 min due"]

@@ -1,4 +1,4 @@
-"""Protocol templates and rating scales load from their data files, score correctly, and refuse bad files clearly."""
+"""Protocol templates and rating scales load from data files, score, and refuse bad files clearly."""
 
 from __future__ import annotations
 
@@ -64,19 +64,27 @@ when = "pre-dose"
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (('form = "bolus"', 'form = "pill"'), "[dosing] 'form' must be one of infusion, bolus, intranasal, oral"),
+        (
+            ('form = "bolus"', 'form = "pill"'),
+            "[dosing] 'form' must be one of infusion, bolus, intranasal, oral",
+        ),
         (('measure = "bp"', 'measure = "gcs"'), "'measure' 'gcs' is neither 'bp' nor a known scale"),
         (('when = "pre-dose"', 'when = "every"'), "a check 'every' needs 'every_min' above zero"),
         (('when = "pre-dose"', 'when = "after-dose"'), "needs 'at_min'"),
-        (('route = "im"', 'route = 3'), "[dosing] 'route' must be text (found 3)"),
-        (('drug = "ketamine"\n', 'drug = "ketamine"\nmax_mg_per_kg = 2\n'), "doses per kg need 'needs_weight = true'"),
+        (('route = "im"', "route = 3"), "[dosing] 'route' must be text (found 3)"),
+        (
+            ('drug = "ketamine"\n', 'drug = "ketamine"\nmax_mg_per_kg = 2\n'),
+            "doses per kg need 'needs_weight = true'",
+        ),
         (('form = "bolus"', 'form = "intranasal"'), "needs 'device_mg' and 'rest_between_devices_min'"),
-        (('[[checks]]', '[[nothing]]'), "has no [[checks]]"),
-        (('[dosing]', '[dosage]'), "missing table [dosing]"),
-        (('title = "X"', 'title = '), "not valid TOML"),
+        (("[[checks]]", "[[nothing]]"), "has no [[checks]]"),
+        (("[dosing]", "[dosage]"), "missing table [dosing]"),
+        (('title = "X"', "title = "), "not valid TOML"),
     ],
 )
-def test_a_bad_protocol_file_says_what_is_wrong(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+def test_a_bad_protocol_file_says_what_is_wrong(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
     path = _write(tmp_path, GOOD.replace(*change))
     with pytest.raises(DataFileError) as err:
         ProtocolTemplate.load(path)
@@ -94,7 +102,8 @@ def test_a_missing_protocol_file_is_named() -> None:
         ProtocolTemplate.load("nowhere.toml")
 
 
-# ---- rating scales ----------------------------------------------------------------------------------------------
+# ---- rating scales --------------------------------------------------------------------------------
+
 
 def test_cadss_has_23_items_19_patient_4_observer_and_the_6_item_form() -> None:
     cadss = builtin_scales()["cadss"]
@@ -118,8 +127,13 @@ def test_cadss_total_and_short_form_total() -> None:
 def test_entered_values_are_checked_for_range_type_missing_and_unknown_items() -> None:
     cadss = builtin_scales()["cadss"]
     with pytest.raises(RatingError) as err:
-        cadss.rate({"1": 5, "2": 1, "6": 1.5, "7": 0, "15": 0, "99": 1}, form="cadss-6", t_us=T, entered_us=T,
-                   author="rn")
+        cadss.rate(
+            {"1": 5, "2": 1, "6": 1.5, "7": 0, "15": 0, "99": 1},
+            form="cadss-6",
+            t_us=T,
+            entered_us=T,
+            author="rn",
+        )
     problems = err.value.problems
     assert any("item 1" in p and "is 5, outside 0 to 4" in p for p in problems)
     assert any("item 6" in p and "whole number" in p for p in problems)
@@ -172,7 +186,7 @@ short = [1]
         (("short = [1]", "short = [1, 9]"), "[forms] 'short' names unknown items 9"),
         (('label = "one"', 'label = "one"\nrater = "robot"'), "'rater' must be one of patient, observer"),
         (("[[items]]\nkey = 1", "[[items]]"), "[items #1] is missing 'key'"),
-        (("[forms]", "[levels]\nx = \"bad\"\n[forms]"), "[levels] 'x' is not a whole number"),
+        (("[forms]", '[levels]\nx = "bad"\n[forms]'), "[levels] 'x' is not a whole number"),
     ],
 )
 def test_a_bad_scale_file_says_what_is_wrong(tmp_path: Path, change: tuple[str, str], message: str) -> None:

@@ -20,7 +20,9 @@ def at(minutes: float) -> int:
 
 
 def note(minute: float, text: str, entered: float | None = None) -> Note:
-    return Note(t_us=at(minute), entered_us=at(minute if entered is None else entered), author="rn", text=text)
+    return Note(
+        t_us=at(minute), entered_us=at(minute if entered is None else entered), author="rn", text=text
+    )
 
 
 def test_entries_are_shown_in_time_order_whatever_order_they_were_entered() -> None:
@@ -55,8 +57,10 @@ def test_entries_cannot_be_timed_in_the_future_or_be_anonymous() -> None:
     ("text", "message"),
     [
         ('[[event]]\nkey = 11\ncode = "a"\nlabel = "A"\n', "'key' must be one of the digits 0-9"),
-        ('[[event]]\nkey = 1\ncode = "a"\nlabel = "A"\n[[event]]\nkey = 1\ncode = "b"\nlabel = "B"\n',
-         "[event #2] key 1 is already bound"),
+        (
+            '[[event]]\nkey = 1\ncode = "a"\nlabel = "A"\n[[event]]\nkey = 1\ncode = "b"\nlabel = "B"\n',
+            "[event #2] key 1 is already bound",
+        ),
         ('[[event]]\nkey = 2\ncode = "a"\n', "[event #1] is missing 'label'"),
         ("", "defines no [[event]]"),
     ],
@@ -73,8 +77,13 @@ def test_an_amendment_changes_the_current_view_and_keeps_the_original() -> None:
     record = SessionRecord()
     dose = BolusDose(t_us=at(0), entered_us=at(0), author="rn", mg=50, route="im", site="left deltoid")
     ref = record.add(dose)
-    record.amend(ref, {"mg": 40.0, "t_us": at(-2)}, author="rn2", reason="drew up 40 mg; given 2 min earlier",
-                 entered_us=at(15))
+    record.amend(
+        ref,
+        {"mg": 40.0, "t_us": at(-2)},
+        author="rn2",
+        reason="drew up 40 mg; given 2 min earlier",
+        entered_us=at(15),
+    )
     assert record.entry_at(ref) == dose  # the original is untouched
     (current,) = record.current()
     assert current.entry.mg == 40.0 and current.entry.t_us == at(-2)  # type: ignore[union-attr]
@@ -82,8 +91,9 @@ def test_an_amendment_changes_the_current_view_and_keeps_the_original() -> None:
     assert current.amendments[0].author == "rn2" and current.amendments[0].reason.startswith("drew up")
     assert record.first_dose_us() == at(-2)
     record.amend(ref, {"site": "right deltoid"}, author="rn", reason="wrong side", entered_us=at(16))
-    assert record.doses()[0] == BolusDose(t_us=at(-2), entered_us=at(0), author="rn", mg=40.0, route="im",
-                                          site="right deltoid")
+    assert record.doses()[0] == BolusDose(
+        t_us=at(-2), entered_us=at(0), author="rn", mg=40.0, route="im", site="right deltoid"
+    )
     assert len(record.log) == 3
 
 
@@ -137,7 +147,10 @@ def test_after_sign_off_only_addenda() -> None:
         record.amend(ref, {"text": "changed"}, author="rn", reason="r", entered_us=at(131))
     with pytest.raises(RecordSignedError):
         record.sign_off(author="dr lee", entered_us=at(132))
-    record.add(Addendum(t_us=at(140), entered_us=at(140), author="dr lee", text="called patient: well",
-                        refers_to=ref))
+    record.add(
+        Addendum(
+            t_us=at(140), entered_us=at(140), author="dr lee", text="called patient: well", refers_to=ref
+        )
+    )
     assert [type(c.entry).__name__ for c in record.current()] == ["Note", "SignOff", "Addendum"]
     assert record.current_of(Note)[0].text == "calm session"

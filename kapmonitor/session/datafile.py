@@ -1,4 +1,4 @@
-"""Reading the clinic-editable TOML files (protocols, scales, quick events) with messages a clinic can act on."""
+"""Reading the clinic-editable TOML files (protocols, scales, quick events) with messages a clinic can use."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The discharge checklist evaluated against the record, and the Spravato REMS monitoring form filled from it.
 
-Only evidence after the first dose counts towards recovery (a pre-dose MOAA/S 5 says nothing about recovery). A
-criterion is met *since* the first of the unbroken run of satisfying observations that ends with the latest one;
+Only evidence after the first dose counts towards recovery (a pre-dose MOAA/S 5 says nothing about it).
+A criterion is met *since* the first of the unbroken run of satisfying observations ending with the latest;
 the patient was ready when the last criterion became met.
 """
 
@@ -54,15 +54,22 @@ def _latest_since(items: tuple[CriterionStatus, ...]) -> int | None:
     return max(i.met_since_us for i in items if i.met_since_us is not None)
 
 
-def discharge_checklist(template: ProtocolTemplate, record: SessionRecord, readings: Sequence[Reading],
-                        now_us: int) -> DischargeStatus:
+def discharge_checklist(
+    template: ProtocolTemplate, record: SessionRecord, readings: Sequence[Reading], now_us: int
+) -> DischargeStatus:
     first = record.first_dose_us()
     items = tuple(_evaluate(c, template, record, readings, first, now_us) for c in template.discharge)
     return DischargeStatus(items)
 
 
-def _evaluate(c: DischargeCriterion, template: ProtocolTemplate, record: SessionRecord,
-              readings: Sequence[Reading], first: int | None, now_us: int) -> CriterionStatus:
+def _evaluate(
+    c: DischargeCriterion,
+    template: ProtocolTemplate,
+    record: SessionRecord,
+    readings: Sequence[Reading],
+    first: int | None,
+    now_us: int,
+) -> CriterionStatus:
     if c.kind == "confirm":
         done = [x for x in record.confirmations() if x.item == c.key and x.t_us <= now_us]
         if done:
@@ -73,8 +80,9 @@ def _evaluate(c: DischargeCriterion, template: ProtocolTemplate, record: Session
     if c.kind == "minimum-time":
         earliest = first + round(template.minimum_monitoring_min * US_PER_MIN)
         left = (earliest - now_us) / US_PER_MIN
-        return CriterionStatus(c, now_us >= earliest, earliest,
-                               "time is up" if left <= 0 else f"{left:.0f} min to go")
+        return CriterionStatus(
+            c, now_us >= earliest, earliest, "time is up" if left <= 0 else f"{left:.0f} min to go"
+        )
     if c.kind == "rating":
         return _rating(c, [r for r in record.ratings(c.scale) if first <= r.t_us <= now_us])
     if c.kind == "bp":
@@ -83,7 +91,7 @@ def _evaluate(c: DischargeCriterion, template: ProtocolTemplate, record: Session
 
 
 def _final_run(observations: list[tuple[int, bool]]) -> int | None:
-    """The time from which every observation up to the latest satisfied the criterion (None: the latest did not)."""
+    """Since when every observation up to the latest satisfied the criterion (None: the latest did not)."""
     since = None
     for t_us, ok in observations:
         since = (since if since is not None else t_us) if ok else None
@@ -94,9 +102,13 @@ def _rating(c: DischargeCriterion, ratings: list[Rating]) -> CriterionStatus:
     values = [(r.t_us, r.value(c.item) if c.item else r.score) for r in ratings]
     values = [(t, v) for t, v in values if v is not None]
     if not values:
-        return CriterionStatus(c, False, None, f"no {c.scale} {c.item} rating since the dose".replace("  ", " "))
+        return CriterionStatus(
+            c, False, None, f"no {c.scale} {c.item} rating since the dose".replace("  ", " ")
+        )
+
     def ok(v: float) -> bool:
         return (c.at_least is None or v >= c.at_least) and (c.at_most is None or v <= c.at_most)
+
     since = _final_run([(t, ok(v)) for t, v in values])  # type: ignore[arg-type]
     return CriterionStatus(c, since is not None, since, f"latest {values[-1][1]}")
 
@@ -104,12 +116,15 @@ def _rating(c: DischargeCriterion, ratings: list[Rating]) -> CriterionStatus:
 def _bp(c: DischargeCriterion, measured: list[BpMeasurement]) -> CriterionStatus:
     if not measured:
         return CriterionStatus(c, False, None, "no BP measured since the dose")
+
     def within(m: BpMeasurement) -> bool:
         sys_ok = c.systolic_max is None or m.systolic <= c.systolic_max
         dia_ok = c.diastolic_max is None or m.diastolic is None or m.diastolic <= c.diastolic_max
         return sys_ok and dia_ok
+
     def falling(i: int) -> bool:
         return i >= 2 and measured[i].systolic < measured[i - 1].systolic < measured[i - 2].systolic
+
     marks = [(m.t_us, within(m) or (c.trending_down and falling(i))) for i, m in enumerate(measured)]
     since = _final_run(marks)
     return CriterionStatus(c, since is not None, since, f"latest {measured[-1]}")
@@ -124,19 +139,22 @@ def _spo2(c: DischargeCriterion, values: list[tuple[int, float]], first: int, no
     if not after:
         return CriterionStatus(c, False, None, "no SpO2 since the dose")
     since = _final_run([(t, v >= baseline - c.spo2_drop_max) for t, v in after])
-    return CriterionStatus(c, since is not None, since, f"latest {after[-1][1]:.0f} % (baseline {baseline:.0f} %)")
+    return CriterionStatus(
+        c, since is not None, since, f"latest {after[-1][1]:.0f} % (baseline {baseline:.0f} %)"
+    )
 
 
-# ---- Spravato REMS patient monitoring form ----------------------------------------------------------------------
+# ---- Spravato REMS patient monitoring form ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RemsRules:
     """How the form's yes/no answers and BP picks are read off the record (clinic-adjustable).
 
     BP picks (from complete NIBP measurements):
-    - pre-dose: the last measurement at or before the first spray, no more than ``pre_dose_window_min`` earlier;
-    - ~40 min: the measurement closest to first spray + 40 min within +-``at_40_window_min`` (a tie: the earlier);
-    - discharge: the last measurement at or before the discharge time, at most ``discharge_window_min`` earlier.
+    - pre-dose: the last measurement at or before the first spray, at most ``pre_dose_window_min`` before;
+    - ~40 min: the one closest to first spray + 40 min, within +-``at_40_window_min`` (a tie: the earlier);
+    - discharge: the last one at or before the discharge time, at most ``discharge_window_min`` before.
     """
 
     pre_dose_window_min: float = 60.0
@@ -169,8 +187,14 @@ class RemsForm:
     missing: tuple[str, ...]  # required fields the record cannot fill: sign-off waits for these
 
 
-def rems_form(record: SessionRecord, bp_readings: Sequence[Reading], *, template: ProtocolTemplate | None = None,
-              spo2_readings: Sequence[Reading] = (), rules: RemsRules = RemsRules()) -> RemsForm:
+def rems_form(
+    record: SessionRecord,
+    bp_readings: Sequence[Reading],
+    *,
+    template: ProtocolTemplate | None = None,
+    spo2_readings: Sequence[Reading] = (),
+    rules: RemsRules = RemsRules(),
+) -> RemsForm:
     sprays = record.sprays()
     first = min((s.t_us for s in sprays), default=None)
     dose = sum(s.mg for s in sprays)
@@ -183,20 +207,32 @@ def rems_form(record: SessionRecord, bp_readings: Sequence[Reading], *, template
         pre = _last_before(measured, first, rules.pre_dose_window_min)
         at40 = _closest(measured, first + 40 * US_PER_MIN, rules.at_40_window_min)
     if end is not None:
-        at_end = _last_before([m for m in measured if first is None or m.t_us > first], end,
-                              rules.discharge_window_min)
+        at_end = _last_before(
+            [m for m in measured if first is None or m.t_us > first], end, rules.discharge_window_min
+        )
     after = [m for m in measured if first is not None and m.t_us > first]
     ready = None
     if template is not None and first is not None:
         now = end if end is not None else max([first, *(e.entry.t_us for e in record.current())])
-        ready = discharge_checklist(template, record, [*bp_readings, *spo2_readings], now).ready_without_minimum_us
+        ready = discharge_checklist(
+            template, record, [*bp_readings, *spo2_readings], now
+        ).ready_without_minimum_us
     form = RemsForm(
-        dose_mg=dose, dose_choice=choice, lots=lots, devices=len(sprays), first_spray_us=first,
+        dose_mg=dose,
+        dose_choice=choice,
+        lots=lots,
+        devices=len(sprays),
+        first_spray_us=first,
         monitoring_minutes=None if first is None or end is None else (end - first) // US_PER_MIN,
-        bp_pre_dose=pre, bp_40_min=at40, bp_discharge=at_end,
-        sedation=_sedation(record, first, rules), dissociation=_dissociation(record, first, rules),
+        bp_pre_dose=pre,
+        bp_40_min=at40,
+        bp_discharge=at_end,
+        sedation=_sedation(record, first, rules),
+        dissociation=_dissociation(record, first, rules),
         respiratory_depression=_respiratory(record, spo2_readings, first, rules),
-        bp_increase=_bp_rise(record, pre, after, first, rules), ready_to_leave_us=ready, missing=(),
+        bp_increase=_bp_rise(record, pre, after, first, rules),
+        ready_to_leave_us=ready,
+        missing=(),
     )
     return _with_missing(form, sprays_without_lot=sum(1 for s in sprays if not s.lot.strip()))
 
@@ -228,32 +264,44 @@ def _dissociation(record: SessionRecord, first: int | None, rules: RemsRules) ->
     own_values = [v for v in own if v is not None]
     if not cadss and not own_values:
         return None
-    return (any(s > rules.dissociation_cadss_above for s in cadss)
-            or any(v >= rules.dissociation_patient_at_least for v in own_values))
+    return any(s > rules.dissociation_cadss_above for s in cadss) or any(
+        v >= rules.dissociation_patient_at_least for v in own_values
+    )
 
 
 def _flagged(record: SessionRecord, code: str, first: int | None) -> bool:
     return any(e.code == code and (first is None or e.t_us >= first) for e in record.quick_events())
 
 
-def _respiratory(record: SessionRecord, spo2_readings: Sequence[Reading], first: int | None,
-                 rules: RemsRules) -> bool | None:
+def _respiratory(
+    record: SessionRecord, spo2_readings: Sequence[Reading], first: int | None, rules: RemsRules
+) -> bool | None:
     if _flagged(record, "respiratory-depression", first):
         return True
     values = [v for t, v in spo2_values(spo2_readings) if first is not None and t >= first]
     return any(v < rules.respiratory_spo2_below for v in values) if values else None
 
 
-def _bp_rise(record: SessionRecord, pre: BpMeasurement | None, after: list[BpMeasurement], first: int | None,
-             rules: RemsRules) -> bool | None:
+def _bp_rise(
+    record: SessionRecord,
+    pre: BpMeasurement | None,
+    after: list[BpMeasurement],
+    first: int | None,
+    rules: RemsRules,
+) -> bool | None:
     if _flagged(record, "bp-increase", first):
         return True
     if pre is None or not after:
         return None
+
     def rose(m: BpMeasurement) -> bool:
-        dia_rise = m.diastolic is not None and pre.diastolic is not None and \
-            m.diastolic - pre.diastolic >= rules.bp_rise_diastolic
+        dia_rise = (
+            m.diastolic is not None
+            and pre.diastolic is not None
+            and m.diastolic - pre.diastolic >= rules.bp_rise_diastolic
+        )
         return m.systolic - pre.systolic >= rules.bp_rise_systolic or dia_rise
+
     return any(rose(m) for m in after)
 
 
@@ -263,10 +311,16 @@ def _with_missing(form: RemsForm, sprays_without_lot: int) -> RemsForm:
         missing.append("no intranasal device recorded")
     if sprays_without_lot:
         missing.append(f"{sprays_without_lot} device(s) without a lot number")
-    checks = [("monitoring_minutes", "discharge time"), ("bp_pre_dose", "pre-dose BP"),
-              ("bp_40_min", "BP at ~40 min"), ("bp_discharge", "discharge BP"),
-              ("sedation", "sedation assessment (MOAA/S)"), ("dissociation", "dissociation assessment"),
-              ("respiratory_depression", "respiratory assessment (SpO2)"), ("bp_increase", "BP increase assessment"),
-              ("ready_to_leave_us", "time ready to leave")]
+    checks = [
+        ("monitoring_minutes", "discharge time"),
+        ("bp_pre_dose", "pre-dose BP"),
+        ("bp_40_min", "BP at ~40 min"),
+        ("bp_discharge", "discharge BP"),
+        ("sedation", "sedation assessment (MOAA/S)"),
+        ("dissociation", "dissociation assessment"),
+        ("respiratory_depression", "respiratory assessment (SpO2)"),
+        ("bp_increase", "BP increase assessment"),
+        ("ready_to_leave_us", "time ready to leave"),
+    ]
     missing += [label for name, label in checks if getattr(form, name) is None]
     return RemsForm(**{**form.__dict__, "missing": tuple(missing)})

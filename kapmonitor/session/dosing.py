@@ -1,4 +1,4 @@
-"""Dose arithmetic: rate units, cumulative mg from infusion segments, boluses and sprays, mg/kg and the max check."""
+"""Dose arithmetic: rate units, cumulative mg (infusion, boluses, sprays), mg/kg and the max check."""
 
 from __future__ import annotations
 
@@ -32,9 +32,13 @@ def convert_rate(
     weight_kg: float | None = None,
     concentration_mg_per_ml: float | None = None,
 ) -> float:
-    """Convert an infusion rate among mg/kg/h, mg/h and mL/h (weight and concentration when the units need them)."""
-    return _from_mg_per_h(_to_mg_per_h(value, from_unit, weight_kg, concentration_mg_per_ml), to_unit,
-                          weight_kg, concentration_mg_per_ml)
+    """Convert an infusion rate among mg/kg/h, mg/h and mL/h (with weight / concentration as needed)."""
+    return _from_mg_per_h(
+        _to_mg_per_h(value, from_unit, weight_kg, concentration_mg_per_ml),
+        to_unit,
+        weight_kg,
+        concentration_mg_per_ml,
+    )
 
 
 def _to_mg_per_h(value: float, unit: str, weight_kg: float | None, conc: float | None) -> float:
@@ -106,8 +110,12 @@ def infusion_segments(events: Iterable[InfusionEvent], until_us: int) -> list[In
 
 def _next_state(state: str, rate: float, ev: InfusionEvent) -> tuple[str, float]:
     when = iso(ev.t_us)
-    allowed = {"idle": ("start",), "stopped": ("start",), "running": ("rate", "pause", "stop"),
-               "paused": ("rate", "resume", "stop")}[state]
+    allowed = {
+        "idle": ("start",),
+        "stopped": ("start",),
+        "running": ("rate", "pause", "stop"),
+        "paused": ("rate", "resume", "stop"),
+    }[state]
     if ev.action not in INFUSION_ACTIONS:
         raise DosingError(f"unknown infusion action {ev.action!r} at {when}")
     if ev.action not in allowed:
@@ -136,7 +144,9 @@ def cumulative_mg_per_kg(events: Iterable[object], at_us: int, weight_kg: float)
     return cumulative_dose_mg(events, at_us) / _positive(weight_kg, "a weight (kg)", "mg/kg")
 
 
-def spray_rest_remaining_us(sprays: Sequence[IntranasalDevice], now_us: int, rest_us: int = SPRAY_REST_US) -> int:
+def spray_rest_remaining_us(
+    sprays: Sequence[IntranasalDevice], now_us: int, rest_us: int = SPRAY_REST_US
+) -> int:
     """How long until the next device may be used (0 when the rest is over or no device has been used)."""
     if not sprays:
         return 0
@@ -144,7 +154,9 @@ def spray_rest_remaining_us(sprays: Sequence[IntranasalDevice], now_us: int, res
     return max(0, last + rest_us - now_us)
 
 
-def spray_too_soon(sprays: Sequence[IntranasalDevice], new: IntranasalDevice, rest_us: int = SPRAY_REST_US) -> str | None:
+def spray_too_soon(
+    sprays: Sequence[IntranasalDevice], new: IntranasalDevice, rest_us: int = SPRAY_REST_US
+) -> str | None:
     """A message when ``new`` comes inside the rest after an earlier device, else None."""
     earlier = [s.t_us for s in sprays if s.t_us <= new.t_us]
     if not earlier:
@@ -152,7 +164,10 @@ def spray_too_soon(sprays: Sequence[IntranasalDevice], new: IntranasalDevice, re
     gap = new.t_us - max(earlier)
     if gap >= rest_us:
         return None
-    return f"device used {gap / 60e6:.1f} min after the previous one; the rest between devices is {rest_us / 60e6:g} min"
+    return (
+        f"device used {gap / 60e6:.1f} min after the previous one; "
+        f"the rest between devices is {rest_us / 60e6:g} min"
+    )
 
 
 @dataclass(frozen=True)
@@ -163,8 +178,10 @@ class MaxDoseWarning:
 
     @property
     def message(self) -> str:
-        return (f"{self.projected_mg:.1f} mg = {self.projected_mg_per_kg:.2f} mg/kg exceeds the clinic maximum "
-                f"of {self.limit_mg_per_kg:g} mg/kg; an override (who, why) must be recorded")
+        return (
+            f"{self.projected_mg:.1f} mg = {self.projected_mg_per_kg:.2f} mg/kg exceeds the clinic maximum "
+            f"of {self.limit_mg_per_kg:g} mg/kg; an override (who, why) must be recorded"
+        )
 
 
 @dataclass(frozen=True)
@@ -174,8 +191,10 @@ class MaxDoseCheck:
     limit_mg_per_kg: float
     weight_kg: float
 
-    def projected(self, given: Iterable[Dose], proposed: Dose, until_us: int | None = None) -> MaxDoseWarning | None:
-        """Check with ``proposed`` included, at its time or, for an infusion, at the planned stop ``until_us``."""
+    def projected(
+        self, given: Iterable[Dose], proposed: Dose, until_us: int | None = None
+    ) -> MaxDoseWarning | None:
+        """Check with ``proposed`` included, at its time or (an infusion) at its planned stop ``until_us``."""
         events = [*given, proposed]
         at_us = max(proposed.t_us, until_us or 0)
         mg = cumulative_dose_mg(events, at_us)
@@ -192,6 +211,8 @@ class MaxDoseCheck:
         if not override.author.strip() or not override.reason.strip():
             return "an override above the maximum needs who decided (author) and why (reason)"
         if override.projected_mg_per_kg + 1e-9 < warning.projected_mg_per_kg:
-            return (f"the override covers {override.projected_mg_per_kg:.2f} mg/kg but the dose comes to "
-                    f"{warning.projected_mg_per_kg:.2f} mg/kg")
+            return (
+                f"the override covers {override.projected_mg_per_kg:.2f} mg/kg but the dose comes to "
+                f"{warning.projected_mg_per_kg:.2f} mg/kg"
+            )
         return None

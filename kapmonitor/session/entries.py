@@ -40,8 +40,8 @@ class BolusDose:
 class InfusionEvent:
     """A change to the infusion: start, rate (change), pause, resume or stop.
 
-    The rate is kept as the nurse entered it (``rate`` in ``rate_unit``) with the weight and concentration that
-    make it convertible, so the record shows what was set on the pump and what that meant in mg.
+    The rate is kept as the nurse entered it (``rate`` in ``rate_unit``) with the weight and concentration
+    that make it convertible, so the record shows what was set on the pump and what that meant in mg.
     """
 
     t_us: int
@@ -168,6 +168,17 @@ class Addendum:
 
 Dose = BolusDose | InfusionEvent | IntranasalDevice
 Entry = (
-    BodyWeight | BolusDose | InfusionEvent | IntranasalDevice | DoseOverride | Rating | Note | QuickEvent
-    | Confirmation | Discharged | Amendment | SignOff | Addendum
+    BodyWeight
+    | BolusDose
+    | InfusionEvent
+    | IntranasalDevice
+    | DoseOverride
+    | Rating
+    | Note
+    | QuickEvent
+    | Confirmation
+    | Discharged
+    | Amendment
+    | SignOff
+    | Addendum
 )

@@ -3,10 +3,11 @@
 Pure functions of the template, the times things were recorded and ``now``: the UI asks every few seconds.
 A check is satisfied by a BP reading or a rating of its scale inside the check's window:
 - ``pre-dose``: any reading between opening the session and the first dose (after the dose it is "missed");
-- ``after-dose``: any reading from ``at_min - window_before_min`` on; overdue after ``at_min + window_after_min``;
+- ``after-dose``: any reading from ``at_min - window_before_min`` on; overdue after
+  ``at_min + window_after_min``;
 - ``every``: due ``every_min`` after the last reading in the phase (or the phase start); overdue
-  ``overdue_after_min`` later; phases are the infusion (start to stop), after the infusion, after the first dose;
-- ``before-discharge``: any reading from ``lead_min`` before the earliest discharge (first dose + minimum time).
+  ``overdue_after_min`` later; phases: the infusion (start to stop), after the infusion, after the first dose;
+- ``before-discharge``: any reading from ``lead_min`` before the earliest discharge (first dose + minimum).
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ class Phases:
     discharged_us: int | None = None
 
     @classmethod
-    def of(cls, first_dose_us: int | None, infusion: Sequence[InfusionEvent], discharged_us: int | None) -> Phases:
+    def of(
+        cls, first_dose_us: int | None, infusion: Sequence[InfusionEvent], discharged_us: int | None
+    ) -> Phases:
         starts = [e.t_us for e in infusion if e.action == "start"]
         stops = [e.t_us for e in infusion if e.action == "stop" and starts and e.t_us >= max(starts)]
         return cls(first_dose_us, min(starts, default=None), max(stops, default=None), discharged_us)
@@ -96,8 +99,9 @@ def due_checks(
     return sorted(prompts, key=lambda p: (order[p.status], p.due_us))
 
 
-def _evaluate(check: Check, template: ProtocolTemplate, times: list[int], start_us: int, phases: Phases,
-              now_us: int) -> Prompt | None:
+def _evaluate(
+    check: Check, template: ProtocolTemplate, times: list[int], start_us: int, phases: Phases, now_us: int
+) -> Prompt | None:
     first = phases.first_dose_us
     if phases.discharged_us is not None and now_us >= phases.discharged_us:
         return None
@@ -113,7 +117,9 @@ def _evaluate(check: Check, template: ProtocolTemplate, times: list[int], start_
         if now_us < opens or any(t >= opens for t in times):
             return None
         closes = first + round((check.at_min + check.window_after_min) * US_PER_MIN)
-        return Prompt(check, "overdue" if now_us > closes else "due", first + round(check.at_min * US_PER_MIN))
+        return Prompt(
+            check, "overdue" if now_us > closes else "due", first + round(check.at_min * US_PER_MIN)
+        )
     if check.when == "every":
         return _every(check, times, phases, now_us)
     opens = first + round((template.minimum_monitoring_min - check.lead_min) * US_PER_MIN)
@@ -135,8 +141,10 @@ def _every(check: Check, times: list[int], phases: Phases, now_us: int) -> Promp
     return Prompt(check, "overdue" if overdue else "due", due)
 
 
-def rest_timer(template: ProtocolTemplate, sprays: Sequence[IntranasalDevice], now_us: int) -> RestTimer | None:
-    """Time left in the rest between intranasal devices; None if the protocol has no devices or none was used."""
+def rest_timer(
+    template: ProtocolTemplate, sprays: Sequence[IntranasalDevice], now_us: int
+) -> RestTimer | None:
+    """Time left in the rest between intranasal devices; None without devices in the protocol or used."""
     if template.dosing.form != "intranasal" or not sprays:
         return None
     rest_us = round((template.dosing.rest_between_devices_min or 0) * US_PER_MIN)
@@ -152,9 +160,22 @@ def bp_times(readings: Sequence[Reading]) -> list[int]:
     return sorted(r.t_us for r in readings if r.metric == BP_METRIC and r.value is not None)
 
 
-def prompts_for(template: ProtocolTemplate, record: SessionRecord, readings: Sequence[Reading], *,
-                session_start_us: int, now_us: int) -> list[Prompt]:
+def prompts_for(
+    template: ProtocolTemplate,
+    record: SessionRecord,
+    readings: Sequence[Reading],
+    *,
+    session_start_us: int,
+    now_us: int,
+) -> list[Prompt]:
     """``due_checks`` fed from a session record and the recorded vital-sign readings."""
-    return due_checks(template, session_start_us=session_start_us, first_dose_us=record.first_dose_us(),
-                      bp_times_us=bp_times(readings), ratings=record.ratings(), now_us=now_us,
-                      infusion=record.current_of(InfusionEvent), discharged_us=record.discharged_us())
+    return due_checks(
+        template,
+        session_start_us=session_start_us,
+        first_dose_us=record.first_dose_us(),
+        bp_times_us=bp_times(readings),
+        ratings=record.ratings(),
+        now_us=now_us,
+        infusion=record.current_of(InfusionEvent),
+        discharged_us=record.discharged_us(),
+    )

@@ -49,7 +49,9 @@ class QuickEventMap:
         binding = self.binding(key)
         if binding is None:
             raise KeyError(f"no quick event is bound to key {key!r}")
-        return QuickEvent(t_us=t_us, entered_us=entered_us, author=author, code=binding.code, label=binding.label)
+        return QuickEvent(
+            t_us=t_us, entered_us=entered_us, author=author, code=binding.code, label=binding.label
+        )
 
 
 def builtin_quick_events() -> QuickEventMap:

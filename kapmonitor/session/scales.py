@@ -58,9 +58,10 @@ class RatingScale:
         return self.forms[form]
 
     def problems(self, values: Mapping[str, int], form: str = "") -> list[str]:
-        """Everything wrong with the entered values: out of range, not whole numbers, missing or unknown items.
+        """Everything wrong with entered values: out of range, not whole numbers, missing or unknown items.
 
-        A scale without a total (the patient's 0-10 ratings) takes any subset of its items, but at least one."""
+        A scale without a total (the patient's 0-10 ratings) takes any non-empty subset of its items.
+        """
         wanted = self.item_keys(form)
         by_key = {item.key: item for item in self.items}
         found: list[str] = []
@@ -113,8 +114,15 @@ class RatingScale:
             if problems:
                 raise RatingError(self.name, problems)
         ordered = tuple((key, int(values[key])) for key in self.item_keys(form) if key in values)
-        return Rating(t_us=t_us, entered_us=entered_us, author=author, scale=self.name, form=form,
-                      values=ordered, score=score)
+        return Rating(
+            t_us=t_us,
+            entered_us=entered_us,
+            author=author,
+            scale=self.name,
+            form=form,
+            values=ordered,
+            score=score,
+        )
 
 
 def _parse(data: dict, source: str) -> RatingScale:
@@ -130,8 +138,16 @@ def _parse(data: dict, source: str) -> RatingScale:
             raise f.fail("is missing 'key'")
         if key in {i.key for i in items}:
             raise f.fail(f"repeats item key {key!r}")
-        items.append(ScaleItem(key, f.text("label"), f.integer("low", low), f.integer("high", high),
-                               f.choice("rater", ("patient", "observer"), "observer"), f.text("wording", "")))
+        items.append(
+            ScaleItem(
+                key,
+                f.text("label"),
+                f.integer("low", low),
+                f.integer("high", high),
+                f.choice("rater", ("patient", "observer"), "observer"),
+                f.text("wording", ""),
+            )
+        )
     if not items:
         raise DataFileError(source, "has no [[items]]")
     keys = {item.key for item in items}
@@ -145,8 +161,16 @@ def _parse(data: dict, source: str) -> RatingScale:
             raise form_table.fail(f"'{form}' names unknown items {', '.join(unknown)}")
         forms[form] = tuple(str(m) for m in members)
     levels = _levels(Fields(source, data.get("levels", {}), "levels"), low, high)
-    return RatingScale(name, head.text("title"), head.text("short_title", name), tuple(items), forms,
-                       head.flag("has_total", True), levels, head._get("notable_total", None, (int,), "a number"))
+    return RatingScale(
+        name,
+        head.text("title"),
+        head.text("short_title", name),
+        tuple(items),
+        forms,
+        head.flag("has_total", True),
+        levels,
+        head._get("notable_total", None, (int,), "a number"),
+    )
 
 
 def _levels(f: Fields, low: int, high: int) -> dict[int, str] | None:

@@ -80,7 +80,7 @@ class ProtocolTemplate:
 
     @classmethod
     def load(cls, path: Path | str, measures: frozenset[str] | None = None) -> ProtocolTemplate:
-        """Load and validate; ``measures`` are the check names allowed (default: "bp" and the shipped scales)."""
+        """Load and validate; ``measures``: the check names allowed (default: "bp" and the shipped scales)."""
         if measures is None:
             from kapmonitor.session.scales import builtin_scales
 
@@ -103,22 +103,34 @@ def _parse(data: dict, source: str, measures: frozenset[str]) -> ProtocolTemplat
     minimum = monitoring.number("minimum_minutes", 0.0)
     if minimum < 0:
         raise monitoring.fail("'minimum_minutes' cannot be negative")
-    return ProtocolTemplate(head.text("name"), head.text("title"), dosing, checks, criteria, minimum,
-                            tuple(continuous))
+    return ProtocolTemplate(
+        head.text("name"), head.text("title"), dosing, checks, criteria, minimum, tuple(continuous)
+    )
 
 
 def _dosing(f: Fields) -> Dosing:
     form = f.choice("form", DOSING_FORMS)
     dosing = Dosing(
-        form=form, drug=f.text("drug"), route=f.text("route"),
+        form=form,
+        drug=f.text("drug"),
+        route=f.text("route"),
         concentration_mg_per_ml=f.optional_number("concentration_mg_per_ml"),
-        default_mg_per_kg=f.optional_number("default_mg_per_kg"), default_mg=f.optional_number("default_mg"),
-        infusion_minutes=f.optional_number("infusion_minutes"), device_mg=f.optional_number("device_mg"),
+        default_mg_per_kg=f.optional_number("default_mg_per_kg"),
+        default_mg=f.optional_number("default_mg"),
+        infusion_minutes=f.optional_number("infusion_minutes"),
+        device_mg=f.optional_number("device_mg"),
         rest_between_devices_min=f.optional_number("rest_between_devices_min"),
-        max_mg_per_kg=f.optional_number("max_mg_per_kg"), needs_weight=f.flag("needs_weight", False),
+        max_mg_per_kg=f.optional_number("max_mg_per_kg"),
+        needs_weight=f.flag("needs_weight", False),
     )
-    for name in ("concentration_mg_per_ml", "default_mg_per_kg", "default_mg", "infusion_minutes", "device_mg",
-                 "max_mg_per_kg"):
+    for name in (
+        "concentration_mg_per_ml",
+        "default_mg_per_kg",
+        "default_mg",
+        "infusion_minutes",
+        "device_mg",
+        "max_mg_per_kg",
+    ):
         value = getattr(dosing, name)
         if value is not None and value <= 0:
             raise f.fail(f"'{name}' must be above zero (found {value:g})")
@@ -134,12 +146,20 @@ def _dosing(f: Fields) -> Dosing:
 def _check(f: Fields, measures: frozenset[str]) -> Check:
     measure = f.text("measure")
     if measure not in measures:
-        raise f.fail(f"'measure' {measure!r} is neither 'bp' nor a known scale ({', '.join(sorted(measures))})")
+        raise f.fail(
+            f"'measure' {measure!r} is neither 'bp' nor a known scale ({', '.join(sorted(measures))})"
+        )
     check = Check(
-        measure=measure, label=f.text("label"), when=f.choice("when", CHECK_TIMES), note=f.text("note", ""),
-        at_min=f.optional_number("at_min"), window_before_min=f.number("window_before_min", 5.0),
-        window_after_min=f.number("window_after_min", 10.0), every_min=f.optional_number("every_min"),
-        during=f.choice("during", PHASES, "after-dose"), lead_min=f.number("lead_min", 15.0),
+        measure=measure,
+        label=f.text("label"),
+        when=f.choice("when", CHECK_TIMES),
+        note=f.text("note", ""),
+        at_min=f.optional_number("at_min"),
+        window_before_min=f.number("window_before_min", 5.0),
+        window_after_min=f.number("window_after_min", 10.0),
+        every_min=f.optional_number("every_min"),
+        during=f.choice("during", PHASES, "after-dose"),
+        lead_min=f.number("lead_min", 15.0),
         overdue_after_min=f.number("overdue_after_min", 5.0),
     )
     if check.when == "after-dose" and check.at_min is None:
@@ -152,10 +172,16 @@ def _check(f: Fields, measures: frozenset[str]) -> Check:
 def _criterion(f: Fields, measures: frozenset[str]) -> DischargeCriterion:
     kind = f.choice("kind", CRITERIA)
     c = DischargeCriterion(
-        kind=kind, label=f.text("label"), scale=f.text("scale", ""), item=f.text("item", ""),
-        at_least=f.optional_number("at_least"), at_most=f.optional_number("at_most"),
-        systolic_max=f.optional_number("systolic_max"), diastolic_max=f.optional_number("diastolic_max"),
-        trending_down=f.flag("trending_down", False), spo2_drop_max=f.number("spo2_drop_max", 2.0),
+        kind=kind,
+        label=f.text("label"),
+        scale=f.text("scale", ""),
+        item=f.text("item", ""),
+        at_least=f.optional_number("at_least"),
+        at_most=f.optional_number("at_most"),
+        systolic_max=f.optional_number("systolic_max"),
+        diastolic_max=f.optional_number("diastolic_max"),
+        trending_down=f.flag("trending_down", False),
+        spo2_drop_max=f.number("spo2_drop_max", 2.0),
         key=f.text("key", ""),
     )
     if kind == "rating" and (c.scale not in measures or c.scale == "bp"):

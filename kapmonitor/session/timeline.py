@@ -68,7 +68,7 @@ class SessionRecord:
         self.max_mg_per_kg = max_mg_per_kg
         self.log: list[Entry] = []  # every entry in the order entered; index + 1 is its ref
 
-    # ---- adding ----------------------------------------------------------------------------------------------
+    # ---- adding --------------------------------------------------------------------------------
 
     def add(self, entry: Entry, *, override: DoseOverride | None = None, until_us: int | None = None) -> int:
         """Append an entry and return its ref. A dose above the max needs ``override``; ``until_us`` is an
@@ -85,10 +85,25 @@ class SessionRecord:
         self.log.append(entry)
         return len(self.log)
 
-    def amend(self, ref: int, changes: Mapping[str, object], *, author: str, reason: str, entered_us: int,
-              void: bool = False) -> int:
-        amendment = Amendment(t_us=entered_us, entered_us=entered_us, author=author, original_ref=ref,
-                              changes=tuple(changes.items()), reason=reason, void=void)
+    def amend(
+        self,
+        ref: int,
+        changes: Mapping[str, object],
+        *,
+        author: str,
+        reason: str,
+        entered_us: int,
+        void: bool = False,
+    ) -> int:
+        amendment = Amendment(
+            t_us=entered_us,
+            entered_us=entered_us,
+            author=author,
+            original_ref=ref,
+            changes=tuple(changes.items()),
+            reason=reason,
+            void=void,
+        )
         return self.add(amendment)
 
     def sign_off(self, *, author: str, entered_us: int) -> int:
@@ -102,11 +117,15 @@ class SessionRecord:
         if not entry.author.strip():
             raise EntryError(f"{type(entry).__name__} needs an author")
         if entry.t_us > entry.entered_us + FUTURE_TOLERANCE_US:
-            raise EntryError(f"{type(entry).__name__} is timed {iso(entry.t_us)}, after it was entered "
-                             f"({iso(entry.entered_us)}): entries can be back-timed, not forward-timed")
+            raise EntryError(
+                f"{type(entry).__name__} is timed {iso(entry.t_us)}, after it was entered "
+                f"({iso(entry.entered_us)}): entries can be back-timed, not forward-timed"
+            )
         if self.signed is not None and not isinstance(entry, Addendum):
-            raise RecordSignedError(f"the record was signed by {self.signed.author} at "
-                                    f"{iso(self.signed.entered_us)}: add an addendum instead")
+            raise RecordSignedError(
+                f"the record was signed by {self.signed.author} at "
+                f"{iso(self.signed.entered_us)}: add an addendum instead"
+            )
         if isinstance(entry, Addendum) and self.signed is None:
             raise EntryError("addenda are for signed records; before sign-off add a note or an amendment")
         if isinstance(entry, Addendum) and entry.refers_to is not None:
@@ -115,13 +134,17 @@ class SessionRecord:
     def _check_amendment(self, amendment: Amendment) -> None:
         original = self.entry_at(amendment.original_ref)
         if isinstance(original, _NOT_AMENDABLE):
-            raise EntryError(f"entry {amendment.original_ref} is a {type(original).__name__}, which cannot be amended")
+            raise EntryError(
+                f"entry {amendment.original_ref} is a {type(original).__name__}, which cannot be amended"
+            )
         if not amendment.reason.strip():
             raise EntryError("an amendment needs a reason")
         names = {f.name for f in dataclasses.fields(original)}
         for name, _ in amendment.changes:
             if name not in names:
-                raise EntryError(f"{type(original).__name__} has no field {name!r} (fields: {', '.join(sorted(names))})")
+                raise EntryError(
+                    f"{type(original).__name__} has no field {name!r} (fields: {', '.join(sorted(names))})"
+                )
             if name in _FIXED_FIELDS:
                 raise EntryError(f"{name!r} records who entered what when and cannot be amended")
         if not amendment.changes and not amendment.void:
@@ -143,7 +166,9 @@ class SessionRecord:
             return
         weight = self.weight_kg
         if weight is None:
-            raise EntryError(f"record the patient's weight first: the clinic maximum is {self.max_mg_per_kg:g} mg/kg")
+            raise EntryError(
+                f"record the patient's weight first: the clinic maximum is {self.max_mg_per_kg:g} mg/kg"
+            )
         given = [e for e in self.doses()]
         warning = MaxDoseCheck(self.max_mg_per_kg, weight).projected(given, dose, until_us)
         if warning is None:
@@ -152,7 +177,7 @@ class SessionRecord:
         if problem is not None:
             raise MaxDoseExceeded(problem)
 
-    # ---- reading ---------------------------------------------------------------------------------------------
+    # ---- reading --------------------------------------------------------------------------------
 
     def entry_at(self, ref: int) -> Entry:
         if not 1 <= ref <= len(self.log):
@@ -181,8 +206,11 @@ class SessionRecord:
         return [c.entry for c in self.current() if not c.void and isinstance(c.entry, kind)]  # type: ignore[misc]
 
     def doses(self) -> list[Dose]:
-        return [c.entry for c in self.current()
-                if not c.void and isinstance(c.entry, BolusDose | InfusionEvent | IntranasalDevice)]
+        return [
+            c.entry
+            for c in self.current()
+            if not c.void and isinstance(c.entry, BolusDose | InfusionEvent | IntranasalDevice)
+        ]
 
     def first_dose_us(self) -> int | None:
         doses = [d for d in self.doses() if not isinstance(d, InfusionEvent) or d.action == "start"]

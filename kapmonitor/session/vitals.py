@@ -28,10 +28,13 @@ def usable(reading: Reading) -> bool:
 
 
 def bp_measurements(readings: Sequence[Reading]) -> list[BpMeasurement]:
-    """One measurement per NIBP cycle: the systolic and diastolic readings a device stamped with the same time."""
+    """One measurement per NIBP cycle: the systolic and diastolic a device stamped with the same time."""
     diastolic = {(r.device, r.t_us): r.value for r in readings if r.metric == "nibp_diastolic" and usable(r)}
-    found = [BpMeasurement(r.t_us, float(r.value), diastolic.get((r.device, r.t_us)), r.device)  # type: ignore[arg-type]
-             for r in readings if r.metric == "nibp_systolic" and usable(r)]
+    found = [
+        BpMeasurement(r.t_us, float(r.value), diastolic.get((r.device, r.t_us)), r.device)  # type: ignore[arg-type]
+        for r in readings
+        if r.metric == "nibp_systolic" and usable(r)
+    ]
     return sorted(found, key=lambda m: m.t_us)
 
 
