@@ -109,9 +109,11 @@ def test_a_voided_entry_leaves_the_current_view_but_not_the_log() -> None:
     ("changes", "reason", "message"),
     [
         ({"dose": 3}, "typo", "Note has no field 'dose'"),
-        ({"author": "someone else"}, "typo", "'author' records who entered what when"),
+        ({"author": "someone else"}, "typo", "'author' records who entered what and when"),
         ({"text": "x"}, "", "needs a reason"),
         ({}, "nothing", "must change something or void"),
+        ({"text": 5}, "typo", "Note.text holds str, not 5"),
+        ({"t_us": None}, "typo", "Note.t_us holds int, not None"),
     ],
 )
 def test_bad_amendments_are_refused(changes: dict[str, object], reason: str, message: str) -> None:
@@ -121,6 +123,20 @@ def test_bad_amendments_are_refused(changes: dict[str, object], reason: str, mes
         record.amend(1, changes, author="rn", reason=reason, entered_us=at(1))
     with pytest.raises(EntryError, match="there is no entry 7"):
         record.amend(7, {"text": "x"}, author="rn", reason="r", entered_us=at(1))
+
+
+def test_a_rating_is_corrected_by_voiding_and_re_entering_it() -> None:
+    from kapmonitor.session.scales import builtin_scales
+
+    moaas = builtin_scales()["moaas"]
+    record = SessionRecord()
+    ref = record.add(moaas.rate(2, t_us=at(15), entered_us=at(15), author="rn"))
+    with pytest.raises(EntryError, match="void it and enter the rating again"):
+        record.amend(ref, {"score": 4}, author="rn", reason="misheard", entered_us=at(16))
+    record.amend(ref, {"t_us": at(14)}, author="rn", reason="rated a minute earlier", entered_us=at(16))
+    record.amend(ref, {}, author="rn", reason="misheard", entered_us=at(16), void=True)
+    record.add(moaas.rate(4, t_us=at(15), entered_us=at(16), author="rn"))
+    assert [r.score for r in record.ratings("moaas")] == [4]
 
 
 def test_an_amendment_that_breaks_the_infusion_sequence_is_refused() -> None:

@@ -66,6 +66,14 @@ class Fields:
     def integer(self, key: str, default: object = None) -> Any:
         return self._get(key, _REQUIRED if default is None else default, (int,), "a whole number")
 
+    def optional_integer(self, key: str) -> int | None:
+        value = self._get(key, None, (int,), "a whole number")
+        return None if value is None else int(value)
+
+    def name(self, key: str, kind_name: str = "text or a number") -> str:
+        """A required identifier a clinic may write as text or as a number (item 7, key 3)."""
+        return str(self._get(key, _REQUIRED, (str, int), kind_name))
+
     def flag(self, key: str, default: bool) -> bool:
         return bool(self._get(key, default, (bool,), "true or false"))
 

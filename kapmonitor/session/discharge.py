@@ -7,6 +7,7 @@ the patient was ready when the last criterion became met.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -323,4 +324,4 @@ def _with_missing(form: RemsForm, sprays_without_lot: int) -> RemsForm:
         ("ready_to_leave_us", "time ready to leave"),
     ]
     missing += [label for name, label in checks if getattr(form, name) is None]
-    return RemsForm(**{**form.__dict__, "missing": tuple(missing)})
+    return dataclasses.replace(form, missing=tuple(missing))

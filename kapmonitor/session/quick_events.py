@@ -28,7 +28,7 @@ class QuickEventMap:
         source = str(path)
         bindings: list[QuickEventBinding] = []
         for f in Fields(source, read_toml(path), "").tables("event"):
-            key = str(f._get("key", None, (str, int), "a digit 0-9")) if "key" in f.table else ""
+            key = f.name("key", "a digit 0-9")
             if key not in KEYS:
                 raise f.fail(f"'key' must be one of the digits 0-9 (found {key!r})")
             if key in {b.key for b in bindings}:

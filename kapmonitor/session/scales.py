@@ -133,9 +133,7 @@ def _parse(data: dict, source: str) -> RatingScale:
         raise head.fail(f"'low' ({low}) must be below 'high' ({high})")
     items: list[ScaleItem] = []
     for f in Fields(source, data, "").tables("items"):
-        key = str(f._get("key", None, (str, int), "text or a number")) if "key" in f.table else None
-        if key is None:
-            raise f.fail("is missing 'key'")
+        key = f.name("key")
         if key in {i.key for i in items}:
             raise f.fail(f"repeats item key {key!r}")
         items.append(
@@ -169,7 +167,7 @@ def _parse(data: dict, source: str) -> RatingScale:
         forms,
         head.flag("has_total", True),
         levels,
-        head._get("notable_total", None, (int,), "a number"),
+        head.optional_integer("notable_total"),
     )
 
 

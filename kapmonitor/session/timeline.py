@@ -36,11 +36,29 @@ from kapmonitor.session.entries import (
 FUTURE_TOLERANCE_US = 60_000_000
 _NOT_AMENDABLE = (Amendment, SignOff, Addendum)
 _FIXED_FIELDS = ("author", "entered_us")
+_RATING_SCORED = ("scale", "form", "values", "score")
 E = TypeVar("E")
 
 
 class EntryError(ValueError):
     """An entry the record refuses, and why."""
+
+
+def _check_type(original: Entry, name: str, value: object) -> None:
+    """An amended value must be of the kind the field is declared to hold (mg a number, a site text)."""
+    declared = str(next(f.type for f in dataclasses.fields(original) if f.name == name))
+    if value is None:
+        ok = "None" in declared
+    elif isinstance(value, bool):
+        ok = "bool" in declared
+    elif isinstance(value, int):
+        ok = "int" in declared or "float" in declared
+    elif isinstance(value, float):
+        ok = "float" in declared
+    else:
+        ok = isinstance(value, str) and "str" in declared
+    if not ok:
+        raise EntryError(f"{type(original).__name__}.{name} holds {declared}, not {value!r}")
 
 
 class RecordSignedError(EntryError):
@@ -140,13 +158,18 @@ class SessionRecord:
         if not amendment.reason.strip():
             raise EntryError("an amendment needs a reason")
         names = {f.name for f in dataclasses.fields(original)}
-        for name, _ in amendment.changes:
+        for name, value in amendment.changes:
             if name not in names:
                 raise EntryError(
                     f"{type(original).__name__} has no field {name!r} (fields: {', '.join(sorted(names))})"
                 )
             if name in _FIXED_FIELDS:
-                raise EntryError(f"{name!r} records who entered what when and cannot be amended")
+                raise EntryError(f"{name!r} records who entered what and when: it cannot be amended")
+            if isinstance(original, Rating) and name in _RATING_SCORED:
+                raise EntryError(
+                    "a rating's answers and score go together: void it and enter the rating again"
+                )
+            _check_type(original, name, value)
         if not amendment.changes and not amendment.void:
             raise EntryError("an amendment must change something or void the entry")
         if isinstance(original, InfusionEvent):
@@ -169,8 +192,7 @@ class SessionRecord:
             raise EntryError(
                 f"record the patient's weight first: the clinic maximum is {self.max_mg_per_kg:g} mg/kg"
             )
-        given = [e for e in self.doses()]
-        warning = MaxDoseCheck(self.max_mg_per_kg, weight).projected(given, dose, until_us)
+        warning = MaxDoseCheck(self.max_mg_per_kg, weight).projected(self.doses(), dose, until_us)
         if warning is None:
             return
         problem = MaxDoseCheck.accepts(warning, override)
