@@ -153,6 +153,10 @@ def test_single_item_scales_take_their_value_directly() -> None:
         scales["rass"].rate(5, t_us=T, entered_us=T, author="rn")
     with pytest.raises(RatingError, match="outside 0 to 5"):
         scales["moaas"].rate(6, t_us=T, entered_us=T, author="rn")
+    with pytest.raises(RatingError, match="must be a whole number, not True"):
+        scales["moaas"].rate(True, t_us=T, entered_us=T, author="rn")
+    with pytest.raises(RatingError, match="has several items"):
+        scales["cadss"].rate(3, t_us=T, entered_us=T, author="rn")
 
 
 def test_patient_ratings_have_no_total_and_take_any_subset() -> None:

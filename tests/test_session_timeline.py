@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kapmonitor.session.datafile import DataFileError
-from kapmonitor.session.entries import Addendum, BolusDose, InfusionEvent, Note, QuickEvent
+from kapmonitor.session.entries import Addendum, BodyWeight, BolusDose, Entry, InfusionEvent, Note, QuickEvent
 from kapmonitor.session.quick_events import QuickEventMap, builtin_quick_events
 from kapmonitor.session.timeline import EntryError, RecordSignedError, SessionRecord
 
@@ -170,3 +170,27 @@ def test_after_sign_off_only_addenda() -> None:
     )
     assert [type(c.entry).__name__ for c in record.current()] == ["Note", "SignOff", "Addendum"]
     assert record.current_of(Note)[0].text == "calm session"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (BolusDose(t_us=at(0), entered_us=at(0), author="rn", mg=0, route="im"), "a dose must be above zero"),
+        (BodyWeight(t_us=at(0), entered_us=at(0), author="rn", kg=700), "700 kg is outside 2.0-400.0 kg"),
+        (Note(t_us=at(0), entered_us=at(0), author="rn", text="  "), "an empty note"),
+    ],
+)
+def test_impossible_values_are_refused(entry: Entry, message: str) -> None:
+    with pytest.raises(EntryError, match=message):
+        SessionRecord().add(entry)
+
+
+def test_a_record_for_a_template_checks_its_maximum() -> None:
+    from kapmonitor.session.templates import builtin_templates
+
+    record = SessionRecord.for_template(builtin_templates()["im-ketamine"])
+    assert (record.protocol, record.max_mg_per_kg) == ("im-ketamine", 1.5)
+    record.add(BodyWeight(t_us=at(0), entered_us=at(0), author="rn", kg=60.0))
+    record.add(BolusDose(t_us=at(1), entered_us=at(1), author="rn", mg=45, route="im", mg_per_kg=0.75))
+    with pytest.raises(EntryError, match="1.67 mg/kg exceeds the clinic maximum of 1.5 mg/kg"):
+        record.add(BolusDose(t_us=at(30), entered_us=at(30), author="rn", mg=55, route="im"))

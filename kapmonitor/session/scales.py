@@ -104,16 +104,18 @@ class RatingScale:
         self, values: Mapping[str, int] | int, *, t_us: int, entered_us: int, author: str, form: str = ""
     ) -> Rating:
         """A validated rating entry. A single-item scale takes its value directly (``moaas.rate(5, ...)``)."""
-        if isinstance(values, int) and not isinstance(values, bool):
-            if len(self.items) != 1:
-                raise RatingError(self.name, ["has several items: give a value per item"])
-            values = {self.items[0].key: values}
-        score = self.total(values, form) if self.has_total or len(self.items) == 1 else None
+        if isinstance(values, Mapping):
+            answers = values
+        elif len(self.items) == 1:
+            answers = {self.items[0].key: values}  # problems() refuses anything but a whole number
+        else:
+            raise RatingError(self.name, ["has several items: give a value per item"])
+        score = self.total(answers, form) if self.has_total or len(self.items) == 1 else None
         if score is None:
-            problems = self.problems(values, form)
+            problems = self.problems(answers, form)
             if problems:
                 raise RatingError(self.name, problems)
-        ordered = tuple((key, int(values[key])) for key in self.item_keys(form) if key in values)
+        ordered = tuple((key, int(answers[key])) for key in self.item_keys(form) if key in answers)
         return Rating(
             t_us=t_us,
             entered_us=entered_us,

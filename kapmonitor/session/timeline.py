@@ -31,10 +31,12 @@ from kapmonitor.session.entries import (
     Rating,
     SignOff,
 )
+from kapmonitor.session.templates import ProtocolTemplate
 
 # A clock a few seconds apart between workstations is normal; an entry timed later than that is a typing slip.
 FUTURE_TOLERANCE_US = 60_000_000
 _NOT_AMENDABLE = (Amendment, SignOff, Addendum)
+PLAUSIBLE_KG = (2.0, 400.0)
 _FIXED_FIELDS = ("author", "entered_us")
 _RATING_SCORED = ("scale", "form", "values", "score")
 E = TypeVar("E")
@@ -59,6 +61,16 @@ def _check_type(original: Entry, name: str, value: object) -> None:
         ok = isinstance(value, str) and "str" in declared
     if not ok:
         raise EntryError(f"{type(original).__name__}.{name} holds {declared}, not {value!r}")
+
+
+def _check_values(entry: Entry) -> None:
+    """Numbers that cannot be right whatever the protocol (a zero dose, a 5000 kg patient)."""
+    if isinstance(entry, BolusDose | IntranasalDevice) and not entry.mg > 0:
+        raise EntryError(f"{type(entry).__name__} of {entry.mg} mg: a dose must be above zero")
+    if isinstance(entry, BodyWeight) and not PLAUSIBLE_KG[0] <= entry.kg <= PLAUSIBLE_KG[1]:
+        raise EntryError(f"a weight of {entry.kg} kg is outside {PLAUSIBLE_KG[0]}-{PLAUSIBLE_KG[1]} kg")
+    if isinstance(entry, Note | Addendum) and not entry.text.strip():
+        raise EntryError(f"an empty {type(entry).__name__.lower()}")
 
 
 class RecordSignedError(EntryError):
@@ -86,12 +98,18 @@ class SessionRecord:
         self.max_mg_per_kg = max_mg_per_kg
         self.log: list[Entry] = []  # every entry in the order entered; index + 1 is its ref
 
+    @classmethod
+    def for_template(cls, template: ProtocolTemplate) -> SessionRecord:
+        """A record that checks doses against the template's maximum mg/kg."""
+        return cls(template.name, max_mg_per_kg=template.dosing.max_mg_per_kg)
+
     # ---- adding --------------------------------------------------------------------------------
 
     def add(self, entry: Entry, *, override: DoseOverride | None = None, until_us: int | None = None) -> int:
         """Append an entry and return its ref. A dose above the max needs ``override``; ``until_us`` is an
         infusion's planned stop, to check the dose it will reach."""
         self._check_common(entry)
+        _check_values(entry)
         if isinstance(entry, Amendment):
             self._check_amendment(entry)
         if isinstance(entry, InfusionEvent):
