@@ -1,0 +1,281 @@
+"""The session record: an append-only log of entries and the current view that resolves amendments.
+
+Nothing entered is ever overwritten. An amendment is itself an entry pointing at the original's ``ref`` (its
+1-based position in entry order); the current view applies amendments in the order they were entered. Once the
+record is signed only addenda may be added.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from kapmonitor.core.clock import iso
+from kapmonitor.session.dosing import DosingError, MaxDoseCheck, infusion_segments
+from kapmonitor.session.entries import (
+    Addendum,
+    Amendment,
+    BodyWeight,
+    BolusDose,
+    Confirmation,
+    Discharged,
+    Dose,
+    DoseOverride,
+    Entry,
+    InfusionEvent,
+    IntranasalDevice,
+    Note,
+    QuickEvent,
+    Rating,
+    SignOff,
+)
+from kapmonitor.session.templates import ProtocolTemplate
+
+# A clock a few seconds apart between workstations is normal; an entry timed later than that is a typing slip.
+FUTURE_TOLERANCE_US = 60_000_000
+_NOT_AMENDABLE = (Amendment, SignOff, Addendum)
+PLAUSIBLE_KG = (2.0, 400.0)
+_FIXED_FIELDS = ("author", "entered_us")
+_RATING_SCORED = ("scale", "form", "values", "score")
+E = TypeVar("E")
+
+
+class EntryError(ValueError):
+    """An entry the record refuses, and why."""
+
+
+def _check_type(original: Entry, name: str, value: object) -> None:
+    """An amended value must be of the kind the field is declared to hold (mg a number, a site text)."""
+    declared = str(next(f.type for f in dataclasses.fields(original) if f.name == name))
+    if value is None:
+        ok = "None" in declared
+    elif isinstance(value, bool):
+        ok = "bool" in declared
+    elif isinstance(value, int):
+        ok = "int" in declared or "float" in declared
+    elif isinstance(value, float):
+        ok = "float" in declared
+    else:
+        ok = isinstance(value, str) and "str" in declared
+    if not ok:
+        raise EntryError(f"{type(original).__name__}.{name} holds {declared}, not {value!r}")
+
+
+def _check_values(entry: Entry) -> None:
+    """Numbers that cannot be right whatever the protocol (a zero dose, a 5000 kg patient)."""
+    if isinstance(entry, BolusDose | IntranasalDevice) and not entry.mg > 0:
+        raise EntryError(f"{type(entry).__name__} of {entry.mg} mg: a dose must be above zero")
+    if isinstance(entry, BodyWeight) and not PLAUSIBLE_KG[0] <= entry.kg <= PLAUSIBLE_KG[1]:
+        raise EntryError(f"a weight of {entry.kg} kg is outside {PLAUSIBLE_KG[0]}-{PLAUSIBLE_KG[1]} kg")
+    if isinstance(entry, Note | Addendum) and not entry.text.strip():
+        raise EntryError(f"an empty {type(entry).__name__.lower()}")
+
+
+class RecordSignedError(EntryError):
+    """The record is signed: only addenda can be added."""
+
+
+class MaxDoseExceeded(EntryError):
+    """A dose above the clinic maximum without a recorded override (who, why)."""
+
+
+@dataclass(frozen=True)
+class CurrentEntry:
+    ref: int
+    entry: Entry  # as it stands after amendments
+    original: Entry
+    amendments: tuple[Amendment, ...] = ()
+    void: bool = False
+
+
+class SessionRecord:
+    """One session's clinical entries, in memory. ``max_mg_per_kg`` is the clinic's limit (None: no check)."""
+
+    def __init__(self, protocol: str = "", *, max_mg_per_kg: float | None = None) -> None:
+        self.protocol = protocol
+        self.max_mg_per_kg = max_mg_per_kg
+        self.log: list[Entry] = []  # every entry in the order entered; index + 1 is its ref
+
+    @classmethod
+    def for_template(cls, template: ProtocolTemplate) -> SessionRecord:
+        """A record that checks doses against the template's maximum mg/kg."""
+        return cls(template.name, max_mg_per_kg=template.dosing.max_mg_per_kg)
+
+    # ---- adding --------------------------------------------------------------------------------
+
+    def add(self, entry: Entry, *, override: DoseOverride | None = None, until_us: int | None = None) -> int:
+        """Append an entry and return its ref. A dose above the max needs ``override``; ``until_us`` is an
+        infusion's planned stop, to check the dose it will reach."""
+        self._check_common(entry)
+        _check_values(entry)
+        if isinstance(entry, Amendment):
+            self._check_amendment(entry)
+        if isinstance(entry, InfusionEvent):
+            self._check_infusion([*self.current_of(InfusionEvent), entry])
+        if isinstance(entry, BolusDose | InfusionEvent | IntranasalDevice):
+            self._check_max_dose(entry, override, until_us)
+            if override is not None:
+                self.log.append(override)
+        self.log.append(entry)
+        return len(self.log)
+
+    def amend(
+        self,
+        ref: int,
+        changes: Mapping[str, object],
+        *,
+        author: str,
+        reason: str,
+        entered_us: int,
+        void: bool = False,
+    ) -> int:
+        amendment = Amendment(
+            t_us=entered_us,
+            entered_us=entered_us,
+            author=author,
+            original_ref=ref,
+            changes=tuple(changes.items()),
+            reason=reason,
+            void=void,
+        )
+        return self.add(amendment)
+
+    def sign_off(self, *, author: str, entered_us: int) -> int:
+        return self.add(SignOff(t_us=entered_us, entered_us=entered_us, author=author))
+
+    @property
+    def signed(self) -> SignOff | None:
+        return next((e for e in self.log if isinstance(e, SignOff)), None)
+
+    def _check_common(self, entry: Entry) -> None:
+        if not entry.author.strip():
+            raise EntryError(f"{type(entry).__name__} needs an author")
+        if entry.t_us > entry.entered_us + FUTURE_TOLERANCE_US:
+            raise EntryError(
+                f"{type(entry).__name__} is timed {iso(entry.t_us)}, after it was entered "
+                f"({iso(entry.entered_us)}): entries can be back-timed, not forward-timed"
+            )
+        if self.signed is not None and not isinstance(entry, Addendum):
+            raise RecordSignedError(
+                f"the record was signed by {self.signed.author} at "
+                f"{iso(self.signed.entered_us)}: add an addendum instead"
+            )
+        if isinstance(entry, Addendum) and self.signed is None:
+            raise EntryError("addenda are for signed records; before sign-off add a note or an amendment")
+        if isinstance(entry, Addendum) and entry.refers_to is not None:
+            self.entry_at(entry.refers_to)
+
+    def _check_amendment(self, amendment: Amendment) -> None:
+        original = self.entry_at(amendment.original_ref)
+        if isinstance(original, _NOT_AMENDABLE):
+            raise EntryError(
+                f"entry {amendment.original_ref} is a {type(original).__name__}, which cannot be amended"
+            )
+        if not amendment.reason.strip():
+            raise EntryError("an amendment needs a reason")
+        names = {f.name for f in dataclasses.fields(original)}
+        for name, value in amendment.changes:
+            if name not in names:
+                raise EntryError(
+                    f"{type(original).__name__} has no field {name!r} (fields: {', '.join(sorted(names))})"
+                )
+            if name in _FIXED_FIELDS:
+                raise EntryError(f"{name!r} records who entered what and when: it cannot be amended")
+            if isinstance(original, Rating) and name in _RATING_SCORED:
+                raise EntryError(
+                    "a rating's answers and score go together: void it and enter the rating again"
+                )
+            _check_type(original, name, value)
+        if not amendment.changes and not amendment.void:
+            raise EntryError("an amendment must change something or void the entry")
+        if isinstance(original, InfusionEvent):
+            trial = SessionRecord(self.protocol)
+            trial.log = [*self.log, amendment]
+            self._check_infusion(trial.current_of(InfusionEvent))
+
+    @staticmethod
+    def _check_infusion(events: list[InfusionEvent]) -> None:
+        try:
+            infusion_segments(events, max(e.t_us for e in events))
+        except DosingError as exc:
+            raise EntryError(str(exc)) from None
+
+    def _check_max_dose(self, dose: Dose, override: DoseOverride | None, until_us: int | None) -> None:
+        if self.max_mg_per_kg is None:
+            return
+        weight = self.weight_kg
+        if weight is None:
+            raise EntryError(
+                f"record the patient's weight first: the clinic maximum is {self.max_mg_per_kg:g} mg/kg"
+            )
+        warning = MaxDoseCheck(self.max_mg_per_kg, weight).projected(self.doses(), dose, until_us)
+        if warning is None:
+            return
+        problem = MaxDoseCheck.accepts(warning, override)
+        if problem is not None:
+            raise MaxDoseExceeded(problem)
+
+    # ---- reading --------------------------------------------------------------------------------
+
+    def entry_at(self, ref: int) -> Entry:
+        if not 1 <= ref <= len(self.log):
+            raise EntryError(f"there is no entry {ref} (the record has {len(self.log)})")
+        return self.log[ref - 1]
+
+    def current(self) -> list[CurrentEntry]:
+        """Every entry except amendments, as amended, in time order (voided entries included, marked)."""
+        amendments: dict[int, list[Amendment]] = {}
+        for entry in self.log:
+            if isinstance(entry, Amendment):
+                amendments.setdefault(entry.original_ref, []).append(entry)
+        view: list[CurrentEntry] = []
+        for ref, original in enumerate(self.log, start=1):
+            if isinstance(original, Amendment):
+                continue
+            entry, void = original, False
+            for amendment in amendments.get(ref, []):
+                entry = dataclasses.replace(entry, **dict(amendment.changes))  # type: ignore[arg-type]
+                void = void or amendment.void
+            view.append(CurrentEntry(ref, entry, original, tuple(amendments.get(ref, [])), void))
+        return sorted(view, key=lambda c: (c.entry.t_us, c.ref))
+
+    def current_of(self, kind: type[E]) -> list[E]:
+        """The live (not voided) entries of one kind, as amended, in time order."""
+        return [c.entry for c in self.current() if not c.void and isinstance(c.entry, kind)]  # type: ignore[misc]
+
+    def doses(self) -> list[Dose]:
+        return [
+            c.entry
+            for c in self.current()
+            if not c.void and isinstance(c.entry, BolusDose | InfusionEvent | IntranasalDevice)
+        ]
+
+    def first_dose_us(self) -> int | None:
+        doses = [d for d in self.doses() if not isinstance(d, InfusionEvent) or d.action == "start"]
+        return min((d.t_us for d in doses), default=None)
+
+    @property
+    def weight_kg(self) -> float | None:
+        weights = self.current_of(BodyWeight)
+        return weights[-1].kg if weights else None
+
+    def ratings(self, scale: str | None = None) -> list[Rating]:
+        return [r for r in self.current_of(Rating) if scale is None or r.scale == scale]
+
+    def sprays(self) -> list[IntranasalDevice]:
+        return self.current_of(IntranasalDevice)
+
+    def notes(self) -> list[Note]:
+        return self.current_of(Note)
+
+    def quick_events(self) -> list[QuickEvent]:
+        return self.current_of(QuickEvent)
+
+    def confirmations(self) -> list[Confirmation]:
+        return self.current_of(Confirmation)
+
+    def discharged_us(self) -> int | None:
+        done = self.current_of(Discharged)
+        return done[-1].t_us if done else None
