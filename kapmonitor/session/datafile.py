@@ -6,8 +6,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-# resources/ sits next to the kapmonitor package in the source tree (the app runs from an editable install).
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from kapmonitor.paths import resources_dir
+
+RESOURCES = resources_dir()
 
 
 class DataFileError(ValueError):
