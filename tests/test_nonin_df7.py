@@ -1,4 +1,4 @@
-"""Nonin data format #7: 16-bit pleth frames, packets, readings, resync, simulator. Vectors: protocols.md 6.2."""
+"""Nonin data format #7: 16-bit pleth frames, packets, readings, resync, simulator (protocols.md 6.2)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, Reading, WaveChunk
-from kapmonitor.devices.nonin import DF7, NoninDf7Decoder, NoninDf7Simulator, encode_df7_frame, encode_df7_packet
+from kapmonitor.devices.nonin import (
+    DF7,
+    NoninDf7Decoder,
+    NoninDf7Simulator,
+    encode_df7_frame,
+    encode_df7_packet,
+)
 from kapmonitor.devices.nonin_sim import select_format_command
 from kapmonitor.devices.registry import descriptor
 from kapmonitor.devices.simulation import VitalsSnapshot
@@ -80,9 +86,14 @@ def test_sensor_off_gives_no_numbers_even_if_the_float_bytes_have_some() -> None
 
 def test_status_and_stat2_bits_become_flags() -> None:
     flags = frozenset({"artifact", "out_of_track", "low_perfusion", "low_battery", "smartpoint"})
-    assert readings(decode(encode_df7_packet(RAMP, spo2=97, pulse_rate=72, flags=flags)))["spo2"].flags == flags
+    assert (
+        readings(decode(encode_df7_packet(RAMP, spo2=97, pulse_rate=72, flags=flags)))["spo2"].flags == flags
+    )
     yellow = frozenset({"marginal_perfusion"})
-    assert readings(decode(encode_df7_packet(RAMP, spo2=97, pulse_rate=72, flags=yellow)))["spo2"].flags == yellow
+    assert (
+        readings(decode(encode_df7_packet(RAMP, spo2=97, pulse_rate=72, flags=yellow)))["spo2"].flags
+        == yellow
+    )
 
 
 def test_a_checksum_error_is_one_error_item_and_the_stream_recovers() -> None:
@@ -164,7 +175,9 @@ def test_valid_packets_after_garbage_are_recovered_however_the_stream_is_split(
 
 
 perfusion = st.sampled_from([frozenset(), frozenset({"low_perfusion"}), frozenset({"marginal_perfusion"})])
-other_flags = st.frozensets(st.sampled_from(["sensor_off", "artifact", "out_of_track", "low_battery", "smartpoint"]))
+other_flags = st.frozensets(
+    st.sampled_from(["sensor_off", "artifact", "out_of_track", "low_battery", "smartpoint"])
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -239,5 +252,9 @@ def test_the_simulator_acknowledges_its_own_format_command_only() -> None:
 def test_the_descriptor_is_registered_as_nonin_df7() -> None:
     assert descriptor("nonin-df7") is DF7
     assert DF7.serial is not None and DF7.serial.baudrate == 9600 and DF7.serial.parity == "N"
-    assert {(t.metric, t.nominal_rate_hz) for t in DF7.tracks} == {("pleth", 75.0), ("spo2", 1.0), ("pulse_rate", 1.0)}
+    assert {(t.metric, t.nominal_rate_hz) for t in DF7.tracks} == {
+        ("pleth", 75.0),
+        ("spo2", 1.0),
+        ("pulse_rate", 1.0),
+    }
     assert DF7.start_command == H("02 70 02 02 07 03")

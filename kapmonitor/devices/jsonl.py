@@ -27,7 +27,12 @@ def item_to_json(item: Item) -> dict[str, object]:
             "t_device": None if item.t_device is None else item.t_device.isoformat(),
         }
     if isinstance(item, WaveChunk):
-        return {"kind": "wave", "metric": item.metric, "rate_hz": _number(item.rate_hz), "samples": list(item.samples)}
+        return {
+            "kind": "wave",
+            "metric": item.metric,
+            "rate_hz": _number(item.rate_hz),
+            "samples": list(item.samples),
+        }
     if isinstance(item, DecodeError):
         error: dict[str, object] = {"kind": "error", "reason": item.reason, "offset": item.offset}
         if item.detail:

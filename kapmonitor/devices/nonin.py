@@ -1,7 +1,6 @@
 """Nonin pulse oximeters on a serial line (OEM III module, Xpod 3012, Onyx 9560 and WristOx2 3150 over SPP).
-
-The device descriptors for data formats #2, #7, #8 and #13, as the registry finds them. The decoders, encoders and
-simulators live in ``nonin_df2`` .. ``nonin_df13`` and ``nonin_sim``; they are re-exported here.
+The device descriptors for data formats #2, #7, #8 and #13, as the registry finds them. The decoders, encoders
+and simulators live in ``nonin_df2`` .. ``nonin_df13`` and ``nonin_sim``; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ _NUMERICS = (TrackSpec("spo2", 1.0), TrackSpec("pulse_rate", 1.0))
 _WITH_PLETH = (TrackSpec("pleth", FRAME_RATE_HZ), *_NUMERICS)
 
 _FORMAT_NOTE = (
-    "On connecting, kapmonitor sends the select-format command; the device accepts it only during its first 5 s "
-    "and answers ACK (06), which the decoder skips as one stray byte. The format is kept in the device's memory."
+    "On connecting, kapmonitor sends the select-format command; the device accepts it only in its first 5 s "
+    "and answers ACK (06), which the decoder skips as one stray byte. The device keeps the format in memory."
 )
 
 DF2 = DeviceDescriptor(
@@ -80,10 +79,11 @@ DF13 = DeviceDescriptor(
     title="Nonin oximeter, data format 13 (SmartPoint spot checks)",
     link="serial",
     decoder=NoninDf13Decoder,
-    # Spot checks come when a nurse takes one; the nominal rate is the simulator's default interval, never zero.
+    # Spot checks come when a nurse takes one; nominal rate = the simulator's default interval, never zero.
     tracks=(TrackSpec("spo2", 1 / 30), TrackSpec("pulse_rate", 1 / 30)),
     serial=NONIN_SERIAL,
     start_command=select_format_command(0x0D),
     simulator=NoninDf13Simulator,
-    notes=_FORMAT_NOTE + " Spot checks arrive when the device completes one; each carries the device's clock.",
+    notes=_FORMAT_NOTE
+    + " Spot checks arrive when the device completes one; each carries the device's clock.",
 )

@@ -1,5 +1,4 @@
 """Nonin data format #13: SmartPoint spot-check records, the 9560's default (protocols.md section 6.4).
-
 ``00 02 | 00 0D | LL LL | 20 YY MM DD hh mm ss ff (BCD) | STAT MSB | STAT LSB | HR MSB | HR LSB | res | SpO2 |
 [extension bytes] | CS | 03``. LL counts the data bytes (at least 14) and CS is the low byte of their sum.
 """
@@ -36,7 +35,7 @@ def _to_bcd(value: int) -> int:
 
 
 def device_time(data: bytes) -> datetime:
-    """The measurement time in the first 8 data bytes (century, year, month, day, hour, minute, second, 1/100 s)."""
+    """The measurement time in the first 8 data bytes: century, year, month, day, hour, min, s, 1/100 s."""
     century, year, month, day, hour, minute, second, hundredths = (_bcd(b) for b in data[:8])
     return datetime(century * 100 + year, month, day, hour, minute, second, hundredths * 10_000)
 
@@ -48,7 +47,9 @@ def parse_df13_data(data: bytes, offset: int) -> list[Item]:
         t_device: datetime | None = device_time(data)
     except ValueError as exc:
         t_device = None
-        items.append(DecodeError("device_time", offset, f"unreadable measurement time {data[:8].hex(' ')}: {exc}"))
+        items.append(
+            DecodeError("device_time", offset, f"unreadable measurement time {data[:8].hex(' ')}: {exc}")
+        )
     status = (data[8] << 8) | data[9]
     flags = set()
     if status & STAT_SPA:
@@ -61,10 +62,20 @@ def parse_df13_data(data: bytes, offset: int) -> list[Item]:
     spo2 = data[13]
     none = bool(status & STAT_NOMS)
     frozen = frozenset(flags)
-    items.append(Reading("spo2", None if none or spo2 == SPO2_MISSING else float(spo2), unit_of("spo2"), frozen,
-                         t_device))
-    items.append(Reading("pulse_rate", None if none or hr == HR_MISSING else float(hr), unit_of("pulse_rate"),
-                         frozen, t_device))
+    items.append(
+        Reading(
+            "spo2", None if none or spo2 == SPO2_MISSING else float(spo2), unit_of("spo2"), frozen, t_device
+        )
+    )
+    items.append(
+        Reading(
+            "pulse_rate",
+            None if none or hr == HR_MISSING else float(hr),
+            unit_of("pulse_rate"),
+            frozen,
+            t_device,
+        )
+    )
     return items
 
 
@@ -109,8 +120,16 @@ def encode_df13_record(
     status |= (STAT_MEM if "stored" in flags else 0) | (STAT_LOW_BAT if "low_battery" in flags else 0)
     hr = HR_MISSING if pulse_rate is None else max(0, min(int(pulse_rate), 0xFFFF))
     sat = SPO2_MISSING if spo2 is None else max(0, min(int(spo2), 100))
-    stamp = (t_device.year // 100, t_device.year % 100, t_device.month, t_device.day, t_device.hour,
-             t_device.minute, t_device.second, t_device.microsecond // 10_000)
+    stamp = (
+        t_device.year // 100,
+        t_device.year % 100,
+        t_device.month,
+        t_device.day,
+        t_device.hour,
+        t_device.minute,
+        t_device.second,
+        t_device.microsecond // 10_000,
+    )
     data = bytes(_to_bcd(v) for v in stamp)
     data += bytes((status >> 8, status & 0xFF, hr >> 8, hr & 0xFF, 0, sat)) + extension
     return HEADER + len(data).to_bytes(2, "big") + data + bytes((sum(data) & 0xFF, ETX))

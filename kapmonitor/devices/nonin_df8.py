@@ -1,8 +1,7 @@
 """Nonin data format #8: 4 bytes once per second, no checksum (protocols.md section 6.3).
-
-``B1: 1 | SNSD | OOT | LPRF | MPRF | ARTF | HR8 | HR7``, ``B2: 0 | HR6..HR0``, ``B3: 0 | SpO2``,
-``B4: 0 | R | SPA | R | SNSA | R | R | LOW BAT``. Frames are found by the bit-7 pattern alone: set in byte 1,
-clear in bytes 2..4. Bit 6 of B1 is reserved on the 9560 and is read as a sensor disconnect as on older modules.
+``B1: 1 | SNSD | OOT | LPRF | MPRF | ARTF | HR8 | HR7``, ``B2: 0 | HR6..HR0``, ``B3: 0 | SpO2``, ``B4: 0 | R |
+SPA | R | SNSA | R | R | LOW BAT``. Frames are found by the bit-7 pattern alone: set in byte 1, clear in bytes
+2..4. Bit 6 of B1 is reserved on the 9560 and is read as a sensor disconnect as on older modules.
 """
 
 from __future__ import annotations
@@ -22,8 +21,13 @@ from kapmonitor.devices.nonin_packet import (
 
 FRAME_LEN = 4
 
-_B1_FLAGS = ((0x40, "sensor_off"), (0x20, "out_of_track"), (0x10, "low_perfusion"), (0x08, MARGINAL_PERFUSION),
-             (0x04, "artifact"))
+_B1_FLAGS = (
+    (0x40, "sensor_off"),
+    (0x20, "out_of_track"),
+    (0x10, "low_perfusion"),
+    (0x08, MARGINAL_PERFUSION),
+    (0x04, "artifact"),
+)
 _B4_FLAGS = ((0x20, SMARTPOINT), (0x08, "sensor_off"), (0x01, "low_battery"))
 
 
@@ -35,7 +39,9 @@ def parse_df8_frame(frame: bytes) -> list[Reading]:
     """The SpO2 and pulse-rate readings of one frame (which must pass :func:`is_df8_frame`)."""
     flags = {name for bit, name in _B1_FLAGS if frame[0] & bit}
     flags |= {name for bit, name in _B4_FLAGS if frame[3] & bit}
-    values = PacketValues(heart_rate(frame[0], frame[1]), spo2_value(frame[2]), frozenset(), timer=0, firmware=0)
+    values = PacketValues(
+        heart_rate(frame[0], frame[1]), spo2_value(frame[2]), frozenset(), timer=0, firmware=0
+    )
     return [r for r in packet_readings(values, frozenset(flags)) if isinstance(r, Reading)]
 
 

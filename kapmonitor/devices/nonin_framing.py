@@ -1,10 +1,9 @@
 """Buffer, stream offsets and garbage-run bookkeeping shared by the Nonin decoders.
-
-A subclass implements :meth:`_decode`, which looks at the unread bytes with :meth:`_available` / :meth:`_peek` and
-either takes a whole frame (:meth:`_accept`), skips a byte it cannot frame (:meth:`_skip`), or returns to wait for
-more input. Skipped bytes are gathered into one *garbage run* that becomes a single
-:class:`~kapmonitor.core.readings.DecodeError` when a frame is found again, so a burst of line noise is one error
-item rather than one per byte.
+A subclass implements :meth:`_decode`, which looks at the unread bytes with :meth:`_available` / :meth:`_peek`
+and either takes a whole frame (:meth:`_accept`), skips a byte it cannot frame (:meth:`_skip`), or returns to
+wait for more input. Skipped bytes are gathered into one *garbage run* that becomes a single
+:class:`~kapmonitor.core.readings.DecodeError` when a frame is found again, so a burst of line noise is one
+error item rather than one per byte.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from typing import ClassVar
 from kapmonitor.core.readings import DecodeError, Item
 from kapmonitor.devices.base import Decoder
 
-# Why a run of bytes was skipped. "checksum": it began with a frame whose structure looked right but whose checksum
-# failed; "resync": bytes that do not start a frame; "truncated": an incomplete frame at the end of the input.
+# Why a run of bytes was skipped. "checksum": it began with a frame whose structure looked right but whose
+# checksum failed; "resync": bytes that do not start a frame; "truncated": an incomplete frame at the end of
+# the input.
 RESYNC = "resync"
 CHECKSUM = "checksum"
 TRUNCATED = "truncated"
@@ -43,7 +43,7 @@ class FramedDecoder(Decoder):
         self._run_reason = RESYNC
         self._out: list[Item] = []
 
-    # -- the public side -------------------------------------------------------------------------------------------
+    # -- the public side ---------------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> list[Item]:
         self.stats.bytes_in += len(data)
@@ -61,7 +61,7 @@ class FramedDecoder(Decoder):
         return self._out
 
     def finish(self) -> list[Item]:
-        """The input has ended: report what is still held (pending samples, a partial frame, a garbage run)."""
+        """The input has ended: report what is held (pending samples, a partial frame, a garbage run)."""
         self._out = []
         self._end_of_stream()
         if self._available():
@@ -75,7 +75,7 @@ class FramedDecoder(Decoder):
         """Bytes held for the next call (bounded by ``max_buffer``)."""
         return len(self._buf) - self._pos
 
-    # -- for subclasses ---------------------------------------------------------------------------------------------
+    # -- for subclasses ----------------------------------------------------------------------------------
 
     @abstractmethod
     def _decode(self) -> None:

@@ -1,13 +1,12 @@
 """The Nonin 25-frame packet shared by data formats #2 and #7 (protocols.md section 6.1-6.2).
-
-Each 5-byte frame carries a STATUS byte, one pleth sample and one FLOAT byte; the FLOAT bytes of the 25 frames of a
-packet follow a fixed schedule (HR, SpO2, firmware revision, timer, STAT2, ...). Frame 1 of a packet has the SYNC bit.
-75 frames/s, 3 packets/s.
-
+Each 5-byte frame carries a STATUS byte, one pleth sample and one FLOAT byte; the FLOAT bytes of the 25 frames
+of a packet follow a fixed schedule (HR, SpO2, firmware revision, timer, STAT2, ...). Frame 1 of a packet has
+the SYNC bit. 75 frames/s, 3 packets/s.
 Which values become readings: the *standard* HR (frames 1-2) and SpO2 (frame 3), not the "-D" display values.
-The standard values are the device's 4-beat average updated every beat; the "-D" values are smoothed for a display
-and, after the finger is removed, keep showing the last value for 10 s. kapmonitor draws its own display and records
-what was measured, so a held number that is no longer a measurement must not reach the record or the alarms.
+The standard values are the device's 4-beat average updated every beat; the "-D" values are smoothed for a
+display and, after the finger is removed, keep showing the last value for 10 s. kapmonitor draws its own
+display and records what was measured, so a held number that is no longer a measurement must not reach the
+record or the alarms.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ SPO2_D, SPO2_FAST, SPO2_BB = 8, 9, 10
 E_HR_MSB, E_HR_LSB, E_SPO2, E_SPO2_D = 13, 14, 15, 16
 HR_D_MSB, HR_D_LSB, E_HR_D_MSB, E_HR_D_LSB = 19, 20, 21, 22
 
-# Yellow perfusion has no word in the shared vocabulary; Nonin calls it marginal, so does this device-specific flag.
+# Yellow perfusion has no word in the shared vocabulary; Nonin calls it marginal, and so does this extra flag.
 MARGINAL_PERFUSION = "marginal_perfusion"
 SMARTPOINT = "smartpoint"
 
@@ -126,7 +125,9 @@ def packet_float_bytes(
         floats[i] = sat
     floats[SREV] = firmware & 0x7F
     floats[TMR_MSB], floats[TMR_LSB] = (timer >> 7) & 0x7F, timer & 0x7F
-    floats[STAT2] = (STAT2_SPA if SMARTPOINT in flags else 0) | (STAT2_LOW_BAT if "low_battery" in flags else 0)
+    floats[STAT2] = (STAT2_SPA if SMARTPOINT in flags else 0) | (
+        STAT2_LOW_BAT if "low_battery" in flags else 0
+    )
     return floats
 
 
@@ -167,11 +168,10 @@ def packet_readings(values: PacketValues, flags: frozenset[str]) -> list[Item]:
 
 class PacketAssembler:
     """Turns accepted frames into pleth chunks and, every third complete packet, SpO2 and pulse-rate readings.
-
-    Pleth is kept from every accepted frame, in order. A chunk ends at each SYNC frame, after 25 samples, and when
-    the decoder loses sync, so chunk boundaries depend on the byte stream only, never on how it was split into
-    reads. FLOAT bytes count only inside a packet that began with a SYNC frame; a SYNC frame arriving before 25
-    frames were collected means frames were lost, and the partial packet's values are discarded.
+    Pleth is kept from every accepted frame, in order. A chunk ends at each SYNC frame, after 25 samples, and
+    when the decoder loses sync, so chunk boundaries depend on the byte stream only, never on how it was split
+    into reads. FLOAT bytes count only inside a packet that began with a SYNC frame; a SYNC frame arriving
+    before 25 frames were collected means frames were lost, and the partial packet's values are discarded.
     """
 
     def __init__(self, pleth_rate_hz: float = FRAME_RATE_HZ) -> None:

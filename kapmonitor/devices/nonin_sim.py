@@ -1,7 +1,6 @@
 """Simulated Nonin oximeters: a patient model in, the bytes of data format #2, #7, #8 or #13 out.
-
-Simulated time is kept as a count of frames already sent, so 75 frames/s (or one frame per second) holds exactly
-however the runner splits time into ``advance`` calls.
+Simulated time is kept as a count of frames already sent, so 75 frames/s (or one frame per second) holds
+exactly however the runner splits time into ``advance`` calls.
 """
 
 from __future__ import annotations
@@ -31,15 +30,15 @@ from kapmonitor.devices.simulation import DeviceSimulator, PatientModel, VitalsS
 
 ACK = b"\x06"
 NAK = b"\x15"
-# Perfusion index (%) below which the simulated probe shows red / yellow perfusion. Nonin grades its own signal
-# amplitude; these thresholds only make a scenario's falling PI visible in the status bits.
+# Perfusion index (%) below which the simulated probe shows red / yellow perfusion. Nonin grades its own
+# signal amplitude; these thresholds only make a scenario's falling PI visible in the status bits.
 RED_PERFUSION_BELOW = 0.3
 YELLOW_PERFUSION_BELOW = 0.6
 _EPSILON = 1e-9  # float time sums such as 1/75 + ... must not lose a frame to rounding
 
 
 def select_format_command(data_format: int) -> bytes:
-    """``02 70 02 02 <fmt> 03``: make the device send data format ``fmt`` (kept in its non-volatile memory)."""
+    """``02 70 02 02 <fmt> 03``: make the device send data format ``fmt`` (kept in non-volatile memory)."""
     return bytes((0x02, 0x70, 0x02, 0x02, data_format, 0x03))
 
 
@@ -166,7 +165,9 @@ class NoninDf13Simulator(_NoninSimulator):
     protocol = "nonin-df13"
     data_format = 0x0D
 
-    def __init__(self, model: PatientModel, *, interval_s: float = 30.0, clock_start: datetime | None = None) -> None:
+    def __init__(
+        self, model: PatientModel, *, interval_s: float = 30.0, clock_start: datetime | None = None
+    ) -> None:
         super().__init__(model)
         self.frame_rate_hz = 1.0 / interval_s
         self.clock_start = (clock_start or datetime.now()).replace(microsecond=0)
@@ -174,7 +175,9 @@ class NoninDf13Simulator(_NoninSimulator):
     def _frames(self, first: int, n: int) -> bytes:
         out = bytearray()
         for k in range(first, first + n):
-            t = (k + 1) / self.frame_rate_hz  # a spot check is sent when it completes, at the end of its interval
+            t = (
+                k + 1
+            ) / self.frame_rate_hz  # a spot check is sent when it completes, at the end of its interval
             vitals = self.model.vitals(t)
             spo2, pulse = reported(vitals)
             # SmartPoint marks a high-quality measurement: not one taken through artifact or without a finger.

@@ -1,4 +1,4 @@
-"""Framing of the 5-byte Nonin frames of data formats #2 and #7: acquire sync, follow it, resync after garbage."""
+"""The 5-byte frames of Nonin data formats #2 and #7: acquire sync, follow it, resync after garbage."""
 
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ def frame_checksum(first_four: bytes | list[int]) -> int:
 
 class NoninFrameDecoder(FramedDecoder):
     """Finds 5-byte frames and hands them to a :class:`PacketAssembler`.
-
     Out of sync, it slides one byte at a time until ``confirm_frames`` consecutive frames check out at that
-    position. In sync, each frame must check out; the first one that does not drops sync (a checksum failure is
-    counted as such) and the search starts again at the next byte.
+    position. In sync, each frame must check out; the first one that does not drops sync (a checksum failure
+    is counted as such) and the search starts again at the next byte.
     """
 
     confirm_frames: ClassVar[int]
@@ -69,7 +68,7 @@ class NoninFrameDecoder(FramedDecoder):
             self._skip(1, problem)
 
     def _confirmed_here(self) -> bool | None:
-        """Whether ``confirm_frames`` good frames start at the read position; None if more bytes are needed."""
+        """Whether ``confirm_frames`` good frames start at the read position; None if bytes are missing."""
         for k in range(self.confirm_frames):
             if self._available() < (k + 1) * FRAME_LEN:
                 return None
