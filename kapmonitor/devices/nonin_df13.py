@@ -1,4 +1,5 @@
 """Nonin data format #13: SmartPoint spot-check records, the 9560's default (protocols.md section 6.4).
+
 ``00 02 | 00 0D | LL LL | 20 YY MM DD hh mm ss ff (BCD) | STAT MSB | STAT LSB | HR MSB | HR LSB | res | SpO2 |
 [extension bytes] | CS | 03``. LL counts the data bytes (at least 14) and CS is the low byte of their sum.
 """

@@ -1,4 +1,5 @@
 """Nonin data format #2: 5-byte frames with an 8-bit pleth sample, 75 frames/s (protocols.md section 6.1).
+
 ``START 0x01 | STATUS | PLETH | FLOAT | CHK = sum(bytes 1..4) mod 256``. The start byte, the status bit 7 and
 the checksum together are strong enough to take sync on one good frame, as the Pufferfish firmware does.
 """

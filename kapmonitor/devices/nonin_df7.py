@@ -1,4 +1,5 @@
 """Nonin data format #7: 5-byte frames with a 16-bit pleth sample, 75 frames/s (protocols.md section 6.2).
+
 ``STATUS (>= 0x80) | PLETH MSB | PLETH LSB | FLOAT | CHK = sum(bytes 1..4) mod 256``. There is no start byte
 and the pleth bytes may themselves be >= 0x80, so sync is declared only after three consecutive good frames.
 """

@@ -1,7 +1,10 @@
 """Nonin data format #8: 4 bytes once per second, no checksum (protocols.md section 6.3).
-``B1: 1 | SNSD | OOT | LPRF | MPRF | ARTF | HR8 | HR7``, ``B2: 0 | HR6..HR0``, ``B3: 0 | SpO2``, ``B4: 0 | R |
-SPA | R | SNSA | R | R | LOW BAT``. Frames are found by the bit-7 pattern alone: set in byte 1, clear in bytes
-2..4. Bit 6 of B1 is reserved on the 9560 and is read as a sensor disconnect as on older modules.
+
+    B1: 1 | SNSD | OOT | LPRF | MPRF | ARTF | HR8 | HR7     B2: 0 | HR6..HR0     B3: 0 | SpO2
+    B4: 0 | R | SPA | R | SNSA | R | R | LOW BAT
+
+Frames are found by the bit-7 pattern alone: set in byte 1, clear in bytes 2..4. Bit 6 of B1 is reserved on
+the 9560 and is read as a sensor disconnect, as on older modules.
 """
 
 from __future__ import annotations

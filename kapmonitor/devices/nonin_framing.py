@@ -1,4 +1,5 @@
 """Buffer, stream offsets and garbage-run bookkeeping shared by the Nonin decoders.
+
 A subclass implements :meth:`_decode`, which looks at the unread bytes with :meth:`_available` / :meth:`_peek`
 and either takes a whole frame (:meth:`_accept`), skips a byte it cannot frame (:meth:`_skip`), or returns to
 wait for more input. Skipped bytes are gathered into one *garbage run* that becomes a single

@@ -1,7 +1,9 @@
 """The Nonin 25-frame packet shared by data formats #2 and #7 (protocols.md section 6.1-6.2).
+
 Each 5-byte frame carries a STATUS byte, one pleth sample and one FLOAT byte; the FLOAT bytes of the 25 frames
 of a packet follow a fixed schedule (HR, SpO2, firmware revision, timer, STAT2, ...). Frame 1 of a packet has
 the SYNC bit. 75 frames/s, 3 packets/s.
+
 Which values become readings: the *standard* HR (frames 1-2) and SpO2 (frame 3), not the "-D" display values.
 The standard values are the device's 4-beat average updated every beat; the "-D" values are smoothed for a
 display and, after the finger is removed, keep showing the last value for 10 s. kapmonitor draws its own
@@ -168,6 +170,7 @@ def packet_readings(values: PacketValues, flags: frozenset[str]) -> list[Item]:
 
 class PacketAssembler:
     """Turns accepted frames into pleth chunks and, every third complete packet, SpO2 and pulse-rate readings.
+
     Pleth is kept from every accepted frame, in order. A chunk ends at each SYNC frame, after 25 samples, and
     when the decoder loses sync, so chunk boundaries depend on the byte stream only, never on how it was split
     into reads. FLOAT bytes count only inside a packet that began with a SYNC frame; a SYNC frame arriving

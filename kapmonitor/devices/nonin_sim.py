@@ -1,4 +1,5 @@
 """Simulated Nonin oximeters: a patient model in, the bytes of data format #2, #7, #8 or #13 out.
+
 Simulated time is kept as a count of frames already sent, so 75 frames/s (or one frame per second) holds
 exactly however the runner splits time into ``advance`` calls.
 """

@@ -17,6 +17,7 @@ def frame_checksum(first_four: bytes | list[int]) -> int:
 
 class NoninFrameDecoder(FramedDecoder):
     """Finds 5-byte frames and hands them to a :class:`PacketAssembler`.
+
     Out of sync, it slides one byte at a time until ``confirm_frames`` consecutive frames check out at that
     position. In sync, each frame must check out; the first one that does not drops sync (a checksum failure
     is counted as such) and the search starts again at the next byte.
