@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -103,7 +102,6 @@ class _PacketSimulator(_NoninSimulator):
 
     frame_rate_hz = FRAME_RATE_HZ
     pleth_max: int
-    encode_frame: Callable[[int, int, int], bytes]
 
     def __init__(self, model: PatientModel) -> None:
         super().__init__(model)
@@ -120,7 +118,7 @@ class _PacketSimulator(_NoninSimulator):
             if k // FRAMES_PER_PACKET != self._packet_index:
                 self._start_packet(k // FRAMES_PER_PACKET)
             status = status_byte(self._flags, sync=position == 0)
-            out += type(self).encode_frame(status, int(sample), self._floats[position])
+            out += self._encode_frame(status, int(sample), self._floats[position])
         return bytes(out)
 
     def _start_packet(self, index: int) -> None:
@@ -130,19 +128,26 @@ class _PacketSimulator(_NoninSimulator):
         spo2, pulse = reported(vitals)
         self._floats = packet_float_bytes(spo2, pulse, self._flags, timer=index & 0x3FFF)
 
+    @abstractmethod
+    def _encode_frame(self, status: int, pleth: int, float_byte: int) -> bytes: ...
+
 
 class NoninDf7Simulator(_PacketSimulator):
     protocol = "nonin-df7"
     data_format = 0x07
     pleth_max = DF7_PLETH_MAX
-    encode_frame = staticmethod(encode_df7_frame)
+
+    def _encode_frame(self, status: int, pleth: int, float_byte: int) -> bytes:
+        return encode_df7_frame(status, pleth, float_byte)
 
 
 class NoninDf2Simulator(_PacketSimulator):
     protocol = "nonin-df2"
     data_format = 0x02
     pleth_max = DF2_PLETH_MAX
-    encode_frame = staticmethod(encode_df2_frame)
+
+    def _encode_frame(self, status: int, pleth: int, float_byte: int) -> bytes:
+        return encode_df2_frame(status, pleth, float_byte)
 
 
 class NoninDf8Simulator(_NoninSimulator):
