@@ -1,0 +1,136 @@
+"""Nonin data format #13: SmartPoint spot-check records, the 9560's default (protocols.md section 6.4).
+
+``00 02 | 00 0D | LL LL | 20 YY MM DD hh mm ss ff (BCD) | STAT MSB | STAT LSB | HR MSB | HR LSB | res | SpO2 |
+[extension bytes] | CS | 03``. LL counts the data bytes (at least 14) and CS is the low byte of their sum.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kapmonitor.core.metrics import unit_of
+from kapmonitor.core.readings import DecodeError, Item, Reading
+from kapmonitor.devices.nonin_framing import CHECKSUM, FramedDecoder
+from kapmonitor.devices.nonin_packet import HR_MISSING, SMARTPOINT, SPO2_MISSING
+
+HEADER = bytes((0x00, 0x02, 0x00, 0x0D))  # NUL, STX, packet type 0x000D
+ETX = 0x03
+MIN_DATA_LENGTH = 14
+MAX_DATA_LENGTH = 1024  # "may grow" per the spec; a larger length field is taken for noise
+
+STAT_SPA = 0x0200
+STAT_NOMS = 0x0100  # no measurement
+STAT_MEM = 0x0010  # a record replayed from the device's memory
+STAT_LOW_BAT = 0x0001
+
+
+def _bcd(byte: int) -> int:
+    hi, lo = byte >> 4, byte & 0x0F
+    if hi > 9 or lo > 9:
+        raise ValueError(f"{byte:02X} is not BCD")
+    return hi * 10 + lo
+
+
+def _to_bcd(value: int) -> int:
+    return ((value // 10) << 4) | (value % 10)
+
+
+def device_time(data: bytes) -> datetime:
+    """The measurement time in the first 8 data bytes: century, year, month, day, hour, min, s, 1/100 s."""
+    century, year, month, day, hour, minute, second, hundredths = (_bcd(b) for b in data[:8])
+    return datetime(century * 100 + year, month, day, hour, minute, second, hundredths * 10_000)
+
+
+def parse_df13_data(data: bytes, offset: int) -> list[Item]:
+    """Readings (and a device-time error, if the date is not a date) from the data bytes of one record."""
+    items: list[Item] = []
+    try:
+        t_device: datetime | None = device_time(data)
+    except ValueError as exc:
+        t_device = None
+        items.append(
+            DecodeError("device_time", offset, f"unreadable measurement time {data[:8].hex(' ')}: {exc}")
+        )
+    status = (data[8] << 8) | data[9]
+    flags = set()
+    if status & STAT_SPA:
+        flags.add(SMARTPOINT)
+    if status & STAT_MEM:
+        flags.add("stored")
+    if status & STAT_LOW_BAT:
+        flags.add("low_battery")
+    hr = (data[10] << 8) | data[11]
+    spo2 = data[13]
+    none = bool(status & STAT_NOMS)
+    frozen = frozenset(flags)
+    items.append(
+        Reading(
+            "spo2", None if none or spo2 == SPO2_MISSING else float(spo2), unit_of("spo2"), frozen, t_device
+        )
+    )
+    items.append(
+        Reading(
+            "pulse_rate",
+            None if none or hr == HR_MISSING else float(hr),
+            unit_of("pulse_rate"),
+            frozen,
+            t_device,
+        )
+    )
+    return items
+
+
+class NoninDf13Decoder(FramedDecoder):
+    protocol = "nonin-df13"
+
+    def _decode(self) -> None:
+        while self._available() >= len(HEADER) + 2:
+            head = self._peek(len(HEADER) + 2)
+            length = int.from_bytes(head[4:6], "big")
+            if head[:4] != HEADER or not MIN_DATA_LENGTH <= length <= MAX_DATA_LENGTH:
+                self._skip(1)
+                continue
+            total = len(HEADER) + 2 + length + 2
+            if self._available() < total:
+                return
+            record = self._peek(total)
+            data = record[6 : 6 + length]
+            if record[-1] != ETX:
+                self._skip(1)
+                continue
+            if sum(data) & 0xFF != record[-2]:
+                self.stats.checksum_errors += 1
+                self._skip(1, CHECKSUM)
+                continue
+            offset = self._here()
+            self._accept(total)
+            self._emit_all(parse_df13_data(data, offset))
+
+
+def encode_df13_record(
+    t_device: datetime,
+    spo2: int | None,
+    pulse_rate: int | None,
+    flags: frozenset[str] = frozenset(),
+    *,
+    no_measurement: bool = False,
+    extension: bytes = b"",
+) -> bytes:
+    """One spot-check record. ``extension`` stands for data bytes a newer device appends (LL grows)."""
+    status = (STAT_SPA if SMARTPOINT in flags else 0) | (STAT_NOMS if no_measurement else 0)
+    status |= (STAT_MEM if "stored" in flags else 0) | (STAT_LOW_BAT if "low_battery" in flags else 0)
+    hr = HR_MISSING if pulse_rate is None else max(0, min(int(pulse_rate), 0xFFFF))
+    sat = SPO2_MISSING if spo2 is None else max(0, min(int(spo2), 100))
+    stamp = (
+        t_device.year // 100,
+        t_device.year % 100,
+        t_device.month,
+        t_device.day,
+        t_device.hour,
+        t_device.minute,
+        t_device.second,
+        t_device.microsecond // 10_000,
+    )
+    data = bytes(_to_bcd(v) for v in stamp)
+    data += bytes((status >> 8, status & 0xFF, hr >> 8, hr & 0xFF, 0, sat)) + extension
+    return HEADER + len(data).to_bytes(2, "big") + data + bytes((sum(data) & 0xFF, ETX))

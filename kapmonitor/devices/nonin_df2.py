@@ -1,0 +1,56 @@
+"""Nonin data format #2: 5-byte frames with an 8-bit pleth sample, 75 frames/s (protocols.md section 6.1).
+
+``START 0x01 | STATUS | PLETH | FLOAT | CHK = sum(bytes 1..4) mod 256``. The start byte, the status bit 7 and
+the checksum together are strong enough to take sync on one good frame, as the Pufferfish firmware does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kapmonitor.devices.nonin_framing import CHECKSUM, RESYNC
+from kapmonitor.devices.nonin_packet import FRAMES_PER_PACKET, packet_float_bytes, status_byte
+from kapmonitor.devices.nonin_stream import NoninFrameDecoder, frame_checksum
+
+START = 0x01
+PLETH_MAX = 0xFF
+
+
+class NoninDf2Decoder(NoninFrameDecoder):
+    protocol = "nonin-df2"
+    confirm_frames = 1
+
+    @staticmethod
+    def check_frame(frame: bytes) -> str | None:
+        if frame[0] != START or not frame[1] & 0x80:
+            return RESYNC
+        if frame_checksum(frame[:4]) != frame[4]:
+            return CHECKSUM
+        return None
+
+    @staticmethod
+    def unpack_frame(frame: bytes) -> tuple[int, int, int]:
+        return frame[1], frame[2], frame[3]
+
+
+def encode_df2_frame(status: int, pleth: int, float_byte: int) -> bytes:
+    first = bytes((START, status | 0x80, pleth & 0xFF, float_byte & 0xFF))
+    return first + bytes((frame_checksum(first),))
+
+
+def encode_df2_packet(
+    pleth: Sequence[int],
+    *,
+    spo2: int | None,
+    pulse_rate: int | None,
+    flags: frozenset[str] = frozenset(),
+    timer: int = 0,
+) -> bytes:
+    """One 25-frame packet (1/3 s): 25 pleth samples (0..255), the values and flags it reports."""
+    if len(pleth) != FRAMES_PER_PACKET:
+        raise ValueError(f"a packet has {FRAMES_PER_PACKET} pleth samples, not {len(pleth)}")
+    floats = packet_float_bytes(spo2, pulse_rate, flags, timer=timer)
+    return b"".join(
+        encode_df2_frame(status_byte(flags, sync=i == 0), max(0, min(int(p), PLETH_MAX)), floats[i])
+        for i, p in enumerate(pleth)
+    )
