@@ -24,7 +24,7 @@ class BadgeView:
 
 def badge_view(status: DeviceStatus, now_us: int) -> BadgeView:
     address = PurePath(status.address).name or status.address
-    name = f"{status.protocol}  {address}"
+    name = status.protocol if address == status.protocol else f"{status.protocol} ({address})"
     stats = status.stats
     errors = stats.checksum_errors + stats.resyncs
     if status.last_data_us is None:
@@ -33,7 +33,7 @@ def badge_view(status: DeviceStatus, now_us: int) -> BadgeView:
     else:
         age_s = max(0.0, (now_us - status.last_data_us) / 1e6)
         age = f"data {age_s:.0f} s ago" if age_s >= 1 else "data now"
-    detail = f"{stats.frames_ok} frames  ·  {errors} errors  ·  {age}"
+    detail = f"{stats.frames_ok} frames  ·  {errors} error{'' if errors == 1 else 's'}  ·  {age}"
     if status.message:
         detail = f"{detail}  ·  {status.message}"
     state = status.state
@@ -52,6 +52,7 @@ class DeviceBadge(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("deviceBadge")
+        self.setMinimumWidth(320)
         self.view: BadgeView | None = None
         self.name_label = QLabel()
         self.state_label = QLabel()
@@ -66,6 +67,7 @@ class DeviceBadge(QFrame):
         self.detail_label.setFont(small)
         top = QHBoxLayout()
         top.addWidget(self.name_label)
+        top.addSpacing(16)
         top.addStretch(1)
         top.addWidget(self.state_label)
         box = QVBoxLayout(self)

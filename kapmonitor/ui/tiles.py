@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kapmonitor.core.live import Latest
@@ -122,6 +122,7 @@ class NumericTile(QFrame):
         super().__init__(parent)
         self.setObjectName("tile")
         self.colour = colour  # the Theme attribute naming this vital's colour
+        self.value_px = value_px  # the size the number is drawn at when it fits; smaller only when it must
         self.view = TileView(DASHES, "no data", stale=True)
         self._theme: Theme | None = None
         self.value_colour = ""  # the colour the big number is drawn in now
@@ -135,7 +136,7 @@ class NumericTile(QFrame):
         self.value_label.setFont(_font(value_px, bold=True))
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.detail_label = QLabel("")
-        self.detail_label.setFont(_font(max(24, value_px // 2), bold=True))
+        self.detail_label.setFont(_font(max(24, value_px * 2 // 5), bold=True))
         self.detail_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
         self.detail_label.hide()
         self.note_label = QLabel("")
@@ -166,12 +167,33 @@ class NumericTile(QFrame):
         self._theme = theme
         self._render()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Shrink the number (never below legible) rather than let a narrow window clip its first digit."""
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right() - 8
+        if self.detail_label.isVisible():
+            room -= QFontMetrics(self.detail_label.font()).horizontalAdvance(self.view.detail) + 8
+        px = self.value_px
+        font = self.value_label.font()
+        while px > 28:
+            font.setPixelSize(px)
+            if QFontMetrics(font).horizontalAdvance(self.view.value) <= room:
+                break
+            px -= 4
+        font.setPixelSize(px)
+        self.value_label.setFont(font)
+
     def _render(self) -> None:
         view, theme = self.view, self._theme
         self.value_label.setText(view.value)
         self.detail_label.setText(view.detail)
         self.detail_label.setVisible(bool(view.detail))
         self.note_label.setText(view.note)
+        self._fit()
         if theme is None:
             return
         colour = theme.stale if view.stale else getattr(theme, self.colour)
