@@ -32,6 +32,10 @@ class StationDouble:
         self.fail_next_start: Exception | None = None
         self._statuses: list[DeviceStatus] = []
         self.engine = None
+        self.simulated: list[str] = []
+        self.unavailable: set[str] = set()  # protocols add_simulated refuses, as a build without them would
+        self.running = False
+        self.stopped = False
 
     # --- the Station API the window uses
     def statuses(self) -> list[DeviceStatus]:
@@ -53,10 +57,18 @@ class StationDouble:
     def subscribe(self, sink) -> None:  # noqa: ANN001 - a hub Sink
         self.hub.subscribe(sink)
 
+    def add_simulated(self, protocol: str, *, model: object = None, via_pty: bool = True) -> object:
+        if protocol in self.unavailable:
+            raise KeyError(f"unknown protocol {protocol!r}")
+        self.simulated.append(protocol)
+        return protocol
+
     def start(self) -> None:
         """The real Station starts its hub thread here; the double delivers synchronously in ``publish``."""
+        self.running = True
 
     def stop(self) -> None:
+        self.running, self.stopped = False, True
         self.hub.stop()
 
     # --- test conveniences

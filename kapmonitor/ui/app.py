@@ -10,11 +10,12 @@ import ctypes.util
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtCore import QCoreApplication, QObject
 
     from kapmonitor.station import Station
     from kapmonitor.ui.main_window import MainWindow
@@ -103,12 +104,18 @@ def run(db_url: str | None, demo: bool) -> int:
     try:
         window = MainWindow(station, demo=demo)
         if demo:
-            _start_demo(station, window)
+            try:
+                _start_demo(station, window)
+            except Exception as exc:  # no pseudo-terminals, a simulator that failed: one line, no trace
+                print(f"kapmonitor: the demo could not start its simulated monitors: {exc}", file=sys.stderr)
+                return 1
         else:
             station.start()
         window.show()
-        _quit_on_interrupt(app)
-        return app.exec()
+        with _quit_on_interrupt(app, window):
+            code = app.exec()
+        window.close()
+        return code
     finally:
         station.stop()
 
@@ -127,11 +134,17 @@ def _start_demo(station: Station, window: MainWindow) -> None:
         window.banner.setText(f"DEMO \u2014 simulated monitors; {'; '.join(missing)}")
 
 
-def _quit_on_interrupt(app: QCoreApplication) -> None:
+@contextmanager
+def _quit_on_interrupt(app: QCoreApplication, window: QObject) -> Iterator[None]:
     """Ctrl+C in the terminal closes the window cleanly (Qt's loop would otherwise never let Python see it)."""
     from PySide6.QtCore import QTimer
 
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
-    tick = QTimer(app)
-    tick.timeout.connect(lambda: None)  # gives the interpreter a moment to run the signal handler
+    previous = signal.signal(signal.SIGINT, lambda *_: app.quit())
+    tick = QTimer(window)
+    tick.timeout.connect(lambda: None)  # returns to the interpreter now and then so the handler can run
     tick.start(250)
+    try:
+        yield
+    finally:
+        tick.stop()
+        signal.signal(signal.SIGINT, previous)
