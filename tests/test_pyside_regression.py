@@ -1,5 +1,6 @@
-"""PySide6 6.12.0 on Python 3.11 drops a reference to None on every void Qt call and aborts the process with
-"Fatal Python error: none_dealloc" within seconds of plotting. Keep that release out, and keep plotting alive."""
+"""PySide6 6.12.0 on Python 3.11 drops a reference to None on every void Qt call and aborts the process
+with "Fatal Python error: none_dealloc" within seconds of plotting. Keep that release out, and keep plotting
+alive."""
 
 from __future__ import annotations
 

@@ -45,7 +45,10 @@ def test_offscreen_and_wayland_need_no_x11_cursor_library(environ: dict[str, str
 
 
 def test_an_explicit_xcb_platform_is_checked_too() -> None:
-    assert app.display_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, "linux", no_library) == app.NO_XCB_CURSOR
+    assert (
+        app.display_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, "linux", no_library)
+        == app.NO_XCB_CURSOR
+    )
 
 
 def test_other_systems_use_their_native_windows() -> None:

@@ -52,8 +52,13 @@ def window(qtbot, station: StationDouble, clock: FakeClock, store: QSettings) ->
 
 
 def test_tiles_show_the_published_values(window: MainWindow, station: StationDouble) -> None:
-    station.publish([reading("spo2", 97, NOW_US), reading("pulse_rate", 72, NOW_US),
-                     reading("perfusion_index", 3.4, NOW_US)])
+    station.publish(
+        [
+            reading("spo2", 97, NOW_US),
+            reading("pulse_rate", 72, NOW_US),
+            reading("perfusion_index", 3.4, NOW_US),
+        ]
+    )
     window.refresh_numbers()
     assert window.spo2_tile.value_label.text() == "97"
     assert window.pulse_tile.value_label.text() == "72"
@@ -73,8 +78,12 @@ def test_no_data_and_no_value_show_dashes_never_a_number(window: MainWindow, sta
 
 
 def test_sensor_off_is_shown_in_words_with_dashes(window: MainWindow, station: StationDouble) -> None:
-    station.publish([reading("spo2", 0, NOW_US, flags=frozenset({"sensor_off"})),
-                     reading("pulse_rate", 71, NOW_US, flags=frozenset({"artifact"}))])
+    station.publish(
+        [
+            reading("spo2", 0, NOW_US, flags=frozenset({"sensor_off"})),
+            reading("pulse_rate", 71, NOW_US, flags=frozenset({"artifact"})),
+        ]
+    )
     window.refresh_numbers()
     assert window.spo2_tile.value_label.text() == "---"
     assert window.spo2_tile.note_label.text() == "SENSOR OFF"
@@ -82,7 +91,9 @@ def test_sensor_off_is_shown_in_words_with_dashes(window: MainWindow, station: S
     assert window.pulse_tile.note_label.text() == "ARTIFACT"
 
 
-def test_a_value_goes_stale_after_five_seconds(window: MainWindow, station: StationDouble, clock: FakeClock) -> None:
+def test_a_value_goes_stale_after_five_seconds(
+    window: MainWindow, station: StationDouble, clock: FakeClock
+) -> None:
     station.publish([reading("spo2", 96, NOW_US)])
     clock.advance(4)
     window.refresh_numbers()
@@ -97,8 +108,13 @@ def test_a_value_goes_stale_after_five_seconds(window: MainWindow, station: Stat
 def test_blood_pressure_keeps_its_measurement_time_and_stays_current_for_minutes(
     window: MainWindow, station: StationDouble, clock: FakeClock
 ) -> None:
-    station.publish([reading("nibp_systolic", 128, NOW_US, CUFF), reading("nibp_diastolic", 82, NOW_US, CUFF),
-                     reading("nibp_mean", 97, NOW_US, CUFF)])
+    station.publish(
+        [
+            reading("nibp_systolic", 128, NOW_US, CUFF),
+            reading("nibp_diastolic", 82, NOW_US, CUFF),
+            reading("nibp_mean", 97, NOW_US, CUFF),
+        ]
+    )
     clock.advance(5 * 60)
     window.refresh_numbers()
     assert window.nibp_tile.value_label.text() == "128/82"
@@ -115,7 +131,7 @@ def test_plot_curves_hold_the_buffered_data(window: MainWindow, station: Station
     window.refresh_plots()
     t, spo2 = window.trends.curves["spo2"].getData()
     bt, bv = station.buffers.arrays((OXIMETER, "spo2"))
-    assert np.array_equal(t, bt[-len(t):]) and np.array_equal(spo2, bv[-len(t):])
+    assert np.array_equal(t, bt[-len(t) :]) and np.array_equal(spo2, bv[-len(t) :])
     assert len(t) >= 30 * 60
     _, systolic = window.trends.curves["nibp_systolic"].getData()
     assert systolic[-1] == station.buffers.latest((CUFF, "nibp_systolic")).value
@@ -155,7 +171,10 @@ def test_the_pleth_waveform_ends_at_its_newest_sample(window: MainWindow, statio
 
 
 def test_start_and_stop_a_session_with_the_typed_patient_id(
-    qtbot, window: MainWindow, station: StationDouble, clock: FakeClock  # noqa: ANN001
+    qtbot,
+    window: MainWindow,
+    station: StationDouble,
+    clock: FakeClock,  # noqa: ANN001
 ) -> None:
     panel = window.session_panel
     qtbot.keyClicks(panel.patient_edit, "KAP-0042")
@@ -181,7 +200,10 @@ def test_start_and_stop_a_session_with_the_typed_patient_id(
 
 @pytest.mark.parametrize("typed", ["", "Jane Doe"])
 def test_a_missing_or_name_like_patient_id_starts_nothing(
-    qtbot, window: MainWindow, station: StationDouble, typed: str  # noqa: ANN001
+    qtbot,
+    window: MainWindow,
+    station: StationDouble,
+    typed: str,  # noqa: ANN001
 ) -> None:
     qtbot.keyClicks(window.session_panel.patient_edit, typed)
     qtbot.mouseClick(window.session_panel.start_button, Qt.MouseButton.LeftButton)
@@ -190,7 +212,9 @@ def test_a_missing_or_name_like_patient_id_starts_nothing(
 
 
 def test_a_failed_session_start_is_explained_and_the_monitor_keeps_running(
-    qtbot, window: MainWindow, station: StationDouble  # noqa: ANN001
+    qtbot,
+    window: MainWindow,
+    station: StationDouble,  # noqa: ANN001
 ) -> None:
     station.fail_next_start = OSError("database is locked")
     qtbot.keyClicks(window.session_panel.patient_edit, "KAP-7")
@@ -200,7 +224,11 @@ def test_a_failed_session_start_is_explained_and_the_monitor_keeps_running(
 
 
 def test_theme_switch_changes_colours_and_is_remembered(
-    qtbot, window: MainWindow, station: StationDouble, clock: FakeClock, store: QSettings  # noqa: ANN001
+    qtbot,
+    window: MainWindow,
+    station: StationDouble,
+    clock: FakeClock,
+    store: QSettings,  # noqa: ANN001
 ) -> None:
     station.publish([reading("spo2", 97, NOW_US)])
     window.refresh_numbers()
@@ -220,10 +248,12 @@ def test_device_strip_shows_state_frames_errors_and_data_age(
 ) -> None:
     window.refresh_numbers()
     assert not window.device_strip.empty_label.isHidden()
-    station.set_statuses([
-        status(OXIMETER, LinkState.CONNECTED, NOW_US - 300_000, frames=1200, errors=2),
-        status(CUFF, LinkState.RECONNECTING, NOW_US - 40_000_000, frames=3),
-    ])
+    station.set_statuses(
+        [
+            status(OXIMETER, LinkState.CONNECTED, NOW_US - 300_000, frames=1200, errors=2),
+            status(CUFF, LinkState.RECONNECTING, NOW_US - 40_000_000, frames=3),
+        ]
+    )
     window.refresh_numbers()
     oximeter, cuff = window.device_strip.badges
     assert oximeter.state_label.text() == "CONNECTED"

@@ -80,15 +80,18 @@ class StationDouble:
         self._statuses = list(statuses)
 
 
-def reading(metric: str, value: float | None, t_us: int, device: str = OXIMETER, flags: frozenset[str] = frozenset()):
+def reading(
+    metric: str, value: float | None, t_us: int, device: str = OXIMETER, flags: frozenset[str] = frozenset()
+):
     units = {"spo2": "%", "pulse_rate": "bpm", "perfusion_index": "%"}
     return Reading(metric, value, units.get(metric, "mmHg"), flags, None, t_us, device)
 
 
 def status(device: str, state: LinkState, last_data_us: int | None, frames: int = 0, errors: int = 0):
     protocol, _, address = device.partition("@")
-    return DeviceStatus(device, protocol, address, state, LinkStats(frames_ok=frames, checksum_errors=errors),
-                        last_data_us)
+    return DeviceStatus(
+        device, protocol, address, state, LinkStats(frames_ok=frames, checksum_errors=errors), last_data_us
+    )
 
 
 def pleth_shape(t_s: np.ndarray, pulse_bpm: float) -> np.ndarray:
@@ -118,7 +121,11 @@ def session_history(now_us: int, minutes: int = 40) -> list[Item]:
         rise = 30 * math.exp(-((minute - 38) ** 2) / 200.0)
         systolic, diastolic = round(122 + rise), round(78 + rise * 0.55)
         mean = round((systolic + 2 * diastolic) / 3)
-        for metric, value in (("nibp_systolic", systolic), ("nibp_diastolic", diastolic), ("nibp_mean", mean)):
+        for metric, value in (
+            ("nibp_systolic", systolic),
+            ("nibp_diastolic", diastolic),
+            ("nibp_mean", mean),
+        ):
             items.append(reading(metric, value, t_us, device=CUFF))
     rate = 75.0
     first_us = now_us - 10 * 1_000_000
@@ -126,5 +133,7 @@ def session_history(now_us: int, minutes: int = 40) -> list[Item]:
     samples = pleth_shape(t, 84).astype(int)
     for start in range(0, len(samples), 75):
         chunk = tuple(int(x) for x in samples[start : start + 75])
-        items.append(WaveChunk("pleth", rate, chunk, frozenset(), first_us + int(start / rate * 1e6), OXIMETER))
+        items.append(
+            WaveChunk("pleth", rate, chunk, frozenset(), first_us + int(start / rate * 1e6), OXIMETER)
+        )
     return items

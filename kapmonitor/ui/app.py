@@ -25,9 +25,9 @@ NO_DISPLAY = (
     "(run it from a desktop session, or set QT_QPA_PLATFORM=offscreen for a headless check)"
 )
 NO_XCB_CURSOR = (
-    "kapmonitor needs the X11 cursor library libxcb-cursor0, which Qt 6 requires for X11 windows and which is "
-    "missing here. Install it (Debian/Ubuntu: sudo apt-get install libxcb-cursor0; Fedora: sudo dnf install "
-    "xcb-util-cursor), or run from a Wayland session."
+    "kapmonitor needs the X11 cursor library libxcb-cursor0, which Qt 6 requires for X11 windows and "
+    "which is missing here. Install it (Debian/Ubuntu: sudo apt-get install libxcb-cursor0; "
+    "Fedora: sudo dnf install xcb-util-cursor), or run from a Wayland session."
 )
 BAD_PYSIDE = (
     "kapmonitor cannot run on PySide6 6.12.0 with Python {python}: that combination aborts with "
@@ -121,7 +121,7 @@ def run(db_url: str | None, demo: bool) -> int:
 
 
 def _start_demo(station: Station, window: MainWindow) -> None:
-    """Simulated oximeter through a pseudo-terminal and the real serial transport, a simulated cuff, a session."""
+    """A simulated oximeter (through a pseudo-terminal and the real serial transport), a cuff, a session."""
     station.add_simulated("nonin-df7")
     missing = []
     try:
@@ -136,7 +136,7 @@ def _start_demo(station: Station, window: MainWindow) -> None:
 
 @contextmanager
 def _quit_on_interrupt(app: QCoreApplication, window: QObject) -> Iterator[None]:
-    """Ctrl+C in the terminal closes the window cleanly (Qt's loop would otherwise never let Python see it)."""
+    """Ctrl+C in the terminal closes the window cleanly (Qt's loop would otherwise hide it from Python)."""
     from PySide6.QtCore import QTimer
 
     previous = signal.signal(signal.SIGINT, lambda *_: app.quit())

@@ -1,7 +1,8 @@
 """The nurse's main window: big numbers on the right, curves on the left, devices along the bottom.
 
-Two timers drive it, both separate from data arrival: the plot timer (30 fps) hands the live buffers' numpy arrays
-to the curves, and the status timer (2 Hz) refreshes the tiles, the device strip and the session clock.
+Two timers drive it, both separate from data arrival: the plot timer (30 fps) hands the live buffers'
+numpy arrays to the curves, and the status timer (2 Hz) refreshes the tiles, the device strip and the
+session clock.
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ class MainWindow(QMainWindow):
         self.device_strip.show_statuses(self.station.statuses(), self.clock(), theme)
 
     def source(self, metric: str) -> str | None:
-        """The device whose track of ``metric`` is shown: the one with the most samples, so a cuff's occasional
-        pulse rate does not displace the oximeter's continuous one."""
+        """The device whose track of ``metric`` is shown: the one with the most samples, so a cuff's
+        occasional pulse rate does not displace the oximeter's continuous one."""
         buffers = self.station.buffers
         keys = [key for key in buffers.tracks() if key[1] == metric]
         if not keys:

@@ -1,7 +1,8 @@
 """The curves: the pleth waveform of the last seconds and the trends of the last half hour.
 
-Both only draw what they are handed; the main window's plot timer reads the live buffers and passes numpy arrays
-straight to ``setData``. Pens are 1 px (thicker antialiased live curves cost two orders of magnitude in speed).
+Both only draw what they are handed; the main window's plot timer reads the live buffers and passes numpy
+arrays straight to ``setData``. Pens are 1 px: thicker antialiased live curves are two orders of magnitude
+slower.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class PlethPlot(pg.PlotWidget):
         self.hideButtons()
         item = self.getPlotItem()
         item.hideAxis("left")
-        item.setLabel("bottom", "seconds")
         self.setXRange(-PLETH_SECONDS, 0, padding=0)
         self.curve = self.plot([], [], connect="finite")
         self.title = pg.TextItem("Pleth", anchor=(0, 0))
@@ -69,11 +69,14 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         super().__init__()
         self.span_s = span_s
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.bp_key = pg.TextItem(anchor=(0, 0))  # which symbol is which pressure
         self.rows: list[pg.PlotItem] = []
         first: pg.PlotItem | None = None
         for index, (title, unit, metrics, (low, high)) in enumerate(TREND_ROWS):
             last = index == len(TREND_ROWS) - 1
-            axis = {"bottom": pg.DateAxisItem(orientation="bottom")}  # local clock time from UTC epoch seconds
+            axis = {
+                "bottom": pg.DateAxisItem(orientation="bottom")
+            }  # local clock time from UTC epoch seconds
             plot = self.addPlot(row=index, col=0, axisItems=axis)
             plot.setMenuEnabled(False)
             plot.hideButtons()
@@ -92,6 +95,8 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             for metric in metrics:
                 self.curves[metric] = plot.plot([], [], connect="finite", name=metric)
             self.rows.append(plot)
+        self.bp_key.setParentItem(self.rows[-1].getViewBox())
+        self.bp_key.setPos(6, 2)
 
     def show_trend(self, metric: str, t: np.ndarray, v: np.ndarray) -> None:
         self.curves[metric].setData(t, v, connect="finite")
@@ -102,6 +107,11 @@ class TrendPlots(pg.GraphicsLayoutWidget):
 
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.panel)
+        self.bp_key.setHtml(
+            f'<span style="color:{theme.systolic}">\u25bc systolic</span>&nbsp;&nbsp;'
+            f'<span style="color:{theme.diastolic}">\u25b2 diastolic</span>&nbsp;&nbsp;'
+            f'<span style="color:{theme.mean}">\u25cf mean</span>'
+        )
         for plot in self.rows:
             plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
             for side in ("left", "bottom"):

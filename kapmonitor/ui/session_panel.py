@@ -1,4 +1,4 @@
-"""Starting and stopping a recorded session: a pseudonymous patient ID in, the session id and elapsed time out."""
+"""Starting and stopping a recorded session: a pseudonymous patient ID in, session id and elapsed time out."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def patient_id_problem(text: str) -> str | None:
     if not text:
         return "Enter the patient's pseudonymous ID first."
     if not PATIENT_ID.fullmatch(text):
-        return "Patient ID: letters, digits, '-', '_' or '.', no spaces, at most 40 (a pseudonym, not a name)."
+        return (
+            "Patient ID: letters, digits, '-', '_' or '.', no spaces, at most 40 (a pseudonym, not a name)."
+        )
     return None
 
 
@@ -40,14 +42,19 @@ def elapsed_text(seconds: float) -> str:
 
 def ask_before_stopping(parent: QWidget, question: str) -> bool:
     answer = QMessageBox.question(
-        parent, "Stop session", question, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+        "Stop session",
+        question,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.No,
     )
     return answer == QMessageBox.StandardButton.Yes
 
 
 class SessionPanel(QFrame):
-    def __init__(self, station: SessionControl, clock: Callable[[], int], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, station: SessionControl, clock: Callable[[], int], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("sessionPanel")
         self.station = station
@@ -98,7 +105,9 @@ class SessionPanel(QFrame):
             return False
         try:
             self.station.start_session(patient)
-        except Exception as exc:  # a database that refuses must not close the monitor: say why and keep watching
+        except (
+            Exception
+        ) as exc:  # a database that refuses must not close the monitor: say why and keep watching
             self._say(f"Could not start the session: {exc}")
             return False
         self.patient, self._started_us = patient, self.clock()

@@ -1,4 +1,4 @@
-"""The two looks of the monitor: dark for a dim therapy room, light for a bright office. Remembered in QSettings."""
+"""The monitor's two looks: dark for a dim therapy room, light for a bright office. Kept in QSettings."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ class Theme:
     banner: str  # the demo banner's background
 
 
-# Monitor conventions: SpO2 and pleth cyan-ish, pulse green, blood pressure red/amber. The dark theme keeps the
-# background near-black and the chrome grey so only the numbers catch the eye in a dim room.
+# Monitor conventions: SpO2 and pleth cyan-ish, pulse green, blood pressure red/amber. The dark theme keeps
+# the background near-black and the chrome grey so only the numbers catch the eye in a dim room.
 DARK = Theme(
     name="dark",
     background="#0b0e12",

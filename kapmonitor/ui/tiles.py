@@ -1,7 +1,7 @@
 """The big numbers: what a tile shows for a value, its age and its quality flags, and the tile widgets.
 
-What to show is decided by plain functions (``numeric_view``, ``blood_pressure_view``) so the rules — dashes for
-no value, words for flags, dimmed and aged when old — are tested without looking at pixels.
+What to show is decided by plain functions (``numeric_view``, ``blood_pressure_view``) so the rules —
+dashes for no value, words for flags, dimmed and aged when old — are tested without looking at pixels.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from kapmonitor.ui.theme import Theme
 
 DASHES = "---"
 NUMERIC_FRESH_S = 5.0  # oximeters report every second; five missed reports and the value is not current
-# A cuff measures every 5-15 minutes (clinical.md), so a reading stays current far longer than a pulse rate does.
+# A cuff measures every 5-15 minutes (clinical.md): its reading stays current far longer than a pulse rate.
 NIBP_FRESH_S = 20 * 60.0
 # A value that is present but cannot be trusted is not shown as a number at all.
 HIDES_VALUE = frozenset({"sensor_off", "invalid"})
@@ -118,7 +118,9 @@ def _font(pixels: int, bold: bool = False) -> QFont:
 class NumericTile(QFrame):
     """A title and unit, one large number, and a note for its age or flags."""
 
-    def __init__(self, title: str, unit: str, colour: str, *, value_px: int = 120, parent: QWidget | None = None):
+    def __init__(
+        self, title: str, unit: str, colour: str, *, value_px: int = 120, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setObjectName("tile")
         self.colour = colour  # the Theme attribute naming this vital's colour
@@ -197,11 +199,12 @@ class NumericTile(QFrame):
         if theme is None:
             return
         colour = theme.stale if view.stale else getattr(theme, self.colour)
-        note_colour = theme.warning if view.alert else theme.muted
+        note_colour = theme.warning if view.alert or view.stale else theme.muted
         self.value_colour = colour
         self.value_label.setStyleSheet(f"color: {colour};")
         self.detail_label.setStyleSheet(f"color: {colour};")
-        self.title_label.setStyleSheet(f"color: {theme.stale if view.stale else getattr(theme, self.colour)};")
+        self.title_label.setStyleSheet(
+            f"color: {theme.stale if view.stale else getattr(theme, self.colour)};"
+        )
         self.unit_label.setStyleSheet(f"color: {theme.muted};")
         self.note_label.setStyleSheet(f"color: {note_colour};")
-
