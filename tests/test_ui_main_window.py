@@ -63,7 +63,7 @@ def test_tiles_show_the_published_values(window: MainWindow, station: StationDou
     assert window.spo2_tile.value_label.text() == "97"
     assert window.pulse_tile.value_label.text() == "72"
     assert window.pi_tile.value_label.text() == "3.4"
-    assert window.spo2_tile.note_label.text() == ""
+    assert window.spo2_tile.note_label.text() == "now"
     assert window.spo2_tile.value_colour == DARK.spo2
 
 
@@ -136,7 +136,7 @@ def test_plot_curves_hold_the_buffered_data(window: MainWindow, station: Station
     _, systolic = window.trends.curves["nibp_systolic"].getData()
     assert systolic[-1] == station.buffers.latest((CUFF, "nibp_systolic")).value
     x, y = window.pleth.curve.getData()
-    assert x[-1] == 0 and x[0] == pytest.approx(-10, abs=0.05)
+    assert x[-1] == pytest.approx(0, abs=0.05) and x[0] == pytest.approx(-10, abs=0.05)
     assert len(y) >= 700
 
 
@@ -161,13 +161,27 @@ def test_the_pulse_trend_follows_the_oximeter_not_an_occasional_cuff_reading(
     assert len(window.trends.curves["pulse_rate"].getData()[1]) == 10
 
 
-def test_the_pleth_waveform_ends_at_its_newest_sample(window: MainWindow, station: StationDouble) -> None:
+def test_the_pleth_waveform_is_drawn_against_the_clock(window: MainWindow, station: StationDouble) -> None:
     chunk = WaveChunk("pleth", 75.0, tuple(range(75)), frozenset(), NOW_US - 1_000_000, OXIMETER)
     station.publish([chunk])
     window.refresh_plots()
     x, y = window.pleth.curve.getData()
     assert list(y) == list(range(75))
-    assert x[0] == pytest.approx(-74 / 75)
+    assert (x[0], x[-1]) == (pytest.approx(-1.0), pytest.approx(-1 / 75))
+
+
+def test_a_pleth_that_stops_scrolls_out_of_view(
+    window: MainWindow, station: StationDouble, clock: FakeClock
+) -> None:
+    station.publish([WaveChunk("pleth", 75.0, tuple(range(75)), frozenset(), NOW_US - 1_000_000, OXIMETER)])
+    clock.advance(5)
+    window.refresh_plots()
+    x, _ = window.pleth.curve.getData()
+    assert x[-1] == pytest.approx(-5 - 1 / 75, abs=1e-3)
+    clock.advance(7)
+    window.refresh_plots()
+    x, _ = window.pleth.curve.getData()
+    assert x is None or len(x) == 0
 
 
 def test_start_and_stop_a_session_with_the_typed_patient_id(

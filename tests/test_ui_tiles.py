@@ -13,11 +13,12 @@ NOW = 1_763_760_000_000_000
 
 def test_fresh_value_is_shown_plainly() -> None:
     view = numeric_view(Latest(97.0, frozenset(), NOW - 1_000_000), NOW)
-    assert (view.value, view.note, view.stale, view.alert) == ("97", "", False, False)
+    assert (view.value, view.note, view.stale, view.alert) == ("97", "1 s old", False, False)
+    assert numeric_view(Latest(97.0, frozenset(), NOW - 300_000), NOW).note == "now"
 
 
 def test_ages_read_in_seconds_minutes_and_hours() -> None:
-    assert [age_text(s) for s in (12.4, 61, 7300)] == ["12 s old", "1 min old", "2 h old"]
+    assert [age_text(s) for s in (0.2, 12.4, 61, 7300)] == ["now", "12 s old", "1 min old", "2 h old"]
 
 
 def test_flags_become_words_and_stale_flags_keep_their_age() -> None:
@@ -46,4 +47,4 @@ def test_a_missing_or_untrustworthy_value_is_never_shown_as_a_number(
     untrusted = value is None or value != value or flags & {"sensor_off", "invalid"}
     assert (view.value == DASHES) == bool(untrusted)
     assert view.stale == (age_s > 5.0)
-    assert bool(view.note) == bool(flags or value is None or age_s > 5.0)
+    assert view.note

@@ -154,7 +154,8 @@ class MainWindow(QMainWindow):
         buffers = self.station.buffers
         pleth_device = self.source("pleth")
         if pleth_device is not None:
-            self.pleth.show_wave(*buffers.arrays((pleth_device, "pleth"), since_s=now_s - PLETH_SECONDS - 1))
+            t, v = buffers.arrays((pleth_device, "pleth"), since_s=now_s - PLETH_SECONDS - 1)
+            self.pleth.show_wave(t, v, now_s)
         since = now_s - self.trends.span_s - 60
         for metric in TREND_STYLE:
             device = self.source(metric)

@@ -33,7 +33,8 @@ SPARSE = {"nibp_systolic", "nibp_diastolic", "nibp_mean"}  # a point every few m
 
 
 class PlethPlot(pg.PlotWidget):
-    """The last ten seconds of the pleth waveform, newest sample at the right edge."""
+    """The last ten seconds of the pleth waveform against the clock: when samples stop arriving the curve
+    scrolls away to the left instead of standing still and looking alive."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -48,11 +49,8 @@ class PlethPlot(pg.PlotWidget):
         self.title.setParentItem(item.getViewBox())
         self.title.setPos(6, 2)
 
-    def show_wave(self, t: np.ndarray, v: np.ndarray) -> None:
-        if len(t) == 0:
-            self.curve.setData([], [])
-            return
-        self.curve.setData(t - t[-1], v, connect="finite")
+    def show_wave(self, t: np.ndarray, v: np.ndarray, now_s: float) -> None:
+        self.curve.setData(t - now_s, v, connect="finite")
 
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.panel)

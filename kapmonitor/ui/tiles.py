@@ -36,6 +36,8 @@ class TileView:
 
 
 def age_text(age_s: float) -> str:
+    if age_s < 1:
+        return "now"
     if age_s < 60:
         return f"{max(0, int(age_s))} s old"
     if age_s < 3600:
@@ -70,7 +72,7 @@ def numeric_view(
         return TileView(value, note, stale=stale, alert=True)
     if latest.value is None:
         return TileView(value, "no value" + (f"  ·  {age_text(age_s)}" if stale else ""), stale=stale)
-    return TileView(value, age_text(age_s) if stale else "", stale=stale)
+    return TileView(value, age_text(age_s), stale=stale)  # every numeric shows its data age (clinical.md)
 
 
 def clock_text(t_us: int) -> str:
