@@ -18,6 +18,14 @@ def no_library(name: str) -> None:
     return None
 
 
+def every_library(name: str) -> str:
+    return f"lib{name}.so.0"
+
+
+def any_server(display: str) -> bool:
+    return True
+
+
 def test_linux_without_any_display_is_refused_in_words() -> None:
     problem = app.display_problem({}, "linux", no_library)
     assert problem is not None
@@ -29,7 +37,15 @@ def test_x11_without_libxcb_cursor_says_which_package_to_install() -> None:
     problem = app.display_problem({"DISPLAY": ":0"}, "linux", no_library)
     assert problem is not None
     assert "libxcb-cursor0" in problem and "sudo apt-get install libxcb-cursor0" in problem
-    assert app.display_problem({"DISPLAY": ":0"}, "linux", lambda name: "libxcb-cursor.so.0") is None
+    assert app.display_problem({"DISPLAY": ":0"}, "linux", every_library, any_server) is None
+
+
+def test_an_unreachable_x_display_is_reported_before_qt_would_abort() -> None:
+    problem = app.display_problem({"DISPLAY": ":99"}, "linux", every_library, lambda display: False)
+    assert problem == app.NO_X_SERVER.format(display=":99")
+    assert (
+        app.display_problem({"QT_QPA_PLATFORM": "xcb"}, "linux", every_library, any_server) == app.NO_DISPLAY
+    )
 
 
 @pytest.mark.parametrize(
@@ -41,7 +57,7 @@ def test_x11_without_libxcb_cursor_says_which_package_to_install() -> None:
     ],
 )
 def test_offscreen_and_wayland_need_no_x11_cursor_library(environ: dict[str, str]) -> None:
-    assert app.display_problem(environ, "linux", no_library) is None
+    assert app.display_problem(environ, "linux", no_library, any_server) is None
 
 
 def test_an_explicit_xcb_platform_is_checked_too() -> None:

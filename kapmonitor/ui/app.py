@@ -29,6 +29,10 @@ NO_XCB_CURSOR = (
     "which is missing here. Install it (Debian/Ubuntu: sudo apt-get install libxcb-cursor0; "
     "Fedora: sudo dnf install xcb-util-cursor), or run from a Wayland session."
 )
+NO_X_SERVER = (
+    "kapmonitor cannot reach the X display {display!r} named by DISPLAY (is the desktop session still "
+    "running, and is this user allowed to use it?)"
+)
 BAD_PYSIDE = (
     "kapmonitor cannot run on PySide6 6.12.0 with Python {python}: that combination aborts with "
     "'Fatal Python error: none_dealloc' while plotting. Install another PySide6 "
@@ -53,17 +57,41 @@ def qt_platform(environ: Mapping[str, str], platform: str = sys.platform) -> str
     return None
 
 
+def x_display_reachable(display: str) -> bool:
+    """Connect to the X server the way Qt will (libxcb); Qt itself would abort the process if this fails."""
+    path = ctypes.util.find_library("xcb")
+    if path is None:
+        return True  # cannot ask; let Qt try
+    xcb = ctypes.CDLL(path)
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)
+    try:
+        return xcb.xcb_connection_has_error(connection) == 0
+    finally:
+        xcb.xcb_disconnect(connection)
+
+
 def display_problem(
     environ: Mapping[str, str],
     platform: str = sys.platform,
     find_library: Callable[[str], str | None] = ctypes.util.find_library,
+    reachable: Callable[[str], bool] = x_display_reachable,
 ) -> str | None:
     """Why a window cannot open here, in words a user can act on; None when it can."""
     chosen = qt_platform(environ, platform)
     if chosen is None:
         return NO_DISPLAY
-    if chosen == "xcb" and find_library("xcb-cursor") is None:
-        return NO_XCB_CURSOR
+    if chosen == "xcb":
+        if find_library("xcb-cursor") is None:
+            return NO_XCB_CURSOR
+        display = environ.get("DISPLAY", "")
+        if not display:
+            return NO_DISPLAY
+        if not reachable(display):
+            return NO_X_SERVER.format(display=display)
     return None
 
 
