@@ -289,3 +289,15 @@ def test_demo_banner_and_timers(qtbot, station: StationDouble, clock: FakeClock,
     plain = MainWindow(station, clock=clock, store=store)
     qtbot.addWidget(plain)
     assert plain.banner.isHidden()
+
+
+def test_a_session_ended_by_the_station_itself_is_shown_as_ended(
+    qtbot,
+    window: MainWindow,
+    station: StationDouble,  # noqa: ANN001
+) -> None:
+    window.session_panel.start_session("KAP-9")
+    station.stop_session()
+    window.refresh_numbers()
+    assert window.session_panel.session_label.text() == "No session running"
+    assert window.session_panel.start_button.isEnabled()

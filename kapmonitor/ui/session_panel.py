@@ -113,6 +113,7 @@ class SessionPanel(QFrame):
         self.patient, self._started_us = patient, self.clock()
         self._say("")
         self._show_state()
+        self.refresh()
         return True
 
     def stop_clicked(self) -> None:
@@ -131,6 +132,8 @@ class SessionPanel(QFrame):
         self._show_state()
 
     def refresh(self) -> None:
+        if (self.station.session_id is not None) != self.stop_button.isEnabled():
+            self._show_state()  # the station began or ended a session itself (a recorder failure, a script)
         if self._started_us is not None:
             self.elapsed_label.setText(elapsed_text((self.clock() - self._started_us) / 1e6))
 
@@ -145,9 +148,10 @@ class SessionPanel(QFrame):
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         if running:
-            self.session_label.setText(f"Session {self.station.session_id}  ·  {self.patient}")
-            self.refresh()
+            who = f"  ·  {self.patient}" if self.patient else ""
+            self.session_label.setText(f"Session {self.station.session_id}{who}")
         else:
+            self.patient, self._started_us = None, None
             self.session_label.setText("No session running")
             self.elapsed_label.setText("")
 
