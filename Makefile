@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 screenshots: $(STAMP)
-	$(BIN)/python -m pytest tests/ui -k screenshot
+	KAPMONITOR_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_ui_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,178 @@
+"""Start-up of the window application: check the platform plainly, then build the station and the main window.
+
+Every check runs before Qt widgets are imported, so a missing display or library ends in one readable message
+instead of a Qt abort or stack trace.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication, QObject
+
+    from kapmonitor.station import Station
+    from kapmonitor.ui.main_window import MainWindow
+
+NO_DISPLAY = (
+    "kapmonitor needs a graphical display: no DISPLAY or WAYLAND_DISPLAY is set "
+    "(run it from a desktop session, or set QT_QPA_PLATFORM=offscreen for a headless check)"
+)
+NO_XCB_CURSOR = (
+    "kapmonitor needs the X11 cursor library libxcb-cursor0, which Qt 6 requires for X11 windows and "
+    "which is missing here. Install it (Debian/Ubuntu: sudo apt-get install libxcb-cursor0; "
+    "Fedora: sudo dnf install xcb-util-cursor), or run from a Wayland session."
+)
+NO_X_SERVER = (
+    "kapmonitor cannot reach the X display {display!r} named by DISPLAY (is the desktop session still "
+    "running, and is this user allowed to use it?)"
+)
+BAD_PYSIDE = (
+    "kapmonitor cannot run on PySide6 6.12.0 with Python {python}: that combination aborts with "
+    "'Fatal Python error: none_dealloc' while plotting. Install another PySide6 "
+    "(pip install 'PySide6-Essentials!=6.12.0') or use Python 3.12 or newer."
+)
+
+
+def qt_platform(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """The Qt platform plugin that would be tried first, or None when no display is reachable."""
+    chosen = environ.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
+    if chosen:
+        return chosen
+    if not platform.startswith("linux"):
+        return "native"
+    # Qt 6 prefers Wayland only in a Wayland session, and falls back to X11 (xcb) otherwise.
+    if environ.get("WAYLAND_DISPLAY") and environ.get("XDG_SESSION_TYPE") == "wayland":
+        return "wayland"
+    if environ.get("DISPLAY"):
+        return "xcb"
+    if environ.get("WAYLAND_DISPLAY"):
+        return "wayland"
+    return None
+
+
+def x_display_reachable(display: str) -> bool:
+    """Connect to the X server the way Qt will (libxcb); Qt itself would abort the process if this fails."""
+    path = ctypes.util.find_library("xcb")
+    if path is None:
+        return True  # cannot ask; let Qt try
+    xcb = ctypes.CDLL(path)
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)
+    try:
+        return xcb.xcb_connection_has_error(connection) == 0
+    finally:
+        xcb.xcb_disconnect(connection)
+
+
+def display_problem(
+    environ: Mapping[str, str],
+    platform: str = sys.platform,
+    find_library: Callable[[str], str | None] = ctypes.util.find_library,
+    reachable: Callable[[str], bool] = x_display_reachable,
+) -> str | None:
+    """Why a window cannot open here, in words a user can act on; None when it can."""
+    chosen = qt_platform(environ, platform)
+    if chosen is None:
+        return NO_DISPLAY
+    if chosen == "xcb":
+        if find_library("xcb-cursor") is None:
+            return NO_XCB_CURSOR
+        display = environ.get("DISPLAY", "")
+        if not display:
+            return NO_DISPLAY
+        if not reachable(display):
+            return NO_X_SERVER.format(display=display)
+    return None
+
+
+def pyside_problem(python: tuple[int, int], pyside_version: str) -> str | None:
+    if python < (3, 12) and pyside_version == "6.12.0":
+        return BAD_PYSIDE.format(python=f"{python[0]}.{python[1]}")
+    return None
+
+
+def installed_pyside() -> str:
+    import PySide6  # the package only: no Qt libraries are loaded by this import
+
+    return str(PySide6.__version__)
+
+
+def startup_problem() -> str | None:
+    return pyside_problem(sys.version_info[:2], installed_pyside()) or display_problem(os.environ)
+
+
+def run(db_url: str | None, demo: bool) -> int:
+    problem = startup_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+
+    from PySide6.QtWidgets import QApplication
+
+    from kapmonitor.station import Station
+    from kapmonitor.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("kapmonitor")
+    try:
+        station = Station(db_url)
+    except Exception as exc:  # an unreachable or unwritable database: say so in one line
+        print(f"kapmonitor: cannot open the database: {exc}", file=sys.stderr)
+        return 1
+    try:
+        window = MainWindow(station, demo=demo)
+        if demo:
+            try:
+                _start_demo(station, window)
+            except Exception as exc:  # no pseudo-terminals, a simulator that failed: one line, no trace
+                print(f"kapmonitor: the demo could not start its simulated monitors: {exc}", file=sys.stderr)
+                return 1
+        else:
+            station.start()
+        window.show()
+        with _quit_on_interrupt(app, window):
+            code = app.exec()
+        window.close()
+        return code
+    finally:
+        station.stop()
+
+
+def _start_demo(station: Station, window: MainWindow) -> None:
+    """A simulated oximeter (through a pseudo-terminal and the real serial transport), a cuff, a session."""
+    station.add_simulated("nonin-df7")
+    missing = []
+    try:
+        station.add_simulated("suntech-advantage")
+    except Exception as exc:  # a build without the cuff's protocol still demonstrates the oximeter
+        missing.append(f"no simulated blood pressure ({exc})")
+    station.start()
+    window.session_panel.start_session("DEMO-001")
+    if missing:
+        window.banner.setText(f"DEMO \u2014 simulated monitors; {'; '.join(missing)}")
+
+
+@contextmanager
+def _quit_on_interrupt(app: QCoreApplication, window: QObject) -> Iterator[None]:
+    """Ctrl+C in the terminal closes the window cleanly (Qt's loop would otherwise hide it from Python)."""
+    from PySide6.QtCore import QTimer
+
+    previous = signal.signal(signal.SIGINT, lambda *_: app.quit())
+    tick = QTimer(window)
+    tick.timeout.connect(lambda: None)  # returns to the interpreter now and then so the handler can run
+    tick.start(250)
+    try:
+        yield
+    finally:
+        tick.stop()
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,186 @@
+"""The nurse's main window: big numbers on the right, curves on the left, devices along the bottom.
+
+Two timers drive it, both separate from data arrival: the plot timer (30 fps) hands the live buffers'
+numpy arrays to the curves, and the status timer (2 Hz) refreshes the tiles, the device strip and the
+session clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+
+from kapmonitor.core.clock import now_us
+from kapmonitor.core.live import Latest, LiveBuffers
+from kapmonitor.devices.transport import DeviceStatus
+from kapmonitor.ui import theme as themes
+from kapmonitor.ui.device_strip import DeviceStrip
+from kapmonitor.ui.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
+from kapmonitor.ui.session_panel import SessionPanel
+from kapmonitor.ui.tiles import NumericTile, blood_pressure_view, numeric_view
+
+PLOT_INTERVAL_MS = 33  # ~30 fps: smooth for a 75 Hz pleth, light on a small clinic PC
+STATUS_INTERVAL_MS = 500
+DEMO_BANNER = "DEMO \u2014 simulated monitors"
+
+
+class StationView(Protocol):
+    """What the window needs from kapmonitor.station.Station."""
+
+    buffers: LiveBuffers
+    session_id: int | None
+
+    def statuses(self) -> list[DeviceStatus]: ...
+
+    def start_session(self, patient: str, protocol: str = "") -> int: ...
+
+    def stop_session(self) -> None: ...
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        station: StationView,
+        *,
+        clock: Callable[[], int] = now_us,
+        store: QSettings | None = None,
+        demo: bool = False,
+    ) -> None:
+        super().__init__()
+        self.station = station
+        self.clock = clock
+        self.store = store if store is not None else themes.settings()
+        self.theme = themes.remembered_theme(self.store)
+        self.setWindowTitle("kapmonitor" + (" \u2014 DEMO" if demo else ""))
+        self.resize(1600, 1000)
+
+        self.banner = QLabel(DEMO_BANNER)
+        self.banner.setObjectName("banner")
+        self.banner.setVisible(demo)
+        self.session_panel = SessionPanel(station, clock)
+        self.pleth = PlethPlot()
+        self.trends = TrendPlots()
+        self.spo2_tile = NumericTile("SpO\u2082", "%", "spo2", value_px=150)
+        self.pulse_tile = NumericTile("Pulse", "bpm", "pulse", value_px=150)
+        self.nibp_tile = NumericTile("NIBP", "mmHg", "systolic", value_px=100)
+        self.pi_tile = NumericTile("PI", "%", "perfusion", value_px=60)
+        self.device_strip = DeviceStrip()
+        self._layout()
+        self._menus()
+        self.set_theme(self.theme)
+
+        self.plot_timer = QTimer(self)
+        self.plot_timer.setInterval(PLOT_INTERVAL_MS)
+        self.plot_timer.timeout.connect(self.refresh_plots)
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(STATUS_INTERVAL_MS)
+        self.status_timer.timeout.connect(self.refresh_numbers)
+        self.plot_timer.start()
+        self.status_timer.start()
+        self.refresh_numbers()
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.banner)
+        top.addWidget(self.session_panel, 1)
+        curves = QVBoxLayout()
+        curves.addWidget(self.pleth, 1)
+        curves.addWidget(self.trends, 3)
+        tiles = QVBoxLayout()
+        tiles.addWidget(self.spo2_tile, 5)
+        tiles.addWidget(self.pulse_tile, 5)
+        tiles.addWidget(self.nibp_tile, 5)
+        tiles.addWidget(self.pi_tile, 3)
+        tile_column = QWidget()
+        tile_column.setLayout(tiles)
+        tile_column.setFixedWidth(540)
+        tiles.setContentsMargins(0, 0, 0, 0)
+        middle = QHBoxLayout()
+        middle.addLayout(curves, 1)
+        middle.addWidget(tile_column)
+        page = QVBoxLayout()
+        page.setContentsMargins(10, 8, 10, 8)
+        page.addLayout(top)
+        page.addLayout(middle, 1)
+        page.addWidget(self.device_strip)
+        central = QWidget()
+        central.setObjectName("central")
+        central.setLayout(page)
+        self.setCentralWidget(central)
+
+    def _menus(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for theme in themes.THEMES.values():
+            action = QAction(f"{theme.name.capitalize()} theme", self, checkable=True)
+            action.setChecked(theme is self.theme)
+            action.triggered.connect(lambda _=False, t=theme: self.set_theme(t))
+            group.addAction(action)
+            view.addAction(action)
+            self.theme_actions[theme.name] = action
+
+    @property
+    def tiles(self) -> tuple[NumericTile, ...]:
+        return (self.spo2_tile, self.pulse_tile, self.nibp_tile, self.pi_tile)
+
+    def set_theme(self, theme: themes.Theme) -> None:
+        self.theme = theme
+        themes.remember_theme(self.store, theme)
+        self.theme_actions[theme.name].setChecked(True)
+        self.setStyleSheet(themes.stylesheet(theme))
+        for tile in self.tiles:
+            tile.apply_theme(theme)
+        self.pleth.apply_theme(theme)
+        self.trends.apply_theme(theme)
+        self.session_panel.apply_theme(theme)
+        self.device_strip.show_statuses(self.station.statuses(), self.clock(), theme)
+
+    def source(self, metric: str) -> str | None:
+        """The device whose track of ``metric`` is shown: the one with the most samples, so a cuff's
+        occasional pulse rate does not displace the oximeter's continuous one."""
+        buffers = self.station.buffers
+        keys = [key for key in buffers.tracks() if key[1] == metric]
+        if not keys:
+            return None
+        return max(keys, key=buffers.total)[0]
+
+    def refresh_plots(self) -> None:
+        now_s = self.clock() / 1e6
+        buffers = self.station.buffers
+        pleth_device = self.source("pleth")
+        if pleth_device is not None:
+            t, v = buffers.arrays((pleth_device, "pleth"), since_s=now_s - PLETH_SECONDS - 1)
+            self.pleth.show_wave(t, v, now_s)
+        since = now_s - self.trends.span_s - 60
+        for metric in TREND_STYLE:
+            device = self.source(metric)
+            if device is not None:
+                self.trends.show_trend(metric, *buffers.arrays((device, metric), since_s=since))
+        self.trends.follow(now_s)
+
+    def refresh_numbers(self) -> None:
+        now = self.clock()
+        self.spo2_tile.show_view(numeric_view(self._latest("spo2"), now))
+        self.pulse_tile.show_view(numeric_view(self._latest("pulse_rate"), now))
+        self.pi_tile.show_view(numeric_view(self._latest("perfusion_index"), now, decimals=1))
+        self.nibp_tile.show_view(
+            blood_pressure_view(
+                self._latest("nibp_systolic"), self._latest("nibp_diastolic"), self._latest("nibp_mean"), now
+            )
+        )
+        self.device_strip.show_statuses(self.station.statuses(), now, self.theme)
+        self.session_panel.refresh()
+
+    def _latest(self, metric: str) -> Latest | None:
+        device = self.source(metric)
+        return None if device is None else self.station.buffers.latest((device, metric))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.plot_timer.stop()
+        self.status_timer.stop()
+        super().closeEvent(event)

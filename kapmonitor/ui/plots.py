@@ -1,0 +1,130 @@
+"""The curves: the pleth waveform of the last seconds and the trends of the last half hour.
+
+Both only draw what they are handed; the main window's plot timer reads the live buffers and passes numpy
+arrays straight to ``setData``. Pens are 1 px: thicker antialiased live curves are two orders of magnitude
+slower.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from kapmonitor.ui.theme import Theme
+
+PLETH_SECONDS = 10.0
+TREND_SECONDS = 30 * 60.0
+
+# metric -> (the Theme colour, the symbol). Systolic points down and diastolic up, as on an anaesthesia chart.
+TREND_STYLE: dict[str, tuple[str, str | None]] = {
+    "spo2": ("spo2", None),
+    "pulse_rate": ("pulse", None),
+    "nibp_systolic": ("systolic", "t"),
+    "nibp_diastolic": ("diastolic", "t1"),
+    "nibp_mean": ("mean", "o"),
+}
+# (title, unit, metrics, fixed y range) of each trend row, top to bottom.
+TREND_ROWS: tuple[tuple[str, str, tuple[str, ...], tuple[float, float]], ...] = (
+    ("SpO\u2082", "%", ("spo2",), (80.0, 101.0)),
+    ("Pulse", "bpm", ("pulse_rate",), (40.0, 140.0)),
+    ("NIBP", "mmHg", ("nibp_systolic", "nibp_diastolic", "nibp_mean"), (40.0, 200.0)),
+)
+SPARSE = {"nibp_systolic", "nibp_diastolic", "nibp_mean"}  # a point every few minutes: draw the points
+
+
+class PlethPlot(pg.PlotWidget):
+    """The last ten seconds of the pleth waveform against the clock: when samples stop arriving the curve
+    scrolls away to the left instead of standing still and looking alive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        item = self.getPlotItem()
+        item.hideAxis("left")
+        self.setXRange(-PLETH_SECONDS, 0, padding=0)
+        self.curve = self.plot([], [], connect="finite")
+        self.title = pg.TextItem("Pleth", anchor=(0, 0))
+        self.title.setParentItem(item.getViewBox())
+        self.title.setPos(6, 2)
+
+    def show_wave(self, t: np.ndarray, v: np.ndarray, now_s: float) -> None:
+        self.curve.setData(t - now_s, v, connect="finite")
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.setBackground(theme.panel)
+        self.curve.setPen(pg.mkPen(theme.pleth, width=1))
+        self.title.setColor(theme.muted)
+        _style_axis(self.getPlotItem().getAxis("bottom"), theme)
+        self.getPlotItem().showGrid(x=True, y=False, alpha=theme.grid_alpha)
+
+
+class TrendPlots(pg.GraphicsLayoutWidget):
+    """SpO2, pulse and blood pressure over the last half hour, on one local-time axis."""
+
+    def __init__(self, span_s: float = TREND_SECONDS) -> None:
+        super().__init__()
+        self.span_s = span_s
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.bp_key = pg.TextItem(anchor=(0, 0))  # which symbol is which pressure
+        self.rows: list[pg.PlotItem] = []
+        first: pg.PlotItem | None = None
+        for index, (title, unit, metrics, (low, high)) in enumerate(TREND_ROWS):
+            last = index == len(TREND_ROWS) - 1
+            axis = {
+                "bottom": pg.DateAxisItem(orientation="bottom")
+            }  # local clock time from UTC epoch seconds
+            plot = self.addPlot(row=index, col=0, axisItems=axis)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setMouseEnabled(x=False, y=False)
+            plot.setLabel("left", f"{title} ({unit})")
+            plot.getAxis("left").setWidth(64)
+            plot.setYRange(low, high, padding=0)
+            plot.setDownsampling(mode="peak")
+            plot.setClipToView(True)
+            if not last:
+                plot.getAxis("bottom").setStyle(showValues=False)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            for metric in metrics:
+                self.curves[metric] = plot.plot([], [], connect="finite", name=metric)
+            self.rows.append(plot)
+        self.bp_key.setParentItem(self.rows[-1].getViewBox())
+        self.bp_key.setPos(6, 2)
+
+    def show_trend(self, metric: str, t: np.ndarray, v: np.ndarray) -> None:
+        self.curves[metric].setData(t, v, connect="finite")
+
+    def follow(self, now_s: float) -> None:
+        """Keep the newest half hour in view, now at the right edge."""
+        self.rows[0].setXRange(now_s - self.span_s, now_s, padding=0)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.setBackground(theme.panel)
+        self.bp_key.setHtml(
+            f'<span style="color:{theme.systolic}">\u25bc systolic</span>&nbsp;&nbsp;'
+            f'<span style="color:{theme.diastolic}">\u25b2 diastolic</span>&nbsp;&nbsp;'
+            f'<span style="color:{theme.mean}">\u25cf mean</span>'
+        )
+        for plot in self.rows:
+            plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
+            for side in ("left", "bottom"):
+                _style_axis(plot.getAxis(side), theme)
+        for metric, curve in self.curves.items():
+            colour_name, symbol = TREND_STYLE[metric]
+            colour = getattr(theme, colour_name)
+            curve.setPen(pg.mkPen(colour, width=1))
+            if symbol is not None:
+                curve.setSymbol(symbol)
+                curve.setSymbolSize(11 if metric != "nibp_mean" else 6)
+                curve.setSymbolBrush(pg.mkBrush(colour))
+                curve.setSymbolPen(pg.mkPen(colour, width=1))
+
+
+def _style_axis(axis: pg.AxisItem, theme: Theme) -> None:
+    axis.setPen(pg.mkPen(theme.border, width=1))
+    axis.setTextPen(pg.mkPen(theme.muted))

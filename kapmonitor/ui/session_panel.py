@@ -1,0 +1,159 @@
+"""Starting and stopping a recorded session: a pseudonymous patient ID in, session id and elapsed time out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
+
+from kapmonitor.ui.theme import Theme
+
+# A pseudonym, not a name: no spaces, so "Jane Doe" is refused while "KAP-0042" passes.
+PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
+class SessionControl(Protocol):
+    """The part of the Station the panel uses."""
+
+    session_id: int | None
+
+    def start_session(self, patient: str, protocol: str = "") -> int: ...
+
+    def stop_session(self) -> None: ...
+
+
+def patient_id_problem(text: str) -> str | None:
+    if not text:
+        return "Enter the patient's pseudonymous ID first."
+    if not PATIENT_ID.fullmatch(text):
+        return (
+            "Patient ID: letters, digits, '-', '_' or '.', no spaces, at most 40 (a pseudonym, not a name)."
+        )
+    return None
+
+
+def elapsed_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def ask_before_stopping(parent: QWidget, question: str) -> bool:
+    answer = QMessageBox.question(
+        parent,
+        "Stop session",
+        question,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class SessionPanel(QFrame):
+    def __init__(
+        self, station: SessionControl, clock: Callable[[], int], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("sessionPanel")
+        self.station = station
+        self.clock = clock
+        # Replaced in tests; a real nurse gets a Yes/No dialog with "No" as the default.
+        self.confirm: Callable[[str], bool] = lambda question: ask_before_stopping(self, question)
+        self.patient: str | None = None
+        self._started_us: int | None = None
+        self._theme: Theme | None = None
+
+        self.patient_edit = QLineEdit()
+        self.patient_edit.setPlaceholderText("Patient ID (pseudonym, e.g. KAP-0042)")
+        self.patient_edit.setMinimumWidth(300)
+        self.patient_edit.returnPressed.connect(self.start_clicked)
+        self.start_button = QPushButton("Start session")
+        self.start_button.clicked.connect(self.start_clicked)
+        self.stop_button = QPushButton("Stop session")
+        self.stop_button.clicked.connect(self.stop_clicked)
+        self.session_label = QLabel("No session running")
+        self.elapsed_label = QLabel("")
+        self.message_label = QLabel("")
+        big = QFont()
+        big.setPixelSize(20)
+        big.setBold(True)
+        self.session_label.setFont(big)
+        self.elapsed_label.setFont(big)
+
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 10, 6)
+        for widget in (self.patient_edit, self.start_button, self.stop_button, self.message_label):
+            row.addWidget(widget)
+        row.addStretch(1)
+        row.addWidget(self.session_label)
+        row.addSpacing(16)
+        row.addWidget(self.elapsed_label)
+        self._show_state()
+
+    def start_clicked(self) -> None:
+        self.start_session(self.patient_edit.text().strip())
+
+    def start_session(self, patient: str) -> bool:
+        if self.station.session_id is not None:
+            return False
+        self.patient_edit.setText(patient)
+        problem = patient_id_problem(patient)
+        if problem:
+            self._say(problem)
+            return False
+        try:
+            self.station.start_session(patient)
+        except (
+            Exception
+        ) as exc:  # a database that refuses must not close the monitor: say why and keep watching
+            self._say(f"Could not start the session: {exc}")
+            return False
+        self.patient, self._started_us = patient, self.clock()
+        self._say("")
+        self._show_state()
+        self.refresh()
+        return True
+
+    def stop_clicked(self) -> None:
+        if self.station.session_id is None:
+            return
+        question = f"Stop recording session {self.station.session_id} for {self.patient}?"
+        if not self.confirm(question):
+            return
+        try:
+            self.station.stop_session()
+        except Exception as exc:  # see start_session
+            self._say(f"Could not stop the session: {exc}")
+            return
+        self._say(f"Session for {self.patient} stopped.")
+        self.patient, self._started_us = None, None
+        self._show_state()
+
+    def refresh(self) -> None:
+        if (self.station.session_id is not None) != self.stop_button.isEnabled():
+            self._show_state()  # the station began or ended a session itself (a recorder failure, a script)
+        if self._started_us is not None:
+            self.elapsed_label.setText(elapsed_text((self.clock() - self._started_us) / 1e6))
+
+    def apply_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self.message_label.setStyleSheet(f"color: {theme.warning};")
+        self.elapsed_label.setStyleSheet(f"color: {theme.text};")
+
+    def _show_state(self) -> None:
+        running = self.station.session_id is not None
+        self.patient_edit.setEnabled(not running)
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        if running:
+            who = f"  ·  {self.patient}" if self.patient else ""
+            self.session_label.setText(f"Session {self.station.session_id}{who}")
+        else:
+            self.patient, self._started_us = None, None
+            self.session_label.setText("No session running")
+            self.elapsed_label.setText("")
+
+    def _say(self, text: str) -> None:
+        self.message_label.setText(text)

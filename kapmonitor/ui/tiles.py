@@ -1,0 +1,212 @@
+"""The big numbers: what a tile shows for a value, its age and its quality flags, and the tile widgets.
+
+What to show is decided by plain functions (``numeric_view``, ``blood_pressure_view``) so the rules —
+dashes for no value, words for flags, dimmed and aged when old — are tested without looking at pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from kapmonitor.core.live import Latest
+from kapmonitor.ui.theme import Theme
+
+DASHES = "---"
+NUMERIC_FRESH_S = 5.0  # oximeters report every second; five missed reports and the value is not current
+# A cuff measures every 5-15 minutes (clinical.md): its reading stays current far longer than a pulse rate.
+NIBP_FRESH_S = 20 * 60.0
+# A value that is present but cannot be trusted is not shown as a number at all.
+HIDES_VALUE = frozenset({"sensor_off", "invalid"})
+
+
+@dataclass(frozen=True)
+class TileView:
+    """What one tile shows: the big text, a small note under it, and how to style them."""
+
+    value: str
+    note: str
+    stale: bool = False
+    alert: bool = False  # the note carries a quality flag
+    detail: str = ""  # a secondary number (the NIBP mean)
+
+
+def age_text(age_s: float) -> str:
+    if age_s < 1:
+        return "now"
+    if age_s < 60:
+        return f"{max(0, int(age_s))} s old"
+    if age_s < 3600:
+        return f"{int(age_s // 60)} min old"
+    return f"{int(age_s // 3600)} h old"
+
+
+def flag_words(flags: frozenset[str]) -> str:
+    """Quality flags as the words a nurse reads: ``sensor_off`` -> ``SENSOR OFF``."""
+    return "  ".join(sorted(flag.replace("_", " ").upper() for flag in flags))
+
+
+def format_number(value: float | None, decimals: int = 0) -> str:
+    if value is None or value != value:  # None or NaN: never show a made-up number
+        return DASHES
+    return f"{value:.{decimals}f}"
+
+
+def numeric_view(
+    latest: Latest | None, now_us: int, *, fresh_s: float = NUMERIC_FRESH_S, decimals: int = 0
+) -> TileView:
+    if latest is None:
+        return TileView(DASHES, "no data", stale=True)
+    age_s = (now_us - latest.t_us) / 1e6
+    stale = age_s > fresh_s
+    shown = None if latest.flags & HIDES_VALUE else latest.value
+    value = format_number(shown, decimals)
+    if latest.flags:
+        note = flag_words(latest.flags)
+        if stale:
+            note = f"{note}  ·  {age_text(age_s)}"
+        return TileView(value, note, stale=stale, alert=True)
+    if latest.value is None:
+        return TileView(value, "no value" + (f"  ·  {age_text(age_s)}" if stale else ""), stale=stale)
+    return TileView(value, age_text(age_s), stale=stale)  # every numeric shows its data age (clinical.md)
+
+
+def clock_text(t_us: int) -> str:
+    """A UTC instant as the local wall-clock time the room's clock shows."""
+    return datetime.fromtimestamp(t_us / 1e6).astimezone().strftime("%H:%M")
+
+
+def blood_pressure_view(
+    systolic: Latest | None,
+    diastolic: Latest | None,
+    mean: Latest | None,
+    now_us: int,
+    *,
+    fresh_s: float = NIBP_FRESH_S,
+) -> TileView:
+    """Systolic/diastolic (mean) of the last cuff measurement, with the time it was taken."""
+    if systolic is None and diastolic is None:
+        return TileView(f"{DASHES}/{DASHES}", "no measurement", stale=True)
+    measured = max(x.t_us for x in (systolic, diastolic, mean) if x is not None)
+    age_s = (now_us - measured) / 1e6
+    stale = age_s > fresh_s
+    value = f"{_pressure(systolic)}/{_pressure(diastolic)}"
+    detail = f"({_pressure(mean)})"
+    ago = age_text(age_s).replace(" old", " ago") if age_s >= 60 else "just now"
+    note = f"at {clock_text(measured)}  ·  {ago}"
+    flags = frozenset().union(*(x.flags for x in (systolic, diastolic, mean) if x is not None))
+    if flags:
+        return TileView(value, f"{flag_words(flags)}  ·  {note}", stale=stale, alert=True, detail=detail)
+    return TileView(value, note, stale=stale, detail=detail)
+
+
+def _pressure(latest: Latest | None) -> str:
+    if latest is None or latest.flags & HIDES_VALUE:
+        return DASHES
+    return format_number(latest.value)
+
+
+def _font(pixels: int, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPixelSize(pixels)
+    font.setBold(bold)
+    return font
+
+
+class NumericTile(QFrame):
+    """A title and unit, one large number, and a note for its age or flags."""
+
+    def __init__(
+        self, title: str, unit: str, colour: str, *, value_px: int = 120, parent: QWidget | None = None
+    ):
+        super().__init__(parent)
+        self.setObjectName("tile")
+        self.colour = colour  # the Theme attribute naming this vital's colour
+        self.value_px = value_px  # the size the number is drawn at when it fits; smaller only when it must
+        self.view = TileView(DASHES, "no data", stale=True)
+        self._theme: Theme | None = None
+        self.value_colour = ""  # the colour the big number is drawn in now
+
+        self.title_label = QLabel(title)
+        self.title_label.setFont(_font(22, bold=True))
+        self.unit_label = QLabel(unit)
+        self.unit_label.setFont(_font(22))
+        self.unit_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.value_label = QLabel(DASHES)
+        self.value_label.setFont(_font(value_px, bold=True))
+        self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.detail_label = QLabel("")
+        self.detail_label.setFont(_font(max(24, value_px * 2 // 5), bold=True))
+        self.detail_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
+        self.detail_label.hide()
+        self.note_label = QLabel("")
+        self.note_label.setFont(_font(18))
+        self.note_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        head = QHBoxLayout()
+        head.addWidget(self.title_label)
+        head.addStretch(1)
+        head.addWidget(self.unit_label)
+        number = QHBoxLayout()
+        number.addStretch(1)
+        number.addWidget(self.value_label)
+        number.addWidget(self.detail_label)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(16, 10, 16, 10)
+        box.setSpacing(0)
+        box.addLayout(head)
+        box.addLayout(number, 1)
+        box.addWidget(self.note_label)
+
+    def show_view(self, view: TileView) -> None:
+        if view != self.view:
+            self.view = view
+            self._render()
+
+    def apply_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self._render()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Shrink the number (never below legible) rather than let a narrow window clip its first digit."""
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right() - 8
+        if self.detail_label.isVisible():
+            room -= QFontMetrics(self.detail_label.font()).horizontalAdvance(self.view.detail) + 8
+        px = self.value_px
+        font = self.value_label.font()
+        while px > 28:
+            font.setPixelSize(px)
+            if QFontMetrics(font).horizontalAdvance(self.view.value) <= room:
+                break
+            px -= 4
+        font.setPixelSize(px)
+        self.value_label.setFont(font)
+
+    def _render(self) -> None:
+        view, theme = self.view, self._theme
+        self.value_label.setText(view.value)
+        self.detail_label.setText(view.detail)
+        self.detail_label.setVisible(bool(view.detail))
+        self.note_label.setText(view.note)
+        self._fit()
+        if theme is None:
+            return
+        colour = theme.stale if view.stale else getattr(theme, self.colour)
+        note_colour = theme.warning if view.alert or view.stale else theme.muted
+        self.value_colour = colour
+        self.value_label.setStyleSheet(f"color: {colour};")
+        self.detail_label.setStyleSheet(f"color: {colour};")
+        self.title_label.setStyleSheet(
+            f"color: {theme.stale if view.stale else getattr(theme, self.colour)};"
+        )
+        self.unit_label.setStyleSheet(f"color: {theme.muted};")
+        self.note_label.setStyleSheet(f"color: {note_colour};")

@@ -1,0 +1,87 @@
+"""The main window at 1600x1000 with forty minutes of a session, in both themes.
+
+`make screenshots` (KAPMONITOR_SCREENSHOTS=1) writes docs/screenshots/main-{dark,light}.png; a plain test run
+renders the same into a temporary directory and checks the numbers are drawn whole and in their colours.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication
+from ui_station_double import CUFF, OXIMETER, StationDouble, session_history, status
+
+from kapmonitor.devices.transport import LinkState
+from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.theme import DARK, LIGHT, Theme
+from kapmonitor.ui.tiles import NumericTile
+
+NOW_US = 1_763_760_000_000_000
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def pixels_near(image: QImage, colour: str, tolerance: int = 24) -> int:
+    target = QColor(colour)
+    count = 0
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            c = image.pixelColor(x, y)
+            if (
+                abs(c.red() - target.red()) + abs(c.green() - target.green()) + abs(c.blue() - target.blue())
+                <= tolerance
+            ):
+                count += 1
+    return count
+
+
+def drawn_whole(tile: NumericTile) -> bool:
+    """The layout gave the number all the room its text asks for, inside the tile (a squeezed label clips)."""
+    label = tile.value_label
+    inside = tile.contentsRect().contains(label.geometry())
+    return label.width() >= label.sizeHint().width() and inside
+
+
+@pytest.mark.parametrize("theme", [DARK, LIGHT], ids=["dark", "light"])
+def test_screenshot_of_a_session_in_progress(qtbot, tmp_path: Path, theme: Theme) -> None:  # noqa: ANN001
+    clock = [NOW_US - 40 * 60 * 1_000_000]
+    station = StationDouble()
+    store = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(station, clock=lambda: clock[0], store=store, demo=True)
+    qtbot.addWidget(window)
+    window.plot_timer.stop()
+    window.status_timer.stop()
+    window.session_panel.start_session("DEMO-001")
+    clock[0] = NOW_US
+    station.publish(session_history(NOW_US))
+    station.set_statuses(
+        [
+            status(OXIMETER, LinkState.CONNECTED, NOW_US - 300_000, frames=2400, errors=1),
+            status(CUFF, LinkState.CONNECTED, NOW_US - 2_000_000, frames=9),
+        ]
+    )
+    window.set_theme(theme)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    window.refresh_plots()
+    window.refresh_numbers()
+    QApplication.processEvents()  # let the layouts settle around the new texts before drawing
+
+    image = window.grab().toImage()
+    out = DOCS if os.environ.get("KAPMONITOR_SCREENSHOTS") else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    assert image.save(str(out / f"main-{theme.name}.png"))
+
+    assert (image.width(), image.height()) == (1600, 1000)
+    assert window.spo2_tile.value_label.text() == "98"
+    assert window.nibp_tile.value_label.text() == "151/94"
+    assert window.session_panel.elapsed_label.text() == "0:40:00"
+    for tile in window.tiles:
+        assert drawn_whole(tile), tile.title_label.text()
+        assert tile.value_label.font().pixelSize() >= 60, tile.title_label.text()
+    spo2_digits = window.spo2_tile.grab().toImage()
+    assert pixels_near(spo2_digits, theme.spo2) > 1500

@@ -1,0 +1,50 @@
+"""What a tile says for a value: dashes for nothing, words for flags, an age when old."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kapmonitor.core.live import Latest
+from kapmonitor.ui.tiles import DASHES, age_text, blood_pressure_view, flag_words, numeric_view
+
+NOW = 1_763_760_000_000_000
+
+
+def test_fresh_value_is_shown_plainly() -> None:
+    view = numeric_view(Latest(97.0, frozenset(), NOW - 1_000_000), NOW)
+    assert (view.value, view.note, view.stale, view.alert) == ("97", "1 s old", False, False)
+    assert numeric_view(Latest(97.0, frozenset(), NOW - 300_000), NOW).note == "now"
+
+
+def test_ages_read_in_seconds_minutes_and_hours() -> None:
+    assert [age_text(s) for s in (0.2, 12.4, 61, 7300)] == ["now", "12 s old", "1 min old", "2 h old"]
+
+
+def test_flags_become_words_and_stale_flags_keep_their_age() -> None:
+    assert flag_words(frozenset({"sensor_off", "low_perfusion"})) == "LOW PERFUSION  SENSOR OFF"
+    view = numeric_view(Latest(None, frozenset({"searching"}), NOW - 30_000_000), NOW)
+    assert (view.value, view.note, view.stale) == (DASHES, "SEARCHING  ·  30 s old", True)
+
+
+def test_blood_pressure_without_a_mean_shows_dashes_for_it() -> None:
+    sys_, dia = Latest(131.0, frozenset(), NOW), Latest(84.0, frozenset(), NOW)
+    view = blood_pressure_view(sys_, dia, None, NOW + 10_000_000)
+    assert (view.value, view.detail, view.stale) == ("131/84", f"({DASHES})", False)
+    assert view.note.endswith("just now")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.one_of(st.none(), st.just(float("nan")), st.floats(0, 300)),
+    flags=st.frozensets(st.sampled_from(["sensor_off", "invalid", "artifact", "searching"])),
+    age_s=st.floats(0, 10_000),
+)
+def test_a_missing_or_untrustworthy_value_is_never_shown_as_a_number(
+    value: float | None, flags: frozenset[str], age_s: float
+) -> None:
+    view = numeric_view(Latest(value, flags, NOW - int(age_s * 1e6)), NOW)
+    untrusted = value is None or value != value or flags & {"sensor_off", "invalid"}
+    assert (view.value == DASHES) == bool(untrusted)
+    assert view.stale == (age_s > 5.0)
+    assert view.note
