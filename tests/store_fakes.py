@@ -7,7 +7,6 @@ of a third of a second, sample values counting up) and an SpO2 reading per chunk
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 
 from kapmonitor.core.clock import US_PER_S, now_us

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -82,8 +81,8 @@ def wait_for_pleth(db_url: str, seconds_of_data: float) -> None:
 
 
 def kill_after_steady_recording(process: subprocess.Popen[str], db_url: str) -> int:
-    wait_for_pleth(db_url, 2.0)
-    time.sleep(1.0)
+    wait_for_pleth(db_url, 1.5)
+    time.sleep(0.5)
     kill_us = now_us()
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
