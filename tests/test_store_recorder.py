@@ -207,6 +207,8 @@ def test_stop_writes_what_is_queued_and_ends_the_thread(engine: Engine) -> None:
     recorder.write([Reading("spo2", 99.0, "%", t_us=T0, device=DEV)])
     recorder.stop()
     recorder.stop()
+    assert recorder.flush(timeout=1.0)
+    recorder.write([Reading("spo2", 98.0, "%", t_us=T0 + 1, device=DEV)])  # too late: the recorder has stopped
     assert rows(engine, "SELECT value FROM numeric_reading") == [(99.0,)]
 
 

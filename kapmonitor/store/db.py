@@ -11,9 +11,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
+from kapmonitor.cli import CommandError
 from kapmonitor.paths import default_db_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -32,16 +33,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class DatabaseUnavailable(CommandError):
+    """The database URL cannot be used: a typo, a missing driver, a directory that cannot be created."""
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return url
+
+
 def engine_for(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: SQLite in the user data directory). Does not migrate."""
     url = url or default_db_url()
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    database = parsed.database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            return create_engine(url, pool_pre_ping=True)
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    except (exc.ArgumentError, ImportError, OSError) as error:
+        raise DatabaseUnavailable(f"cannot use database {_shown(url)}: {error}") from error
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -55,7 +70,11 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_engine(engine: Engine) -> None:
-    command.upgrade(alembic_config(engine), "head")
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    except exc.DBAPIError as error:  # cannot connect, read-only file, not a database
+        shown = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(f"cannot open database {shown}: {error.orig}") from error
 
 
 def upgrade(url: str | None = None) -> str:

@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     station = Station(args.db)
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for protocol, address in devices:
             _add_device(station, protocol, address)

@@ -90,6 +90,8 @@ class Recorder:
         """Block until everything written so far is committed; False if ``timeout`` passed first."""
         with self._cond:
             target = self._queued
+            if self._stopping:  # nothing will be written any more
+                return self._committed >= target
             self._wake = True
             self._cond.notify_all()
             return self._cond.wait_for(lambda: self._committed >= target, timeout=timeout)
