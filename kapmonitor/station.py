@@ -1,4 +1,5 @@
-"""A bed's worth of kapmonitor without a window: devices, the hub, live buffers, the recorder and the sessions.
+"""A bed's worth of kapmonitor without a window: devices, the hub, live buffers, the recorder and the
+sessions.
 
 The application, ``kapmonitor record`` and the tests all wire a bed the same way through this class.
 """
@@ -51,8 +52,10 @@ class Station:
         if self._started:
             transport.start(self.hub.publish)
 
-    def add_simulated(self, protocol: str, *, model: PatientModel | None = None, via_pty: bool = True) -> Transport:
-        """A simulated device of ``protocol``: on a pseudo-terminal read through the real serial path, or in-process.
+    def add_simulated(
+        self, protocol: str, *, model: PatientModel | None = None, via_pty: bool = True
+    ) -> Transport:
+        """A simulated ``protocol`` device: on a pseudo-terminal read by the real serial path, or in-process.
 
         Bluetooth protocols have no serial path, so they always run in-process.
         """
@@ -107,7 +110,7 @@ class Station:
         return session_id
 
     def stop_session(self) -> None:
-        """End the running session once everything it received is on disk (or the recorder gives up waiting)."""
+        """End the running session once what it received is on disk (or the recorder gives up waiting)."""
         if self.session_id is None or self.recorder is None:
             return
         session_id, self.session_id = self.session_id, None

@@ -1,7 +1,9 @@
-"""Test-only devices that publish straight into a Station, without bytes or a decoder (imported by store tests).
+"""Test-only devices that publish straight into a Station, without bytes or a decoder (imported by store
+tests).
 
-``ScriptedMonitor`` sends exactly the items a test hands it; ``PacedMonitor`` streams a pleth waveform (75 Hz, chunks
-of a third of a second, sample values counting up) and an SpO2 reading per chunk in real time on its own thread.
+``ScriptedMonitor`` sends exactly the items a test hands it; ``PacedMonitor`` streams a pleth waveform (75 Hz,
+chunks of a third of a second, sample values counting up) and an SpO2 reading per chunk in real time on its
+own thread.
 """
 
 from __future__ import annotations
@@ -65,14 +67,23 @@ class PacedMonitor(Transport):
         start_us = now_us()
         sent = 0
         while not self._halt.is_set():
-            # Times follow the sample count (as a device's sample clock does), so the stream is gap-free by design.
+            # Times follow the sample count (as a device's sample clock does), so the stream is
+            # gap-free by design.
             due = (now_us() - start_us) * PLETH_RATE_HZ // US_PER_S
             while sent + CHUNK <= due:
                 t_us = start_us + round(sent * US_PER_S / PLETH_RATE_HZ)
                 chunk_end_us = start_us + round((sent + CHUNK) * US_PER_S / PLETH_RATE_HZ)
-                self._emit([
-                    WaveChunk("pleth", PLETH_RATE_HZ, tuple(range(sent, sent + CHUNK)), t_us=t_us, device=self.device),
-                    Reading("spo2", 97.0, "%", t_us=chunk_end_us, device=self.device),
-                ])
+                self._emit(
+                    [
+                        WaveChunk(
+                            "pleth",
+                            PLETH_RATE_HZ,
+                            tuple(range(sent, sent + CHUNK)),
+                            t_us=t_us,
+                            device=self.device,
+                        ),
+                        Reading("spo2", 97.0, "%", t_us=chunk_end_us, device=self.device),
+                    ]
+                )
                 sent += CHUNK
             self._halt.wait(0.05)

@@ -1,7 +1,7 @@
 """`kapmonitor record`: clear errors for a bad command line, and a recording that survives SIGKILL.
 
-Durability promise (DESIGN.md: commits at least every 500 ms, WAL): after the process is killed outright, every
-sample older than one second before the kill is in the database, the waveform without holes.
+Durability promise (DESIGN.md: commits at least every 500 ms, WAL): after the process is killed outright,
+every sample older than one second before the kill is in the database, the waveform without holes.
 """
 
 from __future__ import annotations
@@ -23,11 +23,16 @@ from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.store.db import engine_for
 
 TESTS = Path(__file__).parent
-SIMULATOR_READY = all(importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None
-                      for m in ("nonin", "pty_link", "serial_link", "physiology"))
-needs_simulator = pytest.mark.skipif(not SIMULATOR_READY, reason="kapmonitor.devices.nonin / pty_link not merged yet")
+SIMULATOR_READY = all(
+    importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None
+    for m in ("nonin", "pty_link", "serial_link", "physiology")
+)
+needs_simulator = pytest.mark.skipif(
+    not SIMULATOR_READY, reason="kapmonitor.devices.nonin / pty_link not merged yet"
+)
 
-# A recorder process with the test-only paced pleth source: what `record --simulate` does, minus the device bytes.
+# A recorder process with the test-only paced pleth source: what `record --simulate` does, minus the device
+# bytes.
 IN_PROCESS_RECORD = """
 import sys, time
 sys.path.insert(0, sys.argv[2])
@@ -41,15 +46,19 @@ time.sleep(600)
 """
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--device", "nonin-df7"], "expected PROTOCOL@ADDRESS"),
-    (["--device", "@/dev/ttyUSB0"], "expected PROTOCOL@ADDRESS"),
-    (["--device", "acme-9000@/dev/ttyUSB0"], "unknown protocol 'acme-9000'"),
-    (["--simulate", "acme-9000"], "unknown protocol 'acme-9000'"),
-    ([], "nothing to record"),
-])
-def test_a_bad_command_line_is_one_clear_line(argv: list[str], message: str, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--device", "nonin-df7"], "expected PROTOCOL@ADDRESS"),
+        (["--device", "@/dev/ttyUSB0"], "expected PROTOCOL@ADDRESS"),
+        (["--device", "acme-9000@/dev/ttyUSB0"], "unknown protocol 'acme-9000'"),
+        (["--simulate", "acme-9000"], "unknown protocol 'acme-9000'"),
+        ([], "nothing to record"),
+    ],
+)
+def test_a_bad_command_line_is_one_clear_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["record", *argv, "--db", f"sqlite:///{tmp_path / 'r.sqlite'}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kapmonitor: ") and message in err and err.count("\n") == 1
@@ -94,9 +103,15 @@ def pleth_rows(db_url: str, session: int) -> list[tuple[int, float, int, bytes]]
     engine = engine_for(db_url)
     try:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(  # type: ignore[misc]
-                "SELECT t_us, rate_hz, n_samples, samples FROM wave_chunk"
-                f" WHERE session_id = {session} AND metric = 'pleth' ORDER BY t_us"))]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    text(  # type: ignore[misc]
+                        "SELECT t_us, rate_hz, n_samples, samples FROM wave_chunk"
+                        f" WHERE session_id = {session} AND metric = 'pleth' ORDER BY t_us"
+                    )
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -113,12 +128,16 @@ def assert_contiguous_until(rows: list[tuple[int, float, int, bytes]], until_us:
 
 def test_sigkill_keeps_every_sample_older_than_one_second_in_process_source(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'killed.sqlite'}"
-    process, session = start_recording([sys.executable, "-c", IN_PROCESS_RECORD, db_url, str(TESTS)], tmp_path)
+    process, session = start_recording(
+        [sys.executable, "-c", IN_PROCESS_RECORD, db_url, str(TESTS)], tmp_path
+    )
     kill_us = kill_after_steady_recording(process, db_url)
     rows = pleth_rows(db_url, session)
     assert_contiguous_until(rows, kill_us - US_PER_S)
     samples = np.concatenate([np.frombuffer(blob, dtype="<i4") for *_, blob in rows])
-    assert samples.tolist() == list(range(len(samples)))  # the source counts up from 0: nothing lost or doubled
+    assert samples.tolist() == list(
+        range(len(samples))
+    )  # the source counts up from 0: nothing lost or doubled
     engine = engine_for(db_url)
     with engine.connect() as conn:
         last_spo2 = conn.execute(text("SELECT max(t_us) FROM numeric_reading WHERE metric = 'spo2'")).scalar()
@@ -150,10 +169,16 @@ def test_sigterm_ends_the_session_cleanly(tmp_path: Path, capsys: pytest.Capture
 
 
 @needs_simulator
-def test_record_for_a_duration_prints_the_session_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_record_for_a_duration_prints_the_session_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db_url = f"sqlite:///{tmp_path / 'r.sqlite'}"
-    assert main(["record", "--simulate", "nonin-df7", "--duration", "2", "--patient", "KAP-0100",
-                 "--db", db_url]) == 0
+    assert (
+        main(
+            ["record", "--simulate", "nonin-df7", "--duration", "2", "--patient", "KAP-0100", "--db", db_url]
+        )
+        == 0
+    )
     session = int(capsys.readouterr().out.strip())
     assert main(["sessions", "list", "--json", "--db", db_url]) == 0
     [listed] = json.loads(capsys.readouterr().out)

@@ -1,4 +1,5 @@
-"""A Station wires devices, hub, live buffers and recorder: items a device publishes end up on screen and on disk."""
+"""A Station wires devices, hub, live buffers and recorder: items a device publishes end up on screen and on
+disk."""
 
 from __future__ import annotations
 
@@ -33,11 +34,13 @@ def test_a_station_records_what_its_devices_publish(tmp_path: Path) -> None:
         wait_for(lambda: station.buffers.latest((monitor.device, "spo2")) is not None)
         session = station.start_session("KAP-0007", "IM ketamine")
         assert station.session_id == session
-        monitor.send([
-            Reading("spo2", 97.0, "%", t_us=T0, device=monitor.device),
-            WaveChunk("pleth", 75.0, tuple(range(25)), t_us=T0, device=monitor.device),
-            WaveChunk("pleth", 75.0, tuple(range(25, 50)), t_us=T0 + 333_333, device=monitor.device),
-        ])
+        monitor.send(
+            [
+                Reading("spo2", 97.0, "%", t_us=T0, device=monitor.device),
+                WaveChunk("pleth", 75.0, tuple(range(25)), t_us=T0, device=monitor.device),
+                WaveChunk("pleth", 75.0, tuple(range(25, 50)), t_us=T0 + 333_333, device=monitor.device),
+            ]
+        )
         wait_for(lambda: station.buffers.total((monitor.device, "pleth")) == 50)
         station.stop_session()
         assert station.session_id is None
@@ -91,8 +94,10 @@ def test_a_device_added_while_running_starts_and_is_recorded(tmp_path: Path) -> 
     assert [e["kind"] for e in detail["link_events"]] == ["connected", "stopped"]
 
 
-SIMULATION_READY = all(importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None
-                       for m in ("nonin", "physiology", "sim_link"))
+SIMULATION_READY = all(
+    importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None
+    for m in ("nonin", "physiology", "sim_link")
+)
 
 
 @pytest.mark.skipif(not SIMULATION_READY, reason="the Nonin simulator and in-process link are not merged yet")

@@ -1,4 +1,4 @@
-"""The schema comes from Alembic migrations, from an empty database on, and upgrading twice changes nothing."""
+"""The schema comes from Alembic migrations, from an empty database on; upgrading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -46,8 +46,9 @@ def test_db_upgrade_command_is_idempotent(tmp_path: Path, capsys: pytest.Capture
     engine.dispose()
 
 
-def test_without_db_the_default_database_lives_in_the_data_directory(monkeypatch: pytest.MonkeyPatch,
-                                                                       tmp_path: Path) -> None:
+def test_without_db_the_default_database_lives_in_the_data_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
     assert main(["db", "upgrade"]) == 0
     assert (tmp_path / "data" / "kapmonitor.sqlite").is_file()
@@ -63,18 +64,27 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("url, message", [
-    ("not a url", "cannot use database not a url: Could not parse"),
-    ("postgresql+nosuchdriver://clinic:secret@db/kap", "cannot use database postgresql+nosuchdriver://clinic:***@db/kap"),
-])
-def test_an_unusable_database_url_is_one_clear_line(url: str, message: str,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("not a url", "cannot use database not a url: Could not parse"),
+        (
+            "postgresql+nosuchdriver://clinic:secret@db/kap",
+            "cannot use database postgresql+nosuchdriver://clinic:***@db/kap",
+        ),
+    ],
+)
+def test_an_unusable_database_url_is_one_clear_line(
+    url: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["db", "upgrade", "--db", url]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"kapmonitor: {message}") and err.count("\n") == 1 and "secret" not in err
 
 
-def test_a_file_that_is_not_a_database_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_that_is_not_a_database_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "notes.txt").write_text("dose log, not a database\n" * 100)
     url = f"sqlite:///{tmp_path / 'notes.txt'}"
     assert main(["sessions", "list", "--db", url]) == 2

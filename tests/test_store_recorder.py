@@ -56,37 +56,49 @@ def chunks(n_chunks: int, start_us: int = T0, size: int = 25, rate: float = 75.0
     first_arrival = start_us + round(size * 1_000_000 / rate)
     return [
         WaveChunk("pleth", rate, tuple(range(k * size, (k + 1) * size)), frozenset(), 0, DEV).stamped(
-            clock.place(size, first_arrival + round(k * size * 1_000_000 / rate)), DEV)
+            clock.place(size, first_arrival + round(k * size * 1_000_000 / rate)), DEV
+        )
         for k in range(n_chunks)
     ]
 
 
-def test_numeric_readings_are_stored_one_row_each_with_values_flags_and_times(engine: Engine,
-                                                                               recorder: Recorder) -> None:
+def test_numeric_readings_are_stored_one_row_each_with_values_flags_and_times(
+    engine: Engine, recorder: Recorder
+) -> None:
     session = SessionRepository(engine).start_session("P-001")
     recorder.register_device(DEV, "nonin-df7", "/dev/ttyUSB0")
     recorder.begin(session)
     device_time = datetime(2025, 11, 21, 4, 40, 1, 500_000, tzinfo=UTC)
-    recorder.write([
-        Reading("spo2", 97.0, "%", frozenset(), None, T0, DEV),
-        Reading("spo2", None, "%", frozenset({"sensor_off", "artifact"}), None, T0 + 1_000_000, DEV),
-        Reading("pulse_rate", 72.0, "bpm", frozenset({"low_perfusion"}), device_time, T0 + 1_000_001, DEV),
-        DecodeError("checksum", 125, "", T0, DEV),  # kept in the link counters, not in the recording
-        LinkEvent("connected", "/dev/ttyUSB0", T0 - 5, DEV),
-    ])
+    recorder.write(
+        [
+            Reading("spo2", 97.0, "%", frozenset(), None, T0, DEV),
+            Reading("spo2", None, "%", frozenset({"sensor_off", "artifact"}), None, T0 + 1_000_000, DEV),
+            Reading(
+                "pulse_rate", 72.0, "bpm", frozenset({"low_perfusion"}), device_time, T0 + 1_000_001, DEV
+            ),
+            DecodeError("checksum", 125, "", T0, DEV),  # kept in the link counters, not in the recording
+            LinkEvent("connected", "/dev/ttyUSB0", T0 - 5, DEV),
+        ]
+    )
     assert recorder.flush(timeout=30)
-    assert rows(engine, "SELECT metric, t_us, t_device_us, value, flags FROM numeric_reading ORDER BY id") == [
+    assert rows(
+        engine, "SELECT metric, t_us, t_device_us, value, flags FROM numeric_reading ORDER BY id"
+    ) == [
         ("spo2", T0, None, 97.0, ""),
         ("spo2", T0 + 1_000_000, None, None, "artifact,sensor_off"),
         ("pulse_rate", T0 + 1_000_001, 1_763_700_001_500_000, 72.0, "low_perfusion"),
     ]
-    assert rows(engine, "SELECT t_us, kind, detail FROM link_event") == [(T0 - 5, "connected", "/dev/ttyUSB0")]
+    assert rows(engine, "SELECT t_us, kind, detail FROM link_event") == [
+        (T0 - 5, "connected", "/dev/ttyUSB0")
+    ]
     assert rows(engine, "SELECT session_id, device, protocol, address FROM device") == [
-        (session, DEV, "nonin-df7", "/dev/ttyUSB0")]
+        (session, DEV, "nonin-df7", "/dev/ttyUSB0")
+    ]
 
 
-def test_third_of_a_second_chunks_become_one_second_rows_with_exact_sample_times(engine: Engine,
-                                                                                   recorder: Recorder) -> None:
+def test_third_of_a_second_chunks_become_one_second_rows_with_exact_sample_times(
+    engine: Engine, recorder: Recorder
+) -> None:
     recorder.begin(SessionRepository(engine).start_session("P-001"))
     sent = chunks(7)
     for chunk in sent:  # one hub batch each, as they arrive
@@ -94,7 +106,10 @@ def test_third_of_a_second_chunks_become_one_second_rows_with_exact_sample_times
     assert recorder.flush(timeout=30)
     stored = rows(engine, "SELECT t_us, rate_hz, n_samples, samples, flags FROM wave_chunk ORDER BY t_us")
     assert [(t, rate, n) for t, rate, n, _, _ in stored] == [
-        (T0, 75.0, 75), (T0 + 1_000_000, 75.0, 75), (T0 + 2_000_000, 75.0, 25)]
+        (T0, 75.0, 75),
+        (T0 + 1_000_000, 75.0, 75),
+        (T0 + 2_000_000, 75.0, 25),
+    ]
     values = np.concatenate([np.frombuffer(blob, dtype="<i4") for _, _, _, blob, _ in stored])
     assert values.tolist() == list(range(7 * 25))
     assert [f for *_, f in stored] == ["", "", ""]
@@ -109,8 +124,11 @@ def test_a_gap_a_new_rate_or_new_flags_start_a_new_row(engine: Engine, recorder:
     recorder.write([first, after_gap, flagged, faster])
     assert recorder.flush(timeout=30)
     assert rows(engine, "SELECT t_us, rate_hz, n_samples, flags FROM wave_chunk ORDER BY t_us") == [
-        (T0, 75.0, 25, ""), (T0 + 5_000_000, 75.0, 25, ""), (T0 + 5_333_333, 75.0, 3, "artifact"),
-        (T0 + 5_373_333, 100.0, 2, "artifact")]
+        (T0, 75.0, 25, ""),
+        (T0 + 5_000_000, 75.0, 25, ""),
+        (T0 + 5_333_333, 75.0, 3, "artifact"),
+        (T0 + 5_373_333, 100.0, 2, "artifact"),
+    ]
 
 
 def test_a_row_written_early_is_extended_by_later_chunks(engine: Engine, recorder: Recorder) -> None:
@@ -163,7 +181,9 @@ class DiskFull:
             raise sqlite3.OperationalError("database or disk is full")
 
 
-def test_rows_survive_a_failing_database_and_arrive_after_recovery(engine: Engine, recorder: Recorder) -> None:
+def test_rows_survive_a_failing_database_and_arrive_after_recovery(
+    engine: Engine, recorder: Recorder
+) -> None:
     session = SessionRepository(engine).start_session("P-001")
     fault = DiskFull(engine)
     recorder.begin(session)
@@ -177,7 +197,9 @@ def test_rows_survive_a_failing_database_and_arrive_after_recovery(engine: Engin
     assert recorder.flush(timeout=30)
     assert recorder.failure is None
     assert rows(engine, "SELECT t_us, value, flags FROM numeric_reading ORDER BY t_us") == [
-        (T0, 94.0, "artifact"), (T0 + 1_000_000, None, "")]
+        (T0, 94.0, "artifact"),
+        (T0 + 1_000_000, None, ""),
+    ]
     stored = rows(engine, "SELECT t_us, n_samples, samples FROM wave_chunk ORDER BY t_us")
     assert [(t, n) for t, n, _ in stored] == [(T0, 75), (T0 + 1_000_000, 25)]
     assert np.concatenate([np.frombuffer(b, dtype="<i4") for *_, b in stored]).tolist() == list(range(100))
@@ -208,13 +230,17 @@ def test_stop_writes_what_is_queued_and_ends_the_thread(engine: Engine) -> None:
     recorder.stop()
     recorder.stop()
     assert recorder.flush(timeout=1.0)
-    recorder.write([Reading("spo2", 98.0, "%", t_us=T0 + 1, device=DEV)])  # too late: the recorder has stopped
+    recorder.write(
+        [Reading("spo2", 98.0, "%", t_us=T0 + 1, device=DEV)]
+    )  # too late: the recorder has stopped
     assert rows(engine, "SELECT value FROM numeric_reading") == [(99.0,)]
 
 
 @settings(max_examples=60, deadline=None)
-@given(sizes=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=30),
-       rate=st.sampled_from([75.0, 100.0, 125.0, 62.5]))
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=30),
+    rate=st.sampled_from([75.0, 100.0, 125.0, 62.5]),
+)
 def test_merged_rows_keep_every_sample_at_its_time(sizes: list[int], rate: float) -> None:
     clock, pending, count, expected = SampleClock(rate), Pending(), 0, []
     first_arrival = T0 + round(sizes[0] * 1_000_000 / rate)

@@ -34,7 +34,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 def record_two_sessions(engine: Engine) -> tuple[int, int]:
-    """Session 1: an oximeter (SpO2 + 2.5 s of pleth with a gap) and a cuff, ended. Session 2: still running."""
+    """Session 1: an oximeter (SpO2, pleth with a gap) and a cuff, ended. Session 2: still running."""
     repository = SessionRepository(engine)
     recorder = Recorder(engine)
     try:
@@ -42,17 +42,24 @@ def record_two_sessions(engine: Engine) -> tuple[int, int]:
         first = repository.start_session("KAP-0042", "IV ketamine 0.5 mg/kg", room="2", nurse="R. Ortiz")
         recorder.begin(first)
         clock = SampleClock(75.0)
-        pleth = [WaveChunk("pleth", 75.0, tuple(range(25)), t_us=clock.place(25, T0 + 333_333 * (k + 1)),
-                           device=OXIMETER) for k in range(6)]
+        pleth = [
+            WaveChunk(
+                "pleth", 75.0, tuple(range(25)), t_us=clock.place(25, T0 + 333_333 * (k + 1)), device=OXIMETER
+            )
+            for k in range(6)
+        ]
         after_gap = WaveChunk("pleth", 75.0, tuple(range(25)), t_us=T0 + 10_000_000, device=OXIMETER)
-        recorder.write([
-            LinkEvent("connected", "", T0 - 1_000, OXIMETER),
-            *pleth, after_gap,
-            Reading("spo2", 97.0, "%", t_us=T0 + 1_000_000, device=OXIMETER),
-            Reading("spo2", None, "%", frozenset({"sensor_off"}), t_us=T0 + 2_000_000, device=OXIMETER),
-            Reading("spo2", 96.0, "%", t_us=T0 + 3_000_000, device=OXIMETER),
-            Reading("nibp_systolic", 128.0, "mmHg", t_us=T0 + 4_000_000, device=CUFF),
-        ])
+        recorder.write(
+            [
+                LinkEvent("connected", "", T0 - 1_000, OXIMETER),
+                *pleth,
+                after_gap,
+                Reading("spo2", 97.0, "%", t_us=T0 + 1_000_000, device=OXIMETER),
+                Reading("spo2", None, "%", frozenset({"sensor_off"}), t_us=T0 + 2_000_000, device=OXIMETER),
+                Reading("spo2", 96.0, "%", t_us=T0 + 3_000_000, device=OXIMETER),
+                Reading("nibp_systolic", 128.0, "mmHg", t_us=T0 + 4_000_000, device=CUFF),
+            ]
+        )
         assert recorder.flush(timeout=30)
         recorder.end()
         repository.end_session(first)
@@ -68,31 +75,69 @@ def session_times(engine: Engine, session_id: int) -> tuple[int, int | None]:
     return start, end
 
 
-def test_sessions_list_json_has_the_contract_shape(engine: Engine, db_url: str,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_sessions_list_json_has_the_contract_shape(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     first, second = record_two_sessions(engine)
     start1, end1 = session_times(engine, first)
     start2, _ = session_times(engine, second)
     assert main(["sessions", "list", "--json", "--db", db_url]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed == [
-        {"id": first, "patient": "KAP-0042", "protocol": "IV ketamine 0.5 mg/kg", "room": "2", "nurse": "R. Ortiz",
-         "status": "ended", "start": iso(start1), "end": iso(end1), "tracks": [
-             {"device": OXIMETER, "metric": "pleth", "kind": "wave", "samples": 175,
-              "first": iso(T0), "last": iso(T0 + 10_000_000 + round(24 * 1_000_000 / 75))},
-             {"device": OXIMETER, "metric": "spo2", "kind": "numeric", "samples": 3,
-              "first": iso(T0 + 1_000_000), "last": iso(T0 + 3_000_000)},
-             {"device": CUFF, "metric": "nibp_systolic", "kind": "numeric", "samples": 1,
-              "first": iso(T0 + 4_000_000), "last": iso(T0 + 4_000_000)},
-         ]},
-        {"id": second, "patient": "KAP-0043", "protocol": "", "room": "", "nurse": "", "status": "in_progress",
-         "start": iso(start2), "end": None, "tracks": []},
+        {
+            "id": first,
+            "patient": "KAP-0042",
+            "protocol": "IV ketamine 0.5 mg/kg",
+            "room": "2",
+            "nurse": "R. Ortiz",
+            "status": "ended",
+            "start": iso(start1),
+            "end": iso(end1),
+            "tracks": [
+                {
+                    "device": OXIMETER,
+                    "metric": "pleth",
+                    "kind": "wave",
+                    "samples": 175,
+                    "first": iso(T0),
+                    "last": iso(T0 + 10_000_000 + round(24 * 1_000_000 / 75)),
+                },
+                {
+                    "device": OXIMETER,
+                    "metric": "spo2",
+                    "kind": "numeric",
+                    "samples": 3,
+                    "first": iso(T0 + 1_000_000),
+                    "last": iso(T0 + 3_000_000),
+                },
+                {
+                    "device": CUFF,
+                    "metric": "nibp_systolic",
+                    "kind": "numeric",
+                    "samples": 1,
+                    "first": iso(T0 + 4_000_000),
+                    "last": iso(T0 + 4_000_000),
+                },
+            ],
+        },
+        {
+            "id": second,
+            "patient": "KAP-0043",
+            "protocol": "",
+            "room": "",
+            "nurse": "",
+            "status": "in_progress",
+            "start": iso(start2),
+            "end": None,
+            "tracks": [],
+        },
     ]
     assert listed[0]["start"][-6] in "+-"  # ISO-8601 with its UTC offset
 
 
-def test_sessions_show_adds_devices_and_link_events(engine: Engine, db_url: str,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_sessions_show_adds_devices_and_link_events(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     first, _ = record_two_sessions(engine)
     assert main(["sessions", "show", str(first), "--json", "--db", db_url]) == 0
     shown = json.loads(capsys.readouterr().out)
@@ -101,7 +146,9 @@ def test_sessions_show_adds_devices_and_link_events(engine: Engine, db_url: str,
         {"device": OXIMETER, "protocol": "nonin-df7", "address": "/dev/ttyUSB0"},
         {"device": CUFF, "protocol": "suntech-advantage", "address": "/dev/ttyUSB1"},
     ]
-    assert shown["link_events"] == [{"device": OXIMETER, "t": iso(T0 - 1_000), "kind": "connected", "detail": ""}]
+    assert shown["link_events"] == [
+        {"device": OXIMETER, "t": iso(T0 - 1_000), "kind": "connected", "detail": ""}
+    ]
 
 
 def test_readable_tables(engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

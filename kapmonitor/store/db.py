@@ -1,7 +1,7 @@
 """Opening the database: any SQLAlchemy URL, SQLite tuned for a recorder, and Alembic migrations run in code.
 
-No alembic.ini is needed at run time: the Alembic configuration is built here and points at the migrations that
-ship inside the package.
+No alembic.ini is needed at run time: the Alembic configuration is built here and points at the migrations
+that ship inside the package.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ BUSY_TIMEOUT_MS = 5000
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers (the review window, `sessions list`) run while the recorder writes; NORMAL still survives a
+    # WAL lets readers (the review window, `sessions list`) run while the recorder writes; NORMAL still
+    # survives a
     # killed process (only a power cut can lose the last commits).
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -64,7 +65,9 @@ def engine_for(url: str | None = None) -> Engine:
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
     config.attributes["engine"] = engine
     return config
 

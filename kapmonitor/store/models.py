@@ -1,8 +1,8 @@
 """The recording as tables: patients, sessions, the devices in them, and what each device said.
 
-Times are UTC microseconds since the epoch (BigInteger), as the rest of kapmonitor keeps them. Numerics are one row
-per reading; waveforms are one row per ~1 s chunk with the samples as little-endian int32 bytes, which keeps a 3-hour
-pleth track small and quick to reload (DESIGN.md, Storage).
+Times are UTC microseconds since the epoch (BigInteger), as the rest of kapmonitor keeps them. Numerics are
+one row per reading; waveforms are one row per ~1 s chunk with the samples as little-endian int32 bytes, which
+keeps a 3-hour pleth track small and quick to reload (DESIGN.md, Storage).
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ class Session(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
-    protocol: Mapped[str] = mapped_column(String(200), default="")  # the clinical protocol, e.g. "IV ketamine"
+    protocol: Mapped[str] = mapped_column(
+        String(200), default=""
+    )  # the clinical protocol, e.g. "IV ketamine"
     room: Mapped[str] = mapped_column(String(100), default="")
     nurse: Mapped[str] = mapped_column(String(200), default="")
     prescriber: Mapped[str] = mapped_column(String(200), default="")

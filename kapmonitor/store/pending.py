@@ -1,10 +1,11 @@
-"""What the recorder holds until the database has it: numeric rows, link events, and waveform rows being merged.
+"""What the recorder holds until the database has it: numeric rows, link events, and waveform rows being
+merged.
 
-Decoders hand over waveforms in chunks of about a third of a second; a stored row holds about one second. A track's
-newest row stays *open*: it is written as soon as it exists and rewritten as later chunks extend it, so nothing
-waits for a row to fill before reaching the disk. Chunks are merged only when they continue the row exactly (same
-rate and flags, first sample where the row's next sample falls); anything else starts a new row, so every stored
-sample keeps its time ``t_us + i / rate_hz``.
+Decoders hand over waveforms in chunks of about a third of a second; a stored row holds about one second. A
+track's newest row stays *open*: it is written as soon as it exists and rewritten as later chunks extend it,
+so nothing waits for a row to fill before reaching the disk. Chunks are merged only when they continue the row
+exactly (same rate and flags, first sample where the row's next sample falls); anything else starts a new row,
+so every stored sample keeps its time ``t_us + i / rate_hz``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.core.readings import Item, LinkEvent, Reading, WaveChunk
 
-# Chunk start times come from a sample clock that rounds to whole microseconds; allow that rounding, nothing more.
+# Chunk start times come from a sample clock that rounds to whole microseconds; allow that rounding, nothing
+# more.
 CONTIGUITY_TOLERANCE_US = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -55,8 +57,16 @@ class WaveRow:
     @classmethod
     def start(cls, session_id: int, chunk: WaveChunk) -> WaveRow:
         data = bytearray(np.asarray(chunk.samples, dtype="<i4").tobytes())
-        return cls(session_id, chunk.device, chunk.metric, chunk.t_us, chunk.rate_hz, flags_text(chunk.flags),
-                   data, len(chunk.samples))
+        return cls(
+            session_id,
+            chunk.device,
+            chunk.metric,
+            chunk.t_us,
+            chunk.rate_hz,
+            flags_text(chunk.flags),
+            data,
+            len(chunk.samples),
+        )
 
     def next_sample_us(self) -> int:
         return self.t_us + round(self.n_samples * US_PER_S / self.rate_hz)
@@ -77,8 +87,14 @@ class WaveRow:
             self.closed = True
 
     def values(self) -> dict[str, object]:
-        return {"t_us": self.t_us, "rate_hz": self.rate_hz, "n_samples": self.n_samples,
-                "samples": bytes(self.samples), "flags": self.flags, "metric": self.metric}
+        return {
+            "t_us": self.t_us,
+            "rate_hz": self.rate_hz,
+            "n_samples": self.n_samples,
+            "samples": bytes(self.samples),
+            "flags": self.flags,
+            "metric": self.metric,
+        }
 
 
 @dataclass
@@ -95,14 +111,25 @@ class Pending:
     def add(self, session_id: int, items: Iterable[Item]) -> None:
         for item in items:
             if isinstance(item, Reading):
-                self.numerics.append((session_id, item.device, {
-                    "metric": item.metric, "t_us": item.t_us, "t_device_us": device_time_us(item.t_device),
-                    "value": None if item.value is None else float(item.value), "flags": flags_text(item.flags)}))
+                self.numerics.append(
+                    (
+                        session_id,
+                        item.device,
+                        {
+                            "metric": item.metric,
+                            "t_us": item.t_us,
+                            "t_device_us": device_time_us(item.t_device),
+                            "value": None if item.value is None else float(item.value),
+                            "flags": flags_text(item.flags),
+                        },
+                    )
+                )
             elif isinstance(item, WaveChunk) and item.samples:
                 self._add_chunk(session_id, item)
             elif isinstance(item, LinkEvent):
-                self.links.append((session_id, item.device,
-                                   {"t_us": item.t_us, "kind": item.kind, "detail": item.detail}))
+                self.links.append(
+                    (session_id, item.device, {"t_us": item.t_us, "kind": item.kind, "detail": item.detail})
+                )
         self._enforce_bound()
 
     def _add_chunk(self, session_id: int, chunk: WaveChunk) -> None:
@@ -137,8 +164,11 @@ class Pending:
             excess -= n
 
     def devices(self) -> set[tuple[int, str]]:
-        return ({(s, d) for s, d, _ in self.numerics} | {(s, d) for s, d, _ in self.links}
-                | {(w.session_id, w.device) for w in self.waves})
+        return (
+            {(s, d) for s, d, _ in self.numerics}
+            | {(s, d) for s, d, _ in self.links}
+            | {(w.session_id, w.device) for w in self.waves}
+        )
 
     def written(self, new_ids: list[tuple[WaveRow, int]]) -> None:
         """The database committed everything pending, giving new waveform rows these primary keys."""

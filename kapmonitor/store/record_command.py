@@ -31,8 +31,10 @@ def _known(protocol: str, option: str) -> None:
 
 def _add_device(station: Station, protocol: str, address: str) -> None:
     if descriptor(protocol).link != "serial":
-        raise CommandError(f"--device {protocol}@{address}: Bluetooth devices cannot be recorded from the command "
-                           "line in this build")
+        raise CommandError(
+            f"--device {protocol}@{address}: Bluetooth devices cannot be recorded from the command "
+            "line in this build"
+        )
     from kapmonitor.devices.serial_link import SerialTransport
 
     station.add_transport(SerialTransport(protocol, address))

@@ -1,10 +1,10 @@
 """The recorder: a hub sink whose writer thread puts a session's readings on disk in batches.
 
-``write`` only queues (it runs on the hub thread). The thread "kapmonitor-recorder" turns the queue into rows and
-writes them with Core ``insert()`` executemany, committing every ``commit_interval_s`` (0.2 s; DESIGN.md asks for at
-least every 0.5 s) so a killed process loses at most the last fraction of a second. When the database refuses a
-write (disk full, locked by another program) the rows stay in memory up to a bound, ``failure`` says what is wrong
-in plain words, and the writer retries with back-off until it works again.
+``write`` only queues (it runs on the hub thread). The thread "kapmonitor-recorder" turns the queue into rows
+and writes them with Core ``insert()`` executemany, committing every ``commit_interval_s`` (0.2 s; DESIGN.md
+asks for at least every 0.5 s) so a killed process loses at most the last fraction of a second. When the
+database refuses a write (disk full, locked by another program) the rows stay in memory up to a bound,
+``failure`` says what is wrong in plain words, and the writer retries with back-off until it works again.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def _plain(error: Exception) -> str:
 
 
 class Recorder:
-    def __init__(self, engine: Engine, *, commit_interval_s: float = 0.2, max_pending_rows: int = 200_000) -> None:
+    def __init__(
+        self, engine: Engine, *, commit_interval_s: float = 0.2, max_pending_rows: int = 200_000
+    ) -> None:
         self.engine = engine
         self.commit_interval_s = commit_interval_s
         self.failure: str | None = None
@@ -173,31 +175,41 @@ class Recorder:
         if found is not None:
             return int(found)
         protocol, address = self._known.get(device) or (device.partition("@")[0], device.partition("@")[2])
-        result = conn.execute(insert(table).values(session_id=session_id, device=device, protocol=protocol,
-                                                   address=address))
+        result = conn.execute(
+            insert(table).values(session_id=session_id, device=device, protocol=protocol, address=address)
+        )
         return int(result.inserted_primary_key[0])
 
     def _insert_rows(self, conn: Connection, ids: dict[tuple[int, str], int]) -> list[tuple[WaveRow, int]]:
         pending = self._pending
         if pending.numerics:
-            conn.execute(insert(NumericReading.__table__), [
-                {"session_id": s, "device_id": ids[(s, d)], **row} for s, d, row in pending.numerics])
+            conn.execute(
+                insert(NumericReading.__table__),
+                [{"session_id": s, "device_id": ids[(s, d)], **row} for s, d, row in pending.numerics],
+            )
         if pending.links:
-            conn.execute(insert(LinkEventRow.__table__), [
-                {"session_id": s, "device_id": ids[(s, d)], **row} for s, d, row in pending.links])
+            conn.execute(
+                insert(LinkEventRow.__table__),
+                [{"session_id": s, "device_id": ids[(s, d)], **row} for s, d, row in pending.links],
+            )
         table = WaveChunkRow.__table__
         fresh = [r for r in pending.waves if r.row_id is None]
         new_ids: list[tuple[WaveRow, int]] = []
         if fresh:
             result = conn.execute(
                 insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                [{"session_id": r.session_id, "device_id": ids[(r.session_id, r.device)], **r.values()}
-                 for r in fresh])
+                [
+                    {"session_id": r.session_id, "device_id": ids[(r.session_id, r.device)], **r.values()}
+                    for r in fresh
+                ],
+            )
             new_ids = list(zip(fresh, result.scalars().all(), strict=True))
         extended = [r for r in pending.waves if r.row_id is not None and r.dirty]
         if extended:
             conn.execute(
-                update(table).where(table.c.id == bindparam("row_id"))
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
                 .values(n_samples=bindparam("n"), samples=bindparam("data")),
-                [{"row_id": r.row_id, "n": r.n_samples, "data": bytes(r.samples)} for r in extended])
+                [{"row_id": r.row_id, "n": r.n_samples, "data": bytes(r.samples)} for r in extended],
+            )
         return new_ids

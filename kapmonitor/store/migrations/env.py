@@ -13,8 +13,12 @@ target_metadata = Base.metadata
 
 
 def run_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -26,7 +30,8 @@ def run_online() -> None:
         engine = engine_for(config.get_main_option("sqlalchemy.url"))
     try:
         with engine.connect() as connection:
-            # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds tables when a migration needs to.
+            # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds tables when
+            # a migration needs to.
             context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
             with context.begin_transaction():
                 context.run_migrations()
