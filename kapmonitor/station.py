@@ -1,0 +1,135 @@
+"""A bed's worth of kapmonitor without a window: devices, the hub, live buffers, the recorder and the
+sessions.
+
+The application, ``kapmonitor record`` and the tests all wire a bed the same way through this class.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from kapmonitor.core.hub import Hub, Sink
+from kapmonitor.core.live import LiveBuffers
+from kapmonitor.devices.transport import DeviceStatus, Transport
+from kapmonitor.store.db import open_database
+from kapmonitor.store.recorder import Recorder
+from kapmonitor.store.repository import SessionRepository
+
+if TYPE_CHECKING:
+    from kapmonitor.devices.simulation import PatientModel
+
+log = logging.getLogger(__name__)
+
+
+class Station:
+    def __init__(self, db_url: str | None = None, *, record: bool = True) -> None:
+        self.hub = Hub()
+        self.buffers = LiveBuffers()
+        self.hub.subscribe(self.buffers.write)
+        self.engine = open_database(db_url)
+        self.repository = SessionRepository(self.engine)
+        self.recorder: Recorder | None = Recorder(self.engine) if record else None
+        if self.recorder is not None:
+            self.hub.subscribe(self.recorder.write)
+        self.session_id: int | None = None
+        self._transports: list[Transport] = []
+        self._pty_devices: list[Any] = []  # simulated serial devices this station owns (PtyDevice)
+        self._started = False
+        self._stopped = False
+
+    def subscribe(self, sink: Sink) -> None:
+        self.hub.subscribe(sink)
+
+    @property
+    def transports(self) -> list[Transport]:
+        return list(self._transports)
+
+    def add_transport(self, transport: Transport) -> None:
+        self._transports.append(transport)
+        if self.recorder is not None:
+            self.recorder.register_device(transport.device, transport.protocol, transport.address)
+        if self._started:
+            transport.start(self.hub.publish)
+
+    def add_simulated(
+        self, protocol: str, *, model: PatientModel | None = None, via_pty: bool = True
+    ) -> Transport:
+        """A simulated ``protocol`` device: on a pseudo-terminal read by the real serial path, or in-process.
+
+        Bluetooth protocols have no serial path, so they always run in-process.
+        """
+        from kapmonitor.devices.registry import descriptor
+
+        found = descriptor(protocol)
+        if found.simulator is None:
+            raise ValueError(f"{protocol} has no simulator")
+        if model is None:
+            from kapmonitor.devices.physiology import PhysiologicalModel
+
+            model = PhysiologicalModel()
+        simulator = found.simulator(model)
+        transport: Transport
+        if via_pty and found.link == "serial":
+            from kapmonitor.devices.pty_link import PtyDevice
+            from kapmonitor.devices.serial_link import SerialTransport
+
+            pty = PtyDevice(simulator, name=protocol)
+            pty.start()
+            self._pty_devices.append(pty)
+            transport = SerialTransport(protocol, pty.port)
+        else:
+            from kapmonitor.devices.sim_link import SimulatedTransport
+
+            transport = SimulatedTransport(protocol, simulator)
+        self.add_transport(transport)
+        return transport
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.hub.start()
+        for transport in self._transports:
+            transport.start(self.hub.publish)
+
+    def statuses(self) -> list[DeviceStatus]:
+        return [t.status() for t in self._transports]
+
+    def start_session(self, patient: str, protocol: str = "") -> int:
+        """Start recording a session for the patient with this pseudonymous code; returns the session id."""
+        if self.recorder is None:
+            raise RuntimeError("this station was opened without recording")
+        if self.session_id is not None:
+            raise RuntimeError(f"session {self.session_id} is still running")
+        session_id = self.repository.start_session(patient, protocol)
+        for transport in self._transports:
+            self.recorder.register_device(transport.device, transport.protocol, transport.address)
+        self.recorder.begin(session_id)
+        self.session_id = session_id
+        return session_id
+
+    def stop_session(self) -> None:
+        """End the running session once what it received is on disk (or the recorder gives up waiting)."""
+        if self.session_id is None or self.recorder is None:
+            return
+        session_id, self.session_id = self.session_id, None
+        self.recorder.end()
+        if not self.recorder.flush(timeout=10.0):
+            log.error("session %s ended with unwritten data: %s", session_id, self.recorder.failure)
+        self.repository.end_session(session_id)
+
+    def stop(self) -> None:
+        """Stop devices, end a running session, stop the hub and the recorder. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for transport in self._transports:
+            transport.stop()
+        for pty in self._pty_devices:
+            pty.stop()
+        self.hub.stop()  # delivers what the devices published before stopping
+        self.stop_session()
+        if self.recorder is not None:
+            self.recorder.stop()
+        self.engine.dispose()

@@ -1,0 +1,200 @@
+"""Sessions as the command line, the review window and exports see them: who, when, and which tracks hold
+data.
+
+Track summaries come from SQL aggregates over the (session, device, metric, t_us) indices, so listing a 4-hour
+recording does not read its samples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+
+from kapmonitor.core.clock import US_PER_S, iso, now_us
+from kapmonitor.store.models import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
+
+_patient = Patient.__table__
+_session = Session.__table__
+_device = Device.__table__
+_numeric = NumericReading.__table__
+_wave = WaveChunkRow.__table__
+_link = LinkEventRow.__table__
+
+
+class UnknownSession(LookupError):
+    def __str__(self) -> str:
+        return f"no session {self.args[0]} in this database"
+
+
+class SessionRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start_session(self, patient: str, protocol: str = "", room: str = "", nurse: str = "") -> int:
+        """Open a session for the patient with this pseudonymous code (created on first use); its id."""
+        with self.engine.begin() as conn:
+            patient_id = conn.execute(select(_patient.c.id).where(_patient.c.code == patient)).scalar()
+            if patient_id is None:
+                patient_id = conn.execute(insert(_patient).values(code=patient)).inserted_primary_key[0]
+            values = {
+                "patient_id": patient_id,
+                "protocol": protocol,
+                "room": room,
+                "nurse": nurse,
+                "prescriber": "",
+                "status": "in_progress",
+                "start_us": now_us(),
+            }
+            return int(conn.execute(insert(_session).values(**values)).inserted_primary_key[0])
+
+    def end_session(self, session_id: int) -> None:
+        with self.engine.begin() as conn:
+            found = conn.execute(select(_session.c.status).where(_session.c.id == session_id)).scalar()
+            if found is None:
+                raise UnknownSession(session_id)
+            if found in ("planned", "in_progress"):
+                conn.execute(
+                    update(_session)
+                    .where(_session.c.id == session_id)
+                    .values(status="ended", end_us=now_us())
+                )
+
+    def list_sessions(self) -> list[dict[str, Any]]:
+        """Every session, oldest first, in the DESIGN.md ``sessions list --json`` shape."""
+        return self._sessions(None)
+
+    def session_detail(self, session_id: int) -> dict[str, Any]:
+        """One session with its tracks, devices and link events."""
+        found = self._sessions(session_id)
+        if not found:
+            raise UnknownSession(session_id)
+        detail = found[0]
+        with self.engine.connect() as conn:
+            devices = conn.execute(
+                select(_device.c.device, _device.c.protocol, _device.c.address)
+                .where(_device.c.session_id == session_id)
+                .order_by(_device.c.id)
+            ).all()
+            events = conn.execute(
+                select(_device.c.device, _link.c.t_us, _link.c.kind, _link.c.detail)
+                .join(_device, _device.c.id == _link.c.device_id)
+                .where(_link.c.session_id == session_id)
+                .order_by(_link.c.t_us, _link.c.id)
+            ).all()
+        detail["devices"] = [{"device": d, "protocol": p, "address": a} for d, p, a in devices]
+        detail["link_events"] = [{"device": d, "t": iso(t), "kind": k, "detail": x} for d, t, k, x in events]
+        return detail
+
+    def _sessions(self, only: int | None) -> list[dict[str, Any]]:
+        query = (
+            select(
+                _session.c.id,
+                _patient.c.code,
+                _session.c.protocol,
+                _session.c.room,
+                _session.c.nurse,
+                _session.c.status,
+                _session.c.start_us,
+                _session.c.end_us,
+            )
+            .join(_patient, _patient.c.id == _session.c.patient_id)
+            .order_by(_session.c.id)
+        )
+        if only is not None:
+            query = query.where(_session.c.id == only)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            tracks = _tracks(conn, only)
+        return [
+            {
+                "id": sid,
+                "patient": code,
+                "protocol": protocol,
+                "room": room,
+                "nurse": nurse,
+                "status": status,
+                "start": iso(start),
+                "end": iso(end),
+                "tracks": tracks.get(sid, []),
+            }
+            for sid, code, protocol, room, nurse, status, start, end in rows
+        ]
+
+
+def _tracks(conn: Any, only: int | None) -> dict[int, list[dict[str, Any]]]:
+    """Per session, one entry per (device, metric): sample count and times of the first and last sample."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    numeric = (
+        select(
+            _numeric.c.session_id,
+            _device.c.device,
+            _numeric.c.metric,
+            func.count(),
+            func.min(_numeric.c.t_us),
+            func.max(_numeric.c.t_us),
+        )
+        .join(_device, _device.c.id == _numeric.c.device_id)
+        .group_by(_numeric.c.session_id, _device.c.device, _numeric.c.metric)
+    )
+    if only is not None:
+        numeric = numeric.where(_numeric.c.session_id == only)
+    for sid, device, metric, count, first, last in conn.execute(numeric):
+        found.setdefault(sid, []).append(_track("numeric", device, metric, count, first, last))
+
+    per_track = select(
+        _wave.c.session_id,
+        _wave.c.device_id,
+        _wave.c.metric,
+        func.sum(_wave.c.n_samples).label("n"),
+        func.min(_wave.c.t_us).label("first"),
+        func.max(_wave.c.t_us).label("last_row"),
+    ).group_by(_wave.c.session_id, _wave.c.device_id, _wave.c.metric)
+    if only is not None:
+        per_track = per_track.where(_wave.c.session_id == only)
+    agg = per_track.subquery()
+    # The newest row of each track tells where its last sample falls: t + (n - 1) / rate.
+    last_row = _wave.alias("last_row")
+    wave = (
+        select(
+            agg.c.session_id,
+            _device.c.device,
+            agg.c.metric,
+            agg.c.n,
+            agg.c.first,
+            last_row.c.t_us,
+            last_row.c.n_samples,
+            last_row.c.rate_hz,
+        )
+        .join(_device, _device.c.id == agg.c.device_id)
+        .join(
+            last_row,
+            and_(
+                last_row.c.session_id == agg.c.session_id,
+                last_row.c.device_id == agg.c.device_id,
+                last_row.c.metric == agg.c.metric,
+                last_row.c.t_us == agg.c.last_row,
+            ),
+        )
+    )
+    seen: set[tuple[int, str, str]] = set()
+    for sid, device, metric, n, first, t_us, n_last, rate in conn.execute(wave):
+        if (sid, device, metric) in seen:  # two rows starting at the same microsecond: either gives the end
+            continue
+        seen.add((sid, device, metric))
+        last = t_us + round((n_last - 1) * US_PER_S / rate)
+        found.setdefault(sid, []).append(_track("wave", device, metric, int(n), first, last))
+    for entries in found.values():
+        entries.sort(key=lambda t: (t["device"], t["metric"]))
+    return found
+
+
+def _track(kind: str, device: str, metric: str, samples: int, first: int, last: int) -> dict[str, Any]:
+    return {
+        "device": device,
+        "metric": metric,
+        "kind": kind,
+        "samples": samples,
+        "first": iso(first),
+        "last": iso(last),
+    }

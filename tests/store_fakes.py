@@ -1,0 +1,89 @@
+"""Test-only devices that publish straight into a Station, without bytes or a decoder (imported by store
+tests).
+
+``ScriptedMonitor`` sends exactly the items a test hands it; ``PacedMonitor`` streams a pleth waveform (75 Hz,
+chunks of a third of a second, sample values counting up) and an SpO2 reading per chunk in real time on its
+own thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from kapmonitor.core.clock import US_PER_S, now_us
+from kapmonitor.core.readings import Item, Reading, WaveChunk
+from kapmonitor.devices.base import LinkStats
+from kapmonitor.devices.transport import LinkState, Publish, Transport
+
+PLETH_RATE_HZ = 75
+CHUNK = 25  # samples: a third of a second, as the Nonin decoders deliver
+
+
+class ScriptedMonitor(Transport):
+    def __init__(self, name: str = "scripted@test") -> None:
+        protocol, _, address = name.partition("@")
+        super().__init__(name, protocol, address)
+
+    def start(self, publish: Publish) -> None:
+        self._publish = publish
+        self._set_state(LinkState.CONNECTED, "scripted")
+
+    def stop(self) -> None:
+        if self._publish is not None:
+            self._set_state(LinkState.STOPPED)
+            self._publish = None
+
+    def stats(self) -> LinkStats:
+        return LinkStats()
+
+    def send(self, items: Sequence[Item]) -> None:
+        self._emit(items)
+
+
+class PacedMonitor(Transport):
+    def __init__(self, name: str = "paced@test") -> None:
+        protocol, _, address = name.partition("@")
+        super().__init__(name, protocol, address)
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, publish: Publish) -> None:
+        self._publish = publish
+        self._set_state(LinkState.CONNECTED)
+        self._thread = threading.Thread(target=self._run, name="kapmonitor-test-paced", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def stats(self) -> LinkStats:
+        return LinkStats()
+
+    def _run(self) -> None:
+        start_us = now_us()
+        sent = 0
+        while not self._halt.is_set():
+            # Times follow the sample count (as a device's sample clock does), so the stream is
+            # gap-free by design.
+            due = (now_us() - start_us) * PLETH_RATE_HZ // US_PER_S
+            while sent + CHUNK <= due:
+                t_us = start_us + round(sent * US_PER_S / PLETH_RATE_HZ)
+                chunk_end_us = start_us + round((sent + CHUNK) * US_PER_S / PLETH_RATE_HZ)
+                self._emit(
+                    [
+                        WaveChunk(
+                            "pleth",
+                            PLETH_RATE_HZ,
+                            tuple(range(sent, sent + CHUNK)),
+                            t_us=t_us,
+                            device=self.device,
+                        ),
+                        Reading("spo2", 97.0, "%", t_us=chunk_end_us, device=self.device),
+                    ]
+                )
+                sent += CHUNK
+            self._halt.wait(0.05)

@@ -1,0 +1,91 @@
+"""The schema comes from Alembic migrations, from an empty database on; upgrading twice changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from kapmonitor.cli import main
+from kapmonitor.store.db import engine_for, open_database, upgrade
+
+TABLES = {"patient", "session", "device", "numeric_reading", "wave_chunk", "link_event", "alembic_version"}
+
+
+def test_upgrade_creates_the_schema_from_an_empty_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'k.sqlite'}"
+    assert upgrade(url) == url
+    engine = engine_for(url)
+    try:
+        schema = inspect(engine)
+        assert set(schema.get_table_names()) == TABLES
+        indexed = {tuple(i["column_names"]) for i in schema.get_indexes("numeric_reading")}
+        assert ("session_id", "device_id", "metric", "t_us") in indexed
+        indexed = {tuple(i["column_names"]) for i in schema.get_indexes("wave_chunk")}
+        assert ("session_id", "device_id", "metric", "t_us") in indexed
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_command_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'k.sqlite'}"
+    assert main(["db", "upgrade", "--db", url]) == 0
+    engine = open_database(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO patient (code) VALUES ('KEEP-ME')"))
+    engine.dispose()
+    assert main(["db", "upgrade", "--db", url]) == 0
+    assert capsys.readouterr().out.count(f"database is at the newest schema: {url}") == 2
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT code FROM patient")).scalars().all() == ["KEEP-ME"]
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
+
+
+def test_without_db_the_default_database_lives_in_the_data_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
+    assert main(["db", "upgrade"]) == 0
+    assert (tmp_path / "data" / "kapmonitor.sqlite").is_file()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    engine = engine_for(f"sqlite:///{tmp_path / 'k.sqlite'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() > 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("not a url", "cannot use database not a url: Could not parse"),
+        (
+            "postgresql+nosuchdriver://clinic:secret@db/kap",
+            "cannot use database postgresql+nosuchdriver://clinic:***@db/kap",
+        ),
+    ],
+)
+def test_an_unusable_database_url_is_one_clear_line(
+    url: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade", "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kapmonitor: {message}") and err.count("\n") == 1 and "secret" not in err
+
+
+def test_a_file_that_is_not_a_database_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("dose log, not a database\n" * 100)
+    url = f"sqlite:///{tmp_path / 'notes.txt'}"
+    assert main(["sessions", "list", "--db", url]) == 2
+    assert capsys.readouterr().err == f"kapmonitor: cannot open database {url}: file is not a database\n"
