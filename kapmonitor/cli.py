@@ -7,9 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kapmonitor import __version__
+from kapmonitor.core.errors import UserError
 
 
-class CommandError(Exception):
+class CommandError(UserError):
     """A bad command line or an unusable input: printed as one line, exit status 2."""
 
 
@@ -154,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except CommandError as exc:
+    except UserError as exc:
         print(f"kapmonitor: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

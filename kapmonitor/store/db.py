@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
-from kapmonitor.cli import CommandError
+from kapmonitor.core.errors import UserError
 from kapmonitor.paths import default_db_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -34,7 +34,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class DatabaseUnavailable(CommandError):
+class DatabaseUnavailable(UserError):
     """The database URL cannot be used: a typo, a missing driver, a directory that cannot be created."""
 
 
