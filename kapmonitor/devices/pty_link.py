@@ -36,6 +36,7 @@ class PtyDevice:
         speed: float = 1.0,
         max_chunk: int | None = None,
         seed: int = 0,
+        keep_sent: bool = False,
     ) -> None:
         self.simulator = simulator
         self.name = name
@@ -45,6 +46,7 @@ class PtyDevice:
         self._dir = Path(tempfile.mkdtemp(prefix="kapmonitor-pty-"))
         self.port = str(self._dir / name)
         self.bytes_written = 0  # bytes that reached the pty, injected garbage included
+        self.sent: bytearray | None = bytearray() if keep_sent else None  # a copy of them, for tests
         self._fds: tuple[int, int] | None = None  # (master, slave)
         self._lock = threading.RLock()
         self._pending = bytearray()
@@ -176,6 +178,8 @@ class PtyDevice:
                 except OSError:
                     return
                 self.bytes_written += written
+                if self.sent is not None:
+                    self.sent += self._pending[:written]
                 del self._pending[:written]
             if self.max_chunk:
                 time.sleep(self._random.uniform(0.0002, 0.002))
