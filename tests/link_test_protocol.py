@@ -1,12 +1,16 @@
 """A tiny framed protocol used only by the link tests, so they do not depend on any real device's decoder.
 
-Frame: A5 | seq MSB | seq LSB | pulse | checksum = sum(previous 4) mod 256. One frame is one pleth sample whose
-value is the frame's sequence number, so a test can see at once whether any frame went missing.
+Frame: A5 | seq MSB | seq LSB | pulse | checksum = sum(previous 4) mod 256. One frame is one pleth sample
+whose value is the frame's sequence number, so a test can see at once whether any frame went missing.
 A frame also carries the simulated pulse rate (None as 0xFF). The device answers each "?" with ACK (06), which
 the decoder reports as a LinkEvent.
 """
 
 from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
 
 from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, Keepalive, SerialSettings, TrackSpec
@@ -123,3 +127,37 @@ def register() -> None:
 
     registry.BUILTIN[PROTOCOL] = (__name__, "DESCRIPTOR")
     registry.descriptor.cache_clear()
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll until ``condition()`` holds; fail naming ``what`` after ``timeout`` s (a bound, not a timing)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class Collected:
+    """A publish target that keeps every item, safe to read from the test thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.items: list[Item] = []
+
+    def __call__(self, batch: Sequence[Item]) -> None:
+        with self._lock:
+            self.items.extend(batch)
+
+    def snapshot(self) -> list[Item]:
+        with self._lock:
+            return list(self.items)
+
+    def chunks(self) -> list[WaveChunk]:
+        return [i for i in self.snapshot() if isinstance(i, WaveChunk)]
+
+    def samples(self) -> list[int]:
+        return [s for c in self.chunks() for s in c.samples]
+
+    def events(self, kind: str | None = None) -> list[LinkEvent]:
+        return [i for i in self.snapshot() if isinstance(i, LinkEvent) and kind in (None, i.kind)]

@@ -53,7 +53,12 @@ def test_a_scenario_file_gives_patient_episodes_devices_and_raw_sections(tmp_pat
     path = tmp_path / "session.toml"
     path.write_text(GOOD)
     s = Scenario.load(path)
-    assert (s.patient.spo2, s.patient.pulse_rate, s.patient.systolic, s.patient.diastolic) == (97, 68, 118, 76)
+    assert (s.patient.spo2, s.patient.pulse_rate, s.patient.systolic, s.patient.diastolic) == (
+        97,
+        68,
+        118,
+        76,
+    )
     assert s.patient.dose_at_s == 300
     assert s.patient.ketamine_systolic_rise == 16  # default response
     assert s.episodes == (
@@ -71,7 +76,9 @@ def test_a_scenario_file_gives_patient_episodes_devices_and_raw_sections(tmp_pat
 def test_an_empty_file_is_the_default_scenario() -> None:
     s = Scenario.from_toml("")
     assert s.patient == Scenario.default().patient
-    assert s.episodes == () and s.duration_s is None and s.devices == ("nonin-df7",) and dict(s.sections) == {}
+    assert (
+        s.episodes == () and s.duration_s is None and s.devices == ("nonin-df7",) and dict(s.sections) == {}
+    )
 
 
 @pytest.mark.parametrize("name", ["demo.toml", "desaturation.toml"])
@@ -89,14 +96,23 @@ def test_the_shipped_scenarios_load(name: str) -> None:
         ("[patient]\nheight = 180", "[patient] has unknown key(s) height"),
         ("[patient]\nsystolic = 80\ndiastolic = 90", "diastolic 90 must be below systolic 80"),
         ("[patient]\ndose_at_s = -5", "[patient] dose_at_s must be 0 or more"),
-        ('[[episode]]\nkind = "seizure"\nstart_s = 1\nduration_s = 2', "[[episode]] #1: kind 'seizure' is not one of"),
+        (
+            '[[episode]]\nkind = "seizure"\nstart_s = 1\nduration_s = 2',
+            "[[episode]] #1: kind 'seizure' is not one of",
+        ),
         ('[[episode]]\nkind = "desaturation"\nstart_s = 1\nduration_s = 2', "#1 (desaturation) needs value"),
         ('[[episode]]\nkind = "sensor_off"\nstart_s = 1\nduration_s = 2\nvalue = 3', "takes no value"),
         ('[[episode]]\nkind = "artifact"\nduration_s = 2', "#1 (artifact) needs start_s"),
         ('[[episode]]\nkind = "artifact"\nstart_s = 1\nduration_s = 0', "duration_s more than 0"),
         ('[[episode]]\nkind = "artifact"\nstart_s = 1\nduration_s = 2\nwhen = 3', "unknown key(s) when"),
-        ('[[episode]]\nkind = "artifact"\nstart_s = 1\nduration_s = 2\ndevice = 7', "device must be a protocol"),
-        ('[[episode]]\nkind = "bradycardia"\nstart_s = 1\nduration_s = 2\nvalue = 400', "value = 400 is outside"),
+        (
+            '[[episode]]\nkind = "artifact"\nstart_s = 1\nduration_s = 2\ndevice = 7',
+            "device must be a protocol",
+        ),
+        (
+            '[[episode]]\nkind = "bradycardia"\nstart_s = 1\nduration_s = 2\nvalue = 400',
+            "value = 400 is outside",
+        ),
         ("episode = 3", "episodes are written as [[episode]] tables"),
         ('devices = "nonin-df7"', "devices must be a list of protocol names"),
         ("duration_s = -1", "duration_s must be more than 0"),
@@ -121,7 +137,9 @@ def test_the_second_bad_episode_is_named_by_its_position(tmp_path: Path) -> None
         '[[episode]]\nkind = "artifact"\nstart_s = 1\nduration_s = 2\n'
         '[[episode]]\nkind = "tachycardia"\nstart_s = 1\nduration_s = 2\n'
     )
-    with pytest.raises(ScenarioError, match=r"\[\[episode\]\] #2 \(tachycardia\) needs value: the pulse rate"):
+    with pytest.raises(
+        ScenarioError, match=r"\[\[episode\]\] #2 \(tachycardia\) needs value: the pulse rate"
+    ):
         Scenario.from_toml(text, source="s.toml")
 
 

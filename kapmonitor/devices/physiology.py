@@ -1,8 +1,8 @@
-"""A simulated patient: beat timing with heart-rate variability, a pleth pulse, SpO2, perfusion, and blood pressure
-that follows a ketamine response, plus the scenario's scripted episodes.
+"""A simulated patient: beat timing with heart-rate variability, a pleth pulse, SpO2, perfusion, and blood
+pressure that follows a ketamine response, plus the scenario's scripted episodes.
 
-Everything is a deterministic function of simulated time and the seed, so two devices simulating the same patient
-agree, and a test run is repeatable.
+Everything is a deterministic function of simulated time and the seed, so two devices simulating the same
+patient agree, and a test run is repeatable.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ BEAT_GRID_BLOCK_S = 120.0
 
 
 def ketamine_response(since_dose_s: float | np.ndarray) -> float | np.ndarray:
-    """0 before the dose, rising to 1 at 40 min, back to 0.4 at 2 h and 0.04 at 4 h (a gamma-variate shape)."""
+    """0 before the dose, 1 at 40 min, 0.4 at 2 h and 0.04 at 4 h (a gamma-variate shape)."""
     x = np.maximum(np.asarray(since_dose_s, dtype=float), 0.0) / KETAMINE_PEAK_S
     out = x * np.exp(1.0 - x)
     return float(out) if out.ndim == 0 else out
@@ -50,6 +50,7 @@ def _beat_hash(beat: np.ndarray, salt: float) -> np.ndarray:
 
 def pulse_shape(phase: np.ndarray, dicrotic: np.ndarray, systole: np.ndarray) -> np.ndarray:
     """One beat's pleth over phase 0..1: a steep systolic upstroke, a dicrotic notch, the diastolic runoff."""
+
     def half_gauss(x: np.ndarray, centre: np.ndarray, rise: float, fall: float) -> np.ndarray:
         width = np.where(x < centre, rise, fall)
         return np.exp(-((x - centre) ** 2) / (2 * width**2))
@@ -79,7 +80,9 @@ class _Episodes:
     def active(self, kind: str, t: float) -> bool:
         return any(ep.kind == kind and ep.start_s <= t < ep.end_s for ep in self.episodes)
 
-    def blend(self, kinds: tuple[str, ...], t: float | np.ndarray, base: float | np.ndarray) -> float | np.ndarray:
+    def blend(
+        self, kinds: tuple[str, ...], t: float | np.ndarray, base: float | np.ndarray
+    ) -> float | np.ndarray:
         """``base`` pulled towards each matching episode's value by its ramped strength."""
         out = base
         for ep in self.episodes:
@@ -115,14 +118,16 @@ class PhysiologicalModel:
         self._grid_phase = np.zeros(1)
 
     def for_device(self, protocol: str) -> PhysiologicalModel:
-        """The same patient (same seed, same scenario) as seen by one device: device-scoped episodes filtered."""
+        """The same patient (seed, scenario) as one device sees it: other devices' episodes left out."""
         return PhysiologicalModel(self.scenario, self.seed, device=protocol)
 
-    # -- the patient --------------------------------------------------------------------------------------------
+    # -- the patient -----------------------------------------------------------------------------------------
 
     def _since_dose(self, t: float | np.ndarray) -> float | np.ndarray:
         dose = self.scenario.patient.dose_at_s
-        return np.zeros_like(np.asarray(t, dtype=float)) if dose is None else np.asarray(t, dtype=float) - dose
+        return (
+            np.zeros_like(np.asarray(t, dtype=float)) if dose is None else np.asarray(t, dtype=float) - dose
+        )
 
     def mean_heart_rate(self, t: float | np.ndarray) -> float | np.ndarray:
         """The pulse rate a monitor averages to, without the beat-to-beat sinus arrhythmia."""
@@ -169,7 +174,9 @@ class PhysiologicalModel:
         spo2 = min(100.0, float(ep.blend(("desaturation",), t_s, spo2)))
         k = float(ketamine_response(self._since_dose(t_s)))
         cycle = BP_CYCLE_MMHG * float(_slow_wave(t_s, self._bp_cycle))
-        surge = sum(float(ep.strength(e, t_s)) * (e.value or 0.0) for e in ep.episodes if e.kind == "bp_surge")
+        surge = sum(
+            float(ep.strength(e, t_s)) * (e.value or 0.0) for e in ep.episodes if e.kind == "bp_surge"
+        )
         systolic = p.systolic + p.ketamine_systolic_rise * k + cycle + surge
         diastolic = p.diastolic + p.ketamine_diastolic_rise * k + 0.6 * cycle + 0.6 * surge
         return VitalsSnapshot(
@@ -183,7 +190,7 @@ class PhysiologicalModel:
             connected=connected,
         )
 
-    # -- the pleth ----------------------------------------------------------------------------------------------
+    # -- the pleth -------------------------------------------------------------------------------------------
 
     def pleth(self, t0_s: float, n: int, rate_hz: float) -> np.ndarray:
         """``n`` samples from ``t0_s``, 0.0 (trough) .. 1.0 (peak); the pulse's height follows perfusion."""

@@ -23,7 +23,9 @@ from pathlib import Path
 from kapmonitor.devices.simulation import DeviceSimulator
 
 TICK_S = 0.02
-MAX_PENDING = 64 * 1024  # bytes held while the host is not reading; older ones are dropped, as a UART overruns
+MAX_PENDING = (
+    64 * 1024
+)  # bytes held while the host is not reading; older ones are dropped, as a UART overruns
 DRAIN_TIMEOUT_S = 1.0
 
 
@@ -128,7 +130,7 @@ class PtyDevice:
             return 0
         return int(struct.unpack("i", raw)[0])
 
-    # -- the writer thread --------------------------------------------------------------------------------------
+    # -- the writer thread -----------------------------------------------------------------------------------
 
     def _run(self) -> None:
         last = time.monotonic()

@@ -207,11 +207,13 @@ def _episode(entry: object, where: str, source: str) -> Episode:
         value = _in_range(_number(value, f"{where} value"), EPISODE_VALUE_LIMITS[kind], f"{where} value")
     device = entry.get("device")
     if device is not None and (not isinstance(device, str) or not device):
-        raise ScenarioError(f"{where}: device must be a protocol name such as \"nonin-df7\"")
+        raise ScenarioError(f'{where}: device must be a protocol name such as "nonin-df7"')
     return Episode(kind, start, duration, value, device)
 
 
 def _devices(value: object, source: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
-        raise ScenarioError(f'{source}: devices must be a list of protocol names, e.g. devices = ["nonin-df7"]')
+        raise ScenarioError(
+            f'{source}: devices must be a list of protocol names, e.g. devices = ["nonin-df7"]'
+        )
     return tuple(value)

@@ -1,4 +1,4 @@
-"""A serial device through pyserial: a reader thread, arrival stamps, keepalives, and reconnection with back-off.
+"""A serial device through pyserial: a reader thread, arrival stamps, keepalives, reconnection with back-off.
 
 When the port vanishes (a USB adapter pulled, a pty whose other side closed) the link reports a gap, keeps
 retrying (0.2 s doubling to 5 s), and resumes under the same device id with fresh sample clocks.
@@ -81,7 +81,7 @@ class SerialTransport(Transport):
     def stats(self) -> LinkStats:
         return self._path.stats()
 
-    # -- the reader thread --------------------------------------------------------------------------------------
+    # -- the reader thread -----------------------------------------------------------------------------------
 
     def _run(self) -> None:
         backoff = BACKOFF_FIRST_S

@@ -18,8 +18,8 @@ TICK_S = 0.02
 
 
 class SimulatedTransport(Transport):
-    """Runs ``simulator`` at ``speed`` x real time. Arrival stamps follow simulated time, so a scenario replayed
-    at 10x still lays its waveforms out on a true time axis."""
+    """Runs ``simulator`` at ``speed`` x real time. Arrival stamps follow simulated time, so a scenario
+    replayed at 10x still lays its waveforms out on a true time axis."""
 
     def __init__(
         self,

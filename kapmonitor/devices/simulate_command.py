@@ -1,4 +1,4 @@
-"""`kapmonitor simulate`: a simulated device on a pseudo-terminal (its path printed) or on a real serial port."""
+"""`kapmonitor simulate`: a simulated device on a pseudo-terminal (path printed) or on a serial port."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def _descriptor(protocol: str) -> DeviceDescriptor:
     if found.simulator is None:
         raise CommandError(f"protocol {protocol!r} has no simulator")
     if found.link != "serial":
-        raise CommandError(f"protocol {protocol!r} is a Bluetooth profile; only serial devices can be simulated here")
+        raise CommandError(
+            f"protocol {protocol!r} is a Bluetooth profile; only serial devices can be simulated here"
+        )
     return found
 
 
@@ -82,7 +84,9 @@ def _serve_pty(simulator: DeviceSimulator, name: str, stop: threading.Event) -> 
         device.stop()
 
 
-def _serve_port(simulator: DeviceSimulator, port: str, settings: SerialSettings, stop: threading.Event) -> None:
+def _serve_port(
+    simulator: DeviceSimulator, port: str, settings: SerialSettings, stop: threading.Event
+) -> None:
     try:
         link = serial.Serial(port, **settings.as_pyserial(), timeout=0, write_timeout=1.0)
     except (serial.SerialException, OSError, ValueError) as exc:

@@ -6,9 +6,9 @@ sample clock per metric, so serial or scheduling jitter never bends a waveform.
 
 from __future__ import annotations
 
-from kapmonitor.core.clock import SampleClock
 from dataclasses import replace
 
+from kapmonitor.core.clock import SampleClock
 from kapmonitor.core.readings import Item, LinkEvent, WaveChunk
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, LinkStats
 from kapmonitor.devices.registry import descriptor as registered
