@@ -103,3 +103,22 @@ def test_stop_is_idempotent_and_removes_everything() -> None:
     dev.stop()
     dev.stop()
     assert not os.path.exists(link_dir)
+
+
+def test_a_port_nobody_reads_does_not_pile_up_a_backlog(device: PtyDevice) -> None:
+    device.speed = 50.0  # 2500 frames a second of simulated output
+    device.start()
+    wait_for(lambda: device.bytes_dropped > 0, what="output to be dropped")
+    fd = os.open(device.port, os.O_RDWR | os.O_NOCTTY)
+    try:
+        backlog = read_some(fd, 1, timeout=1.0)
+        os.set_blocking(fd, False)
+        while True:
+            try:
+                more = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            backlog += more
+    finally:
+        os.close(fd)
+    assert len(backlog) < 4096

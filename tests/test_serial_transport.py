@@ -104,6 +104,7 @@ def test_unplug_and_replug_gives_a_gap_then_data_resumes_with_nothing_before_the
     assert kinds.index("reconnecting") < kinds.index("gap") < len(kinds) - 1 - kinds[::-1].index("connected")
     status = link.status()
     assert status.reconnects == 1 and status.state == LinkState.STOPPED
+    assert status.data_age_s() is not None and status.data_age_s(now=status.last_data_us) == 0
 
 
 def test_the_capture_file_holds_exactly_the_bytes_sent(
@@ -186,3 +187,10 @@ def test_open_failures_say_what_to_do() -> None:
     assert "not found" in open_failure_message("/dev/ttyUSB0", gone)
     busy = serial.SerialException(errno.EBUSY, "busy")
     assert "busy" in open_failure_message("/dev/ttyUSB0", busy)
+
+
+def test_a_capture_path_that_cannot_be_written_fails_at_start(tmp_path: Path, got: Collected) -> None:
+    link = SerialTransport(DESCRIPTOR, str(tmp_path / "tty"), capture=tmp_path / "no-such-dir" / "raw.bin")
+    with pytest.raises(FileNotFoundError):
+        link.start(got)
+    link.stop()

@@ -23,9 +23,11 @@ from pathlib import Path
 from kapmonitor.devices.simulation import DeviceSimulator
 
 TICK_S = 0.02
-MAX_PENDING = (
-    64 * 1024
-)  # bytes held while the host is not reading; older ones are dropped, as a UART overruns
+# Bytes held while the pty takes no more; older ones are dropped, as a UART overruns.
+MAX_PENDING = 64 * 1024
+# While the host has not read this much, new data is dropped: a port opened late should not start with a
+# backlog of stale seconds (a real adapter does not queue data for a port nobody has open).
+UNREAD_LIMIT = 1024
 DRAIN_TIMEOUT_S = 1.0
 
 
@@ -48,6 +50,7 @@ class PtyDevice:
         self._dir = Path(tempfile.mkdtemp(prefix="kapmonitor-pty-"))
         self.port = str(self._dir / name)
         self.bytes_written = 0  # bytes that reached the pty, injected garbage included
+        self.bytes_dropped = 0  # bytes produced while nobody read the port
         self.sent: bytearray | None = bytearray() if keep_sent else None  # a copy of them, for tests
         self._fds: tuple[int, int] | None = None  # (master, slave)
         self._lock = threading.RLock()
@@ -142,6 +145,9 @@ class PtyDevice:
             with self._lock:
                 if self._fds is None:
                     continue  # unplugged: the device keeps measuring, nobody hears it
+                if self._unread() > UNREAD_LIMIT:
+                    self.bytes_dropped += len(data)
+                    continue
                 self._pending += self._with_garbage(data)
                 del self._pending[:-MAX_PENDING]
             self._write_pending()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ from kapmonitor.core.readings import LinkEvent
 from kapmonitor.devices.base import DeviceDescriptor, LinkStats, SerialSettings
 from kapmonitor.devices.stamping import DecodePath, resolve
 from kapmonitor.devices.transport import LinkState, Publish, Transport
+
+log = logging.getLogger(__name__)
 
 READ_TIMEOUT_S = 0.05
 BACKOFF_FIRST_S = 0.2
@@ -58,7 +61,7 @@ class SerialTransport(Transport):
         self.settings = settings or self.descriptor.serial or SerialSettings()
         self.capture = Path(capture) if capture is not None else None
         self._path = DecodePath(self.descriptor, self.device)
-        self._serial: serial.Serial | None = None
+        self._capture: BinaryIO | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -67,6 +70,8 @@ class SerialTransport(Transport):
             return
         self._publish = publish
         self._stop.clear()
+        # opened here so a bad capture path fails in the caller, with its own message
+        self._capture = self.capture.open("ab") if self.capture else None
         self._set_state(LinkState.CONNECTING, f"opening {self.port}")
         self._thread = threading.Thread(target=self._run, name=f"kapmonitor-serial-{self.port}", daemon=True)
         self._thread.start()
@@ -84,29 +89,37 @@ class SerialTransport(Transport):
     # -- the reader thread -----------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except Exception as exc:  # a decoder or sink bug must show on the device strip, not vanish
+            log.exception("serial link %s failed", self.device)
+            self._set_state(LinkState.FAILED, f"internal error reading {self.port}: {exc}")
+        finally:
+            if self._capture is not None:
+                self._capture.close()
+
+    def _serve(self) -> None:
         backoff = BACKOFF_FIRST_S
         had_link = False
-        capture = self.capture.open("ab") if self.capture else None
-        try:
-            while not self._stop.is_set():
-                ser = self._open(LinkState.RECONNECTING if had_link else LinkState.CONNECTING)
-                if ser is None:
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, BACKOFF_MAX_S)
-                    continue
-                backoff = BACKOFF_FIRST_S
-                if had_link:
-                    self.reconnects += 1
-                had_link = True
-                self._set_state(LinkState.CONNECTED, f"receiving from {self.port}")
+        capture = self._capture
+        while not self._stop.is_set():
+            ser = self._open(LinkState.RECONNECTING if had_link else LinkState.CONNECTING)
+            if ser is None:
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            backoff = BACKOFF_FIRST_S
+            if had_link:
+                self.reconnects += 1
+            had_link = True
+            self._set_state(LinkState.CONNECTED, f"receiving from {self.port}")
+            try:
                 reason = self._read_until_lost(ser, capture)
+            finally:
                 with contextlib.suppress(Exception):  # the port may already be gone
                     ser.close()
-                if reason is not None:
-                    self._lost(reason)
-        finally:
-            if capture is not None:
-                capture.close()
+            if reason is not None:
+                self._lost(reason)
 
     def _open(self, state_on_failure: LinkState) -> serial.Serial | None:
         try:

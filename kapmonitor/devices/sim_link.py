@@ -4,6 +4,7 @@ serial link, without a pseudo-terminal. For demos, replays faster than real time
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -13,6 +14,8 @@ from kapmonitor.devices.base import DeviceDescriptor, LinkStats
 from kapmonitor.devices.simulation import DeviceSimulator
 from kapmonitor.devices.stamping import DecodePath, resolve
 from kapmonitor.devices.transport import LinkState, Publish, Transport
+
+log = logging.getLogger(__name__)
 
 TICK_S = 0.02
 
@@ -57,6 +60,13 @@ class SimulatedTransport(Transport):
         return self._path.stats()
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except Exception as exc:  # a simulator or decoder bug must show on the device strip, not vanish
+            log.exception("simulated link %s failed", self.device)
+            self._set_state(LinkState.FAILED, f"internal error in the simulated device: {exc}")
+
+    def _serve(self) -> None:
         started_us, sim_s = now_us(), 0.0
         last = time.monotonic()
         linked = False
