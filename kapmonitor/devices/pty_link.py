@@ -142,16 +142,19 @@ class PtyDevice:
             data = self.simulator.advance((now - last) * self.speed)
             last = now
             self._follow_connection()
-            with self._lock:
-                if self._fds is None:
-                    continue  # unplugged: the device keeps measuring, nobody hears it
-                if self._unread() > UNREAD_LIMIT:
-                    self.bytes_dropped += len(data)
-                    continue
-                self._pending += self._with_garbage(data)
-                del self._pending[:-MAX_PENDING]
+            self._queue(data)
             self._write_pending()
             self._answer_host()
+
+    def _queue(self, data: bytes) -> None:
+        with self._lock:
+            if self._fds is None:
+                return  # unplugged: the device keeps measuring, nobody hears it
+            if self._unread() > UNREAD_LIMIT:
+                self.bytes_dropped += len(data)
+                return
+            self._pending += self._with_garbage(data)
+            del self._pending[:-MAX_PENDING]
 
     def _follow_connection(self) -> None:
         """Scripted disconnect episodes pull the plug and put it back."""
