@@ -34,6 +34,13 @@ class DeviceStatus:
     stats: LinkStats
     last_data_us: int | None
     message: str = ""
+    reconnects: int = 0
+
+    def data_age_s(self, now: int | None = None) -> float | None:
+        """Seconds since the last item arrived (None before any did)."""
+        if self.last_data_us is None:
+            return None
+        return ((now_us() if now is None else now) - self.last_data_us) / 1_000_000
 
 
 class Transport(ABC):
@@ -47,6 +54,7 @@ class Transport(ABC):
         self._state = LinkState.STOPPED
         self._message = ""
         self._last_data_us: int | None = None
+        self.reconnects = 0  # links that come back after a gap count here
         self._publish: Publish | None = None
         self._status_lock = threading.Lock()
 
@@ -74,6 +82,7 @@ class Transport(ABC):
                 self.stats(),
                 self._last_data_us,
                 self._message,
+                self.reconnects,
             )
 
     def _set_state(self, state: LinkState, message: str = "") -> None:

@@ -1,0 +1,161 @@
+"""A serial device through pyserial: a reader thread, arrival stamps, keepalives, reconnection with back-off.
+
+When the port vanishes (a USB adapter pulled, a pty whose other side closed) the link reports a gap, keeps
+retrying (0.2 s doubling to 5 s), and resumes under the same device id with fresh sample clocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+import serial
+
+from kapmonitor.core.clock import now_us
+from kapmonitor.core.readings import LinkEvent
+from kapmonitor.devices.base import DeviceDescriptor, LinkStats, SerialSettings
+from kapmonitor.devices.stamping import DecodePath, resolve
+from kapmonitor.devices.transport import LinkState, Publish, Transport
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT_S = 0.05
+BACKOFF_FIRST_S = 0.2
+BACKOFF_MAX_S = 5.0
+
+
+def open_failure_message(port: str, exc: BaseException) -> str:
+    """What a nurse or technician can act on when a port will not open."""
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOENT or (code is None and "No such file" in str(exc)):
+        return f"serial port {port} not found: is the cable or USB adapter plugged in?"
+    if code in (errno.EACCES, errno.EPERM):
+        return (
+            f"permission denied opening {port}: add your user to the 'dialout' group "
+            "(sudo usermod -aG dialout $USER) and log in again"
+        )
+    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK):
+        return f"serial port {port} is busy: another program (or another kapmonitor) has it open"
+    return f"cannot open serial port {port}: {exc}"
+
+
+class SerialTransport(Transport):
+    def __init__(
+        self,
+        protocol: str | DeviceDescriptor,
+        port: str,
+        *,
+        device: str | None = None,
+        settings: SerialSettings | None = None,
+        capture: Path | str | None = None,
+    ) -> None:
+        self.descriptor = resolve(protocol)
+        name = self.descriptor.protocol
+        super().__init__(device or f"{name}@{port}", name, port)
+        self.port = port
+        self.settings = settings or self.descriptor.serial or SerialSettings()
+        self.capture = Path(capture) if capture is not None else None
+        self._path = DecodePath(self.descriptor, self.device)
+        self._capture: BinaryIO | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, publish: Publish) -> None:
+        if self._thread is not None:
+            return
+        self._publish = publish
+        self._stop.clear()
+        # opened here so a bad capture path fails in the caller, with its own message
+        self._capture = self.capture.open("ab") if self.capture else None
+        self._set_state(LinkState.CONNECTING, f"opening {self.port}")
+        self._thread = threading.Thread(target=self._run, name=f"kapmonitor-serial-{self.port}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+            self._set_state(LinkState.STOPPED, "stopped")
+
+    def stats(self) -> LinkStats:
+        return self._path.stats()
+
+    # -- the reader thread -----------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._serve()
+        except Exception as exc:  # a decoder or sink bug must show on the device strip, not vanish
+            log.exception("serial link %s failed", self.device)
+            self._set_state(LinkState.FAILED, f"internal error reading {self.port}: {exc}")
+        finally:
+            if self._capture is not None:
+                self._capture.close()
+
+    def _serve(self) -> None:
+        backoff = BACKOFF_FIRST_S
+        had_link = False
+        capture = self._capture
+        while not self._stop.is_set():
+            ser = self._open(LinkState.RECONNECTING if had_link else LinkState.CONNECTING)
+            if ser is None:
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            backoff = BACKOFF_FIRST_S
+            if had_link:
+                self.reconnects += 1
+            had_link = True
+            self._set_state(LinkState.CONNECTED, f"receiving from {self.port}")
+            try:
+                reason = self._read_until_lost(ser, capture)
+            finally:
+                with contextlib.suppress(Exception):  # the port may already be gone
+                    ser.close()
+            if reason is not None:
+                self._lost(reason)
+
+    def _open(self, state_on_failure: LinkState) -> serial.Serial | None:
+        try:
+            return serial.Serial(
+                self.port, **self.settings.as_pyserial(), timeout=READ_TIMEOUT_S, exclusive=True
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            self._set_state(state_on_failure, open_failure_message(self.port, exc) + "; retrying")
+            return None
+
+    def _read_until_lost(self, ser: serial.Serial, capture: BinaryIO | None) -> str | None:
+        """Read and publish until stopped (returns None) or the port fails (returns what happened)."""
+        keepalive = self.descriptor.keepalive
+        try:
+            if self.descriptor.start_command:
+                ser.write(self.descriptor.start_command)
+            next_keepalive = time.monotonic() + (keepalive.interval_s if keepalive else 0)
+            while not self._stop.is_set():
+                data = ser.read(ser.in_waiting or 1)
+                if keepalive and time.monotonic() >= next_keepalive:
+                    ser.write(keepalive.payload)
+                    next_keepalive = time.monotonic() + keepalive.interval_s
+                if not data:
+                    continue
+                arrival = now_us()
+                if capture is not None:
+                    capture.write(data)
+                    capture.flush()
+                self._emit(self._path.feed(data, arrival))
+        except (serial.SerialException, OSError) as exc:
+            return str(exc)
+        return None
+
+    def _lost(self, reason: str) -> None:
+        self._path.reset()  # a partial frame before the gap cannot be completed by bytes after it
+        message = f"lost the connection to {self.port}; reconnecting"
+        self._set_state(LinkState.RECONNECTING, message)
+        if self._publish is not None:
+            self._publish([LinkEvent("gap", f"{message} ({reason})", now_us(), self.device)])
