@@ -17,13 +17,18 @@ from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.repository import SessionRepository
 
 if TYPE_CHECKING:
+    from kapmonitor.devices.physiology import PhysiologicalModel
+    from kapmonitor.devices.scenario import Scenario
     from kapmonitor.devices.simulation import PatientModel
+    from kapmonitor.devices.stamping import HostDriver
 
 log = logging.getLogger(__name__)
 
 
 class Station:
-    def __init__(self, db_url: str | None = None, *, record: bool = True) -> None:
+    def __init__(self, db_url: str | None = None, *, record: bool = True, scenario: Scenario | None = None) -> None:
+        self.scenario = scenario  # drives the simulated patient, when the station simulates devices
+        self._patient_model: PhysiologicalModel | None = None
         self.hub = Hub()
         self.buffers = LiveBuffers()
         self.hub.subscribe(self.buffers.write)
@@ -53,11 +58,17 @@ class Station:
             transport.start(self.hub.publish)
 
     def add_simulated(
-        self, protocol: str, *, model: PatientModel | None = None, via_pty: bool = True
+        self,
+        protocol: str,
+        *,
+        model: PatientModel | None = None,
+        via_pty: bool = True,
+        driver: HostDriver | None = None,
     ) -> Transport:
         """A simulated ``protocol`` device: on a pseudo-terminal read by the real serial path, or in-process.
 
-        Bluetooth protocols have no serial path, so they always run in-process.
+        Every simulated device of a station watches one simulated patient (so the cuff's pulse rate and the
+        oximeter's agree) unless ``model`` is given. Bluetooth protocols have no serial path: always in-process.
         """
         from kapmonitor.devices.registry import descriptor
 
@@ -65,9 +76,7 @@ class Station:
         if found.simulator is None:
             raise ValueError(f"{protocol} has no simulator")
         if model is None:
-            from kapmonitor.devices.physiology import PhysiologicalModel
-
-            model = PhysiologicalModel()
+            model = self._simulated_patient().for_device(protocol)
         simulator = found.simulator(model)
         transport: Transport
         if via_pty and found.link == "serial":
@@ -77,13 +86,20 @@ class Station:
             pty = PtyDevice(simulator, name=protocol)
             pty.start()
             self._pty_devices.append(pty)
-            transport = SerialTransport(protocol, pty.port)
+            transport = SerialTransport(protocol, pty.port, driver=driver)
         else:
             from kapmonitor.devices.sim_link import SimulatedTransport
 
-            transport = SimulatedTransport(protocol, simulator)
+            transport = SimulatedTransport(protocol, simulator, driver=driver)
         self.add_transport(transport)
         return transport
+
+    def _simulated_patient(self) -> PhysiologicalModel:
+        from kapmonitor.devices.physiology import PhysiologicalModel
+
+        if self._patient_model is None:
+            self._patient_model = PhysiologicalModel(self.scenario)
+        return self._patient_model
 
     def start(self) -> None:
         if self._started:

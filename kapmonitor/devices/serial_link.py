@@ -19,7 +19,7 @@ import serial
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import LinkEvent
 from kapmonitor.devices.base import DeviceDescriptor, LinkStats, SerialSettings
-from kapmonitor.devices.stamping import DecodePath, resolve
+from kapmonitor.devices.stamping import DecodePath, HostDriver, resolve
 from kapmonitor.devices.transport import LinkState, Publish, Transport
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class SerialTransport(Transport):
         port: str,
         *,
         device: str | None = None,
+        driver: HostDriver | None = None,
         settings: SerialSettings | None = None,
         capture: Path | str | None = None,
     ) -> None:
@@ -60,7 +61,7 @@ class SerialTransport(Transport):
         self.port = port
         self.settings = settings or self.descriptor.serial or SerialSettings()
         self.capture = Path(capture) if capture is not None else None
-        self._path = DecodePath(self.descriptor, self.device)
+        self._path = DecodePath(self.descriptor, self.device, driver)
         self._capture: BinaryIO | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -138,17 +139,18 @@ class SerialTransport(Transport):
                 ser.write(self.descriptor.start_command)
             next_keepalive = time.monotonic() + (keepalive.interval_s if keepalive else 0)
             while not self._stop.is_set():
+                command = self._path.commands(time.monotonic())
+                if command:
+                    ser.write(command)
                 data = ser.read(ser.in_waiting or 1)
                 if keepalive and time.monotonic() >= next_keepalive:
                     ser.write(keepalive.payload)
                     next_keepalive = time.monotonic() + keepalive.interval_s
-                if not data:
-                    continue
-                arrival = now_us()
-                if capture is not None:
+                if capture is not None and data:
                     capture.write(data)
                     capture.flush()
-                self._emit(self._path.feed(data, arrival))
+                if data or self._path.driver is not None:  # a driver may report a timeout with nothing read
+                    self._emit(self._path.feed(data, now_us()))
         except (serial.SerialException, OSError) as exc:
             return str(exc)
         return None

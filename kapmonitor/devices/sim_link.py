@@ -12,7 +12,7 @@ from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import LinkEvent
 from kapmonitor.devices.base import DeviceDescriptor, LinkStats
 from kapmonitor.devices.simulation import DeviceSimulator
-from kapmonitor.devices.stamping import DecodePath, resolve
+from kapmonitor.devices.stamping import DecodePath, HostDriver, resolve
 from kapmonitor.devices.transport import LinkState, Publish, Transport
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class SimulatedTransport(Transport):
         simulator: DeviceSimulator,
         *,
         device: str | None = None,
+        driver: HostDriver | None = None,
         speed: float = 1.0,
     ) -> None:
         self.descriptor = resolve(protocol)
@@ -37,7 +38,7 @@ class SimulatedTransport(Transport):
         super().__init__(device or f"{name}@sim", name, "sim")
         self.simulator = simulator
         self.speed = speed
-        self._path = DecodePath(self.descriptor, self.device)
+        self._path = DecodePath(self.descriptor, self.device, driver)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -85,7 +86,9 @@ class SimulatedTransport(Transport):
             if keepalive and sim_s >= next_keepalive_s:
                 data += self.simulator.receive(keepalive.payload)
                 next_keepalive_s = sim_s + keepalive.interval_s
-            if linked and data:
+            if linked and (command := self._path.commands(sim_s)):
+                data += self.simulator.receive(command)
+            if linked and (data or self._path.driver is not None):
                 self._emit(self._path.feed(data, arrival))
 
     def _follow_connection(self, arrival: int) -> bool:

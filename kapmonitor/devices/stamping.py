@@ -6,7 +6,9 @@ sample clock per metric, so serial or scheduling jitter never bends a waveform.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
+from typing import Protocol
 
 from kapmonitor.core.clock import SampleClock
 from kapmonitor.core.readings import Item, LinkEvent, WaveChunk
@@ -19,18 +21,42 @@ def resolve(protocol: str | DeviceDescriptor) -> DeviceDescriptor:
     return protocol if isinstance(protocol, DeviceDescriptor) else registered(protocol)
 
 
-class DecodePath:
-    """One device's decoder and sample clocks. Used from one thread (the link's reader)."""
+class HostDriver(Protocol):
+    """A device the host must drive (an NIBP module: start a measurement, poll the cuff, fetch the result).
 
-    def __init__(self, descriptor: DeviceDescriptor, device: str) -> None:
+    A descriptor offers one as ``extra["driver"]``, a factory; the link calls :meth:`poll` every loop turn, even
+    when nothing was read, writes what it returns, and passes every decoded item to :meth:`on_items`.
+    """
+
+    def poll(self, now_s: float) -> bytes: ...
+
+    def on_items(self, items: Iterable[Item]) -> None: ...
+
+    def drain_events(self) -> list[Item]: ...
+
+
+class DecodePath:
+    """One device's decoder, sample clocks and host driver. Used from one thread (the link's reader)."""
+
+    def __init__(self, descriptor: DeviceDescriptor, device: str, driver: HostDriver | None = None) -> None:
         self.descriptor = descriptor
         self.device = device
         self.decoder: Decoder = descriptor.decoder()
+        factory = descriptor.extra.get("driver")
+        self.driver: HostDriver | None = driver or (factory() if callable(factory) else None)
         self._earlier = LinkStats()  # counts from decoders replaced by reset()
         self._clocks: dict[str, SampleClock] = {}
 
+    def commands(self, now_s: float) -> bytes:
+        """What the host driver wants written to the device now (monotonic seconds); usually nothing."""
+        return self.driver.poll(now_s) if self.driver is not None else b""
+
     def feed(self, data: bytes, arrival_us: int) -> list[Item]:
-        return [self._stamp(item, arrival_us) for item in self.decoder.feed(data)]
+        items = self.decoder.feed(data) if data else []
+        if self.driver is not None:
+            self.driver.on_items(items)
+            items += self.driver.drain_events()
+        return [self._stamp(item, arrival_us) for item in items]
 
     def _stamp(self, item: Item, arrival_us: int) -> Item:
         if isinstance(item, WaveChunk):
