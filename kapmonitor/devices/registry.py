@@ -13,6 +13,11 @@ ENTRY_POINT_GROUP = "kapmonitor.devices"
 # name -> (module, attribute holding the DeviceDescriptor)
 BUILTIN: dict[str, tuple[str, str]] = {
     "nonin-df7": ("kapmonitor.devices.nonin", "DF7"),
+    "ble-hrm": ("kapmonitor.devices.ble.descriptors", "HRM"),
+    "ble-bpm": ("kapmonitor.devices.ble.descriptors", "BPM"),
+    "ble-icp": ("kapmonitor.devices.ble.descriptors", "ICP"),
+    "ble-plx-spot": ("kapmonitor.devices.ble.descriptors", "PLX_SPOT"),
+    "ble-plx-cont": ("kapmonitor.devices.ble.descriptors", "PLX_CONT"),
 }
 
 
