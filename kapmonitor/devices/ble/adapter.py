@@ -91,6 +91,7 @@ class BleTransport(Transport):
         self._stop_requested = threading.Event()
         self._wake: asyncio.Event | None = None
         self._main_task: asyncio.Task[None] | None = None
+        self._connecting = False
         self._generation = 0
         self._client: Any = None
         self._link_lost: asyncio.Event | None = None
@@ -120,18 +121,11 @@ class BleTransport(Transport):
         loop, thread = self._loop, self._thread
         if loop is not None:
             try:
-                loop.call_soon_threadsafe(self._wake_up)
+                loop.call_soon_threadsafe(self._on_stop)
             except RuntimeError:  # the loop already closed
                 pass
         if thread is not None:
-            thread.join(timeout=2.0)
-            if thread.is_alive() and loop is not None and not loop.is_closed():
-                # A connect attempt is still running (bleak waits up to its timeout): cancel it.
-                try:
-                    loop.call_soon_threadsafe(self._cancel_main)
-                except RuntimeError:
-                    pass
-                thread.join(timeout=10.0)
+            thread.join(timeout=15.0)
         self._thread = None
         self._set_state(LinkState.STOPPED, "")
 
@@ -182,8 +176,10 @@ class BleTransport(Transport):
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    def _cancel_main(self) -> None:
-        if self._main_task is not None:
+    def _on_stop(self) -> None:
+        self._wake_up()
+        if self._connecting and self._main_task is not None:
+            # bleak may wait up to its timeout for a device that is not there: do not make stop() wait too.
             self._main_task.cancel()
 
     def _wake_up(self) -> None:
@@ -226,7 +222,11 @@ class BleTransport(Transport):
         client = self._connect(self.target, disconnected_callback=self._on_disconnected)
         self._client = client
         try:
-            await client.connect()
+            self._connecting = True
+            try:
+                await client.connect()
+            finally:
+                self._connecting = False
             await self._subscribe_all(client, generation)
             self._set_state(LinkState.CONNECTED, f"subscribed: {', '.join(sorted(self._subscribed_names()))}")
             await self._read_features(client)
@@ -263,7 +263,10 @@ class BleTransport(Transport):
             if generation != self._generation or self._client is None:
                 self.ignored_callbacks += 1
                 return
-            self._on_notification(name, bytes(data))
+            try:
+                self._on_notification(name, bytes(data))
+            except Exception as exc:  # noqa: BLE001 - never raise into bleak's notification machinery
+                self._link_event("error", f"handling a {name} notification failed: {describe_error(exc)}")
 
         return on_notification
 
@@ -339,7 +342,7 @@ class BleTransport(Transport):
             if name == "ble-icp":
                 self._cuff_live = True
             items = [self._qualify(name, i) for i in self.decoders[name].feed(data)]
-        self._emit([i.stamped(arrived, self.device) for i in items])
+        self._emit([replace(i, t_us=arrived, device=self.device) for i in items])
 
     def _qualify(self, name: str, item: Item) -> Item:
         if not isinstance(item, Reading):
