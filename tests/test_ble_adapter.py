@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -247,6 +246,5 @@ def test_a_connect_that_hangs_is_cancelled_by_stop() -> None:
     sink = Collector()
     transport.start(sink)
     sink.wait_for(has_event("connecting"))
-    started = time.monotonic()
-    transport.stop()
-    assert time.monotonic() - started < 14  # not a timing test: only that stop does not wait out the connect
+    transport.stop()  # the connect would hang for a minute; stop cancels it instead of waiting it out
+    assert "kapmonitor-ble-AA:BB:CC:DD:EE:09" not in [t.name for t in threading.enumerate() if t.is_alive()]

@@ -111,10 +111,11 @@ async def _bleak_discover(timeout: float, service_uuids: list[str] | None) -> Ma
 
 
 async def scan_async(timeout: float = 8.0, *, filter_services: bool = False, include_all: bool = False,
-                     discover: Discover = _bleak_discover) -> list[FoundDevice]:
+                     discover: Discover | None = None) -> list[FoundDevice]:
+    """Scan with bleak (or ``discover``, a stand-in with the same result shape) and classify what was seen."""
     uuids = sorted(SERVICE_PROFILES) if filter_services else None
     try:
-        seen = await discover(timeout, uuids)
+        seen = await (discover or _bleak_discover)(timeout, uuids)
     except (OSError, EOFError) as exc:
         raise BluetoothUnavailable(plain_message(exc)) from exc
     except Exception as exc:
