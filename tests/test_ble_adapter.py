@@ -75,7 +75,9 @@ def running() -> object:
 
 
 def test_cuff_dumps_stored_readings_with_device_time_then_disconnects(running) -> None:
-    cuff = FakePeripheral.scripted(["ble-bpm", "ble-icp"], [[Notify(BPM, STORED_1), Notify(BPM, STORED_2), Disconnect()]])
+    cuff = FakePeripheral.scripted(
+        ["ble-bpm", "ble-icp"], [[Notify(BPM, STORED_1), Notify(BPM, STORED_2), Disconnect()]]
+    )
     transport = BleTransport("AA:BB:CC:DD:EE:01", profiles=["ble-bpm"], connect=cuff.connector(), **FAST)
     sink = running(transport)
     sink.wait_for(lambda items: count("nibp_systolic", 2)(items) and has_event("reconnecting")(items))
@@ -87,14 +89,18 @@ def test_cuff_dumps_stored_readings_with_device_time_then_disconnects(running) -
     lost = sink.events("reconnecting")[0]
     assert "a cuff does this after sending its readings" in lost.detail
     # The cuff is gone now; the transport keeps trying with back-off and stops cleanly.
-    sink.wait_for(lambda items: any(isinstance(i, LinkEvent) and "could not connect" in i.detail for i in items))
+    sink.wait_for(
+        lambda items: any(isinstance(i, LinkEvent) and "could not connect" in i.detail for i in items)
+    )
     transport.stop()
     assert transport.status().state is LinkState.STOPPED
     assert transport.stats().frames_ok == 2
 
 
 def test_subscribes_first_to_every_supported_characteristic_once(running) -> None:
-    device = FakePeripheral.scripted(["ble-bpm", "ble-icp", "ble-plx-cont"], [[Notify(BPM, STORED_1), Pause(30)]])
+    device = FakePeripheral.scripted(
+        ["ble-bpm", "ble-icp", "ble-plx-cont"], [[Notify(BPM, STORED_1), Pause(30)]]
+    )
     clients: list[FakeBleakClient] = []
 
     def connect(target: object, **kwargs: object) -> FakeBleakClient:
@@ -114,7 +120,9 @@ def test_disconnect_mid_stream_then_reconnect(running) -> None:
         ["ble-plx-cont"],
         [[Notify(CONT, CONT_95), Notify(CONT, CONT_95), Disconnect()], [Notify(CONT, CONT_95), Pause(30)]],
     )
-    transport = BleTransport("AA:BB:CC:DD:EE:03", profiles=["ble-plx-cont"], connect=oximeter.connector(), **FAST)
+    transport = BleTransport(
+        "AA:BB:CC:DD:EE:03", profiles=["ble-plx-cont"], connect=oximeter.connector(), **FAST
+    )
     sink = running(transport)
     sink.wait_for(lambda items: count("spo2", 3)(items) and has_event("connected", 2)(items))
     kinds = [e.kind for e in sink.events() if e.kind in ("connecting", "connected", "reconnecting")]
@@ -125,13 +133,16 @@ def test_disconnect_mid_stream_then_reconnect(running) -> None:
 
 
 def test_callbacks_of_an_earlier_connection_are_ignored(running) -> None:
-    # BlueZ may keep calling the callback registered before a reconnect (bleak #2002): one reading per notification.
+    # BlueZ may keep calling the callback registered before a reconnect (bleak #2002): one reading per
+    # notification.
     oximeter = FakePeripheral.scripted(
         ["ble-plx-cont"],
         [[Notify(CONT, CONT_95), Disconnect()], [Notify(CONT, CONT_95), Notify(CONT, CONT_95), Pause(30)]],
         repeat_old_callbacks=True,
     )
-    transport = BleTransport("AA:BB:CC:DD:EE:04", profiles=["ble-plx-cont"], connect=oximeter.connector(), **FAST)
+    transport = BleTransport(
+        "AA:BB:CC:DD:EE:04", profiles=["ble-plx-cont"], connect=oximeter.connector(), **FAST
+    )
     sink = running(transport)
     sink.wait_for(lambda items: count("spo2", 3)(items) and transport.ignored_callbacks >= 2)
     transport.stop()
@@ -141,11 +152,23 @@ def test_callbacks_of_an_earlier_connection_are_ignored(running) -> None:
 
 def test_watchdog_marks_data_stale_when_notifications_stop(running) -> None:
     strap = FakePeripheral.scripted(
-        ["ble-hrm"], [[Notify(HRM, bytes.fromhex("16 3C 11 04")), Pause(0.5), Notify(HRM, bytes.fromhex("06 3C")),
-                       Pause(30)]]
+        ["ble-hrm"],
+        [
+            [
+                Notify(HRM, bytes.fromhex("16 3C 11 04")),
+                Pause(0.5),
+                Notify(HRM, bytes.fromhex("06 3C")),
+                Pause(30),
+            ]
+        ],
     )
-    transport = BleTransport("AA:BB:CC:DD:EE:05", profiles=["ble-hrm"], connect=strap.connector(),
-                             backoff_s=(0.02, 0.05), stale_after_s=0.1)
+    transport = BleTransport(
+        "AA:BB:CC:DD:EE:05",
+        profiles=["ble-hrm"],
+        connect=strap.connector(),
+        backoff_s=(0.02, 0.05),
+        stale_after_s=0.1,
+    )
     sink = running(transport)
     sink.wait_for(lambda items: has_event("fresh")(items) and count("heart_rate", 2)(items))
     kinds = [e.kind for e in sink.events() if e.kind in ("stale", "fresh")]
@@ -155,15 +178,25 @@ def test_watchdog_marks_data_stale_when_notifications_stop(running) -> None:
 
 
 def test_plx_spot_check_indications_and_racp_download(running) -> None:
-    stored = [bytes.fromhex("03 61 00 3C 00 E8 07 0B 1D 17 08 39 00 02"),
-              bytes.fromhex("03 62 00 3D 00 E8 07 0B 1D 17 09 39 00 02")]
+    stored = [
+        bytes.fromhex("03 61 00 3C 00 E8 07 0B 1D 17 08 39 00 02"),
+        bytes.fromhex("03 62 00 3D 00 E8 07 0B 1D 17 09 39 00 02"),
+    ]
     live = bytes.fromhex("0F AC F3 BE F5 E8 07 0B 1D 17 08 39 20 40 22 00 00 66 E3")
     oximeter = FakePeripheral.scripted(
-        ["ble-plx-spot"], [[Notify(SPOT, live), Pause(30)]],
-        racp_replies={bytes.fromhex("01 01"): [Notify(SPOT, stored[0]), Notify(SPOT, stored[1]),
-                                                Notify(RACP, bytes.fromhex("06 00 01 01"))]},
+        ["ble-plx-spot"],
+        [[Notify(SPOT, live), Pause(30)]],
+        racp_replies={
+            bytes.fromhex("01 01"): [
+                Notify(SPOT, stored[0]),
+                Notify(SPOT, stored[1]),
+                Notify(RACP, bytes.fromhex("06 00 01 01")),
+            ]
+        },
     )
-    transport = BleTransport("AA:BB:CC:DD:EE:06", profiles=["ble-plx-spot"], connect=oximeter.connector(), **FAST)
+    transport = BleTransport(
+        "AA:BB:CC:DD:EE:06", profiles=["ble-plx-spot"], connect=oximeter.connector(), **FAST
+    )
     sink = running(transport)
     sink.wait_for(lambda items: count("spo2", 1)(items) and has_event("features")(items))
     assert "stored" not in sink.readings("spo2")[0].flags
@@ -187,13 +220,16 @@ def test_demo_oximeter_and_cuff_from_a_patient_model(running) -> None:
             return np.zeros(n)
 
     device = FakePeripheral.simulating(SteadyPatient(), ("ble-plx-cont", "ble-cuff"), speed=50.0, tick_s=0.02)
-    transport = BleTransport("FA:KE:00:00:00:01", profiles=["ble-plx-cont", "ble-cuff"], connect=device.connector(),
-                             **FAST)
+    transport = BleTransport(
+        "FA:KE:00:00:00:01", profiles=["ble-plx-cont", "ble-cuff"], connect=device.connector(), **FAST
+    )
     sink = running(transport)
     sink.wait_for(lambda items: count("nibp_systolic", 1)(items) and count("cuff_pressure", 5)(items))
     assert {r.value for r in sink.readings("spo2")} == {97.0}
     assert sink.readings("nibp_systolic")[0].value == 118.0
-    assert "stored" not in sink.readings("nibp_systolic")[0].flags  # measured live: the cuff pressure came first
+    assert (
+        "stored" not in sink.readings("nibp_systolic")[0].flags
+    )  # measured live: the cuff pressure came first
     assert max(r.value for r in sink.readings("cuff_pressure")) > 100
 
 

@@ -41,7 +41,10 @@ def test_nordic_full_mmhg_record_with_every_status_bit() -> None:
     assert m.status is not None and m.status.pulse_rate_range is PulseRateRange.IN_RANGE
     r = readings(BloodPressureDecoder().feed(payload))
     assert {k: v.value for k, v in r.items()} == {
-        "nibp_systolic": 138.0, "nibp_diastolic": 88.0, "nibp_mean": 120.0, "pulse_rate": 60.0,
+        "nibp_systolic": 138.0,
+        "nibp_diastolic": 88.0,
+        "nibp_mean": 120.0,
+        "pulse_rate": 60.0,
     }
     assert r["nibp_systolic"].flags == {"body_movement", "cuff_loose", "irregular_pulse", "improper_position"}
     assert r["nibp_systolic"].t_device is None  # year 0: the cuff does not know the date
@@ -61,19 +64,33 @@ def test_kpa_record_is_converted_to_mmhg() -> None:
 
 def test_minimal_seven_byte_form() -> None:
     m, used = parse_blood_pressure_measurement(bytes.fromhex("00 BD F0 0B 00 9F F0"))
-    assert (m.systolic, m.diastolic, m.mean, m.timestamp, m.pulse_rate, used) == (18.9, 11.0, 15.9, None, None, 7)
+    assert (m.systolic, m.diastolic, m.mean, m.timestamp, m.pulse_rate, used) == (
+        18.9,
+        11.0,
+        15.9,
+        None,
+        None,
+        7,
+    )
     items = BloodPressureDecoder().feed(bytes.fromhex("00 BD F0 0B 00 9F F0"))
     assert readings(items)["nibp_systolic"].value is None  # 18.9 mmHg systolic is implausible
     assert "invalid" in readings(items)["nibp_systolic"].flags
     assert errors(items) == [("implausible", 1)]
 
 
-@pytest.mark.parametrize(("status", "flag"), [("00 00", None), ("08 00", "pulse_rate_above_range"),
-                                              ("10 00", "pulse_rate_below_range")])
+@pytest.mark.parametrize(
+    ("status", "flag"),
+    [("00 00", None), ("08 00", "pulse_rate_above_range"), ("10 00", "pulse_rate_below_range")],
+)
 def test_timestamped_record_with_pulse_rate_range(status: str, flag: str | None) -> None:
     payload = bytes.fromhex("16 7C 00 56 00 61 00 E8 07 06 0F 11 11 1B 33 00" + status)
     r = readings(BloodPressureDecoder().feed(payload))
-    assert [r[m].value for m in ("nibp_systolic", "nibp_diastolic", "nibp_mean", "pulse_rate")] == [124, 86, 97, 51]
+    assert [r[m].value for m in ("nibp_systolic", "nibp_diastolic", "nibp_mean", "pulse_rate")] == [
+        124,
+        86,
+        97,
+        51,
+    ]
     assert r["nibp_mean"].t_device == datetime(2024, 6, 15, 17, 17, 27)
     assert r["pulse_rate"].flags == ({flag} if flag else set())
 
@@ -96,7 +113,9 @@ BEURER = bytes.fromhex("56 6A 00 47 00 00 00 EA 07 08 0B 12 1F 00 00 3F 00 00 00
 def test_beurer_sample_parsed_strictly_is_implausible_not_a_number() -> None:
     items = BloodPressureDecoder().feed(BEURER)
     r = readings(items)
-    assert r["pulse_rate"].value is None and "invalid" in r["pulse_rate"].flags  # strict: SFLOAT 0x3F00 = -256000
+    assert (
+        r["pulse_rate"].value is None and "invalid" in r["pulse_rate"].flags
+    )  # strict: SFLOAT 0x3F00 = -256000
     assert ("trailing", 18) in errors(items)
 
 
@@ -123,10 +142,12 @@ def test_quirks_are_chosen_by_advertised_name() -> None:
 
 @pytest.mark.parametrize(
     ("payload", "pressure", "pulse"),
-    [("1E 04 00 00 00 00 00 00 00 04 11 14 29 3B 3C 00 01 00 00", 4.0, 60.0),
-     ("15 6F F0 00 00 00 00 3C 00 12 00", round(11.1 * 7.50062, 1), 60.0),
-     ("00 D7 F0 00 00 00 00", 21.5, None),
-     ("00 96 00 FF 07 FF 07", 150.0, None)],
+    [
+        ("1E 04 00 00 00 00 00 00 00 04 11 14 29 3B 3C 00 01 00 00", 4.0, 60.0),
+        ("15 6F F0 00 00 00 00 3C 00 12 00", round(11.1 * 7.50062, 1), 60.0),
+        ("00 D7 F0 00 00 00 00", 21.5, None),
+        ("00 96 00 FF 07 FF 07", 150.0, None),
+    ],
 )
 def test_intermediate_cuff_pressure(payload: str, pressure: float, pulse: float | None) -> None:
     r = readings(IntermediateCuffPressureDecoder().feed(bytes.fromhex(payload)))
@@ -144,22 +165,40 @@ def test_icp_encoder_sends_nan_for_the_unused_fields() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=40))
 def test_arbitrary_payloads_never_raise(data: bytes) -> None:
-    for decoder in (BloodPressureDecoder(), BloodPressureDecoder(quirks=[BEURER_BM85]), IntermediateCuffPressureDecoder()):
+    for decoder in (
+        BloodPressureDecoder(),
+        BloodPressureDecoder(quirks=[BEURER_BM85]),
+        IntermediateCuffPressureDecoder(),
+    ):
         assert all(isinstance(i, Reading | DecodeError) for i in decoder.feed(data))
 
 
 pressures = st.none() | st.integers(-2045, 2045).map(float) | st.sampled_from([18.9, 15.9, 11.1, 0.5])
-date_times = st.builds(DateTime, st.integers(0, 9999), st.integers(0, 12), st.integers(0, 31), st.integers(0, 23),
-                       st.integers(0, 59), st.integers(0, 59))
+date_times = st.builds(
+    DateTime,
+    st.integers(0, 9999),
+    st.integers(0, 12),
+    st.integers(0, 31),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.integers(0, 59),
+)
 
 
 @st.composite
 def cuff_measurements(draw: st.DrawFn) -> BloodPressureMeasurement:
     has_pulse = draw(st.booleans())
     return BloodPressureMeasurement(
-        draw(pressures), draw(pressures), draw(pressures), draw(st.booleans()), draw(st.none() | date_times),
-        draw(pressures) if has_pulse else None, has_pulse, draw(st.none() | st.integers(0, 255)),
-        draw(st.none() | st.integers(0, 0xFFFF).map(MeasurementStatus)), draw(st.sampled_from([0, 0x40, 0xE0])),
+        draw(pressures),
+        draw(pressures),
+        draw(pressures),
+        draw(st.booleans()),
+        draw(st.none() | date_times),
+        draw(pressures) if has_pulse else None,
+        has_pulse,
+        draw(st.none() | st.integers(0, 255)),
+        draw(st.none() | st.integers(0, 0xFFFF).map(MeasurementStatus)),
+        draw(st.sampled_from([0, 0x40, 0xE0])),
     )
 
 

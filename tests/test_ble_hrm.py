@@ -36,7 +36,12 @@ def test_contact_supported_but_not_detected_flags_sensor_off() -> None:
 
 def test_energy_expended_and_one_rr_interval() -> None:
     m, used = parse_heart_rate_measurement(bytes.fromhex("1E 55 32 00 21 00"))
-    assert (m.heart_rate, m.sensor_contact, m.energy_expended_kj, m.rr_intervals) == (85, SensorContact.DETECTED, 50, (33,))
+    assert (m.heart_rate, m.sensor_contact, m.energy_expended_kj, m.rr_intervals) == (
+        85,
+        SensorContact.DETECTED,
+        50,
+        (33,),
+    )
     assert used == 6
     items = feed("1E 55 32 00 21 00")
     assert values(items, "heart_rate") == [85.0]

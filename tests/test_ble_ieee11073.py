@@ -50,8 +50,13 @@ def test_sfloat_vectors(wire: str, exponent: int, mantissa: int, value: float) -
 
 @pytest.mark.parametrize(
     ("wire", "special"),
-    [("FF 07", Special.NAN), ("00 08", Special.NRES), ("FE 07", Special.POSITIVE_INFINITY),
-     ("02 08", Special.NEGATIVE_INFINITY), ("01 08", Special.RESERVED)],
+    [
+        ("FF 07", Special.NAN),
+        ("00 08", Special.NRES),
+        ("FE 07", Special.POSITIVE_INFINITY),
+        ("02 08", Special.NEGATIVE_INFINITY),
+        ("01 08", Special.RESERVED),
+    ],
 )
 def test_sfloat_special_values_are_no_value(wire: str, special: Special) -> None:
     data = bytes.fromhex(wire)
@@ -75,8 +80,16 @@ def test_sfloat_refuses_values_it_cannot_carry_exactly() -> None:
 
 @pytest.mark.parametrize(
     ("wire", "value"),
-    [("14 00 00 FF", 2.0), ("2E FB FF 00", -1234.0), ("72 01 00 FF", 37.0), ("FF FF 7F 00", None), ("00 00 80 00", None),
-     ("FE FF 7F 00", None), ("02 00 80 00", None), ("01 00 80 00", None)],
+    [
+        ("14 00 00 FF", 2.0),
+        ("2E FB FF 00", -1234.0),
+        ("72 01 00 FF", 37.0),
+        ("FF FF 7F 00", None),
+        ("00 00 80 00", None),
+        ("FE FF 7F 00", None),
+        ("02 00 80 00", None),
+        ("01 00 80 00", None),
+    ],
 )
 def test_float_vectors(wire: str, value: float | None) -> None:
     assert decode_float(bytes.fromhex(wire)) == value

@@ -1,4 +1,5 @@
-"""Pulse Oximeter Service: 0x2A5E, 0x2A5F, 0x2A60 and RACP 0x2A52, with the vectors of protocols.md section 4."""
+"""Pulse Oximeter Service: 0x2A5E, 0x2A5F, 0x2A60 and RACP 0x2A52, with the vectors of protocols.md section
+4."""
 
 from __future__ import annotations
 
@@ -54,7 +55,12 @@ def test_continuous_normal_only(payload: str) -> None:
 def test_continuous_with_status_and_pulse_amplitude_index() -> None:
     m, used = parse_plx_continuous(bytes.fromhex("1C 5F 00 5A 00 20 00 00 00 00 57 F0"))
     assert (m.spo2, m.pulse_rate, m.measurement_status, m.device_sensor_status, m.pulse_amplitude_index) == (
-        95.0, 90.0, 0x0020, 0, 8.7)
+        95.0,
+        90.0,
+        0x0020,
+        0,
+        8.7,
+    )
     assert used == 12
     r = readings(cont("1C 5F 00 5A 00 20 00 00 00 00 57 F0"))
     assert r["perfusion_index"].value == 8.7 and r["perfusion_index"].unit == "%"
@@ -87,7 +93,12 @@ def test_spot_check_full_record() -> None:
     payload = bytes.fromhex("0F AC F3 BE F5 E8 07 0B 1D 17 08 39 20 40 22 00 00 66 E3")
     m, used = parse_plx_spot_check(payload)
     assert (m.spo2, m.pulse_rate, m.timestamp) == (94.0, 147.0, DateTime(2024, 11, 29, 23, 8, 57))
-    assert (m.measurement_status, m.device_sensor_status, m.pulse_amplitude_index, used) == (0x4020, 0x22, 8.7, 19)
+    assert (m.measurement_status, m.device_sensor_status, m.pulse_amplitude_index, used) == (
+        0x4020,
+        0x22,
+        8.7,
+        19,
+    )
     r = readings(PlxSpotCheckDecoder().feed(payload))
     assert (r["spo2"].value, r["pulse_rate"].value, r["perfusion_index"].value) == (94.0, 147.0, 8.7)
     assert r["spo2"].t_device == datetime(2024, 11, 29, 23, 8, 57)
@@ -107,7 +118,9 @@ def test_spot_check_replayed_from_storage_is_flagged_stored() -> None:
 
 
 def test_spot_check_with_unset_clock_has_no_device_time() -> None:
-    payload = encode_plx_spot_check(PlxSpotCheckMeasurement(97.0, 60.0, DateTime(2000, 1, 1, 0, 0, 5), clock_not_set=True))
+    payload = encode_plx_spot_check(
+        PlxSpotCheckMeasurement(97.0, 60.0, DateTime(2000, 1, 1, 0, 0, 5), clock_not_set=True)
+    )
     assert payload[0] == 0x11
     assert readings(PlxSpotCheckDecoder().feed(payload))["spo2"].t_device is None
 
@@ -128,11 +141,13 @@ def test_implausible_spo2_is_invalid_not_a_number() -> None:
 
 @pytest.mark.parametrize(
     ("payload", "expected"),
-    [("06 00 01 01", RacpResponse(0x01, RacpResponseCode.SUCCESS)),
-     ("05 00 02 01", RacpResponse(number_of_records=258)),
-     ("06 00 01 06", RacpResponse(0x01, RacpResponseCode.NO_RECORDS_FOUND)),
-     ("06 00 0C 02", RacpResponse(0x0C, RacpResponseCode.OP_CODE_NOT_SUPPORTED)),
-     ("06 00 02 08", RacpResponse(0x02, RacpResponseCode.PROCEDURE_NOT_COMPLETED))],
+    [
+        ("06 00 01 01", RacpResponse(0x01, RacpResponseCode.SUCCESS)),
+        ("05 00 02 01", RacpResponse(number_of_records=258)),
+        ("06 00 01 06", RacpResponse(0x01, RacpResponseCode.NO_RECORDS_FOUND)),
+        ("06 00 0C 02", RacpResponse(0x0C, RacpResponseCode.OP_CODE_NOT_SUPPORTED)),
+        ("06 00 02 08", RacpResponse(0x02, RacpResponseCode.PROCEDURE_NOT_COMPLETED)),
+    ],
 )
 def test_racp_responses(payload: str, expected: RacpResponse) -> None:
     assert parse_racp_response(bytes.fromhex(payload)) == expected
@@ -142,7 +157,10 @@ def test_racp_responses(payload: str, expected: RacpResponse) -> None:
 
 
 def test_racp_descriptions_are_plain() -> None:
-    assert RacpResponse(0x01, RacpResponseCode.NO_RECORDS_FOUND).describe() == "report stored records: no records found"
+    assert (
+        RacpResponse(0x01, RacpResponseCode.NO_RECORDS_FOUND).describe()
+        == "report stored records: no records found"
+    )
     assert RacpResponse(number_of_records=258).describe() == "258 stored record(s)"
 
 
@@ -167,25 +185,48 @@ def test_arbitrary_payloads_never_raise(data: bytes) -> None:
 values = st.none() | st.integers(0, 2045).map(float) | st.sampled_from([94.0, 97.5, 8.7, 0.25])
 statuses16 = st.none() | st.integers(0, 0xFFFF)
 statuses24 = st.none() | st.integers(0, 0xFFFFFF)
-date_times = st.builds(DateTime, st.integers(0, 9999), st.integers(0, 12), st.integers(0, 31), st.integers(0, 23),
-                       st.integers(0, 59), st.integers(0, 59))
+date_times = st.builds(
+    DateTime,
+    st.integers(0, 9999),
+    st.integers(0, 12),
+    st.integers(0, 31),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.integers(0, 59),
+)
 
 
 @st.composite
 def spot_checks(draw: st.DrawFn) -> PlxSpotCheckMeasurement:
     has_pai = draw(st.booleans())
-    return PlxSpotCheckMeasurement(draw(values), draw(values), draw(st.none() | date_times), draw(statuses16),
-                                   draw(statuses24), draw(values) if has_pai else None, has_pai, draw(st.booleans()),
-                                   draw(st.sampled_from([0, 0x20, 0xE0])))
+    return PlxSpotCheckMeasurement(
+        draw(values),
+        draw(values),
+        draw(st.none() | date_times),
+        draw(statuses16),
+        draw(statuses24),
+        draw(values) if has_pai else None,
+        has_pai,
+        draw(st.booleans()),
+        draw(st.sampled_from([0, 0x20, 0xE0])),
+    )
 
 
 @st.composite
 def continuous(draw: st.DrawFn) -> PlxContinuousMeasurement:
     has_pai = draw(st.booleans())
     pairs = st.none() | st.builds(SpO2PulseRate, values, values)
-    return PlxContinuousMeasurement(draw(values), draw(values), draw(pairs), draw(pairs), draw(statuses16),
-                                    draw(statuses24), draw(values) if has_pai else None, has_pai,
-                                    draw(st.sampled_from([0, 0x20, 0xE0])))
+    return PlxContinuousMeasurement(
+        draw(values),
+        draw(values),
+        draw(pairs),
+        draw(pairs),
+        draw(statuses16),
+        draw(statuses24),
+        draw(values) if has_pai else None,
+        has_pai,
+        draw(st.sampled_from([0, 0x20, 0xE0])),
+    )
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
-from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakDBusError, BleakError
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakError,
+)
 from serial.tools import list_ports
 from serial.tools.list_ports_common import ListPortInfo
 
@@ -28,11 +33,20 @@ def failing_discover(exc: BaseException):
 @pytest.mark.parametrize(
     ("error", "message"),
     [
-        (FileNotFoundError(2, "No such file or directory"), "No Bluetooth service was found on this computer"),
+        (
+            FileNotFoundError(2, "No such file or directory"),
+            "No Bluetooth service was found on this computer",
+        ),
         (BleakError("No Bluetooth adapters found."), "No Bluetooth adapter was found."),
-        (BleakDBusError("org.freedesktop.DBus.Error.AccessDenied", ["denied"]), "No permission to use Bluetooth"),
+        (
+            BleakDBusError("org.freedesktop.DBus.Error.AccessDenied", ["denied"]),
+            "No permission to use Bluetooth",
+        ),
         (BleakDBusError("org.bluez.Error.NotReady", ["Resource Not Ready"]), "adapter is switched off"),
-        (BleakBluetoothNotAvailableError("off", BleakBluetoothNotAvailableReason.POWERED_OFF), "(powered off)"),
+        (
+            BleakBluetoothNotAvailableError("off", BleakBluetoothNotAvailableReason.POWERED_OFF),
+            "(powered off)",
+        ),
     ],
 )
 def test_scan_without_a_usable_adapter_prints_a_plain_message(
@@ -45,7 +59,9 @@ def test_scan_without_a_usable_adapter_prints_a_plain_message(
     assert "Traceback" not in out + err and len(err.strip().splitlines()) == 1
 
 
-def advert(name: str | None, uuids: list[str], rssi: int, manufacturer: dict[int, bytes] | None = None) -> AdvertisementData:
+def advert(
+    name: str | None, uuids: list[str], rssi: int, manufacturer: dict[int, bytes] | None = None
+) -> AdvertisementData:
     return AdvertisementData(name, manufacturer or {}, {}, uuids, None, rssi, ())
 
 
@@ -53,9 +69,15 @@ def test_scan_lists_health_devices_by_service_name_and_manufacturer(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen = {
-        "AA:00:00:00:00:01": (BLEDevice("AA:00:00:00:00:01", "Nonin3230", None), advert("Nonin3230", [bluetooth_uuid(0x1822)], -60)),
+        "AA:00:00:00:00:01": (
+            BLEDevice("AA:00:00:00:00:01", "Nonin3230", None),
+            advert("Nonin3230", [bluetooth_uuid(0x1822)], -60),
+        ),
         "AA:00:00:00:00:02": (BLEDevice("AA:00:00:00:00:02", "BM85", None), advert("BM85", [], -50)),
-        "AA:00:00:00:00:03": (BLEDevice("AA:00:00:00:00:03", None, None), advert(None, [], -70, {0x006B: b"\x01"})),
+        "AA:00:00:00:00:03": (
+            BLEDevice("AA:00:00:00:00:03", None, None),
+            advert(None, [], -70, {0x006B: b"\x01"}),
+        ),
         "AA:00:00:00:00:04": (BLEDevice("AA:00:00:00:00:04", "Speaker", None), advert("Speaker", [], -40)),
     }
 
@@ -78,7 +100,9 @@ def test_profile_detection_prefers_advertised_services() -> None:
     assert detect_profiles("BMW key", [], []) == ((), "")
 
 
-def test_list_shows_usb_details_of_serial_ports(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_shows_usb_details_of_serial_ports(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     usb = ListPortInfo("/dev/ttyUSB0", skip_link_detection=True)
     usb.vid, usb.pid, usb.serial_number, usb.description = 0x0403, 0x6001, "A10K3XYZ", "FT232R USB UART"
     plain = ListPortInfo("/dev/ttyS0", skip_link_detection=True)
@@ -90,7 +114,9 @@ def test_list_shows_usb_details_of_serial_ports(monkeypatch: pytest.MonkeyPatch,
     ]
 
 
-def test_list_probe_says_it_is_not_available_yet(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_probe_says_it_is_not_available_yet(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(list_ports, "comports", lambda: [])
     assert main(["devices", "list", "--probe"]) == 0
     out = capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""``kapmonitor devices list [--probe]`` (serial ports) and ``kapmonitor devices scan [--timeout S]`` (Bluetooth)."""
+"""``kapmonitor devices list [--probe]`` (serial ports) and ``kapmonitor devices scan [--timeout S]``
+(Bluetooth)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ def list_serial_ports() -> list[dict[str, object]]:
 
     ports = []
     for port in sorted(list_ports.comports(), key=lambda p: p.device):
-        ports.append({
-            "device": port.device,
-            "description": port.description if port.description and port.description != "n/a" else "",
-            "vid": port.vid,
-            "pid": port.pid,
-            "serial_number": port.serial_number,
-            "manufacturer": port.manufacturer,
-            "product": port.product,
-        })
+        ports.append(
+            {
+                "device": port.device,
+                "description": port.description if port.description and port.description != "n/a" else "",
+                "vid": port.vid,
+                "pid": port.pid,
+                "serial_number": port.serial_number,
+                "manufacturer": port.manufacturer,
+                "product": port.product,
+            }
+        )
     return ports
 
 
@@ -38,7 +41,9 @@ def format_port(port: dict[str, object]) -> str:
 def _list(args: argparse.Namespace) -> int:
     ports = list_serial_ports()
     if not ports:
-        print("No serial ports found. Plug in the USB serial adapter, or run `kapmonitor simulate` to make one.")
+        print(
+            "No serial ports found. Plug in the USB serial adapter, or run `kapmonitor simulate` to make one."
+        )
     for port in ports:
         print(format_port(port))
     if getattr(args, "probe", False):

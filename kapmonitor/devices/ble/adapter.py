@@ -1,12 +1,12 @@
 """The Bluetooth LE transport: bleak on its own asyncio loop thread, one seam for the client.
 
 ``BleTransport`` connects, subscribes to every supported characteristic the device has (first thing, because
-cuffs and spot-check oximeters indicate their data the moment the CCCD is written), decodes each notification with
-the profile's decoder, and reconnects with back-off. A cuff that indicates its stored readings and then
+cuffs and spot-check oximeters indicate their data the moment the CCCD is written), decodes each notification
+with the profile's decoder, and reconnects with back-off. A cuff that indicates its stored readings and then
 disconnects is the normal case, not a failure: those readings keep their device time and are flagged "stored".
 
-The seam is ``connect(address_or_device, *, disconnected_callback) -> client``: a not yet connected object with
-bleak's ``BleakClient`` API. The default builds a real ``bleak.BleakClient``; tests and the demo pass
+The seam is ``connect(address_or_device, *, disconnected_callback) -> client``: a not yet connected object
+with bleak's ``BleakClient`` API. The default builds a real ``bleak.BleakClient``; tests and the demo pass
 ``FakePeripheral.connector()``.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -47,10 +48,13 @@ Connect = Callable[..., Any]
 
 
 def bleak_connect(address_or_device: object, *, disconnected_callback: Callable[[Any], None]) -> Any:
-    """The default seam: a real ``bleak.BleakClient`` (pairing requested: many cuffs only send when bonded)."""
+    """The default seam: a real ``bleak.BleakClient`` (pairing requested: many cuffs only send when
+    bonded)."""
     from bleak import BleakClient
 
-    return BleakClient(address_or_device, disconnected_callback=disconnected_callback, timeout=20.0, pair=True)
+    return BleakClient(
+        address_or_device, disconnected_callback=disconnected_callback, timeout=20.0, pair=True
+    )
 
 
 class BleTransport(Transport):
@@ -105,7 +109,7 @@ class BleTransport(Transport):
         self._low_battery = False
         self.ignored_callbacks = 0  # deliveries to a callback of an earlier connection (BlueZ, bleak #2002)
 
-    # -- Transport ---------------------------------------------------------------------------------------------
+    # -- Transport -------------------------------------------------------------------------------------------
 
     def start(self, publish: Publish) -> None:
         if self._thread is not None:
@@ -113,17 +117,17 @@ class BleTransport(Transport):
         self._publish = publish
         self._stop_requested.clear()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run_loop, name=f"kapmonitor-ble-{self.address}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run_loop, name=f"kapmonitor-ble-{self.address}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
         self._stop_requested.set()
         loop, thread = self._loop, self._thread
         if loop is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop already closed
                 loop.call_soon_threadsafe(self._on_stop)
-            except RuntimeError:  # the loop already closed
-                pass
         if thread is not None:
             thread.join(timeout=15.0)
         self._thread = None
@@ -140,11 +144,11 @@ class BleTransport(Transport):
             total.bytes_discarded += s.bytes_discarded
         return total
 
-    # -- requests from other threads ----------------------------------------------------------------------------
+    # -- requests from other threads -------------------------------------------------------------------------
 
     def request_stored_records(self) -> concurrent.futures.Future[RacpResponse]:
-        """Ask a PLX spot-check device for every stored record (RACP "report stored records", all). The records
-        arrive as readings flagged "stored"; the future gets the device's final RACP response."""
+        """Ask a PLX spot-check device for every stored record (RACP "report stored records", all). The
+        records arrive as readings flagged "stored"; the future gets the device's final RACP response."""
         return self._submit(self._racp(REPORT_ALL_STORED_RECORDS))
 
     def request_record_count(self) -> concurrent.futures.Future[RacpResponse]:
@@ -157,7 +161,7 @@ class BleTransport(Transport):
             raise RuntimeError("the Bluetooth transport is not running")
         return asyncio.run_coroutine_threadsafe(coro, loop)
 
-    # -- the loop thread ----------------------------------------------------------------------------------------
+    # -- the loop thread -------------------------------------------------------------------------------------
 
     def _run_loop(self) -> None:
         loop = self._loop
@@ -244,7 +248,9 @@ class BleTransport(Transport):
         self._subscribed = set()
         self._stale, self._cuff_live = False, False
         self._subscribed_at = self._last_notification = time.monotonic()
-        wanted: list[tuple[str, str]] = [(str(PROFILES[n].extra["characteristic_uuid"]), n) for n in self.profiles]
+        wanted: list[tuple[str, str]] = [
+            (str(PROFILES[n].extra["characteristic_uuid"]), n) for n in self.profiles
+        ]
         if "ble-plx-spot" in self.profiles:
             wanted.append((RACP_UUID, "racp"))
         wanted.append((BATTERY_LEVEL_UUID, "battery"))
@@ -306,10 +312,9 @@ class BleTransport(Transport):
 
     async def _close(self, client: Any) -> None:
         for uuid in list(self._subscribed):
-            try:
+            # stop_notify on a link that is dropping fails harmlessly (bleak #472)
+            with contextlib.suppress(Exception):
                 await client.stop_notify(uuid)
-            except Exception:  # noqa: BLE001, S110 - stop_notify on a dropping link only logs (bleak #472)
-                pass
         try:
             await client.disconnect()
         except Exception as exc:  # noqa: BLE001
@@ -324,7 +329,7 @@ class BleTransport(Transport):
         if client is self._client and self._link_lost is not None:
             self._link_lost.set()
 
-    # -- notifications (on the loop thread) ---------------------------------------------------------------------
+    # -- notifications (on the loop thread) ------------------------------------------------------------------
 
     def _on_notification(self, name: str, data: bytes) -> None:
         arrived = now_us()
@@ -350,8 +355,11 @@ class BleTransport(Transport):
         extra: set[str] = set()
         if self._low_battery:
             extra.add("low_battery")
-        dumped = (name == "ble-bpm" and not self._cuff_live
-                  and time.monotonic() - self._subscribed_at <= self.dump_window_s)
+        dumped = (
+            name == "ble-bpm"
+            and not self._cuff_live
+            and time.monotonic() - self._subscribed_at <= self.dump_window_s
+        )
         if dumped or (name == "ble-plx-spot" and self._downloading):
             extra.add("stored")
         return replace(item, flags=item.flags | extra) if extra - item.flags else item

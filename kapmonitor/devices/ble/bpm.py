@@ -2,8 +2,8 @@
 
 ``Flags u8 | Systolic | Diastolic | MAP (SFLOAT) | [Date Time 7] | [Pulse Rate SFLOAT] | [User ID u8] |
 [Measurement Status u16]``. The parser is strict; a device that bends the layout gets a :class:`Quirk` that
-rewrites its payload into the spec's form before parsing (see :data:`BEURER_BM85`). RFU flag bits are tolerated.
-For 0x2A36 the systolic field is the current cuff pressure and diastolic and MAP are unused.
+rewrites its payload into the spec's form before parsing (see :data:`BEURER_BM85`). RFU flag bits are
+tolerated. For 0x2A36 the systolic field is the current cuff pressure and diastolic and MAP are unused.
 """
 
 from __future__ import annotations
@@ -60,13 +60,19 @@ class MeasurementStatus:
 
     @property
     def flags(self) -> frozenset[str]:
-        named = {0x01: "body_movement", 0x02: "cuff_loose", 0x04: "irregular_pulse", 0x20: "improper_position"}
+        named = {
+            0x01: "body_movement",
+            0x02: "cuff_loose",
+            0x04: "irregular_pulse",
+            0x20: "improper_position",
+        }
         return frozenset(name for bit, name in named.items() if self.bits & bit)
 
 
 @dataclass(frozen=True)
 class BloodPressureMeasurement:
-    """One 0x2A35 (or, with ``systolic`` as the cuff pressure, 0x2A36) payload, in the unit the device used."""
+    """One 0x2A35 (or, with ``systolic`` as the cuff pressure, 0x2A36) payload, in the unit the device
+    used."""
 
     systolic: float | None
     diastolic: float | None
@@ -86,8 +92,12 @@ class BloodPressureMeasurement:
 
 
 def required_length(flags: int) -> int:
-    return 7 + DATE_TIME_SIZE * bool(flags & _TIMESTAMP) + 2 * bool(flags & _PULSE) + bool(flags & _USER) + 2 * bool(
-        flags & _STATUS
+    return (
+        7
+        + DATE_TIME_SIZE * bool(flags & _TIMESTAMP)
+        + 2 * bool(flags & _PULSE)
+        + bool(flags & _USER)
+        + 2 * bool(flags & _STATUS)
     )
 
 
@@ -108,7 +118,15 @@ def parse_blood_pressure_measurement(data: bytes) -> tuple[BloodPressureMeasurem
     if flags & _STATUS:
         status, offset = MeasurementStatus(struct.unpack_from("<H", data, offset)[0]), offset + 2
     m = BloodPressureMeasurement(
-        systolic, diastolic, mean, bool(flags & _KPA), timestamp, pulse, bool(flags & _PULSE), user, status,
+        systolic,
+        diastolic,
+        mean,
+        bool(flags & _KPA),
+        timestamp,
+        pulse,
+        bool(flags & _PULSE),
+        user,
+        status,
         flags & _RFU,
     )
     return m, offset
@@ -135,7 +153,15 @@ def encode_blood_pressure_measurement(m: BloodPressureMeasurement) -> bytes:
 def encode_intermediate_cuff_pressure(m: BloodPressureMeasurement) -> bytes:
     """0x2A36: the cuff pressure in the systolic field; diastolic and MAP sent as NaN (as Spezi does)."""
     unused = BloodPressureMeasurement(
-        m.systolic, None, None, m.kpa, m.timestamp, m.pulse_rate, m.pulse_rate_present, m.user_id, m.status,
+        m.systolic,
+        None,
+        None,
+        m.kpa,
+        m.timestamp,
+        m.pulse_rate,
+        m.pulse_rate_present,
+        m.user_id,
+        m.status,
         m.rfu_flags,
     )
     return encode_blood_pressure_measurement(unused)
@@ -143,8 +169,9 @@ def encode_intermediate_cuff_pressure(m: BloodPressureMeasurement) -> bytes:
 
 @dataclass(frozen=True)
 class Quirk:
-    """A device model that bends the 0x2A35 layout. ``applies`` recognises its payloads; ``rewrite`` returns the
-    payload the model meant, in spec form. ``names`` are advertised-name prefixes that select the quirk."""
+    """A device model that bends the 0x2A35 layout. ``applies`` recognises its payloads; ``rewrite`` returns
+    the payload the model meant, in spec form. ``names`` are advertised-name prefixes that select the
+    quirk."""
 
     name: str
     names: tuple[str, ...]
@@ -153,11 +180,17 @@ class Quirk:
 
 
 def _beurer_applies(data: bytes) -> bool:
-    return len(data) >= 1 and data[0] & 0x40 != 0 and not data[0] & _USER and len(data) == required_length(data[0]) + 1
+    return (
+        len(data) >= 1
+        and data[0] & 0x40 != 0
+        and not data[0] & _USER
+        and len(data) == required_length(data[0]) + 1
+    )
 
 
 def _beurer_rewrite(data: bytes) -> bytes:
-    """Beurer BM85: RFU bit 6 set, a user-id byte without flag bit 3, big-endian pulse rate and status, MAP 0."""
+    """Beurer BM85: RFU bit 6 set, a user-id byte without flag bit 3, big-endian pulse rate and status, MAP
+    0."""
     flags = (data[0] & ~0x40) | _USER
     out = bytearray(data)
     out[0] = flags
@@ -216,8 +249,14 @@ class BloodPressureDecoder(_CuffDecoder):
         ):
             items += checked_reading(metric, m.mmhg(value), limits, flags, when, offset)
         if m.pulse_rate_present:
-            items += checked_reading("pulse_rate", m.pulse_rate, PLAUSIBLE_PULSE_RATE, flags | _range_flag(m), when,
-                                     7 + DATE_TIME_SIZE * (m.timestamp is not None))
+            items += checked_reading(
+                "pulse_rate",
+                m.pulse_rate,
+                PLAUSIBLE_PULSE_RATE,
+                flags | _range_flag(m),
+                when,
+                7 + DATE_TIME_SIZE * (m.timestamp is not None),
+            )
         return items + extra
 
 
@@ -231,10 +270,18 @@ class IntermediateCuffPressureDecoder(_CuffDecoder):
         m, used, extra = self._parse(payload)
         flags = m.status.flags if m.status else frozenset()
         when = m.timestamp.as_datetime() if m.timestamp else None
-        items = checked_reading("cuff_pressure", m.mmhg(m.systolic), PLAUSIBLE_CUFF_PRESSURE_MMHG, flags, when, 1)
+        items = checked_reading(
+            "cuff_pressure", m.mmhg(m.systolic), PLAUSIBLE_CUFF_PRESSURE_MMHG, flags, when, 1
+        )
         if m.pulse_rate_present:
-            items += checked_reading("pulse_rate", m.pulse_rate, PLAUSIBLE_PULSE_RATE, flags, when,
-                                     7 + DATE_TIME_SIZE * (m.timestamp is not None))
+            items += checked_reading(
+                "pulse_rate",
+                m.pulse_rate,
+                PLAUSIBLE_PULSE_RATE,
+                flags,
+                when,
+                7 + DATE_TIME_SIZE * (m.timestamp is not None),
+            )
         return items + extra
 
 

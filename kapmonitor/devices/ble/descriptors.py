@@ -1,8 +1,8 @@
 """The Bluetooth health profiles as device descriptors, and the table the adapter subscribes from.
 
 Each descriptor's ``extra`` holds ``service_uuid`` and ``characteristic_uuid`` (full 128-bit strings, as bleak
-wants them), ``indicate`` (the characteristic indicates rather than notifies; bleak's ``start_notify`` handles both)
-and ``streaming`` (notifications arrive continuously, so silence means the data is stale).
+wants them), ``indicate`` (the characteristic indicates rather than notifies; bleak's ``start_notify`` handles
+both) and ``streaming`` (notifications arrive continuously, so silence means the data is stale).
 """
 
 from __future__ import annotations
@@ -62,9 +62,11 @@ BPM = DeviceDescriptor(
     title="Bluetooth blood-pressure cuff (Blood Pressure Measurement 0x2A35)",
     link="ble",
     decoder=BloodPressureDecoder,
-    tracks=tuple(TrackSpec(m, 1 / 300) for m in ("nibp_systolic", "nibp_diastolic", "nibp_mean", "pulse_rate")),
+    tracks=tuple(
+        TrackSpec(m, 1 / 300) for m in ("nibp_systolic", "nibp_diastolic", "nibp_mean", "pulse_rate")
+    ),
     simulator=BloodPressureSimulator,
-    notes="Cuffs indicate their stored readings right after subscription and then disconnect: that is normal.",
+    notes="Cuffs indicate their stored readings right after subscription, then disconnect: that is normal.",
     extra=_extra(BLOOD_PRESSURE_SERVICE, BLOOD_PRESSURE_MEASUREMENT, indicate=True, streaming=False),
 )
 ICP = DeviceDescriptor(
@@ -98,7 +100,8 @@ PLX_CONT = DeviceDescriptor(
 
 PROFILES: dict[str, DeviceDescriptor] = {d.protocol: d for d in (HRM, BPM, ICP, PLX_SPOT, PLX_CONT)}
 
-# Names that stand for several characteristics of one device ("ble-plx@AA:BB:..." subscribes to both PLX ones).
+# Names that stand for several characteristics of one device ("ble-plx@AA:BB:..." subscribes to both PLX
+# ones).
 PROFILE_FAMILIES: dict[str, tuple[str, ...]] = {
     "ble": tuple(PROFILES),
     "ble-plx": ("ble-plx-spot", "ble-plx-cont"),
@@ -115,7 +118,9 @@ def expand_profiles(names: tuple[str, ...] | list[str] | None) -> tuple[str, ...
         members = PROFILE_FAMILIES.get(name, (name,))
         for member in members:
             if member not in PROFILES:
-                raise KeyError(f"unknown Bluetooth profile {name!r}; known: {', '.join([*PROFILES, *PROFILE_FAMILIES])}")
+                raise KeyError(
+                    f"unknown Bluetooth profile {name!r}; known: {', '.join([*PROFILES, *PROFILE_FAMILIES])}"
+                )
             if member not in out:
                 out.append(member)
     return tuple(out)

@@ -2,14 +2,16 @@
 
 :class:`FakePeripheral` is the device: its GATT table and what it sends on each connection, either a script of
 :class:`Notify` / :class:`Pause` / :class:`Disconnect` steps or the simulators of a :class:`PatientModel`.
-:class:`FakeBleakClient` is what :class:`~kapmonitor.devices.ble.adapter.BleTransport` sees through its one seam::
+:class:`FakeBleakClient` is what :class:`~kapmonitor.devices.ble.adapter.BleTransport` sees through its one
+seam::
 
     peripheral = FakePeripheral.simulating(model, ("ble-bpm", "ble-icp", "ble-plx-cont"))
     transport = BleTransport("FA:KE:00:00:00:01", connect=peripheral.connector())
 
 Like a real device the fake sends an indication only once its characteristic is subscribed, drops
-notifications nobody subscribed to, calls ``disconnected_callback`` on the event loop when it drops the link, and
-with ``repeat_old_callbacks`` reproduces BlueZ calling callbacks of an earlier connection again (bleak #2002).
+notifications nobody subscribed to, calls ``disconnected_callback`` on the event loop when it drops the link,
+and with ``repeat_old_callbacks`` reproduces BlueZ calling callbacks of an earlier connection again (bleak
+#2002).
 """
 
 from __future__ import annotations
@@ -66,17 +68,26 @@ class GattCharacteristic:
 
 
 def profile_characteristics(profiles: Iterable[str]) -> list[GattCharacteristic]:
-    """The GATT table of a device offering these profiles (plus RACP and PLX Features for a spot-check PLX)."""
+    """The GATT table of a device offering these profiles (plus RACP and PLX Features for a spot-check
+    PLX)."""
     table: list[GattCharacteristic] = []
     for name in expand_profiles(list(profiles)):
         extra = PROFILES[name].extra
         kind = "indicate" if extra["indicate"] else "notify"
-        table.append(GattCharacteristic(str(extra["characteristic_uuid"]), str(extra["service_uuid"]), (kind,)))
+        table.append(
+            GattCharacteristic(str(extra["characteristic_uuid"]), str(extra["service_uuid"]), (kind,))
+        )
         if name == "ble-plx-spot":
             service = str(extra["service_uuid"])
             table.append(GattCharacteristic(RACP_UUID, service, ("write", "indicate")))
-            table.append(GattCharacteristic(PLX_FEATURES_UUID, service, ("read",),
-                                            encode_plx_features(PlxFeatures(0x0007, 0x0220, 0x8020))))
+            table.append(
+                GattCharacteristic(
+                    PLX_FEATURES_UUID,
+                    service,
+                    ("read",),
+                    encode_plx_features(PlxFeatures(0x0007, 0x0220, 0x8020)),
+                )
+            )
     return table
 
 
@@ -100,13 +111,23 @@ class FakePeripheral:
     old_callbacks: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)
 
     @classmethod
-    def scripted(cls, profiles: Iterable[str], sessions: Sequence[Sequence[Step]], **kwargs: Any) -> FakePeripheral:
+    def scripted(
+        cls, profiles: Iterable[str], sessions: Sequence[Sequence[Step]], **kwargs: Any
+    ) -> FakePeripheral:
         return cls(profile_characteristics(profiles), [list(s) for s in sessions], **kwargs)
 
     @classmethod
-    def simulating(cls, model: PatientModel, profiles: Iterable[str], *, speed: float = 1.0, tick_s: float = 0.1,
-                   **kwargs: Any) -> FakePeripheral:
-        """A device whose notifications come from the profiles' simulators of ``model`` (the demo uses this)."""
+    def simulating(
+        cls,
+        model: PatientModel,
+        profiles: Iterable[str],
+        *,
+        speed: float = 1.0,
+        tick_s: float = 0.1,
+        **kwargs: Any,
+    ) -> FakePeripheral:
+        """A device whose notifications come from the profiles' simulators of ``model`` (the demo uses
+        this)."""
         names = expand_profiles(list(profiles))
         sims: dict[str, NotificationSimulator] = {}
         for name in names:
@@ -135,7 +156,9 @@ class FakePeripheral:
                 collection.add_service(services[ch.service_uuid])
                 handle += 1
             service = services[ch.service_uuid]
-            characteristic = BleakGATTCharacteristic(ch, handle, ch.uuid, list(ch.properties), lambda: 20, service)
+            characteristic = BleakGATTCharacteristic(
+                ch, handle, ch.uuid, list(ch.properties), lambda: 20, service
+            )
             collection.add_characteristic(characteristic)
             handle += 2
         return collection
@@ -148,10 +171,16 @@ class FakePeripheral:
 
 
 class FakeBleakClient:
-    """The subset of ``bleak.BleakClient`` kapmonitor uses, with the same signatures and callback conventions."""
+    """The subset of ``bleak.BleakClient`` kapmonitor uses, with the same signatures and callback
+    conventions."""
 
-    def __init__(self, peripheral: FakePeripheral, disconnected_callback: Callable[[Any], None] | None = None,
-                 services: Iterable[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        peripheral: FakePeripheral,
+        disconnected_callback: Callable[[Any], None] | None = None,
+        services: Iterable[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.peripheral = peripheral
         self._disconnected_callback = disconnected_callback
         self._services: BleakGATTServiceCollection | None = None
@@ -279,8 +308,10 @@ class FakeBleakClient:
             spot = p.simulators.get(str(PROFILES["ble-plx-spot"].extra["characteristic_uuid"]))
             if spot is not None:
                 response = spot.receive(request)
-                replies = [Notify(str(PROFILES["ble-plx-spot"].extra["characteristic_uuid"]), b)
-                           for b in spot.notifications(0.0)]
+                replies = [
+                    Notify(str(PROFILES["ble-plx-spot"].extra["characteristic_uuid"]), b)
+                    for b in spot.notifications(0.0)
+                ]
                 replies.append(Notify(RACP_UUID, response))
         for step in replies or [Notify(RACP_UUID, bytes([0x06, 0x00, request[0] if request else 0, 0x02]))]:
             await asyncio.sleep(0)

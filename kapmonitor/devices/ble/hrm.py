@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from enum import Enum
 
 from kapmonitor.core.readings import Item
-from kapmonitor.devices.ble.notification import NotificationDecoder, ShortPayload, checked_reading, need, trailing_error
+from kapmonitor.devices.ble.notification import (
+    NotificationDecoder,
+    ShortPayload,
+    checked_reading,
+    need,
+    trailing_error,
+)
 
 HEART_RATE_MEASUREMENT = 0x2A37
 HEART_RATE_SERVICE = 0x180D
@@ -34,8 +40,12 @@ class SensorContact(Enum):
     DETECTED = "detected"
 
 
-_CONTACT_BITS = {0b00: SensorContact.NOT_SUPPORTED, 0b01: SensorContact.NOT_SUPPORTED,
-                 0b10: SensorContact.NOT_DETECTED, 0b11: SensorContact.DETECTED}
+_CONTACT_BITS = {
+    0b00: SensorContact.NOT_SUPPORTED,
+    0b01: SensorContact.NOT_SUPPORTED,
+    0b10: SensorContact.NOT_DETECTED,
+    0b11: SensorContact.DETECTED,
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,11 @@ def parse_heart_rate_measurement(data: bytes) -> tuple[HeartRateMeasurement, int
 
 
 def encode_heart_rate_measurement(m: HeartRateMeasurement) -> bytes:
-    contact = {SensorContact.NOT_SUPPORTED: 0, SensorContact.NOT_DETECTED: 0b100, SensorContact.DETECTED: 0b110}
+    contact = {
+        SensorContact.NOT_SUPPORTED: 0,
+        SensorContact.NOT_DETECTED: 0b100,
+        SensorContact.DETECTED: 0b110,
+    }
     flags = contact[m.sensor_contact] | (m.rfu_flags & _RFU)
     body = b""
     if m.heart_rate > 0xFF:
@@ -110,6 +124,7 @@ class HeartRateDecoder(NotificationDecoder):
         rr_offset = used - 2 * len(m.rr_intervals)
         limits = (MIN_PLAUSIBLE_RR_INTERVAL_S, MAX_PLAUSIBLE_RR_INTERVAL_S)
         for i, rr in enumerate(m.rr_intervals_s):
-            items += checked_reading("rr_interval", rr, limits, flags, None, rr_offset + 2 * i, keep_implausible=True)
+            items += checked_reading(
+                "rr_interval", rr, limits, flags, None, rr_offset + 2 * i, keep_implausible=True
+            )
         return items + trailing_error(payload, used)
-

@@ -1,8 +1,9 @@
 """IEEE 11073-20601 numbers as Bluetooth health characteristics carry them: SFLOAT, FLOAT and Date Time.
 
-The reserved "special" words (NaN, NRes, +/-infinity, reserved) are recognised only when the *whole* word matches,
-as Wireshark does: 0xF7FF is 204.7, not NaN, because its exponent is -1. Every special value means "no value" to
-the rest of kapmonitor, so :attr:`MedFloat.value` is ``None`` for all of them; :attr:`MedFloat.special` says which.
+The reserved "special" words (NaN, NRes, +/-infinity, reserved) are recognised only when the *whole* word
+matches, as Wireshark does: 0xF7FF is 204.7, not NaN, because its exponent is -1. Every special value means
+"no value" to the rest of kapmonitor, so :attr:`MedFloat.value` is ``None`` for all of them;
+:attr:`MedFloat.special` says which.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ FLOAT_NAN = b"\xff\xff\x7f\x00"
 
 @dataclass(frozen=True, slots=True)
 class MedFloat:
-    """A decoded SFLOAT or FLOAT. The exponent is kept: it is the precision the device meant ("98" vs "98.0")."""
+    """A decoded SFLOAT or FLOAT. The exponent is kept: it is the precision the device meant ("98" vs
+    "98.0")."""
 
     mantissa: int
     exponent: int
@@ -80,7 +82,9 @@ def decode_float(data: bytes, offset: int = 0) -> float | None:
     return float_from_word(int.from_bytes(data[offset : offset + 4], "little")).value
 
 
-def _mantissa_exponent(value: float, mantissa_bits: int, exponent_bits: int, reserved: set[int]) -> tuple[int, int]:
+def _mantissa_exponent(
+    value: float, mantissa_bits: int, exponent_bits: int, reserved: set[int]
+) -> tuple[int, int]:
     """The exact (mantissa, exponent) for ``value``, preferring exponent 0, then the nearest exponents."""
     low, high = -(1 << (mantissa_bits - 1)), (1 << (mantissa_bits - 1)) - 1
     e_low, e_high = -(1 << (exponent_bits - 1)), (1 << (exponent_bits - 1)) - 1
@@ -100,7 +104,8 @@ def _mantissa_exponent(value: float, mantissa_bits: int, exponent_bits: int, res
 
 
 def sfloat_word(value: float | None, exponent: int | None = None) -> int:
-    """The 16-bit word for ``value`` (``None`` -> NaN). With ``exponent`` the value is rounded to that precision."""
+    """The 16-bit word for ``value`` (``None`` -> NaN). With ``exponent`` the value is rounded to that
+    precision."""
     if value is None:
         return 0x07FF
     if exponent is None:

@@ -1,8 +1,8 @@
 """What every Bluetooth characteristic decoder shares: one ``feed`` = one notification, strict lengths.
 
 A characteristic parser is a pure function of one payload. It raises :class:`ShortPayload` when the payload is
-shorter than its flags require; :class:`NotificationDecoder` turns that into a ``DecodeError("short", ...)`` whose
-offset is the position in the decoder's whole input, and never lets any other exception escape ``feed``.
+shorter than its flags require; :class:`NotificationDecoder` turns that into a ``DecodeError("short", ...)``
+whose offset is the position in the decoder's whole input, and never lets any other exception escape ``feed``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def checked_reading(
     keep_implausible: bool = False,
 ) -> list[Item]:
     """A reading, or for a value outside the plausible ``limits`` a ``None`` reading flagged "invalid" plus a
-    ``DecodeError("implausible")`` that keeps the number the device sent. With ``keep_implausible`` the value stays
+    ``DecodeError("implausible")`` that keeps the number the device sent. With ``keep_implausible`` the
+    value stays
     and is flagged "questionable" instead (for RR intervals, where every slot of the series matters)."""
     unit = unit_of(metric)
     if value is None or limits[0] <= value <= limits[1]:
@@ -51,14 +52,21 @@ def checked_reading(
     if keep_implausible:
         return [Reading(metric, value, unit, flags | {"questionable"}, t_device)]
     detail = f"{metric} {value:g} {unit} outside {limits[0]:g}..{limits[1]:g}".replace("  ", " ")
-    return [Reading(metric, None, unit, flags | {"invalid"}, t_device), DecodeError("implausible", offset, detail)]
+    return [
+        Reading(metric, None, unit, flags | {"invalid"}, t_device),
+        DecodeError("implausible", offset, detail),
+    ]
 
 
 def trailing_error(data: bytes, used: int) -> list[Item]:
     """Bytes after the last field the flags announce: tolerated, but reported."""
     if len(data) <= used:
         return []
-    return [DecodeError("trailing", used, f"{len(data) - used} byte(s) after the last field: {data[used:].hex(' ')}")]
+    return [
+        DecodeError(
+            "trailing", used, f"{len(data) - used} byte(s) after the last field: {data[used:].hex(' ')}"
+        )
+    ]
 
 
 class NotificationDecoder(Decoder):

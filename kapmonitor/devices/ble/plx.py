@@ -1,7 +1,8 @@
 """Pulse Oximeter Service 0x1822: Spot-check 0x2A5E, Continuous 0x2A5F and Features 0x2A60.
 
-The two measurements share sub-fields (SpO2 and pulse rate as SFLOAT, Measurement Status u16, Device and Sensor
-Status u24, Pulse Amplitude Index SFLOAT) but **not** their flag bits, so each has its own flag table below.
+The two measurements share sub-fields (SpO2 and pulse rate as SFLOAT, Measurement Status u16, Device and
+Sensor Status u24, Pulse Amplitude Index SFLOAT) but **not** their flag bits, so each has its own flag table
+below.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ PLAUSIBLE_SPO2 = (0.0, 100.0)
 PLAUSIBLE_PULSE_RATE = (0.0, 350.0)
 PLAUSIBLE_PERFUSION_INDEX = (0.0, 100.0)
 
-# Measurement Status (u16) bit -> quality flag. Bits 0..4 are RFU; b5 "measurement ongoing" is normal operation.
+# Measurement Status (u16) bit -> quality flag. Bits 0..4 are RFU; b5 "measurement ongoing" is normal
+# operation.
 MEASUREMENT_STATUS_FLAGS: dict[int, str] = {
     1 << 6: "early_estimate",
     1 << 9: "stored",  # data from measurement storage
@@ -63,7 +65,10 @@ DEVICE_SENSOR_STATUS_FLAGS: dict[int, str] = {
 
 def status_flags(measurement_status: int | None, device_sensor_status: int | None) -> frozenset[str]:
     found = set()
-    for bits, table in ((measurement_status, MEASUREMENT_STATUS_FLAGS), (device_sensor_status, DEVICE_SENSOR_STATUS_FLAGS)):
+    for bits, table in (
+        (measurement_status, MEASUREMENT_STATUS_FLAGS),
+        (device_sensor_status, DEVICE_SENSOR_STATUS_FLAGS),
+    ):
         if bits:
             found |= {name for bit, name in table.items() if bits & bit}
     return frozenset(found)
@@ -131,8 +136,9 @@ def parse_plx_spot_check(data: bytes) -> tuple[PlxSpotCheckMeasurement, int]:
     if flags & 0x08:
         need(data, offset + 2, "the pulse amplitude index")
         pai, offset = decode_sfloat(data, offset), offset + 2
-    m = PlxSpotCheckMeasurement(spo2, pr, timestamp, status, dss, pai, bool(flags & 0x08), bool(flags & 0x10),
-                                flags & 0xE0)
+    m = PlxSpotCheckMeasurement(
+        spo2, pr, timestamp, status, dss, pai, bool(flags & 0x08), bool(flags & 0x10), flags & 0xE0
+    )
     return m, offset
 
 
@@ -212,8 +218,16 @@ class PlxFeatures:
 
     @property
     def names(self) -> tuple[str, ...]:
-        bits = ("measurement status", "device and sensor status", "spot-check storage", "spot-check timestamp",
-                "SpO2PR-Fast", "SpO2PR-Slow", "pulse amplitude index", "multiple bonds")
+        bits = (
+            "measurement status",
+            "device and sensor status",
+            "spot-check storage",
+            "spot-check timestamp",
+            "SpO2PR-Fast",
+            "SpO2PR-Slow",
+            "pulse amplitude index",
+            "multiple bonds",
+        )
         return tuple(name for i, name in enumerate(bits) if self.features & (1 << i))
 
 
@@ -240,8 +254,14 @@ def encode_plx_features(f: PlxFeatures) -> bytes:
     return out
 
 
-def _oximetry_readings(spo2: float | None, pr: float | None, pai: float | None, pai_offset: int | None,
-                       flags: frozenset[str], when: datetime | None) -> list[Item]:
+def _oximetry_readings(
+    spo2: float | None,
+    pr: float | None,
+    pai: float | None,
+    pai_offset: int | None,
+    flags: frozenset[str],
+    when: datetime | None,
+) -> list[Item]:
     items = checked_reading("spo2", spo2, PLAUSIBLE_SPO2, flags, when, 1)
     items += checked_reading("pulse_rate", pr, PLAUSIBLE_PULSE_RATE, flags, when, 3)
     if pai_offset is not None:
@@ -250,8 +270,9 @@ def _oximetry_readings(spo2: float | None, pr: float | None, pai: float | None, 
 
 
 class PlxSpotCheckDecoder(NotificationDecoder):
-    """One 0x2A5E indication -> spo2, pulse_rate, perfusion_index, with the device time unless its clock is unset.
-    Records replayed from storage (status bit 9, e.g. after an RACP request) carry the "stored" flag."""
+    """One 0x2A5E indication -> spo2, pulse_rate, perfusion_index, with the device time unless its clock is
+    unset. Records replayed from storage (status bit 9, e.g. after an RACP request) carry the "stored"
+    flag."""
 
     protocol = "ble-plx-spot"
     characteristic = PLX_SPOT_CHECK_MEASUREMENT
@@ -260,9 +281,9 @@ class PlxSpotCheckDecoder(NotificationDecoder):
         m, used = parse_plx_spot_check(payload)
         when = None if m.clock_not_set or m.timestamp is None else m.timestamp.as_datetime()
         pai_offset = used - 2 if m.pai_present else None
-        return _oximetry_readings(m.spo2, m.pulse_rate, m.pulse_amplitude_index, pai_offset, m.flags, when) + (
-            trailing_error(payload, used)
-        )
+        return _oximetry_readings(
+            m.spo2, m.pulse_rate, m.pulse_amplitude_index, pai_offset, m.flags, when
+        ) + (trailing_error(payload, used))
 
 
 class PlxContinuousDecoder(NotificationDecoder):
@@ -275,6 +296,6 @@ class PlxContinuousDecoder(NotificationDecoder):
     def decode(self, payload: bytes) -> list[Item]:
         m, used = parse_plx_continuous(payload)
         pai_offset = used - 2 if m.pai_present else None
-        return _oximetry_readings(m.spo2, m.pulse_rate, m.pulse_amplitude_index, pai_offset, m.flags, None) + (
-            trailing_error(payload, used)
-        )
+        return _oximetry_readings(
+            m.spo2, m.pulse_rate, m.pulse_amplitude_index, pai_offset, m.flags, None
+        ) + (trailing_error(payload, used))

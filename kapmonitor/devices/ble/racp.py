@@ -1,7 +1,8 @@
 """Record Access Control Point 0x2A52, as the Pulse Oximeter Service uses it to replay stored spot-checks.
 
-The client writes ``OpCode | Operator | Operand...``; the server indicates the stored records on 0x2A5E (status
-bit 9 set) and then answers on 0x2A52 with a Response Code (06) or, for "report number", a Number Response (05).
+The client writes ``OpCode | Operator | Operand...``; the server indicates the stored records on 0x2A5E
+(status bit 9 set) and then answers on 0x2A52 with a Response Code (06) or, for "report number", a Number
+Response (05).
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ class RacpResponse:
 
     def encode(self) -> bytes:
         if self.number_of_records is not None:
-            return bytes([RacpOpCode.NUMBER_OF_RECORDS_RESPONSE, 0]) + struct.pack("<H", self.number_of_records)
+            return bytes([RacpOpCode.NUMBER_OF_RECORDS_RESPONSE, 0]) + struct.pack(
+                "<H", self.number_of_records
+            )
         return bytes([RacpOpCode.RESPONSE_CODE, 0, self.request_op_code or 0, self.response_code or 0])
 
 
@@ -122,7 +125,8 @@ def parse_racp_request(data: bytes) -> RacpRequest:
 
 
 class RacpDecoder(NotificationDecoder):
-    """One 0x2A52 indication -> a ``LinkEvent("racp", ...)`` whose ``extra["response"]`` is the RacpResponse."""
+    """One 0x2A52 indication -> a ``LinkEvent("racp", ...)`` whose ``extra["response"]`` is the
+    RacpResponse."""
 
     protocol = "ble-racp"
     characteristic = RECORD_ACCESS_CONTROL_POINT

@@ -1,10 +1,10 @@
 """Finding Bluetooth LE health devices: advertised service UUIDs first, names and manufacturers as a fallback.
 
 The scan itself is not filtered by service UUID: with a filter, bleak (BlueZ) drops every device that does not
-advertise 0x1810/0x1822/0x180D, and many cuffs and oximeters advertise only a name or manufacturer data. Instead
-every device seen is classified here; ``filter_services=True`` scans with the filter (macOS 12.0-12.2 needs it).
-Failures of the platform (no adapter, no permission, no BlueZ) become :class:`BluetoothUnavailable` with a plain
-message.
+advertise 0x1810/0x1822/0x180D, and many cuffs and oximeters advertise only a name or manufacturer data.
+Instead every device seen is classified here; ``filter_services=True`` scans with the filter (macOS 12.0-12.2
+needs it). Failures of the platform (no adapter, no permission, no BlueZ) become :class:`BluetoothUnavailable`
+with a plain message.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ class FoundDevice:
     ble_device: Any = field(default=None, compare=False, repr=False)  # pass this to BleTransport on macOS
 
 
-def detect_profiles(name: str | None, service_uuids: Iterable[str],
-                    manufacturer_ids: Iterable[int]) -> tuple[tuple[str, ...], str]:
+def detect_profiles(
+    name: str | None, service_uuids: Iterable[str], manufacturer_ids: Iterable[int]
+) -> tuple[tuple[str, ...], str]:
     """The health profiles an advertisement suggests and what gave them away (``((), "")`` for none)."""
     by_service = [p for u in service_uuids for p in SERVICE_PROFILES.get(u.lower(), ())]
     if by_service:
@@ -94,7 +95,7 @@ def plain_message(exc: BaseException) -> str:
     if isinstance(exc, PermissionError):
         return "No permission to use Bluetooth."
     if isinstance(exc, FileNotFoundError | ConnectionRefusedError):
-        return "No Bluetooth service was found on this computer (BlueZ/D-Bus is not running, or there is no adapter)."
+        return "No Bluetooth service was found on this computer (is BlueZ running? is there an adapter?)."
     text = str(exc).strip()
     if "adapter" in text.lower():
         return "No Bluetooth adapter was found."
@@ -110,8 +111,13 @@ async def _bleak_discover(timeout: float, service_uuids: list[str] | None) -> Ma
     return await BleakScanner.discover(timeout, return_adv=True, service_uuids=service_uuids)
 
 
-async def scan_async(timeout: float = 8.0, *, filter_services: bool = False, include_all: bool = False,
-                     discover: Discover | None = None) -> list[FoundDevice]:
+async def scan_async(
+    timeout: float = 8.0,
+    *,
+    filter_services: bool = False,
+    include_all: bool = False,
+    discover: Discover | None = None,
+) -> list[FoundDevice]:
     """Scan with bleak (or ``discover``, a stand-in with the same result shape) and classify what was seen."""
     uuids = sorted(SERVICE_PROFILES) if filter_services else None
     try:
@@ -137,4 +143,6 @@ def describe(device: FoundDevice) -> str:
     profiles = ", ".join(device.profiles) or "no health profile"
     titles = "; ".join(PROFILES[p].title for p in device.profiles if p in PROFILES)
     via = f" (by {device.detected_by})" if device.detected_by else ""
-    return f"{device.address}  {device.name or '(no name)'}  {rssi}  {profiles}{via}" + (f"\n    {titles}" if titles else "")
+    return f"{device.address}  {device.name or '(no name)'}  {rssi}  {profiles}{via}" + (
+        f"\n    {titles}" if titles else ""
+    )

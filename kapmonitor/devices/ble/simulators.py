@@ -1,8 +1,8 @@
 """Simulated Bluetooth health devices: a patient model in, one characteristic's spec payloads out.
 
-Bluetooth delivers one characteristic value per notification, so :meth:`NotificationSimulator.advance` returns at
-most one payload per call (the rest wait for the next call); :meth:`NotificationSimulator.notifications` returns all
-that are due, which is what the fake Bluetooth client uses.
+Bluetooth delivers one characteristic value per notification, so :meth:`NotificationSimulator.advance` returns
+at most one payload per call (the rest wait for the next call); :meth:`NotificationSimulator.notifications`
+returns all that are due, which is what the fake Bluetooth client uses.
 """
 
 from __future__ import annotations
@@ -92,8 +92,11 @@ class HeartRateSimulator(NotificationSimulator):
         if v.pulse_rate is None or v.sensor_off or v.pulse_rate <= 0:
             return [encode_heart_rate_measurement(HeartRateMeasurement(0, SensorContact.NOT_DETECTED))]
         rr = round(60 * 1024 / v.pulse_rate)
-        return [encode_heart_rate_measurement(HeartRateMeasurement(round(v.pulse_rate), SensorContact.DETECTED,
-                                                                   rr_intervals=(rr,)))]
+        return [
+            encode_heart_rate_measurement(
+                HeartRateMeasurement(round(v.pulse_rate), SensorContact.DETECTED, rr_intervals=(rr,))
+            )
+        ]
 
 
 def _plx_status(v: VitalsSnapshot) -> tuple[int, int]:
@@ -110,22 +113,31 @@ class PlxContinuousSimulator(NotificationSimulator):
         status, dss = _plx_status(v)
         off = v.sensor_off
         m = PlxContinuousMeasurement(
-            None if off else _tenths(v.spo2), None if off else _whole(v.pulse_rate),
-            measurement_status=status, device_sensor_status=dss,
-            pulse_amplitude_index=None if off else _tenths(v.perfusion_index), pai_present=True,
+            None if off else _tenths(v.spo2),
+            None if off else _whole(v.pulse_rate),
+            measurement_status=status,
+            device_sensor_status=dss,
+            pulse_amplitude_index=None if off else _tenths(v.perfusion_index),
+            pai_present=True,
         )
         return [encode_plx_continuous(m)]
 
 
 class PlxSpotCheckSimulator(NotificationSimulator):
-    """A spot-check oximeter that also keeps its readings and replays them on an RACP "report stored records"."""
+    """A spot-check oximeter that also keeps its readings and replays them on an RACP "report stored
+    records"."""
 
     protocol = "ble-plx-spot"
     period_s = 60.0
     first_s = 5.0
 
-    def __init__(self, model: PatientModel, *, clock_start: datetime | None = None,
-                 stored: tuple[PlxSpotCheckMeasurement, ...] = ()) -> None:
+    def __init__(
+        self,
+        model: PatientModel,
+        *,
+        clock_start: datetime | None = None,
+        stored: tuple[PlxSpotCheckMeasurement, ...] = (),
+    ) -> None:
         super().__init__(model, clock_start=clock_start)
         self.storage: list[PlxSpotCheckMeasurement] = list(stored)
         self.racp_responses: deque[bytes] = deque()
@@ -134,8 +146,13 @@ class PlxSpotCheckSimulator(NotificationSimulator):
         v = self.model.vitals(t_s)
         status, dss = _plx_status(v)
         m = PlxSpotCheckMeasurement(
-            None if v.sensor_off else _tenths(v.spo2), None if v.sensor_off else _whole(v.pulse_rate),
-            self.device_time(t_s), status, dss, None if v.sensor_off else _tenths(v.perfusion_index), True,
+            None if v.sensor_off else _tenths(v.spo2),
+            None if v.sensor_off else _whole(v.pulse_rate),
+            self.device_time(t_s),
+            status,
+            dss,
+            None if v.sensor_off else _tenths(v.perfusion_index),
+            True,
         )
         self.storage.append(m)
         return [encode_plx_spot_check(m)]
@@ -150,9 +167,15 @@ class PlxSpotCheckSimulator(NotificationSimulator):
         if not self.storage:
             return RacpResponse(request.op_code, RacpResponseCode.NO_RECORDS_FOUND).encode()
         for m in self.storage:
-            replayed = PlxSpotCheckMeasurement(m.spo2, m.pulse_rate, m.timestamp,
-                                               (m.measurement_status or 0) | FROM_STORAGE, m.device_sensor_status,
-                                               m.pulse_amplitude_index, m.pai_present)
+            replayed = PlxSpotCheckMeasurement(
+                m.spo2,
+                m.pulse_rate,
+                m.timestamp,
+                (m.measurement_status or 0) | FROM_STORAGE,
+                m.device_sensor_status,
+                m.pulse_amplitude_index,
+                m.pai_present,
+            )
             self._queue.append(encode_plx_spot_check(replayed))
         return RacpResponse(request.op_code, RacpResponseCode.SUCCESS).encode()
 
@@ -193,8 +216,12 @@ class BloodPressureSimulator(NotificationSimulator):
     def payloads_at(self, t_s: float) -> list[bytes]:
         v = self.model.vitals(t_s)
         m = BloodPressureMeasurement(
-            _whole(v.systolic), _whole(v.diastolic), _whole(v.mean), timestamp=self.device_time(t_s),
-            pulse_rate=_whole(v.pulse_rate), pulse_rate_present=True,
+            _whole(v.systolic),
+            _whole(v.diastolic),
+            _whole(v.mean),
+            timestamp=self.device_time(t_s),
+            pulse_rate=_whole(v.pulse_rate),
+            pulse_rate_present=True,
             status=MeasurementStatus(0x01 if v.artifact else 0),
         )
         return [encode_blood_pressure_measurement(m)]
