@@ -11,8 +11,19 @@ import pytest
 from kapmonitor.core.readings import Item, LinkEvent, Reading
 from kapmonitor.devices.ble.adapter import BleTransport
 from kapmonitor.devices.ble.descriptors import bluetooth_uuid
-from kapmonitor.devices.ble.fake import Disconnect, FakeBleakClient, FakePeripheral, Notify, Pause
+from kapmonitor.devices.ble.fake import (
+    BATTERY_LEVEL_UUID,
+    BATTERY_SERVICE_UUID,
+    Disconnect,
+    FakeBleakClient,
+    FakePeripheral,
+    GattCharacteristic,
+    Notify,
+    Pause,
+    simulated_ble_transport,
+)
 from kapmonitor.devices.ble.racp import RacpResponseCode
+from kapmonitor.devices.registry import descriptor
 from kapmonitor.devices.simulation import VitalsSnapshot
 from kapmonitor.devices.transport import LinkState
 
@@ -284,3 +295,61 @@ def test_a_connect_that_hangs_is_cancelled_by_stop() -> None:
     sink.wait_for(has_event("connecting"))
     transport.stop()  # the connect would hang for a minute; stop cancels it instead of waiting it out
     assert "kapmonitor-ble-AA:BB:CC:DD:EE:09" not in [t.name for t in threading.enumerate() if t.is_alive()]
+
+
+def test_low_battery_flags_the_readings_that_follow(running) -> None:
+    strap = FakePeripheral.scripted(
+        ["ble-hrm"],
+        [
+            [
+                Notify(HRM, bytes.fromhex("06 3C")),
+                Notify(BATTERY_LEVEL_UUID, b"\x0a"),
+                Notify(HRM, bytes.fromhex("06 3D")),
+                Pause(30),
+            ]
+        ],
+    )
+    strap.characteristics.append(
+        GattCharacteristic(BATTERY_LEVEL_UUID, BATTERY_SERVICE_UUID, ("read", "notify"))
+    )
+    transport = BleTransport("AA:BB:CC:DD:EE:10", profiles=["ble-hrm"], connect=strap.connector(), **FAST)
+    sink = running(transport)
+    sink.wait_for(count("heart_rate", 2))
+    first, second = sink.readings("heart_rate")
+    assert "low_battery" not in first.flags and "low_battery" in second.flags
+    assert sink.events("battery")[0].detail == "battery 10 % (low)"
+
+
+def test_the_demo_transport_streams_a_simulated_oximeter(running) -> None:
+    class Patient:
+        def vitals(self, t_s: float) -> VitalsSnapshot:
+            return VitalsSnapshot(95.5, 80.0, 4.0, 120.0, 80.0, 93.0)
+
+        def pleth(self, t0_s: float, n: int, rate_hz: float) -> np.ndarray:
+            return np.zeros(n)
+
+    transport = simulated_ble_transport(Patient(), ("ble-plx-cont",), speed=50.0)
+    sink = running(transport)
+    sink.wait_for(count("perfusion_index", 2))
+    assert sink.readings("spo2")[0].value == 95.5
+    assert transport.device == "ble-plx-cont@FA:KE:00:00:00:01"
+
+
+@pytest.mark.parametrize(
+    ("protocol", "uuid", "payload", "metric"),
+    [
+        ("ble-hrm", HRM, "06 3C", "heart_rate"),
+        ("ble-bpm", BPM, "00 96 00 5A 00 6E 00", "nibp_systolic"),
+        ("ble-icp", ICP, "00 96 00 FF 07 FF 07", "cuff_pressure"),
+        ("ble-plx-spot", SPOT, "00 61 00 3C 00", "spo2"),
+        ("ble-plx-cont", CONT, "00 61 00 3C 00", "spo2"),
+    ],
+)
+def test_registered_descriptors_carry_their_uuids_and_decode_one_notification(
+    protocol: str, uuid: str, payload: str, metric: str
+) -> None:
+    d = descriptor(protocol)
+    assert d.link == "ble" and d.extra["characteristic_uuid"] == uuid
+    assert str(d.extra["service_uuid"]).endswith("-0000-1000-8000-00805f9b34fb")
+    items = d.decoder().feed(bytes.fromhex(payload))
+    assert items[0].metric == metric

@@ -68,7 +68,7 @@ class BleTransport(Transport):
         connect: Connect = bleak_connect,
         device: str | None = None,
         quirks: Sequence[Quirk] | None = None,
-        stale_after_s: float = 5.0,
+        stale_after_s: float = 3.0,
         stale_reconnect_s: float = 60.0,
         backoff_s: tuple[float, float] = (1.0, 30.0),
         dump_window_s: float = 5.0,

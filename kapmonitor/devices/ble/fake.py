@@ -20,7 +20,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
@@ -31,6 +31,9 @@ from kapmonitor.devices.ble.plx import PlxFeatures, encode_plx_features
 from kapmonitor.devices.ble.racp import RECORD_ACCESS_CONTROL_POINT
 from kapmonitor.devices.ble.simulators import NotificationSimulator
 from kapmonitor.devices.simulation import PatientModel
+
+if TYPE_CHECKING:
+    from kapmonitor.devices.ble.adapter import BleTransport
 
 RACP_UUID = bluetooth_uuid(RECORD_ACCESS_CONTROL_POINT)
 PLX_FEATURES_UUID = bluetooth_uuid(0x2A60)
@@ -325,3 +328,20 @@ class FakeBleakClient:
         if self._disconnected_callback is not None:
             # bleak schedules the callback on the event loop rather than calling it in place.
             asyncio.get_running_loop().call_soon(self._disconnected_callback, self)
+
+
+def simulated_ble_transport(
+    model: PatientModel,
+    profiles: Sequence[str] = ("ble-plx-cont", "ble-cuff"),
+    *,
+    address: str = "FA:KE:00:00:00:01",
+    speed: float = 1.0,
+) -> BleTransport:
+    """A :class:`BleTransport` whose device is simulated from ``model``: the demo's Bluetooth cuff and
+    oximeter take exactly the path a real one does (subscription, decoding, watchdog, reconnection)."""
+    from kapmonitor.devices.ble.adapter import BleTransport
+
+    device = FakePeripheral.simulating(
+        model, profiles, speed=speed, address=address, name="Simulated monitor"
+    )
+    return BleTransport(address, profiles=list(profiles), connect=device.connector())
