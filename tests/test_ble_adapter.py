@@ -167,7 +167,7 @@ def test_watchdog_marks_data_stale_when_notifications_stop(running) -> None:
         [
             [
                 Notify(HRM, bytes.fromhex("16 3C 11 04")),
-                Pause(0.5),
+                Pause(1.0),
                 Notify(HRM, bytes.fromhex("06 3C")),
                 Pause(30),
             ]
