@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from kapmonitor.core.readings import Item, LinkEvent, Reading
-from kapmonitor.devices.ble.adapter import BleTransport
+from kapmonitor.devices.ble.adapter import BleTransport, stamp
 from kapmonitor.devices.ble.descriptors import bluetooth_uuid
 from kapmonitor.devices.ble.fake import (
     BATTERY_LEVEL_UUID,
@@ -22,6 +23,7 @@ from kapmonitor.devices.ble.fake import (
     Pause,
     simulated_ble_transport,
 )
+from kapmonitor.devices.ble.hrm import HeartRateDecoder
 from kapmonitor.devices.ble.racp import RacpResponseCode
 from kapmonitor.devices.registry import descriptor
 from kapmonitor.devices.simulation import VitalsSnapshot
@@ -103,9 +105,17 @@ def test_cuff_dumps_stored_readings_with_device_time_then_disconnects(running) -
     sink.wait_for(
         lambda items: any(isinstance(i, LinkEvent) and "could not connect" in i.detail for i in items)
     )
+    sink.wait_for(lambda items: len(retry_delays(items)) >= 3)
     transport.stop()
+    delays = retry_delays(sink.items)
+    assert delays[:3] == [0.02, 0.04, 0.05]  # doubling back-off, capped
     assert transport.status().state is LinkState.STOPPED
     assert transport.stats().frames_ok == 2
+
+
+def retry_delays(items: list[Item]) -> list[float]:
+    found = [re.search(r"trying again in ([0-9.]+) s", i.detail) for i in items if isinstance(i, LinkEvent)]
+    return [float(m.group(1)) for m in found if m]
 
 
 def test_subscribes_first_to_every_supported_characteristic_once(running) -> None:
@@ -353,3 +363,11 @@ def test_registered_descriptors_carry_their_uuids_and_decode_one_notification(
     assert str(d.extra["service_uuid"]).endswith("-0000-1000-8000-00805f9b34fb")
     items = d.decoder().feed(bytes.fromhex(payload))
     assert items[0].metric == metric
+
+
+def test_rr_intervals_of_one_notification_get_the_times_of_their_beats() -> None:
+    items = HeartRateDecoder().feed(bytes.fromhex("10 48 00 04 00 02"))  # RR 1.0 s then 0.5 s
+    stamped = stamp(items, 10_000_000, "ble-hrm@X")
+    rr = [(i.value, i.t_us) for i in stamped if isinstance(i, Reading) and i.metric == "rr_interval"]
+    assert rr == [(1.0, 9_500_000), (0.5, 10_000_000)]
+    assert all(i.device == "ble-hrm@X" for i in stamped)

@@ -347,7 +347,7 @@ class BleTransport(Transport):
             if name == "ble-icp":
                 self._cuff_live = True
             items = [self._qualify(name, i) for i in self.decoders[name].feed(data)]
-        self._emit([replace(i, t_us=arrived, device=self.device) for i in items])
+        self._emit(stamp(items, arrived, self.device))
 
     def _qualify(self, name: str, item: Item) -> Item:
         if not isinstance(item, Reading):
@@ -398,6 +398,19 @@ class BleTransport(Transport):
     def _link_event(self, kind: str, detail: str, **extra: object) -> None:
         if self._publish is not None:
             self._publish([LinkEvent(kind, detail, now_us(), self.device, dict(extra))])
+
+
+def stamp(items: Sequence[Item], arrived_us: int, device: str) -> list[Item]:
+    """Stamp a notification's items with its arrival time. RR intervals are placed at the beats that end them:
+    the last at arrival, each earlier one before it by the intervals that follow, so no two share a time."""
+    later_s = 0.0
+    rr_times: dict[int, int] = {}
+    for index in range(len(items) - 1, -1, -1):
+        item = items[index]
+        if isinstance(item, Reading) and item.metric == "rr_interval":
+            rr_times[index] = arrived_us - round(later_s * 1_000_000)
+            later_s += item.value or 0.0
+    return [replace(item, t_us=rr_times.get(i, arrived_us), device=device) for i, item in enumerate(items)]
 
 
 def describe_error(exc: BaseException) -> str:
