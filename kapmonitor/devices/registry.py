@@ -20,6 +20,11 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "contec-v7": ("kapmonitor.devices.contec", "CONTEC_V7"),
     "contec-legacy": ("kapmonitor.devices.contec", "CONTEC_LEGACY"),
     "suntech-advantage": ("kapmonitor.devices.suntech", "SUNTECH_ADVANTAGE"),
+    "ble-hrm": ("kapmonitor.devices.ble.descriptors", "HRM"),
+    "ble-bpm": ("kapmonitor.devices.ble.descriptors", "BPM"),
+    "ble-icp": ("kapmonitor.devices.ble.descriptors", "ICP"),
+    "ble-plx-spot": ("kapmonitor.devices.ble.descriptors", "PLX_SPOT"),
+    "ble-plx-cont": ("kapmonitor.devices.ble.descriptors", "PLX_CONT"),
 }
 
 
