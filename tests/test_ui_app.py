@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-import types
+import json
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from ui_station_double import StationDouble
 
 from kapmonitor.ui import app
 from kapmonitor.ui.main_window import MainWindow
@@ -90,68 +89,60 @@ def test_run_without_a_display_prints_the_message_and_returns_1(
     assert err.startswith("kapmonitor needs a graphical display") and "Traceback" not in err
 
 
-@pytest.fixture
-def fake_station_module(monkeypatch: pytest.MonkeyPatch) -> list[StationDouble]:
-    """kapmonitor.station is written in parallel; until it lands, run() gets the double through the import."""
-    made: list[StationDouble] = []
-
-    def station(db_url: str | None = None) -> StationDouble:
-        made.append(StationDouble())
-        return made[-1]
-
-    monkeypatch.setitem(sys.modules, "kapmonitor.station", types.SimpleNamespace(Station=station))
-    return made
-
-
-def run_and_capture_window(qapp: QApplication, demo: bool) -> tuple[int, MainWindow]:
+def run_and_capture_window(qapp: QApplication, demo: bool, db_url: str, wait_ms: int = 0) -> tuple[int, MainWindow]:
+    """Run the real application loop; look at the window after ``wait_ms`` and quit."""
     seen: list[MainWindow] = []
 
     def look_then_quit() -> None:
         seen.extend(w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        if seen:
+            seen[0].refresh_plots()
+            seen[0].refresh_numbers()
         qapp.quit()
 
-    QTimer.singleShot(0, look_then_quit)
-    code = app.run(None, demo=demo)
+    QTimer.singleShot(wait_ms, look_then_quit)
+    code = app.run(db_url, demo=demo)
     return code, seen[0]
 
 
-def test_demo_streams_simulated_monitors_into_a_demo_session(
-    qapp: QApplication, fake_station_module: list[StationDouble]
-) -> None:
-    code, window = run_and_capture_window(qapp, demo=True)
-    station = fake_station_module[0]
+def test_demo_streams_simulated_monitors_into_a_recorded_session(qapp: QApplication, tmp_path: Path) -> None:
+    """The demo's oximeter and cuff speak their real protocols on pseudo-terminals; values reach the tiles and
+    the plots, and the session is recorded in the database."""
+    db_url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    code, window = run_and_capture_window(qapp, demo=True, db_url=db_url, wait_ms=4000)
     assert code == 0
-    assert station.simulated == ["nonin-df7", "suntech-advantage"]
-    assert station.started_sessions == [("DEMO-001", "")]
     assert window.banner.text() == "DEMO \u2014 simulated monitors" and not window.banner.isHidden()
-    assert station.stopped
+    assert window.spo2_tile.value_label.text().isdigit()
+    assert window.pulse_tile.value_label.text().isdigit()
+    pleth_x, _ = window.pleth.curve.getData()
+    assert pleth_x is not None and len(pleth_x) > 75
     window.deleteLater()
 
+    sessions = json.loads(_cli(["sessions", "list", "--json", "--db", db_url]))
+    assert [s["patient"] for s in sessions] == ["DEMO-001"]
+    assert sessions[0]["status"] == "ended"  # closing the window ends the session cleanly
+    tracks = {(t["device"].split("@")[0], t["metric"]): t["samples"] for t in sessions[0]["tracks"]}
+    assert tracks[("nonin-df7", "pleth")] > 75
+    assert tracks[("nonin-df7", "spo2")] >= 1
 
-def test_demo_without_a_cuff_protocol_says_so_on_the_banner(
-    qapp: QApplication, fake_station_module: list[StationDouble], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    original_init = StationDouble.__init__
 
-    def init(self: StationDouble) -> None:
-        original_init(self)
-        self.unavailable = {"suntech-advantage"}
-
-    monkeypatch.setattr(StationDouble, "__init__", init)
-    code, window = run_and_capture_window(qapp, demo=True)
+def test_without_demo_the_window_opens_with_no_devices_and_no_session(qapp: QApplication, tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    code, window = run_and_capture_window(qapp, demo=False, db_url=db_url)
     assert code == 0
-    assert "no simulated blood pressure" in window.banner.text()
-    assert fake_station_module[0].simulated == ["nonin-df7"]
-    window.deleteLater()
-
-
-def test_without_demo_the_window_opens_with_no_devices_and_no_session(
-    qapp: QApplication, fake_station_module: list[StationDouble]
-) -> None:
-    code, window = run_and_capture_window(qapp, demo=False)
-    station = fake_station_module[0]
-    assert code == 0
-    assert station.simulated == [] and station.started_sessions == []
     assert window.banner.isHidden() and window.session_panel.start_button.isEnabled()
     assert not window.device_strip.empty_label.isHidden()
     window.deleteLater()
+    assert json.loads(_cli(["sessions", "list", "--json", "--db", db_url])) == []
+
+
+def _cli(argv: list[str]) -> str:
+    import contextlib
+    import io
+
+    from kapmonitor.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return out.getvalue()
