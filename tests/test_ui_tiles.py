@@ -48,3 +48,23 @@ def test_a_missing_or_untrustworthy_value_is_never_shown_as_a_number(
     assert (view.value == DASHES) == bool(untrusted)
     assert view.stale == (age_s > 5.0)
     assert view.note
+
+
+def test_a_cuff_idle_between_measurements_is_connected_not_silent() -> None:
+    from kapmonitor.devices.base import LinkStats
+    from kapmonitor.devices.transport import DeviceStatus, LinkState
+    from kapmonitor.ui.device_strip import badge_view
+
+    now = 1_000_000_000_000
+    idle_cuff = DeviceStatus(
+        "cuff@x",
+        "suntech-advantage",
+        "x",
+        LinkState.CONNECTED,
+        LinkStats(),
+        now - 120_000_000,
+        quiet_between_requests=True,
+    )
+    silent_oximeter = DeviceStatus("ox@y", "nonin-df7", "y", LinkState.CONNECTED, LinkStats(), now - 120_000_000)
+    assert badge_view(idle_cuff, now).state == "CONNECTED"
+    assert badge_view(silent_oximeter, now).state == "NO DATA"

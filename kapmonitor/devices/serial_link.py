@@ -62,6 +62,7 @@ class SerialTransport(Transport):
         self.settings = settings or self.descriptor.serial or SerialSettings()
         self.capture = Path(capture) if capture is not None else None
         self._path = DecodePath(self.descriptor, self.device, driver)
+        self.quiet_between_requests = self._path.driver is not None
         self._capture: BinaryIO | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -39,6 +39,7 @@ class SimulatedTransport(Transport):
         self.simulator = simulator
         self.speed = speed
         self._path = DecodePath(self.descriptor, self.device, driver)
+        self.quiet_between_requests = self._path.driver is not None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -35,6 +35,9 @@ class DeviceStatus:
     last_data_us: int | None
     message: str = ""
     reconnects: int = 0
+    # Devices that speak only when asked (an NIBP module between measurements) are quiet by design: their
+    # silence is not "no data".
+    quiet_between_requests: bool = False
 
     def data_age_s(self, now: int | None = None) -> float | None:
         """Seconds since the last item arrived (None before any did)."""
@@ -46,6 +49,8 @@ class DeviceStatus:
 class Transport(ABC):
     """Base of every link. Subclasses implement :meth:`_run` (on their own thread or loop) and call
     :meth:`_emit` with stamped items and :meth:`_set_state` on every change, which is published as a LinkEvent."""
+
+    quiet_between_requests = False
 
     def __init__(self, device: str, protocol: str, address: str) -> None:
         self.device = device
@@ -83,6 +88,7 @@ class Transport(ABC):
                 self._last_data_us,
                 self._message,
                 self.reconnects,
+                self.quiet_between_requests,
             )
 
     def _set_state(self, state: LinkState, message: str = "") -> None:

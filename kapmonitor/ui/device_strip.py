@@ -38,7 +38,7 @@ def badge_view(status: DeviceStatus, now_us: int) -> BadgeView:
         detail = f"{detail}  ·  {status.message}"
     state = status.state
     if state is LinkState.CONNECTED:
-        silent = age_s is None or age_s > DATA_LATE_S
+        silent = not status.quiet_between_requests and (age_s is None or age_s > DATA_LATE_S)
         return BadgeView(name, "NO DATA" if silent else "CONNECTED", detail, "warning" if silent else "ok")
     tone = {
         LinkState.CONNECTING: "warning",

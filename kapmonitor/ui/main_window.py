@@ -21,7 +21,7 @@ from kapmonitor.ui import theme as themes
 from kapmonitor.ui.device_strip import DeviceStrip
 from kapmonitor.ui.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
 from kapmonitor.ui.session_panel import SessionPanel
-from kapmonitor.ui.tiles import NumericTile, blood_pressure_view, numeric_view
+from kapmonitor.ui.tiles import DASHES, NumericTile, TileView, blood_pressure_view, numeric_view
 
 PLOT_INTERVAL_MS = 33  # ~30 fps: smooth for a 75 Hz pleth, light on a small clinic PC
 STATUS_INTERVAL_MS = 500
@@ -167,7 +167,10 @@ class MainWindow(QMainWindow):
         now = self.clock()
         self.spo2_tile.show_view(numeric_view(self._latest("spo2"), now))
         self.pulse_tile.show_view(numeric_view(self._latest("pulse_rate"), now))
-        self.pi_tile.show_view(numeric_view(self._latest("perfusion_index"), now, decimals=1))
+        if self.source("perfusion_index") is None:  # many oximeters (Nonin DF7) do not send a perfusion index
+            self.pi_tile.show_view(TileView(DASHES, "not measured", stale=True))
+        else:
+            self.pi_tile.show_view(numeric_view(self._latest("perfusion_index"), now, decimals=1))
         self.nibp_tile.show_view(
             blood_pressure_view(
                 self._latest("nibp_systolic"), self._latest("nibp_diastolic"), self._latest("nibp_mean"), now
