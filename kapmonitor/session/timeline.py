@@ -170,7 +170,9 @@ class SessionRecord:
     def _check_amendment(self, amendment: Amendment) -> None:
         original = self.entry_at(amendment.original_ref)
         if isinstance(original, _NOT_AMENDABLE):
-            raise EntryError(f"entry {amendment.original_ref} is a {type(original).__name__}, which cannot be amended")
+            raise EntryError(
+                f"entry {amendment.original_ref} is a {type(original).__name__}, which cannot be amended"
+            )
         if not amendment.reason.strip():
             raise EntryError("an amendment needs a reason")
         names = {f.name for f in dataclasses.fields(original)}
@@ -182,7 +184,9 @@ class SessionRecord:
             if name in _FIXED_FIELDS:
                 raise EntryError(f"{name!r} records who entered what and when: it cannot be amended")
             if isinstance(original, Rating) and name in _RATING_SCORED:
-                raise EntryError("a rating's answers and score go together: void it and enter the rating again")
+                raise EntryError(
+                    "a rating's answers and score go together: void it and enter the rating again"
+                )
             _check_type(original, name, value)
         if not amendment.changes and not amendment.void:
             raise EntryError("an amendment must change something or void the entry")
@@ -205,7 +209,9 @@ class SessionRecord:
             return  # stopping the pump gives no more drug: it must always be recordable
         weight = self.weight_kg
         if weight is None:
-            raise EntryError(f"record the patient's weight first: the clinic maximum is {self.max_mg_per_kg:g} mg/kg")
+            raise EntryError(
+                f"record the patient's weight first: the clinic maximum is {self.max_mg_per_kg:g} mg/kg"
+            )
         warning = MaxDoseCheck(self.max_mg_per_kg, weight).projected(self.doses(), dose, until_us)
         if warning is None:
             return
