@@ -366,3 +366,30 @@ def test_migration_0002_adds_the_clinical_tables_and_takes_them_away_again(db_ur
         assert {"clinical_entry", "clinical_record"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_two_workstations_on_one_record_cannot_both_take_the_same_number(engine: Engine, session_id: int) -> None:
+    bedside, desk = ClinicalLog(engine, session_id), ClinicalLog(engine, session_id)
+    bedside.add(Note(**at(1), text="From the bedside."))
+    with pytest.raises(ClinicalWriteError, match="another workstation added to its record"):
+        desk.add(Note(**at(2), text="From the desk."))
+    assert desk.log == []
+    assert ClinicalLog.load(engine, session_id).add(Note(**at(2), text="From the desk.")) == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"seq": 1, "kind": "telepathy", "fields": "{}"}, "a stored entry has the unknown kind 'telepathy'"),
+        ({"seq": 1, "kind": "note", "fields": "{not json"}, "a stored note entry cannot be read"),
+        ({"seq": 2, "kind": "note", "fields": '{"text": "x"}'}, "entry 1 is missing"),
+    ],
+)
+def test_a_damaged_record_is_reported_not_guessed_at(
+    engine: Engine, session_id: int, row: dict[str, Any], message: str
+) -> None:
+    who = {"session_id": session_id, "t_us": T0, "entered_us": T0, "author": NURSE}
+    with engine.begin() as conn:
+        conn.execute(ClinicalEntryRow.__table__.insert().values(**who, **row))
+    with pytest.raises(UserError, match=f"session {session_id}'s clinical record: {message}"):
+        session_record(engine, session_id)
