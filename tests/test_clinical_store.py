@@ -277,7 +277,7 @@ def test_a_failed_write_is_a_user_error_and_the_record_stays_as_it_was(engine: E
     override = DoseOverride(**at(5), reason="prescriber", limit_mg_per_kg=1.0, projected_mg_per_kg=1.2)
 
     with FailingWrites(engine):
-        with pytest.raises(ClinicalWriteError, match="BolusDose was not saved.*disk is full") as raised:
+        with pytest.raises(ClinicalWriteError, match="DoseOverride and BolusDose were not saved.*full") as raised:
             log.add(big, override=override)
         assert isinstance(raised.value, UserError)
         with pytest.raises(UserError, match="SignOff was not saved"):

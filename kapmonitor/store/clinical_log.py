@@ -81,7 +81,7 @@ class ClinicalLog(SessionRecord):
 
     def _store(self, before: int) -> None:
         added = self.log[before:]
-        what = " and ".join(type(e).__name__ for e in added)
+        what = " and ".join(type(e).__name__ for e in added) + (" were" if len(added) > 1 else " was")
         try:
             with self.engine.begin() as conn:
                 if not self._stored_header:
@@ -99,12 +99,12 @@ class ClinicalLog(SessionRecord):
                     conn.execute(update(_session).where(_session.c.id == self.session_id).values(status="signed"))
         except exc.IntegrityError as error:
             raise ClinicalWriteError(
-                f"the {what} was not saved: session {self.session_id} is missing or another workstation "
+                f"the {what} not saved: session {self.session_id} is missing or another workstation "
                 f"added to its record at the same time; reopen the record and enter it again ({error.orig})"
             ) from error
         except (exc.SQLAlchemyError, UnicodeError) as error:
             reason = getattr(error, "orig", None) or error
-            raise ClinicalWriteError(f"the {what} was not saved to the database: {reason}") from error
+            raise ClinicalWriteError(f"the {what} not saved to the database: {reason}") from error
         self._stored_header = True
 
 
