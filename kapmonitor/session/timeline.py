@@ -205,6 +205,8 @@ class SessionRecord:
     def _check_max_dose(self, dose: Dose, override: DoseOverride | None, until_us: int | None) -> None:
         if self.max_mg_per_kg is None:
             return
+        if isinstance(dose, InfusionEvent) and dose.action in ("pause", "stop"):
+            return  # stopping the pump gives no more drug: it must always be recordable
         weight = self.weight_kg
         if weight is None:
             raise EntryError(

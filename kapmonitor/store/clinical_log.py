@@ -1,0 +1,146 @@
+"""A session's clinical record that is in the database the moment an entry is accepted.
+
+``ClinicalLog`` is a :class:`SessionRecord` whose ``add`` (and so ``amend`` and ``sign_off``) first lets the
+record check the entry, then commits its row(s) in one transaction before returning. If the write fails the
+entry is taken back out of memory and a :class:`ClinicalWriteError` says so: what the nurse sees is always what
+the database holds. Sign-off also marks the session "signed" in the same transaction.
+
+Write entries only through ``add``/``amend``/``sign_off``: appending to ``log`` directly skips the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, exc, insert, select, update
+
+from kapmonitor.core.errors import UserError
+from kapmonitor.session.entries import DoseOverride, Entry, SignOff
+from kapmonitor.session.templates import ProtocolTemplate
+from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.store.clinical_tables import (
+    ClinicalEntryRow,
+    ClinicalRecordRow,
+    UnreadableEntry,
+    entry_to_row,
+    row_to_entry,
+)
+from kapmonitor.store.models import Session
+
+_entry = ClinicalEntryRow.__table__
+_record = ClinicalRecordRow.__table__
+_session = Session.__table__
+
+
+class ClinicalWriteError(UserError):
+    """An entry the database did not take; it was not added to the record either."""
+
+
+class ClinicalRecordMismatch(UserError):
+    """The session's stored record follows another protocol than the one it was opened with."""
+
+
+class ClinicalLog(SessionRecord):
+    """The clinical record of session ``session_id``, continuing whatever is already stored for it.
+
+    ``template`` sets the protocol and the maximum mg/kg for a new record; a stored record keeps its own.
+    """
+
+    def __init__(self, engine: Engine, session_id: int, template: ProtocolTemplate | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.session_id = session_id
+        with _reading(engine, session_id) as conn:
+            header = _header(conn, session_id)
+            self.log = _entries(conn, session_id)
+        self._stored_header = header is not None
+        if header is None and template is not None:
+            self.protocol, self.max_mg_per_kg = template.name, template.dosing.max_mg_per_kg
+        elif header is not None:
+            if template is not None and template.name != header[0]:
+                raise ClinicalRecordMismatch(
+                    f"session {session_id}'s record follows protocol {header[0]!r}, not {template.name!r}"
+                )
+            self.protocol, self.max_mg_per_kg = header
+
+    @classmethod
+    def load(cls, engine: Engine, session_id: int) -> ClinicalLog:
+        """The stored record of a session, ready for more entries."""
+        return cls(engine, session_id)
+
+    def add(self, entry: Entry, *, override: DoseOverride | None = None, until_us: int | None = None) -> int:
+        before = len(self.log)
+        ref = super().add(entry, override=override, until_us=until_us)  # the record's checks first
+        try:
+            self._store(before)
+        except BaseException:
+            del self.log[before:]  # not stored, so not entered
+            raise
+        return ref
+
+    def _store(self, before: int) -> None:
+        added = self.log[before:]
+        what = " and ".join(type(e).__name__ for e in added) + (" were" if len(added) > 1 else " was")
+        try:
+            with self.engine.begin() as conn:
+                if not self._stored_header:
+                    conn.execute(
+                        insert(_record).values(
+                            session_id=self.session_id, protocol=self.protocol, max_mg_per_kg=self.max_mg_per_kg
+                        )
+                    )
+                rows = [
+                    {**entry_to_row(e), "session_id": self.session_id, "seq": seq}
+                    for seq, e in enumerate(added, start=before + 1)
+                ]
+                conn.execute(insert(_entry), rows)
+                if any(isinstance(e, SignOff) for e in added):
+                    conn.execute(update(_session).where(_session.c.id == self.session_id).values(status="signed"))
+        except exc.IntegrityError as error:
+            raise ClinicalWriteError(
+                f"the {what} not saved: session {self.session_id} is missing or another workstation "
+                f"added to its record at the same time; reopen the record and enter it again ({error.orig})"
+            ) from error
+        except (exc.SQLAlchemyError, UnicodeError) as error:
+            reason = getattr(error, "orig", None) or error
+            raise ClinicalWriteError(f"the {what} not saved to the database: {reason}") from error
+        self._stored_header = True
+
+
+def session_record(engine: Engine, session_id: int) -> SessionRecord:
+    """A session's stored clinical record, read-only (for review and exports)."""
+    with _reading(engine, session_id) as conn:
+        protocol, max_mg_per_kg = _header(conn, session_id) or ("", None)
+        record = SessionRecord(protocol, max_mg_per_kg=max_mg_per_kg)
+        record.log = _entries(conn, session_id)
+    return record
+
+
+@contextmanager
+def _reading(engine: Engine, session_id: int) -> Iterator[Connection]:
+    """A connection to read one session's record; an unknown session or an unreadable row is a UserError."""
+    try:
+        with engine.connect() as conn:
+            if conn.execute(select(_session.c.id).where(_session.c.id == session_id)).scalar() is None:
+                raise UserError(f"no session {session_id} in this database")
+            yield conn
+    except UnreadableEntry as error:
+        raise UserError(f"session {session_id}'s clinical record: {error}") from error
+    except exc.SQLAlchemyError as error:
+        raise UserError(f"cannot read session {session_id}: {getattr(error, 'orig', None) or error}") from error
+
+
+def _header(conn: Connection, session_id: int) -> tuple[str, float | None] | None:
+    row = conn.execute(
+        select(_record.c.protocol, _record.c.max_mg_per_kg).where(_record.c.session_id == session_id)
+    ).first()
+    return None if row is None else (row.protocol, row.max_mg_per_kg)
+
+
+def _entries(conn: Connection, session_id: int) -> list[Entry]:
+    rows = conn.execute(select(_entry).where(_entry.c.session_id == session_id).order_by(_entry.c.seq)).all()
+    for expected, row in enumerate(rows, start=1):
+        if row.seq != expected:
+            raise UnreadableEntry(f"entry {expected} is missing (the next stored entry is {row.seq})")
+    return [row_to_entry(row) for row in rows]
