@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QToolTip
 
 from kapmonitor.session.dosing import DosingError, infusion_segments
@@ -21,6 +22,14 @@ from kapmonitor.ui.tiles import clock_text
 ROWS = {"dose": 3.0, "rating": 2.0, "note": 1.0}
 BAR_HEIGHT = 0.7  # the fastest infusion rate fills this much of the dose row
 HOVER_PX = 12.0
+LABEL_CHAR_PX = 9  # an average character at LABEL_PX, to keep labels apart
+LABEL_PX = 15
+
+
+def _font() -> QFont:
+    font = QFont()
+    font.setPixelSize(LABEL_PX)
+    return font
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,29 @@ def lane_content(record: SessionRecord, now_us: int) -> tuple[list[LaneMark], li
     return sorted(marks, key=lambda m: m.t_s), bars
 
 
+Label = tuple[float, float, str, str]  # (t_s, row y, text, kind)
+
+
+def readable(labels: list[Label], seconds_per_px: float | None, right_s: float) -> list[tuple[Label, bool]]:
+    """The labels to draw and whether each goes left of its mark (near the right edge, so it is not cut).
+
+    Labels that would overlap a newer one on the same row are left out: the newest value matters most and
+    the left-out mark still shows its details on hover."""
+    if seconds_per_px is None:
+        return [(label, False) for label in labels]
+    kept: list[tuple[Label, bool]] = []
+    next_start: dict[float, float] = {}
+    for label in sorted(labels, key=lambda lab: -lab[0]):
+        x, y, text, _ = label
+        width = (len(text) * LABEL_CHAR_PX + 20) * seconds_per_px
+        flip = x + width > right_s
+        start, end = (x - width, x) if flip else (x, x + width)
+        if end <= next_start.get(y, float("inf")):
+            kept.append((label, flip))
+            next_start[y] = start
+    return kept
+
+
 SYMBOLS = {"bolus": "t1", "spray": "o", "infusion": "t1", "rating": "s", "note": "d", "quick-event": "d"}
 
 
@@ -124,6 +156,7 @@ class EventLane(pg.PlotWidget):
         item.getAxis("left").setWidth(64)  # the trends' width, so both time axes line up
         item.getAxis("left").setTicks([[(y, name.capitalize() + "s") for name, y in ROWS.items()]])
         item.getAxis("bottom").setStyle(showValues=False)
+        item.getAxis("left").setStyle(tickFont=_font())
         self.setYRange(0.4, 3.9, padding=0)
         self.bar_item = pg.BarGraphItem(x0=[], x1=[], y0=[], height=[])
         self.scatter = pg.ScatterPlotItem(size=14)
@@ -134,11 +167,26 @@ class EventLane(pg.PlotWidget):
     def link_to(self, plot: pg.PlotItem) -> None:
         """Share the trends' time axis: the lane scrolls and zooms with them."""
         self.setXLink(plot)
+        self.trend_plot = plot
+
+    def _align(self) -> None:
+        """Line the lane's plot area up with the trends' (their layouts have different margins)."""
+        plot = getattr(self, "trend_plot", None)
+        if plot is None or not self.isVisible() or plot.scene() is None or not plot.scene().views():
+            return
+        theirs = _global_span(plot.scene().views()[0], plot.getViewBox())
+        mine = _global_span(self, self.getPlotItem().getViewBox())
+        old_left, top, old_right, bottom = self.getPlotItem().layout.getContentsMargins()
+        left = max(0.0, old_left + theirs[0] - mine[0])
+        right = max(0.0, old_right + mine[1] - theirs[1])
+        if (left, right) != (old_left, old_right):
+            self.getPlotItem().layout.setContentsMargins(left, top, right, bottom)
 
     def refresh(self, now_us: int) -> None:
         if self.record is None:
             return
         self.marks, self.bars = lane_content(self.record, now_us)
+        self._align()
         self._draw()
 
     def _draw(self) -> None:
@@ -171,13 +219,19 @@ class EventLane(pg.PlotWidget):
         self.scatter.setData(spots)
         labelled = [(b.start_s, ROWS["dose"] + 0.42, b.label, "bar") for b in self.bars]
         labelled += [(m.t_s, ROWS[m.row], m.label, m.kind) for m in self.marks if m.label]
-        for x, y, text, kind in labelled:
-            label = pg.TextItem(
-                text, color=colours.get(f"{kind}-text", colours.get(kind, "#cccccc")), anchor=(-0.1, 0.5)
-            )
+        right_s = self.getPlotItem().getViewBox().viewRange()[0][1]
+        for (x, y, text, kind), flip in readable(labelled, self._seconds_per_px(), right_s):
+            colour = colours.get(f"{kind}-text", colours.get(kind, "#cccccc"))
+            label = pg.TextItem(text, color=colour, anchor=(1.08, 0.5) if flip else (-0.08, 0.5))
+            label.setFont(_font())
             label.setPos(x, y)
             item.addItem(label)
             self.texts.append(label)
+
+    def _seconds_per_px(self) -> float | None:
+        view = self.getPlotItem().getViewBox()
+        (x0, x1), _ = view.viewRange()
+        return (x1 - x0) / view.width() if view.width() > 0 else None
 
     def detail_near(self, t_s: float, y: float) -> str:
         """The details of the mark closest to a point of the lane, within a few pixels."""
@@ -209,6 +263,12 @@ class EventLane(pg.PlotWidget):
             item.getAxis(side).setPen(pg.mkPen(theme.border, width=1))
             item.getAxis(side).setTextPen(pg.mkPen(theme.muted))
         self._draw()
+
+
+def _global_span(view: pg.GraphicsView, box: pg.ViewBox) -> tuple[float, float]:
+    rect = box.sceneBoundingRect()
+    left = view.mapToGlobal(view.mapFromScene(rect.topLeft())).x()
+    return float(left), float(left + rect.width())
 
 
 def _colours(theme: Theme) -> dict[str, str]:
