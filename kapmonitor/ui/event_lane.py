@@ -252,7 +252,7 @@ class EventLane(pg.PlotWidget):
         detail = self.detail_near(point.x(), point.y())
         self.setToolTip(detail)
         if detail:
-            QToolTip.showText(self.mapToGlobal(self.mapFromScene(scene_pos).toPoint()), detail, self)
+            QToolTip.showText(self.mapToGlobal(self.mapFromScene(scene_pos)), detail, self)
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
