@@ -93,13 +93,16 @@ def test_a_nurses_intranasal_session_leaves_the_exact_entries_and_lane_marks(ses
     assert len(record.sprays()) == 1
     clock.at(10)
     dock.tick()
-    assert box.countdown.text() == "Rest over: device 2 may be given"
+    assert box.countdown.text() == "Rest over (last device 5 min ago)"
     box.lot.clear()
     give_device(qtbot, dock, "EK4472")
     assert [s.lot for s in record.sprays()] == ["EK4471", "EK4472"]
     assert dock.doses.total_label.text() == "Given 56.0 mg  \u00b7  0.80 mg/kg"
 
     # MOAA/S comes due 15 minutes after the first spray; a digit and Enter record it.
+    clock.at(17.5)
+    assert "MOAA/S due in 3 min" in prompt_texts(dock)
+    assert [line.status for line in dock.prompts.lines] == ["upcoming"]
     clock.at(20)
     assert "MOAA/S due" in prompt_texts(dock)
     dock.tabs.setCurrentWidget(dock.ratings)

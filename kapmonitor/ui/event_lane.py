@@ -22,6 +22,7 @@ from kapmonitor.ui.tiles import clock_text
 ROWS = {"dose": 3.0, "rating": 2.0, "note": 1.0}
 BAR_HEIGHT = 0.7  # the fastest infusion rate fills this much of the dose row
 HOVER_PX = 12.0
+MARKER_PX = 10  # half a marker and a little air
 LABEL_CHAR_PX = 9  # an average character at LABEL_PX, to keep labels apart
 LABEL_PX = 15
 
@@ -117,21 +118,28 @@ def lane_content(record: SessionRecord, now_us: int) -> tuple[list[LaneMark], li
 Label = tuple[float, float, str, str]  # (t_s, row y, text, kind)
 
 
-def readable(labels: list[Label], seconds_per_px: float | None, right_s: float) -> list[tuple[Label, bool]]:
+def readable(
+    labels: list[Label], seconds_per_px: float | None, view_s: tuple[float, float]
+) -> list[tuple[Label, bool]]:
     """The labels to draw and whether each goes left of its mark (near the right edge, so it is not cut).
 
-    Labels that would overlap a newer one on the same row are left out: the newest value matters most and
-    the left-out mark still shows its details on hover."""
+    Labels are left out when their mark is out of view or when they would run into a newer mark or label
+    on the same row (an empty text is a bare marker): the newest matters most, and a mark without its
+    label still shows its details on hover."""
     if seconds_per_px is None:
-        return [(label, False) for label in labels]
+        return [(label, False) for label in labels if label[2]]
     kept: list[tuple[Label, bool]] = []
     next_start: dict[float, float] = {}
+    marker_s = MARKER_PX * seconds_per_px
     for label in sorted(labels, key=lambda lab: -lab[0]):
         x, y, text, _ = label
+        if not text:
+            next_start[y] = min(next_start.get(y, float("inf")), x - marker_s)
+            continue
         width = (len(text) * LABEL_CHAR_PX + 20) * seconds_per_px
-        flip = x + width > right_s
-        start, end = (x - width, x) if flip else (x, x + width)
-        if end <= next_start.get(y, float("inf")):
+        flip = x + width > view_s[1]
+        start, end = (x - width, x - marker_s) if flip else (x, x + width)
+        if view_s[0] <= start and x <= view_s[1] and end <= next_start.get(y, float("inf")):
             kept.append((label, flip))
             next_start[y] = start
     return kept
@@ -218,9 +226,9 @@ class EventLane(pg.PlotWidget):
         ]
         self.scatter.setData(spots)
         labelled = [(b.start_s, ROWS["dose"] + 0.42, b.label, "bar") for b in self.bars]
-        labelled += [(m.t_s, ROWS[m.row], m.label, m.kind) for m in self.marks if m.label]
-        right_s = self.getPlotItem().getViewBox().viewRange()[0][1]
-        for (x, y, text, kind), flip in readable(labelled, self._seconds_per_px(), right_s):
+        labelled += [(m.t_s, ROWS[m.row], m.label, m.kind) for m in self.marks]
+        view_s = tuple(self.getPlotItem().getViewBox().viewRange()[0])
+        for (x, y, text, kind), flip in readable(labelled, self._seconds_per_px(), view_s):
             colour = colours.get(f"{kind}-text", colours.get(kind, "#cccccc"))
             label = pg.TextItem(text, color=colour, anchor=(1.08, 0.5) if flip else (-0.08, 0.5))
             label.setFont(_font())

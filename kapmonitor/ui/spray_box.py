@@ -69,7 +69,8 @@ class SprayBox(QWidget):
         elif timer.resting:
             self.countdown.setText(f"Rest {minutes_text(timer.remaining_us)} before device {len(sprays) + 1}")
         else:
-            self.countdown.setText(f"Rest over: device {len(sprays) + 1} may be given")
+            ago = round((now - max(s.t_us for s in sprays)) / 60_000_000)
+            self.countdown.setText(f"Rest over (last device {ago} min ago)")
         self.countdown.setObjectName("warning" if timer is not None and timer.resting else "ok")
         self.countdown.style().polish(self.countdown)
         self.button.setEnabled(timer is None or not timer.resting)
