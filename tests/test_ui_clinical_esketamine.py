@@ -229,3 +229,21 @@ def test_digits_typed_into_a_field_are_not_quick_events(session, qtbot) -> None:
     qtbot.keyClick(dock.tabs, Qt.Key.Key_1)
     assert [q.code for q in record.quick_events()] == ["emesis"]
     assert dock.notes.note.text() == "0123"
+
+
+def test_the_next_session_replaces_the_dock_lane_and_keys(session, qtbot) -> None:  # noqa: ANN001
+    window, dock, record, clock, station = session
+    template = builtin_templates()["iv-infusion"]
+    second = SessionRecord.for_template(template)
+    new_dock = window.set_clinical(second, template, 80.0, author="RN Lee")
+    QApplication.processEvents()
+    assert window.clinical is new_dock and dock.lane.parent() is None
+    assert second.weight_kg == 80.0 and new_dock.doses.limit_label.text() == (
+        "weight 80 kg  \u00b7  clinic maximum 1 mg/kg"
+    )
+    new_dock.tabs.setFocus()
+    qtbot.keyClick(new_dock.tabs, Qt.Key.Key_1)
+    assert [q.code for q in second.quick_events()] == ["emesis"]
+    assert record.quick_events() == []
+    dialog = new_dock.open_discharge()
+    assert dialog.rems is None  # the REMS form is for intranasal esketamine only

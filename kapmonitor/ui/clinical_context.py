@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel
 
+from kapmonitor.core.errors import UserError
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.entries import US_PER_MIN
 from kapmonitor.session.templates import ProtocolTemplate
-from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.session.timeline import EntryError, SessionRecord
 from kapmonitor.ui.theme import Theme
 
 
@@ -31,6 +32,14 @@ class ClinicalContext:
     author: str
     session_start_us: int
     readings: Callable[[], list[Reading]] = field(default=_no_readings)  # recorded NIBP and SpO2
+
+
+def refusal(exc: Exception) -> str:
+    """What to tell the nurse when an entry was not taken: the record's own reason, or that the store
+    could not save it (the panel keeps what was typed so nothing is lost)."""
+    if isinstance(exc, EntryError | UserError):
+        return str(exc)
+    return f"Not saved, try again: {exc}"
 
 
 def minutes_text(us: int) -> str:

@@ -8,8 +8,7 @@ from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushBu
 
 from kapmonitor.session.discharge import RemsForm, discharge_checklist, rems_form
 from kapmonitor.session.entries import Confirmation, Discharged
-from kapmonitor.session.timeline import EntryError
-from kapmonitor.ui.clinical_context import ClinicalContext, big_label
+from kapmonitor.ui.clinical_context import ClinicalContext, big_label, refusal
 from kapmonitor.ui.tiles import clock_text
 
 
@@ -135,8 +134,8 @@ class DischargeDialog(QDialog):
     def _add(self, entry: Confirmation | Discharged) -> None:
         try:
             self.ctx.record.add(entry)
-        except EntryError as exc:
-            self.message.setText(str(exc))
+        except Exception as exc:  # refused, or the store failed: say why, keep the typing
+            self.message.setText(refusal(exc))
             return
         self.message.setText("")
         self.refresh()

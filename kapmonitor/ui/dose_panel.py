@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.session.dosing import RATE_UNITS, DosingError, MaxDoseCheck, convert_rate, cumulative_dose_mg
 from kapmonitor.session.entries import US_PER_MIN, BolusDose, Dose, DoseOverride, InfusionEvent
-from kapmonitor.session.timeline import EntryError
-from kapmonitor.ui.clinical_context import ClinicalContext, big_label
+from kapmonitor.ui.clinical_context import ClinicalContext, big_label, refusal
 from kapmonitor.ui.spray_box import SprayBox
 
 # Which pump buttons make sense in each infusion state (the record refuses the rest anyway).
@@ -244,8 +243,8 @@ class DosePanel(QWidget):
     def _add(self, dose: Dose, override: DoseOverride | None, until_us: int | None) -> bool:
         try:
             self.ctx.record.add(dose, override=override, until_us=until_us)
-        except EntryError as exc:  # the record says what is wrong; nothing typed is lost
-            return self._say(str(exc))
+        except Exception as exc:  # refused, or the store failed: say why, keep the typing
+            return self._say(refusal(exc))
         self._say("")
         self.refresh()
         self.entered.emit()

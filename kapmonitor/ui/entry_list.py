@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.session.entries import BolusDose, Entry, InfusionEvent, IntranasalDevice, Note, QuickEvent
-from kapmonitor.session.timeline import CurrentEntry, EntryError
-from kapmonitor.ui.clinical_context import ClinicalContext
+from kapmonitor.session.timeline import CurrentEntry
+from kapmonitor.ui.clinical_context import ClinicalContext, refusal
 from kapmonitor.ui.tiles import clock_text
 
 CORRECTABLE: dict[type, tuple[str, ...]] = {
@@ -144,8 +144,8 @@ class EntryList(QWidget):
                 entered_us=self.ctx.clock(),
                 void=void,
             )
-        except EntryError as exc:
-            self.message.setText(str(exc))
+        except Exception as exc:  # refused, or the store failed: say why, keep the typing
+            self.message.setText(refusal(exc))
             return
         self.message.setText("")
         self.value.clear()

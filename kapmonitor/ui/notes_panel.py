@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QSpin
 
 from kapmonitor.session.entries import US_PER_MIN, Note
 from kapmonitor.session.quick_events import QuickEventMap, builtin_quick_events
-from kapmonitor.session.timeline import EntryError
-from kapmonitor.ui.clinical_context import ClinicalContext
+from kapmonitor.ui.clinical_context import ClinicalContext, refusal
 from kapmonitor.ui.tiles import clock_text
 
 BACK_TIME_MAX_MIN = 120
@@ -83,8 +82,8 @@ class NotesPanel(QWidget):
     def _add(self, entry: Note | object) -> bool:
         try:
             self.ctx.record.add(entry)  # type: ignore[arg-type]
-        except EntryError as exc:
-            return self._say(str(exc))
+        except Exception as exc:  # refused, or the store failed: say why, keep the typing
+            return self._say(refusal(exc))
         what = getattr(entry, "label", None) or getattr(entry, "text", "")
         self.last.setText(f"{clock_text(entry.t_us)}  {what}")  # type: ignore[attr-defined]
         self.minutes_ago.setValue(0)

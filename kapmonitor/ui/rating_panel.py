@@ -20,8 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.session.scales import RatingError, RatingScale, builtin_scales
-from kapmonitor.session.timeline import EntryError
-from kapmonitor.ui.clinical_context import ClinicalContext
+from kapmonitor.ui.clinical_context import ClinicalContext, refusal
 
 # (scale, short form) choices in the order a KAP nurse uses them.
 CHOICES: tuple[tuple[str, str], ...] = (
@@ -139,8 +138,8 @@ class RatingPanel(QWidget):
             self.ctx.record.add(rating)
         except RatingError as exc:
             return self._say("; ".join(exc.problems))
-        except EntryError as exc:
-            return self._say(str(exc))
+        except Exception as exc:  # refused, or the store failed: say why, keep the typing
+            return self._say(refusal(exc))
         for field in self.fields.values():
             field.clear()
         self._say("")
