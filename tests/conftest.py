@@ -23,7 +23,9 @@ def _no_leaked_threads() -> object:
     before = {t.ident for t in threading.enumerate()}
     yield
     leaked = [
-        t for t in threading.enumerate() if t.ident not in before and t.name.startswith("kapmonitor") and t.is_alive()
+        t
+        for t in threading.enumerate()
+        if t.ident not in before and t.name.startswith("kapmonitor") and t.is_alive()
     ]
     for t in leaked:
         t.join(timeout=2.0)

@@ -109,7 +109,9 @@ def test_byte_by_byte_feeding_equals_whole_feeding(parts: list[bytes]) -> None:
     whole = ContecLegacyDecoder().feed(data)
     dec = ContecLegacyDecoder()
     single = [item for b in data for item in dec.feed(bytes([b]))]
-    assert [i for i in single if not isinstance(i, WaveChunk)] == [i for i in whole if not isinstance(i, WaveChunk)]
+    assert [i for i in single if not isinstance(i, WaveChunk)] == [
+        i for i in whole if not isinstance(i, WaveChunk)
+    ]
     assert pleth(single) == pleth(whole)
 
 

@@ -79,7 +79,9 @@ def test_descriptor_starts_the_stream_and_keeps_it_alive_every_five_seconds() ->
 
 
 def test_storage_packet_gives_stored_pairs_and_skips_padding() -> None:
-    items = ContecV7Decoder().feed(bytes.fromhex("0F 80 E2 C6 E2 C6 E2 C6") + bytes.fromhex("0F 80 E2 C6 80 80 80 80"))
+    items = ContecV7Decoder().feed(
+        bytes.fromhex("0F 80 E2 C6 E2 C6 E2 C6") + bytes.fromhex("0F 80 E2 C6 80 80 80 80")
+    )
     readings = [i for i in items if isinstance(i, Reading)]
     assert [(r.metric, r.value) for r in readings] == [("spo2", 98), ("pulse_rate", 70)] * 4
     assert all(r.flags == {"stored"} for r in readings)
@@ -153,7 +155,9 @@ def test_byte_by_byte_feeding_equals_whole_feeding(parts: list[bytes]) -> None:
     whole = ContecV7Decoder().feed(data)
     dec = ContecV7Decoder()
     single = [item for b in data for item in dec.feed(bytes([b]))]
-    assert [i for i in single if not isinstance(i, WaveChunk)] == [i for i in whole if not isinstance(i, WaveChunk)]
+    assert [i for i in single if not isinstance(i, WaveChunk)] == [
+        i for i in whole if not isinstance(i, WaveChunk)
+    ]
     assert pleth(single) == pleth(whole)
 
 

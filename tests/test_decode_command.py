@@ -74,13 +74,17 @@ def test_an_empty_file_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixt
     assert run_decode(capsys, "--protocol", "nonin-df2", write(tmp_path, b""))[:2] == (0, [])
 
 
-def test_hex_input_joins_digits_across_lines_for_serial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_hex_input_joins_digits_across_lines_for_serial(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = "81 12 34 00 C7 82 FF\nFF 48 C8\n\nA8 00 00 7\nF 27\n"
     _, lines, _ = run_decode(capsys, "--protocol", "nonin-df7", "--hex", write(tmp_path, text))
     assert lines == [{"kind": "wave", "metric": "pleth", "rate_hz": 75, "samples": [4660, 65535, 0]}]
 
 
-def test_a_line_of_bad_hex_is_an_error_at_its_line_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_line_of_bad_hex_is_an_error_at_its_line_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = "80 48 61 00\nnot hex\n81 48 5F 20\n"
     code, lines, _ = run_decode(capsys, "--protocol", "nonin-df8", "--hex", write(tmp_path, text))
     assert code == 0
@@ -88,13 +92,17 @@ def test_a_line_of_bad_hex_is_an_error_at_its_line_number(tmp_path: Path, capsys
     assert [line.get("value") for line in lines] == [97, 72, None, 95, 200]
 
 
-def test_stdin_is_read_with_a_dash(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stdin_is_read_with_a_dash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(H("80 48 61 00"))))
     code, lines, _ = run_decode(capsys, "--protocol", "nonin-df8", "-")
     assert code == 0 and [line["value"] for line in lines] == [97, 72]
 
 
-def test_an_unknown_protocol_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_protocol_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, lines, err = run_decode(capsys, "--protocol", "nonin-df99", write(tmp_path, b"\x00"))
     assert code == 2 and lines == []
     assert err.count("\n") == 1 and "nonin-df99" in err and "nonin-df7" in err
@@ -120,12 +128,16 @@ def test_ble_hex_input_feeds_one_notification_per_line(
             fed.append(data)
             return [DecodeError("seen", len(fed), data.hex())]
 
-    fake = DeviceDescriptor("test-ble", "a BLE test protocol", "ble", RecordingDecoder, (TrackSpec("spo2", 1.0),))
+    fake = DeviceDescriptor(
+        "test-ble", "a BLE test protocol", "ble", RecordingDecoder, (TrackSpec("spo2", 1.0),)
+    )
     monkeypatch.setitem(BUILTIN, "test-ble", (__name__, "FAKE_BLE"))
     monkeypatch.setitem(globals(), "FAKE_BLE", fake)
     descriptor.cache_clear()
     try:
-        _, lines, _ = run_decode(capsys, "--protocol", "test-ble", "--hex", write(tmp_path, "06 00 7A\n\n00 48\nzz\n"))
+        _, lines, _ = run_decode(
+            capsys, "--protocol", "test-ble", "--hex", write(tmp_path, "06 00 7A\n\n00 48\nzz\n")
+        )
     finally:
         descriptor.cache_clear()
     assert fed == [H("06 00 7A"), H("00 48")]

@@ -95,7 +95,9 @@ def test_three_garbage_bytes_before_a_frame_are_discarded() -> None:
 def test_the_encoder_reproduces_the_pufferfish_frames() -> None:
     assert encode_df2_frame(0x81, 1, 0x00) == H("01 81 01 00 83")
     assert encode_df2_frame(0x80, 1, 0x48) == H("01 80 01 48 CA")
-    assert encode_df2_packet([1] * 25, spo2=97, pulse_rate=72)[:15] == H("01 83 01 00 85 01 82 01 48 CC 01 82 01 61 E5")
+    assert encode_df2_packet([1] * 25, spo2=97, pulse_rate=72)[:15] == H(
+        "01 83 01 00 85 01 82 01 48 CC 01 82 01 61 E5"
+    )
 
 
 def test_byte_by_byte_gives_the_same_items_as_all_at_once() -> None:
@@ -133,7 +135,9 @@ def test_valid_packets_after_garbage_are_recovered(garbage: bytes, cuts: list[in
     spo2=st.none() | st.integers(0, 100),
     pulse=st.none() | st.integers(0, 300),
     pleth=st.lists(st.integers(0, 255), min_size=25, max_size=25),
-    flags=st.frozensets(st.sampled_from(["artifact", "out_of_track", "low_perfusion", "low_battery", "smartpoint"])),
+    flags=st.frozensets(
+        st.sampled_from(["artifact", "out_of_track", "low_perfusion", "low_battery", "smartpoint"])
+    ),
 )
 def test_encode_then_decode_round_trips(
     spo2: int | None, pulse: int | None, pleth: list[int], flags: frozenset[str]
@@ -145,7 +149,9 @@ def test_encode_then_decode_round_trips(
 
 class SteadyPatient:
     def vitals(self, t_s: float) -> VitalsSnapshot:
-        return VitalsSnapshot(spo2=95.4, pulse_rate=61.6, perfusion_index=0.4, systolic=None, diastolic=None, mean=None)
+        return VitalsSnapshot(
+            spo2=95.4, pulse_rate=61.6, perfusion_index=0.4, systolic=None, diastolic=None, mean=None
+        )
 
     def pleth(self, t0_s: float, n: int, rate_hz: float) -> np.ndarray:
         return np.linspace(0.0, 1.0, n)

@@ -86,9 +86,14 @@ def test_sensor_off_gives_no_numbers_even_if_the_float_bytes_have_some() -> None
 
 def test_status_and_stat2_bits_become_flags() -> None:
     flags = frozenset({"artifact", "out_of_track", "low_perfusion", "low_battery", "smartpoint"})
-    assert readings(decode(encode_df7_packet(RAMP, spo2=97, pulse_rate=72, flags=flags)))["spo2"].flags == flags
+    assert (
+        readings(decode(encode_df7_packet(RAMP, spo2=97, pulse_rate=72, flags=flags)))["spo2"].flags == flags
+    )
     yellow = frozenset({"marginal_perfusion"})
-    assert readings(decode(encode_df7_packet(RAMP, spo2=97, pulse_rate=72, flags=yellow)))["spo2"].flags == yellow
+    assert (
+        readings(decode(encode_df7_packet(RAMP, spo2=97, pulse_rate=72, flags=yellow)))["spo2"].flags
+        == yellow
+    )
 
 
 def test_a_checksum_error_is_one_error_item_and_the_stream_recovers() -> None:
@@ -151,7 +156,9 @@ def test_arbitrary_bytes_never_raise_and_the_buffer_stays_bounded(chunks: list[b
 
 @settings(max_examples=100, deadline=None)
 @given(garbage=st.binary(max_size=200), cuts=st.lists(st.integers(0, 2000), max_size=12))
-def test_valid_packets_after_garbage_are_recovered_however_the_stream_is_split(garbage: bytes, cuts: list[int]) -> None:
+def test_valid_packets_after_garbage_are_recovered_however_the_stream_is_split(
+    garbage: bytes, cuts: list[int]
+) -> None:
     last = list(range(40000, 40025))
     stream = garbage + b"".join(encode_df7_packet(RAMP, spo2=97, pulse_rate=72) for _ in range(5))
     stream += encode_df7_packet(last, spo2=97, pulse_rate=72)
@@ -168,7 +175,9 @@ def test_valid_packets_after_garbage_are_recovered_however_the_stream_is_split(g
 
 
 perfusion = st.sampled_from([frozenset(), frozenset({"low_perfusion"}), frozenset({"marginal_perfusion"})])
-other_flags = st.frozensets(st.sampled_from(["sensor_off", "artifact", "out_of_track", "low_battery", "smartpoint"]))
+other_flags = st.frozensets(
+    st.sampled_from(["sensor_off", "artifact", "out_of_track", "low_battery", "smartpoint"])
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -44,7 +44,9 @@ def test_the_encoder_reproduces_the_spec_frames() -> None:
     assert encode_df8_frame(97, 72) == H("80 48 61 00")
     assert encode_df8_frame(95, 200, frozenset({"smartpoint"})) == H("81 48 5F 20")
     assert encode_df8_frame(None, None, frozenset({"sensor_off"})) == H("83 7F 7F 08")
-    assert encode_df8_frame(93, 65, frozenset({"out_of_track", "artifact", "low_battery"})) == H("A4 41 5D 01")
+    assert encode_df8_frame(93, 65, frozenset({"out_of_track", "artifact", "low_battery"})) == H(
+        "A4 41 5D 01"
+    )
 
 
 def test_bytes_that_break_the_bit7_pattern_are_one_resync_error() -> None:
@@ -89,7 +91,9 @@ def test_frames_after_garbage_are_recovered(garbage: bytes) -> None:
     flags=st.builds(
         frozenset.union,
         st.sampled_from([frozenset(), frozenset({"low_perfusion"}), frozenset({"marginal_perfusion"})]),
-        st.frozensets(st.sampled_from(["sensor_off", "artifact", "out_of_track", "low_battery", "smartpoint"])),
+        st.frozensets(
+            st.sampled_from(["sensor_off", "artifact", "out_of_track", "low_battery", "smartpoint"])
+        ),
     ),
 )
 def test_encode_then_decode_round_trips(spo2: int | None, pulse: int | None, flags: frozenset[str]) -> None:

@@ -27,7 +27,9 @@ SIMULATOR_READY = all(
     importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None
     for m in ("nonin", "pty_link", "serial_link", "physiology")
 )
-needs_simulator = pytest.mark.skipif(not SIMULATOR_READY, reason="kapmonitor.devices.nonin / pty_link not merged yet")
+needs_simulator = pytest.mark.skipif(
+    not SIMULATOR_READY, reason="kapmonitor.devices.nonin / pty_link not merged yet"
+)
 
 # A recorder process with the test-only paced pleth source: what `record --simulate` does, minus the device
 # bytes.
@@ -126,12 +128,16 @@ def assert_contiguous_until(rows: list[tuple[int, float, int, bytes]], until_us:
 
 def test_sigkill_keeps_every_sample_older_than_one_second_in_process_source(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'killed.sqlite'}"
-    process, session = start_recording([sys.executable, "-c", IN_PROCESS_RECORD, db_url, str(TESTS)], tmp_path)
+    process, session = start_recording(
+        [sys.executable, "-c", IN_PROCESS_RECORD, db_url, str(TESTS)], tmp_path
+    )
     kill_us = kill_after_steady_recording(process, db_url)
     rows = pleth_rows(db_url, session)
     assert_contiguous_until(rows, kill_us - US_PER_S)
     samples = np.concatenate([np.frombuffer(blob, dtype="<i4") for *_, blob in rows])
-    assert samples.tolist() == list(range(len(samples)))  # the source counts up from 0: nothing lost or doubled
+    assert samples.tolist() == list(
+        range(len(samples))
+    )  # the source counts up from 0: nothing lost or doubled
     engine = engine_for(db_url)
     with engine.connect() as conn:
         last_spo2 = conn.execute(text("SELECT max(t_us) FROM numeric_reading WHERE metric = 'spo2'")).scalar()
@@ -163,9 +169,16 @@ def test_sigterm_ends_the_session_cleanly(tmp_path: Path, capsys: pytest.Capture
 
 
 @needs_simulator
-def test_record_for_a_duration_prints_the_session_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_record_for_a_duration_prints_the_session_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db_url = f"sqlite:///{tmp_path / 'r.sqlite'}"
-    assert main(["record", "--simulate", "nonin-df7", "--duration", "2", "--patient", "KAP-0100", "--db", db_url]) == 0
+    assert (
+        main(
+            ["record", "--simulate", "nonin-df7", "--duration", "2", "--patient", "KAP-0100", "--db", db_url]
+        )
+        == 0
+    )
     session = int(capsys.readouterr().out.strip())
     assert main(["sessions", "list", "--json", "--db", db_url]) == 0
     [listed] = json.loads(capsys.readouterr().out)

@@ -67,7 +67,9 @@ def test_a_conversion_without_weight_or_concentration_says_which_is_missing() ->
     st.floats(20, 200),
     st.floats(0.5, 50),
 )
-def test_converting_there_and_back_returns_the_rate(rate: float, a: str, b: str, kg: float, conc: float) -> None:
+def test_converting_there_and_back_returns_the_rate(
+    rate: float, a: str, b: str, kg: float, conc: float
+) -> None:
     kw = {"weight_kg": kg, "concentration_mg_per_ml": conc}
     assert convert_rate(convert_rate(rate, a, b, **kw), b, a, **kw) == pytest.approx(rate)
 
@@ -160,7 +162,9 @@ def test_max_dose_check_warns_above_the_clinic_limit() -> None:
     check = MaxDoseCheck(limit_mg_per_kg=1.0, weight_kg=70.0)
     dose = BolusDose(t_us=at(0), entered_us=at(0), author="rn", mg=60, route="im")
     assert check.projected([], dose) is None
-    warning = check.projected([dose], BolusDose(t_us=at(20), entered_us=at(20), author="rn", mg=20, route="im"))
+    warning = check.projected(
+        [dose], BolusDose(t_us=at(20), entered_us=at(20), author="rn", mg=20, route="im")
+    )
     assert warning is not None and warning.projected_mg == 80
     assert "1.14 mg/kg exceeds the clinic maximum of 1 mg/kg" in warning.message
 

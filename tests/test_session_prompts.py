@@ -92,7 +92,9 @@ def test_iv_infusion_prompts(now: float, bp: tuple[float, ...], expected: list[s
 
 def test_iv_prompts_follow_the_ratings_given() -> None:
     ratings = (moaas(15), moaas(30))
-    assert texts("iv-infusion", 44, bp=IV_BP + (40,), ratings=ratings, infusion=IV_INFUSION) == ["CADSS at ~40 min due"]
+    assert texts("iv-infusion", 44, bp=IV_BP + (40,), ratings=ratings, infusion=IV_INFUSION) == [
+        "CADSS at ~40 min due"
+    ]
     assert texts("iv-infusion", 45, bp=IV_BP + (40,), ratings=ratings, infusion=IV_INFUSION) == [
         "CADSS at ~40 min due",
         "MOAA/S due",
@@ -182,5 +184,7 @@ def test_prompts_from_a_record_and_recorded_readings() -> None:
         Reading("nibp_systolic", 128, "mmHg", t_us=at(-5), device="suntech-advantage@sim"),
         Reading("nibp_systolic", None, "mmHg", t_us=at(38), device="suntech-advantage@sim"),
     ]
-    prompts = prompts_for(TEMPLATES["intranasal-esketamine"], record, readings, session_start_us=at(-15), now_us=at(39))
+    prompts = prompts_for(
+        TEMPLATES["intranasal-esketamine"], record, readings, session_start_us=at(-15), now_us=at(39)
+    )
     assert [p.text for p in prompts] == ["MOAA/S overdue", "BP at ~40 min due", "CADSS at ~40 min due"]

@@ -82,7 +82,9 @@ when = "pre-dose"
         (('title = "X"', "title = "), "not valid TOML"),
     ],
 )
-def test_a_bad_protocol_file_says_what_is_wrong(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+def test_a_bad_protocol_file_says_what_is_wrong(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
     path = _write(tmp_path, GOOD.replace(*change))
     with pytest.raises(DataFileError) as err:
         ProtocolTemplate.load(path)

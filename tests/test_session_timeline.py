@@ -20,7 +20,9 @@ def at(minutes: float) -> int:
 
 
 def note(minute: float, text: str, entered: float | None = None) -> Note:
-    return Note(t_us=at(minute), entered_us=at(minute if entered is None else entered), author="rn", text=text)
+    return Note(
+        t_us=at(minute), entered_us=at(minute if entered is None else entered), author="rn", text=text
+    )
 
 
 def test_entries_are_shown_in_time_order_whatever_order_they_were_entered() -> None:
@@ -161,7 +163,11 @@ def test_after_sign_off_only_addenda() -> None:
         record.amend(ref, {"text": "changed"}, author="rn", reason="r", entered_us=at(131))
     with pytest.raises(RecordSignedError):
         record.sign_off(author="dr lee", entered_us=at(132))
-    record.add(Addendum(t_us=at(140), entered_us=at(140), author="dr lee", text="called patient: well", refers_to=ref))
+    record.add(
+        Addendum(
+            t_us=at(140), entered_us=at(140), author="dr lee", text="called patient: well", refers_to=ref
+        )
+    )
     assert [type(c.entry).__name__ for c in record.current()] == ["Note", "SignOff", "Addendum"]
     assert record.current_of(Note)[0].text == "calm session"
 

@@ -95,7 +95,8 @@ def test_a_device_added_while_running_starts_and_is_recorded(tmp_path: Path) -> 
 
 
 SIMULATION_READY = all(
-    importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None for m in ("nonin", "physiology", "sim_link")
+    importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None
+    for m in ("nonin", "physiology", "sim_link")
 )
 
 

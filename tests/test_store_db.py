@@ -74,13 +74,17 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_an_unusable_database_url_is_one_clear_line(url: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unusable_database_url_is_one_clear_line(
+    url: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["db", "upgrade", "--db", url]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"kapmonitor: {message}") and err.count("\n") == 1 and "secret" not in err
 
 
-def test_a_file_that_is_not_a_database_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_that_is_not_a_database_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "notes.txt").write_text("dose log, not a database\n" * 100)
     url = f"sqlite:///{tmp_path / 'notes.txt'}"
     assert main(["sessions", "list", "--db", url]) == 2

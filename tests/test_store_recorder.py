@@ -73,18 +73,24 @@ def test_numeric_readings_are_stored_one_row_each_with_values_flags_and_times(
         [
             Reading("spo2", 97.0, "%", frozenset(), None, T0, DEV),
             Reading("spo2", None, "%", frozenset({"sensor_off", "artifact"}), None, T0 + 1_000_000, DEV),
-            Reading("pulse_rate", 72.0, "bpm", frozenset({"low_perfusion"}), device_time, T0 + 1_000_001, DEV),
+            Reading(
+                "pulse_rate", 72.0, "bpm", frozenset({"low_perfusion"}), device_time, T0 + 1_000_001, DEV
+            ),
             DecodeError("checksum", 125, "", T0, DEV),  # kept in the link counters, not in the recording
             LinkEvent("connected", "/dev/ttyUSB0", T0 - 5, DEV),
         ]
     )
     assert recorder.flush(timeout=30)
-    assert rows(engine, "SELECT metric, t_us, t_device_us, value, flags FROM numeric_reading ORDER BY id") == [
+    assert rows(
+        engine, "SELECT metric, t_us, t_device_us, value, flags FROM numeric_reading ORDER BY id"
+    ) == [
         ("spo2", T0, None, 97.0, ""),
         ("spo2", T0 + 1_000_000, None, None, "artifact,sensor_off"),
         ("pulse_rate", T0 + 1_000_001, 1_763_700_001_500_000, 72.0, "low_perfusion"),
     ]
-    assert rows(engine, "SELECT t_us, kind, detail FROM link_event") == [(T0 - 5, "connected", "/dev/ttyUSB0")]
+    assert rows(engine, "SELECT t_us, kind, detail FROM link_event") == [
+        (T0 - 5, "connected", "/dev/ttyUSB0")
+    ]
     assert rows(engine, "SELECT session_id, device, protocol, address FROM device") == [
         (session, DEV, "nonin-df7", "/dev/ttyUSB0")
     ]
@@ -175,7 +181,9 @@ class DiskFull:
             raise sqlite3.OperationalError("database or disk is full")
 
 
-def test_rows_survive_a_failing_database_and_arrive_after_recovery(engine: Engine, recorder: Recorder) -> None:
+def test_rows_survive_a_failing_database_and_arrive_after_recovery(
+    engine: Engine, recorder: Recorder
+) -> None:
     session = SessionRepository(engine).start_session("P-001")
     fault = DiskFull(engine)
     recorder.begin(session)
@@ -222,7 +230,9 @@ def test_stop_writes_what_is_queued_and_ends_the_thread(engine: Engine) -> None:
     recorder.stop()
     recorder.stop()
     assert recorder.flush(timeout=1.0)
-    recorder.write([Reading("spo2", 98.0, "%", t_us=T0 + 1, device=DEV)])  # too late: the recorder has stopped
+    recorder.write(
+        [Reading("spo2", 98.0, "%", t_us=T0 + 1, device=DEV)]
+    )  # too late: the recorder has stopped
     assert rows(engine, "SELECT value FROM numeric_reading") == [(99.0,)]
 
 

@@ -43,7 +43,9 @@ def record_two_sessions(engine: Engine) -> tuple[int, int]:
         recorder.begin(first)
         clock = SampleClock(75.0)
         pleth = [
-            WaveChunk("pleth", 75.0, tuple(range(25)), t_us=clock.place(25, T0 + 333_333 * (k + 1)), device=OXIMETER)
+            WaveChunk(
+                "pleth", 75.0, tuple(range(25)), t_us=clock.place(25, T0 + 333_333 * (k + 1)), device=OXIMETER
+            )
             for k in range(6)
         ]
         after_gap = WaveChunk("pleth", 75.0, tuple(range(25)), t_us=T0 + 10_000_000, device=OXIMETER)
@@ -144,7 +146,9 @@ def test_sessions_show_adds_devices_and_link_events(
         {"device": OXIMETER, "protocol": "nonin-df7", "address": "/dev/ttyUSB0"},
         {"device": CUFF, "protocol": "suntech-advantage", "address": "/dev/ttyUSB1"},
     ]
-    assert shown["link_events"] == [{"device": OXIMETER, "t": iso(T0 - 1_000), "kind": "connected", "detail": ""}]
+    assert shown["link_events"] == [
+        {"device": OXIMETER, "t": iso(T0 - 1_000), "kind": "connected", "detail": ""}
+    ]
 
 
 def test_readable_tables(engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

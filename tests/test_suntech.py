@@ -56,7 +56,9 @@ def test_bp_data_gives_systolic_diastolic_mean_and_pulse() -> None:
     items = SuntechDecoder().feed(RESULT)
     assert numerics(items) == {"nibp_systolic": 115, "nibp_diastolic": 74, "nibp_mean": 88, "pulse_rate": 85}
     assert {i.unit for i in items} == {"mmHg", "bpm"}
-    assert BpResult.decode(RESULT) == BpResult(115, 74, 88, 85, 30, 1, 0, bytes.fromhex("00 00 00 00 00 00 31 07"))
+    assert BpResult.decode(RESULT) == BpResult(
+        115, 74, 88, 85, 30, 1, 0, bytes.fromhex("00 00 00 00 00 00 31 07")
+    )
 
 
 def test_checksum_error_is_counted_and_the_next_frame_still_decodes() -> None:
@@ -133,7 +135,9 @@ def test_encode_then_decode_round_trips(result: BpResult, cuff: int) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from([CUFF_258, COMPLETE, RESULT, BAD_CHECKSUM]), st.binary(max_size=5))))
+@given(
+    st.lists(st.one_of(st.sampled_from([CUFF_258, COMPLETE, RESULT, BAD_CHECKSUM]), st.binary(max_size=5)))
+)
 def test_byte_by_byte_feeding_equals_whole_feeding(parts: list[bytes]) -> None:
     data = b"".join(parts)
     whole = SuntechDecoder().feed(data)

@@ -43,7 +43,9 @@ def test_x11_without_libxcb_cursor_says_which_package_to_install() -> None:
 def test_an_unreachable_x_display_is_reported_before_qt_would_abort() -> None:
     problem = app.display_problem({"DISPLAY": ":99"}, "linux", every_library, lambda display: False)
     assert problem == app.NO_X_SERVER.format(display=":99")
-    assert app.display_problem({"QT_QPA_PLATFORM": "xcb"}, "linux", every_library, any_server) == app.NO_DISPLAY
+    assert (
+        app.display_problem({"QT_QPA_PLATFORM": "xcb"}, "linux", every_library, any_server) == app.NO_DISPLAY
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,7 +61,10 @@ def test_offscreen_and_wayland_need_no_x11_cursor_library(environ: dict[str, str
 
 
 def test_an_explicit_xcb_platform_is_checked_too() -> None:
-    assert app.display_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, "linux", no_library) == app.NO_XCB_CURSOR
+    assert (
+        app.display_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, "linux", no_library)
+        == app.NO_XCB_CURSOR
+    )
 
 
 def test_other_systems_use_their_native_windows() -> None:

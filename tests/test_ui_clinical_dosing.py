@@ -12,7 +12,7 @@ from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.clinical_context import ClinicalContext
 from kapmonitor.ui.dose_panel import DosePanel
 from kapmonitor.ui.entry_list import EntryList
-from kapmonitor.ui.event_lane import lane_content
+from kapmonitor.ui.lane_marks import lane_content
 
 T0 = 1_763_760_000_000_000
 MIN = 60_000_000

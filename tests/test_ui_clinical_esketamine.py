@@ -19,7 +19,7 @@ from kapmonitor.session.entries import (
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.discharge_dialog import rems_rows
-from kapmonitor.ui.event_lane import ROWS
+from kapmonitor.ui.lane_marks import ROWS
 from kapmonitor.ui.main_window import MainWindow
 
 T0 = 1_763_760_000_000_000
@@ -41,7 +41,9 @@ class FakeClock:
 def session(qtbot, tmp_path):  # noqa: ANN001, ANN201
     clock = FakeClock(T0)
     station = StationDouble()
-    window = MainWindow(station, clock=clock, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(
+        station, clock=clock, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    )
     qtbot.addWidget(window)
     window.plot_timer.stop()
     window.status_timer.stop()
@@ -57,7 +59,9 @@ def session(qtbot, tmp_path):  # noqa: ANN001, ANN201
 
 def publish_bp(station: StationDouble, minutes: float, systolic: float, diastolic: float) -> None:
     t = T0 + round(minutes * MIN)
-    station.publish([reading("nibp_systolic", systolic, t, CUFF), reading("nibp_diastolic", diastolic, t, CUFF)])
+    station.publish(
+        [reading("nibp_systolic", systolic, t, CUFF), reading("nibp_diastolic", diastolic, t, CUFF)]
+    )
 
 
 def prompt_texts(dock) -> list[str]:  # noqa: ANN001
@@ -194,14 +198,26 @@ def test_a_nurses_intranasal_session_leaves_the_exact_entries_and_lane_marks(ses
     ]
     assert ratings[1].values == (("1", 2), ("2", 1), ("6", 0), ("7", 1), ("15", 0), ("22", 0))
     notes = [e for e in record.log if isinstance(e, Note)]
-    assert [(n.t_us, n.entered_us) for n in notes] == [(T0 + 50 * MIN, T0 + 50 * MIN), (T0 + 50 * MIN, T0 + 52 * MIN)]
+    assert [(n.t_us, n.entered_us) for n in notes] == [
+        (T0 + 50 * MIN, T0 + 50 * MIN),
+        (T0 + 50 * MIN, T0 + 52 * MIN),
+    ]
     quick = [e for e in record.log if isinstance(e, QuickEvent)]
     assert [(q.label, q.t_us) for q in quick] == [("Music changed", T0 + 50 * MIN)]
     assert [c.item for c in record.log if isinstance(c, Confirmation)] == ["ride-home"]
     assert [d.t_us for d in record.log if isinstance(d, Discharged)] == [T0 + 130 * MIN]
 
     marks = dock.lane.marks
-    assert [m.kind for m in marks] == ["spray", "spray", "rating", "rating", "note", "note", "quick-event", "rating"]
+    assert [m.kind for m in marks] == [
+        "spray",
+        "spray",
+        "rating",
+        "rating",
+        "note",
+        "note",
+        "quick-event",
+        "rating",
+    ]
     assert marks[0].t_s == (T0 + 5 * MIN) / 1e6
     assert "lot EK4471" in dock.lane.detail_near(marks[0].t_s, ROWS["dose"])
     assert "MOAA/S 4" in marks[2].label

@@ -40,7 +40,9 @@ def test_rass_takes_a_negative_level(panel: RatingPanel, ctx: ClinicalContext, q
     assert panel.last.text() == "Recorded RASS = -2"
 
 
-def test_moaas_out_of_range_and_not_a_number_are_explained(panel: RatingPanel, ctx: ClinicalContext, qtbot) -> None:  # noqa: ANN001
+def test_moaas_out_of_range_and_not_a_number_are_explained(
+    panel: RatingPanel, ctx: ClinicalContext, qtbot
+) -> None:  # noqa: ANN001
     panel.choose("moaas")
     type_and_enter(qtbot, panel.fields["level"], "7")
     assert panel.message.text() == "item level (Responsiveness) is 7, outside 0 to 5"

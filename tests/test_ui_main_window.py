@@ -91,7 +91,9 @@ def test_sensor_off_is_shown_in_words_with_dashes(window: MainWindow, station: S
     assert window.pulse_tile.note_label.text() == "ARTIFACT"
 
 
-def test_a_value_goes_stale_after_five_seconds(window: MainWindow, station: StationDouble, clock: FakeClock) -> None:
+def test_a_value_goes_stale_after_five_seconds(
+    window: MainWindow, station: StationDouble, clock: FakeClock
+) -> None:
     station.publish([reading("spo2", 96, NOW_US)])
     clock.advance(4)
     window.refresh_numbers()
@@ -168,7 +170,9 @@ def test_the_pleth_waveform_is_drawn_against_the_clock(window: MainWindow, stati
     assert (x[0], x[-1]) == (pytest.approx(-1.0), pytest.approx(-1 / 75))
 
 
-def test_a_pleth_that_stops_scrolls_out_of_view(window: MainWindow, station: StationDouble, clock: FakeClock) -> None:
+def test_a_pleth_that_stops_scrolls_out_of_view(
+    window: MainWindow, station: StationDouble, clock: FakeClock
+) -> None:
     station.publish([WaveChunk("pleth", 75.0, tuple(range(75)), frozenset(), NOW_US - 1_000_000, OXIMETER)])
     clock.advance(5)
     window.refresh_plots()
@@ -253,7 +257,9 @@ def test_theme_switch_changes_colours_and_is_remembered(
     assert again.theme is LIGHT and again.theme_actions["light"].isChecked()
 
 
-def test_device_strip_shows_state_frames_errors_and_data_age(window: MainWindow, station: StationDouble) -> None:
+def test_device_strip_shows_state_frames_errors_and_data_age(
+    window: MainWindow, station: StationDouble
+) -> None:
     window.refresh_numbers()
     assert not window.device_strip.empty_label.isHidden()
     station.set_statuses(

@@ -80,7 +80,9 @@ class StationDouble:
         self._statuses = list(statuses)
 
 
-def reading(metric: str, value: float | None, t_us: int, device: str = OXIMETER, flags: frozenset[str] = frozenset()):
+def reading(
+    metric: str, value: float | None, t_us: int, device: str = OXIMETER, flags: frozenset[str] = frozenset()
+):
     units = {"spo2": "%", "pulse_rate": "bpm", "perfusion_index": "%"}
     return Reading(metric, value, units.get(metric, "mmHg"), flags, None, t_us, device)
 
@@ -131,5 +133,7 @@ def session_history(now_us: int, minutes: int = 40) -> list[Item]:
     samples = pleth_shape(t, 84).astype(int)
     for start in range(0, len(samples), 75):
         chunk = tuple(int(x) for x in samples[start : start + 75])
-        items.append(WaveChunk("pleth", rate, chunk, frozenset(), first_us + int(start / rate * 1e6), OXIMETER))
+        items.append(
+            WaveChunk("pleth", rate, chunk, frozenset(), first_us + int(start / rate * 1e6), OXIMETER)
+        )
     return items

@@ -40,7 +40,15 @@ def live_readings(buffers: LiveBuffers) -> Callable[[], list[Reading]]:
             t, v = buffers.arrays((device, metric))
             for t_s, value in zip(t[~np.isnan(v)], v[~np.isnan(v)], strict=True):
                 found.append(
-                    Reading(metric, float(value), CLINICAL_METRICS[metric], frozenset(), None, round(t_s * 1e6), device)
+                    Reading(
+                        metric,
+                        float(value),
+                        CLINICAL_METRICS[metric],
+                        frozenset(),
+                        None,
+                        round(t_s * 1e6),
+                        device,
+                    )
                 )
         return found
 
@@ -99,7 +107,9 @@ class ClinicalDock(QDockWidget):
         self.dialog = DischargeDialog(self.ctx, self)
         self.dialog.entered.connect(self.entries_changed)
         if self._theme is not None:
-            self.dialog.setStyleSheet(panel_stylesheet(self._theme) + f"QDialog {{ background: {self._theme.panel}; }}")
+            self.dialog.setStyleSheet(
+                panel_stylesheet(self._theme) + f"QDialog {{ background: {self._theme.panel}; }}"
+            )
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.show()
         return self.dialog

@@ -94,7 +94,9 @@ class DischargeDialog(QDialog):
         self.body.addLayout(grid)
         ready = status.ready_us
         self.ready_label = big_label(
-            f"Ready since {clock_text(ready)}" if ready is not None else f"Not ready: {len(status.outstanding)} open",
+            f"Ready since {clock_text(ready)}"
+            if ready is not None
+            else f"Not ready: {len(status.outstanding)} open",
             px=20,
         )
         self.ready_label.setObjectName("ok" if ready is not None else "warning")
@@ -116,7 +118,9 @@ class DischargeDialog(QDialog):
             grid.addWidget(QLabel(answer), row, 1)
         self.body.addLayout(grid)
         missing = QLabel(
-            "Missing before sign-off: " + "; ".join(self.rems.missing) if self.rems.missing else "Form complete"
+            "Missing before sign-off: " + "; ".join(self.rems.missing)
+            if self.rems.missing
+            else "Form complete"
         )
         missing.setWordWrap(True)
         missing.setObjectName("warning" if self.rems.missing else "ok")

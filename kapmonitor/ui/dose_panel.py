@@ -37,7 +37,9 @@ PUMP_LABELS = {"start": "Start", "rate": "Change rate", "pause": "Pause", "resum
 def infusion_state(events: list[InfusionEvent]) -> str:
     state = "idle"
     for ev in events:
-        state = {"start": "running", "resume": "running", "pause": "paused", "stop": "stopped"}.get(ev.action, state)
+        state = {"start": "running", "resume": "running", "pause": "paused", "stop": "stopped"}.get(
+            ev.action, state
+        )
     return state
 
 

@@ -29,7 +29,9 @@ def prompt_lines(ctx: ClinicalContext, now_us: int) -> list[PromptLine]:
     readings = ctx.readings()
 
     def at(t_us: int) -> list:
-        return prompts_for(ctx.template, ctx.record, readings, session_start_us=ctx.session_start_us, now_us=t_us)
+        return prompts_for(
+            ctx.template, ctx.record, readings, session_start_us=ctx.session_start_us, now_us=t_us
+        )
 
     now = at(now_us)
     lines = [PromptLine(p.text, p.status) for p in now]

@@ -35,7 +35,9 @@ CHOICES: tuple[tuple[str, str], ...] = (
 def choice_title(scale: RatingScale, form: str) -> str:
     if form:
         return form.upper()
-    return f"{scale.short_title} (all {len(scale.items)} items)" if len(scale.items) > 6 else scale.short_title
+    return (
+        f"{scale.short_title} (all {len(scale.items)} items)" if len(scale.items) > 6 else scale.short_title
+    )
 
 
 class RatingPanel(QWidget):

@@ -74,4 +74,6 @@ class SprayBox(QWidget):
         self.countdown.setObjectName("warning" if timer is not None and timer.resting else "ok")
         self.countdown.style().polish(self.countdown)
         self.button.setEnabled(timer is None or not timer.resting)
-        self.given.setText("   ".join(f"#{i} {clock_text(s.t_us)} lot {s.lot}" for i, s in enumerate(sprays, start=1)))
+        self.given.setText(
+            "   ".join(f"#{i} {clock_text(s.t_us)} lot {s.lot}" for i, s in enumerate(sprays, start=1))
+        )
