@@ -17,7 +17,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWi
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.live import Latest, LiveBuffers
 from kapmonitor.devices.transport import DeviceStatus
+from kapmonitor.session.templates import ProtocolTemplate
+from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui import theme as themes
+from kapmonitor.ui.clinical_dock import ClinicalDock, attach_clinical
 from kapmonitor.ui.device_strip import DeviceStrip
 from kapmonitor.ui.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
 from kapmonitor.ui.session_panel import SessionPanel
@@ -69,6 +72,7 @@ class MainWindow(QMainWindow):
         self.nibp_tile = NumericTile("NIBP", "mmHg", "systolic", value_px=100)
         self.pi_tile = NumericTile("PI", "%", "perfusion", value_px=60)
         self.device_strip = DeviceStrip()
+        self.clinical: ClinicalDock | None = None  # set_clinical adds the dock and the event lane
         self._layout()
         self._menus()
         self.set_theme(self.theme)
@@ -90,6 +94,7 @@ class MainWindow(QMainWindow):
         curves = QVBoxLayout()
         curves.addWidget(self.pleth, 1)
         curves.addWidget(self.trends, 3)
+        self.curves_layout = curves  # the event lane goes here, under the trends
         tiles = QVBoxLayout()
         tiles.addWidget(self.spo2_tile, 5)
         tiles.addWidget(self.pulse_tile, 5)
@@ -139,6 +144,15 @@ class MainWindow(QMainWindow):
         self.trends.apply_theme(theme)
         self.session_panel.apply_theme(theme)
         self.device_strip.show_statuses(self.station.statuses(), self.clock(), theme)
+        if self.clinical is not None:
+            self.clinical.apply_theme(theme)
+
+    def set_clinical(
+        self, record: SessionRecord, template: ProtocolTemplate, weight_kg: float | None, **options: object
+    ) -> ClinicalDock:
+        """Show the clinical record of the running session (``record``: the SessionRecord API, e.g. the
+        store's ClinicalLog). ``options``: author, session_start_us, readings (see attach_clinical)."""
+        return attach_clinical(self, record, template, weight_kg, **options)  # type: ignore[arg-type]
 
     def source(self, metric: str) -> str | None:
         """The device whose track of ``metric`` is shown: the one with the most samples, so a cuff's
@@ -178,6 +192,8 @@ class MainWindow(QMainWindow):
         )
         self.device_strip.show_statuses(self.station.statuses(), now, self.theme)
         self.session_panel.refresh()
+        if self.clinical is not None:
+            self.clinical.tick()
 
     def _latest(self, metric: str) -> Latest | None:
         device = self.source(metric)
