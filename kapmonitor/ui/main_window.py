@@ -27,6 +27,7 @@ from kapmonitor.ui.session_panel import SessionPanel
 from kapmonitor.ui.tiles import DASHES, NumericTile, TileView, blood_pressure_view, numeric_view
 
 PLOT_INTERVAL_MS = 33  # ~30 fps: smooth for a 75 Hz pleth, light on a small clinic PC
+TREND_REFRESH_S = 1.0
 STATUS_INTERVAL_MS = 500
 DEMO_BANNER = "DEMO \u2014 simulated monitors"
 
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self._menus()
         self.set_theme(self.theme)
 
+        self._trends_drawn_s = 0.0
         self.plot_timer = QTimer(self)
         self.plot_timer.setInterval(PLOT_INTERVAL_MS)
         self.plot_timer.timeout.connect(self.refresh_plots)
@@ -170,6 +172,11 @@ class MainWindow(QMainWindow):
         if pleth_device is not None:
             t, v = buffers.arrays((pleth_device, "pleth"), since_s=now_s - PLETH_SECONDS - 1)
             self.pleth.show_wave(t, v, now_s)
+        # A pixel of a 30-minute trend is about two seconds: redrawing trends (and their time axis, the most
+        # expensive thing on screen) faster than once a second would only repaint the same picture.
+        if now_s - self._trends_drawn_s < TREND_REFRESH_S:
+            return
+        self._trends_drawn_s = now_s
         since = now_s - self.trends.span_s - 60
         for metric in TREND_STYLE:
             device = self.source(metric)
