@@ -1,7 +1,7 @@
 """Run every benchmark, print the table, and write it into docs/performance.md.
 
-    python -m bench            # all
-    python -m bench decoders   # the modules whose name contains "decoders"
+python -m bench            # all
+python -m bench decoders   # the modules whose name contains "decoders"
 """
 
 from __future__ import annotations

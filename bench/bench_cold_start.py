@@ -26,9 +26,15 @@ def run() -> list[Figure]:
             db = f"sqlite:///{tmp}/cold{k}.sqlite"  # a new database each time: the migration is part of it
             started = time.perf_counter()
             out = subprocess.run(
-                [sys.executable, "-m", "bench.cold_start_probe", db], env=env, capture_output=True, text=True, timeout=60
+                [sys.executable, "-m", "bench.cold_start_probe", db],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
             if "painted" not in out.stdout:
                 raise RuntimeError(f"cold start probe failed: {out.stderr.strip()[-500:]}")
             times.append(time.perf_counter() - started)
-    return [Figure("cold start to first frame", median(times), "s", 3.0, note=f"median of {RUNS}, max {max(times):.2f} s")]
+    return [
+        Figure("cold start to first frame", median(times), "s", 3.0, note=f"median of {RUNS}, max {max(times):.2f} s")
+    ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from bench.harness import Figure
-from kapmonitor.devices.registry import all_descriptors
 from kapmonitor.devices.base import DeviceDescriptor
+from kapmonitor.devices.registry import all_descriptors
 from kapmonitor.devices.simulation import DeviceSimulator
 
 TARGET_BYTES = 2_000_000

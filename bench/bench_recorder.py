@@ -52,7 +52,10 @@ def run() -> list[Figure]:
             while second <= elapsed:
                 t = start_us + second * 1_000_000
                 for d in devices:
-                    batch += [Reading("spo2", 97, "%", t_us=t, device=d), Reading("pulse_rate", 72, "bpm", t_us=t, device=d)]
+                    batch += [
+                        Reading("spo2", 97, "%", t_us=t, device=d),
+                        Reading("pulse_rate", 72, "bpm", t_us=t, device=d),
+                    ]
                 second += 1
             recorder.write(batch)
             time.sleep(BATCH_S)
