@@ -23,7 +23,7 @@ from kapmonitor.ui import theme as themes
 from kapmonitor.ui.clinical_dock import ClinicalDock, attach_clinical
 from kapmonitor.ui.device_strip import DeviceStrip
 from kapmonitor.ui.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
-from kapmonitor.ui.session_panel import SessionPanel
+from kapmonitor.ui.session_panel import SessionPanel, templates
 from kapmonitor.ui.tiles import DASHES, NumericTile, TileView, blood_pressure_view, numeric_view
 
 PLOT_INTERVAL_MS = 33  # ~30 fps: smooth for a 75 Hz pleth, light on a small clinic PC
@@ -66,6 +66,8 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.banner.setVisible(demo)
         self.session_panel = SessionPanel(station, clock)
+        self.session_panel.session_started.connect(self._open_clinical_record)
+        self.session_panel.session_stopped.connect(self._close_clinical_record)
         self.pleth = PlethPlot()
         self.trends = TrendPlots()
         self.spo2_tile = NumericTile("SpO\u2082", "%", "spo2", value_px=150)
@@ -155,6 +157,21 @@ class MainWindow(QMainWindow):
         """Show the clinical record of the running session (``record``: the SessionRecord API, e.g. the
         store's ClinicalLog). ``options``: author, session_start_us, readings (see attach_clinical)."""
         return attach_clinical(self, record, template, weight_kg, **options)  # type: ignore[arg-type]
+
+    def _open_clinical_record(self, session_id: int, patient: str, protocol: str, weight_kg: float | None) -> None:
+        """A protocol session gets its clinical record, written to the station's database entry by entry."""
+        engine = getattr(self.station, "engine", None)
+        template = templates().get(protocol)
+        if engine is None or template is None:
+            return
+        from kapmonitor.store.clinical_log import ClinicalLog
+
+        self.set_clinical(ClinicalLog(engine, session_id, template), template, weight_kg)
+
+    def _close_clinical_record(self, session_id: int) -> None:
+        """An ended session takes no more entries here (corrections go through review, as addenda)."""
+        if self.clinical is not None:
+            self.clinical.setEnabled(False)
 
     def source(self, metric: str) -> str | None:
         """The device whose track of ``metric`` is shown: the one with the most samples, so a cuff's

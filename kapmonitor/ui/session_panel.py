@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Protocol
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
 
+from kapmonitor.session.templates import ProtocolTemplate, builtin_templates
 from kapmonitor.ui.theme import Theme
+
+
+@cache
+def templates() -> dict[str, ProtocolTemplate]:
+    """The clinic's protocol templates (resources/protocols), read once per run."""
+    return builtin_templates()
 
 # A pseudonym, not a name: no spaces, so "Jane Doe" is refused while "KAP-0042" passes.
 PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
@@ -52,6 +71,10 @@ def ask_before_stopping(parent: QWidget, question: str) -> bool:
 
 
 class SessionPanel(QFrame):
+    # session id, patient, protocol template name ("" when none), weight in kg (None when not entered)
+    session_started = Signal(int, str, str, object)
+    session_stopped = Signal(int)
+
     def __init__(
         self, station: SessionControl, clock: Callable[[], int], parent: QWidget | None = None
     ) -> None:
@@ -69,6 +92,17 @@ class SessionPanel(QFrame):
         self.patient_edit.setPlaceholderText("Patient ID (pseudonym, e.g. KAP-0042)")
         self.patient_edit.setMinimumWidth(300)
         self.patient_edit.returnPressed.connect(self.start_clicked)
+        self.protocol_combo = QComboBox()
+        self.protocol_combo.setToolTip("The session's protocol: its dosing form, checks and discharge criteria")
+        self.protocol_combo.addItem("Monitoring only", "")
+        for name, template in templates().items():
+            self.protocol_combo.addItem(template.title, name)
+        self.weight_spin = QDoubleSpinBox()
+        self.weight_spin.setRange(0.0, 400.0)
+        self.weight_spin.setDecimals(1)
+        self.weight_spin.setSuffix(" kg")
+        self.weight_spin.setSpecialValueText("weight?")  # 0 = not entered; mg/kg doses need it
+        self.weight_spin.setToolTip("Patient weight, needed for doses in mg/kg")
         self.start_button = QPushButton("Start session")
         self.start_button.clicked.connect(self.start_clicked)
         self.stop_button = QPushButton("Stop session")
@@ -84,7 +118,14 @@ class SessionPanel(QFrame):
 
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 6, 10, 6)
-        for widget in (self.patient_edit, self.start_button, self.stop_button, self.message_label):
+        for widget in (
+            self.patient_edit,
+            self.protocol_combo,
+            self.weight_spin,
+            self.start_button,
+            self.stop_button,
+            self.message_label,
+        ):
             row.addWidget(widget)
         row.addStretch(1)
         row.addWidget(self.session_label)
@@ -95,16 +136,23 @@ class SessionPanel(QFrame):
     def start_clicked(self) -> None:
         self.start_session(self.patient_edit.text().strip())
 
-    def start_session(self, patient: str) -> bool:
+    def start_session(self, patient: str, protocol: str | None = None, weight_kg: float | None = None) -> bool:
+        """Start recording for ``patient``; ``protocol`` and ``weight_kg`` default to what the form shows."""
         if self.station.session_id is not None:
             return False
         self.patient_edit.setText(patient)
+        if protocol is not None:
+            self.protocol_combo.setCurrentIndex(max(0, self.protocol_combo.findData(protocol)))
+        if weight_kg is not None:
+            self.weight_spin.setValue(weight_kg)
+        protocol = str(self.protocol_combo.currentData() or "")
+        weight = self.weight_spin.value() or None
         problem = patient_id_problem(patient)
         if problem:
             self._say(problem)
             return False
         try:
-            self.station.start_session(patient)
+            session_id = self.station.start_session(patient, protocol)
         except (
             Exception
         ) as exc:  # a database that refuses must not close the monitor: say why and keep watching
@@ -114,6 +162,7 @@ class SessionPanel(QFrame):
         self._say("")
         self._show_state()
         self.refresh()
+        self.session_started.emit(session_id, patient, protocol, weight)
         return True
 
     def stop_clicked(self) -> None:
@@ -122,11 +171,13 @@ class SessionPanel(QFrame):
         question = f"Stop recording session {self.station.session_id} for {self.patient}?"
         if not self.confirm(question):
             return
+        stopping = self.station.session_id
         try:
             self.station.stop_session()
         except Exception as exc:  # see start_session
             self._say(f"Could not stop the session: {exc}")
             return
+        self.session_stopped.emit(stopping)
         self._say(f"Session for {self.patient} stopped.")
         self.patient, self._started_us = None, None
         self._show_state()
@@ -145,6 +196,8 @@ class SessionPanel(QFrame):
     def _show_state(self) -> None:
         running = self.station.session_id is not None
         self.patient_edit.setEnabled(not running)
+        self.protocol_combo.setEnabled(not running)
+        self.weight_spin.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         if running:
