@@ -39,6 +39,11 @@ class SessionEvent:
     author: str = ""
     void: bool = False
     device: str = ""  # alarms: the device whose reading raised it
+    brief: str = ""  # a few words for space-starved places (EDF+ annotations, chart markers); "" = text
+
+    @property
+    def short(self) -> str:
+        return self.brief or self.text
 
 
 def dose_text(dose: BolusDose | InfusionEvent | IntranasalDevice) -> str:
@@ -65,14 +70,21 @@ def rating_text(rating: Rating) -> str:
 def _entry_event(entry: Entry, void: bool) -> SessionEvent | None:
     common = {"t_us": entry.t_us, "author": entry.author, "void": void}
     if isinstance(entry, IntranasalDevice | BolusDose):
-        return SessionEvent(kind="dose", name=entry.drug, text=dose_text(entry), value=entry.mg, unit="mg", **common)
+        lot = f" lot {entry.lot}" if entry.lot else ""
+        brief = f"{entry.drug} {entry.mg:g} mg{lot}"
+        return SessionEvent(
+            kind="dose", name=entry.drug, text=dose_text(entry), value=entry.mg, unit="mg", brief=brief, **common
+        )
     if isinstance(entry, InfusionEvent):
         return SessionEvent(
             kind="infusion", name=entry.drug, text=dose_text(entry), value=entry.rate, unit=entry.rate_unit, **common
         )
     if isinstance(entry, Rating):
         value = None if entry.score is None else float(entry.score)
-        return SessionEvent(kind="rating", name=entry.scale, text=rating_text(entry), value=value, **common)
+        brief = f"{entry.scale} {entry.score}" if entry.score is not None else rating_text(entry)
+        return SessionEvent(
+            kind="rating", name=entry.scale, text=rating_text(entry), value=value, brief=brief, **common
+        )
     if isinstance(entry, Note):
         return SessionEvent(kind="note", name="note", text=entry.text, **common)
     if isinstance(entry, QuickEvent):
@@ -105,7 +117,11 @@ def alarm_event(alarm: AlarmEvent) -> SessionEvent:
     if alarm.message:
         parts.append(alarm.message)
     return SessionEvent(
-        t_us=alarm.t_us, kind="alarm", name=alarm.alarm, text=", ".join(parts),
+        t_us=alarm.t_us,
+        kind="alarm",
+        name=alarm.alarm,
+        text=", ".join(parts),
+        brief=f"{alarm.alarm} {alarm.state} ({alarm.priority})",
         value=alarm.value,
         author=alarm.user,
         device=alarm.device,
