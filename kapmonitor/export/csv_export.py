@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-from kapmonitor.core.clock import iso
+from kapmonitor.core.clock import US_PER_S, iso
 from kapmonitor.export.events import session_events
 from kapmonitor.export.loader import NumericTrack, SessionData
 from kapmonitor.export.resample import carried, second_grid
@@ -92,9 +92,23 @@ def _wide_rows(data: SessionData) -> Iterator[list[str]]:
         yield [iso(t) or "", *(number(c[i]) for c in columns)]
 
 
+def iso_many(times_us: list[int]) -> list[str]:
+    """``iso`` for many times, formatting each whole second once (75-100 waveform samples share one)."""
+    seconds: dict[int, tuple[str, str]] = {}
+    found = []
+    for t in times_us:
+        second, micro = divmod(t, US_PER_S)
+        parts = seconds.get(second)
+        if parts is None:
+            head, _, tail = (iso(second * US_PER_S) or "").rpartition(".000")
+            parts = seconds[second] = (head, tail)
+        found.append(f"{parts[0]}.{micro // 1000:03d}{parts[1]}")
+    return found
+
+
 def _wave_rows(data: SessionData) -> Iterator[list[str]]:
     for track in data.waves:
         for run in track.runs():
             rate = f"{run.rate_hz:g}"
-            for t, v in zip(run.times_us().tolist(), run.samples.tolist(), strict=True):
-                yield [iso(t) or "", track.device, track.metric, str(v), rate]
+            for t, v in zip(iso_many(run.times_us().tolist()), run.samples.tolist(), strict=True):
+                yield [t, track.device, track.metric, str(v), rate]
