@@ -20,8 +20,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> RecordedSession:
 
 
 def export(recorded: RecordedSession, fmt: str, out: Path, capsys: pytest.CaptureFixture[str]) -> list[Path]:
-    code = main(["sessions", "export", str(recorded.session_id), "--format", fmt, "--out", str(out),
-                 "--db", recorded.url])
+    code = main(
+        ["sessions", "export", str(recorded.session_id), "--format", fmt, "--out", str(out), "--db", recorded.url]
+    )
     assert code == 0
     return [Path(line) for line in capsys.readouterr().out.splitlines()]
 
@@ -29,7 +30,11 @@ def export(recorded: RecordedSession, fmt: str, out: Path, capsys: pytest.Captur
 def test_csv_into_a_directory(recorded: RecordedSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     written = export(recorded, "csv", tmp_path, capsys)
     sid = recorded.session_id
-    assert [p.name for p in written] == [f"session-{sid}-long.csv", f"session-{sid}-1hz.csv", f"session-{sid}-waves.csv"]
+    assert [p.name for p in written] == [
+        f"session-{sid}-long.csv",
+        f"session-{sid}-1hz.csv",
+        f"session-{sid}-waves.csv",
+    ]
     with written[0].open(newline="") as f:
         kinds = {row["kind"] for row in csv.DictReader(f)}
     assert {"numeric", "link"} <= kinds
@@ -64,8 +69,19 @@ def test_an_unwritable_path_is_one_line_and_exit_2(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    code = main(["sessions", "export", str(recorded.session_id), "--format", "pdf", "--out",
-                 str(blocker / "visit.pdf"), "--db", recorded.url])
+    code = main(
+        [
+            "sessions",
+            "export",
+            str(recorded.session_id),
+            "--format",
+            "pdf",
+            "--out",
+            str(blocker / "visit.pdf"),
+            "--db",
+            recorded.url,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("kapmonitor: cannot write the pdf export") and err.count("\n") == 1

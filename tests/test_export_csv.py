@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,8 +78,13 @@ def test_long_format_has_every_reading_with_its_time_value_and_flags(
     want = sorted((d, m, iso(t), "" if v is None else f"{v:.10g}", f) for d, m, t, v, f in stored)
     assert got == want
     units = {r["metric"]: r["unit"] for r in numeric}
-    assert units == {"spo2": "%", "pulse_rate": "bpm", "nibp_systolic": "mmHg", "nibp_diastolic": "mmHg",
-                     "nibp_mean": "mmHg"}
+    assert units == {
+        "spo2": "%",
+        "pulse_rate": "bpm",
+        "nibp_systolic": "mmHg",
+        "nibp_diastolic": "mmHg",
+        "nibp_mean": "mmHg",
+    }
 
 
 def test_long_format_times_carry_an_offset_and_are_in_order(files: dict[str, Path]) -> None:

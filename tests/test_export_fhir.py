@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,8 +107,10 @@ def test_pulse_rate_is_per_minute_in_ucum(bundle: dict[str, Any]) -> None:
 def test_blood_pressure_is_a_panel_with_components(bundle: dict[str, Any]) -> None:
     panels = [o for o in resources(bundle, "Observation") if (LOINC, "85354-9") in codes(o["code"])]
     assert [p["effectiveDateTime"] for p in panels] == [iso(T0 + s * S) for s in BP_TIMES_S]
-    components = {next(iter(codes(c["code"]) & {(LOINC, "8480-6"), (LOINC, "8462-4"), (LOINC, "8478-0")})):
-                  c["valueQuantity"] for c in panels[0]["component"]}
+    components = {
+        next(iter(codes(c["code"]) & {(LOINC, "8480-6"), (LOINC, "8462-4"), (LOINC, "8478-0")})): c["valueQuantity"]
+        for c in panels[0]["component"]
+    }
     sys, dia, mean = bp_at(BP_TIMES_S[0])
     assert components[(LOINC, "8480-6")] == {"value": sys, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}
     assert components[(LOINC, "8462-4")]["value"] == dia
@@ -160,8 +161,16 @@ def test_an_infusion_becomes_one_administration_per_rate_with_its_period(data: S
 
 
 def test_ratings_are_survey_observations(bundle: dict[str, Any]) -> None:
-    ratings = [o for o in resources(bundle, "Observation") if o.get("category", [{}])[0].get("coding", [{}])[0].get("code") == "survey"]
-    assert [(r["code"]["text"], r.get("valueInteger")) for r in ratings][:3] == [("moaas", 5), ("moaas", 4), ("moaas", 3)]
+    ratings = [
+        o
+        for o in resources(bundle, "Observation")
+        if o.get("category", [{}])[0].get("coding", [{}])[0].get("code") == "survey"
+    ]
+    assert [(r["code"]["text"], r.get("valueInteger")) for r in ratings][:3] == [
+        ("moaas", 5),
+        ("moaas", 4),
+        ("moaas", 3),
+    ]
 
 
 def test_the_same_session_exports_the_same_ids(data: SessionData, bundle: dict[str, Any]) -> None:

@@ -79,7 +79,9 @@ def test_link_events_and_alarms_are_carried(data: SessionData) -> None:
     assert [a.state for a in data.alarms] == ["active", "cleared"]
 
 
-def test_a_session_without_stored_clinical_entries_has_an_empty_record(recorded: RecordedSession, engine: Engine) -> None:
+def test_a_session_without_stored_clinical_entries_has_an_empty_record(
+    recorded: RecordedSession, engine: Engine
+) -> None:
     data = load_session(engine, recorded.session_id, record_loader=None)
     assert data.record.log == []
     assert data.alarms == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,8 +58,17 @@ def test_doses_ratings_notes_and_alarms_are_listed(data: SessionData, report: st
 def test_rems_summary_fields_appear_with_values_from_the_record(data: SessionData, report: str) -> None:
     form = rems_summary(data)
     assert form.dose_choice == "56" and form.lots == ("LOT-A1", "LOT-B2")
-    for label in ("Spravato REMS monitoring form", "Lot number(s)", "Time of first spray", "BP pre-dose",
-                  "BP at ~40 min", "BP at discharge", "Sedation", "Dissociation", "Respiratory depression"):
+    for label in (
+        "Spravato REMS monitoring form",
+        "Lot number(s)",
+        "Time of first spray",
+        "BP pre-dose",
+        "BP at ~40 min",
+        "BP at discharge",
+        "Sedation",
+        "Dissociation",
+        "Respiratory depression",
+    ):
         assert label in report, label
     assert "56 mg (56), 2 device(s)" in report
     assert "LOT-A1, LOT-B2" in report
@@ -68,9 +78,9 @@ def test_rems_summary_fields_appear_with_values_from_the_record(data: SessionDat
 
 def test_an_im_session_has_no_rems_section(data: SessionData, tmp_path: Path) -> None:
     record = SessionRecord("im-ketamine")
-    record.add(BolusDose(data.info.start_us + 60_000_000, data.info.start_us + 60_000_000, "Dr. Ames", mg=35.0,  # type: ignore[operator]
-                         route="im", site="left deltoid", lot="KX-1"))
-    info = type(data.info)(**{**data.info.__dict__, "protocol": "IM ketamine"})
+    t_us = (data.info.start_us or 0) + 60_000_000
+    record.add(BolusDose(t_us, t_us, "Dr. Ames", mg=35.0, route="im", site="left deltoid", lot="KX-1"))
+    info = dataclasses.replace(data.info, protocol="IM ketamine")
     im = SessionData(info, data.numerics, data.waves, data.link_events, record)
     assert not is_esketamine(im)
     (path,) = write_pdf(im, tmp_path)

@@ -52,7 +52,9 @@ def export_session(engine_url: str | None, session_id: int, format_name: str, ou
     try:
         return writer(data, out)
     except (OSError, ValueError) as error:
-        raise ExportFailed(f"cannot write the {format_name} export of session {session_id} to {out}: {error}") from error
+        raise ExportFailed(
+            f"cannot write the {format_name} export of session {session_id} to {out}: {error}"
+        ) from error
 
 
 def run(args: argparse.Namespace) -> int:

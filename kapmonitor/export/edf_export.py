@@ -25,7 +25,6 @@ import numpy as np
 import pyedflib
 
 from kapmonitor.core.clock import US_PER_S
-from kapmonitor.core.metrics import metric_info
 from kapmonitor.export.events import SessionEvent, session_events
 from kapmonitor.export.loader import SessionData
 from kapmonitor.export.resample import carried

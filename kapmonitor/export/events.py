@@ -90,10 +90,14 @@ def _entry_event(entry: Entry, void: bool) -> SessionEvent | None:
     if isinstance(entry, QuickEvent):
         return SessionEvent(kind="event", name=entry.code, text=entry.label, **common)
     if isinstance(entry, BodyWeight):
-        return SessionEvent(kind="weight", name="weight", text=f"weight {entry.kg:g} kg", value=entry.kg, unit="kg", **common)
+        return SessionEvent(
+            kind="weight", name="weight", text=f"weight {entry.kg:g} kg", value=entry.kg, unit="kg", **common
+        )
     if isinstance(entry, DoseOverride):
         text = f"dose above {entry.limit_mg_per_kg:g} mg/kg approved: {entry.reason}"
-        return SessionEvent(kind="override", name="override", text=text, value=entry.projected_mg_per_kg, unit="mg/kg", **common)
+        return SessionEvent(
+            kind="override", name="override", text=text, value=entry.projected_mg_per_kg, unit="mg/kg", **common
+        )
     if isinstance(entry, Confirmation):
         return SessionEvent(kind="confirmation", name=entry.item, text=f"confirmed: {entry.item}", **common)
     if isinstance(entry, Discharged):

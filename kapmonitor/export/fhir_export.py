@@ -264,14 +264,18 @@ def _administration(
         "dosage": dosage,
     }
     if lot:
-        resource["contained"] = [{"resourceType": "Medication", "id": "med", "code": {"text": drug}, "batch": {"lotNumber": lot}}]
+        resource["contained"] = [
+            {"resourceType": "Medication", "id": "med", "code": {"text": drug}, "batch": {"lotNumber": lot}}
+        ]
         resource["medicationReference"] = {"reference": "#med", "display": drug}
     else:
         resource["medicationCodeableConcept"] = {"text": drug}
     return resource
 
 
-def _administrations(record: SessionRecord, data: SessionData, patient: str, ids: _Ids) -> list[tuple[str, dict[str, Any]]]:
+def _administrations(
+    record: SessionRecord, data: SessionData, patient: str, ids: _Ids
+) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for current in record.current():
         dose = current.entry
@@ -294,7 +298,9 @@ def _infusions(record: SessionRecord, data: SessionData, patient: str, ids: _Ids
     if not events:
         return []
     span = data.span_us()
-    until = max([e.t_us for e in events] + ([data.info.end_us] if data.info.end_us else []) + ([span[1]] if span else []))
+    until = max(
+        [e.t_us for e in events] + ([data.info.end_us] if data.info.end_us else []) + ([span[1]] if span else [])
+    )
     try:
         segments = infusion_segments(events, until)
     except DosingError as error:

@@ -161,9 +161,7 @@ class SessionData:
     def readings(self, metrics: Iterable[str]) -> list[Reading]:
         """The stored readings of these metrics as ``Reading`` values (what the clinical checks read)."""
         wanted = set(metrics)
-        return sorted(
-            (r for t in self.numerics if t.metric in wanted for r in t.readings()), key=lambda r: r.t_us
-        )
+        return sorted((r for t in self.numerics if t.metric in wanted for r in t.readings()), key=lambda r: r.t_us)
 
     def span_us(self) -> tuple[int, int] | None:
         """From the first to the last recorded sample (or the session times when nothing was recorded)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from reportlab.graphics.shapes import Drawing, Group, Line, PolyLine, Polygon, Rect, String
+from reportlab.graphics.shapes import Drawing, Group, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 
 from kapmonitor.core.clock import US_PER_S
@@ -139,10 +139,22 @@ def _markers(group: Group, events: list[SessionEvent], axis: _Axis, upper: _Pane
     for n, event in enumerate(doses, start=1):
         x = float(axis.x(event.t_us))
         group.add(Line(x, lower.y0, x, upper.y1, strokeColor=DOSE_COLOUR, strokeWidth=0.6, strokeDashArray=[2, 2]))
-        group.add(String(x, upper.y1 + 3, f"D{n}", fontName=FONT, fontSize=6, fillColor=DOSE_COLOUR, textAnchor="middle"))
+        group.add(
+            String(x, upper.y1 + 3, f"D{n}", fontName=FONT, fontSize=6, fillColor=DOSE_COLOUR, textAnchor="middle")
+        )
     for event in (e for e in events if e.kind == "rating" and not e.void):
         x = float(axis.x(event.t_us))
         y = upper.y0 + 2
         group.add(Polygon([x - 2.5, y, x + 2.5, y, x, y + 4], fillColor=RATING_COLOUR, strokeColor=None))
         if event.value is not None:
-            group.add(String(x, y + 6, f"{event.value:g}", fontName=FONT, fontSize=5, fillColor=RATING_COLOUR, textAnchor="middle"))
+            group.add(
+                String(
+                    x,
+                    y + 6,
+                    f"{event.value:g}",
+                    fontName=FONT,
+                    fontSize=5,
+                    fillColor=RATING_COLOUR,
+                    textAnchor="middle",
+                )
+            )

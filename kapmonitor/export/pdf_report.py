@@ -103,18 +103,26 @@ def _void(event: SessionEvent) -> str:
 def _event_tables(events: list[SessionEvent]) -> list[Flowable]:
     doses = [e for e in events if e.kind in ("dose", "infusion")]
     live = iter(range(1, len(doses) + 1))
-    dose_rows = [
-        [("" if e.void else f"D{next(live)}"), clock(e.t_us), e.text + _void(e), e.author] for e in doses
+    dose_rows = [[("" if e.void else f"D{next(live)}"), clock(e.t_us), e.text + _void(e), e.author] for e in doses]
+    ratings = [
+        [clock(e.t_us), e.name, "" if e.value is None else f"{e.value:g}", e.text + _void(e), e.author]
+        for e in events
+        if e.kind == "rating"
     ]
-    ratings = [[clock(e.t_us), e.name, "" if e.value is None else f"{e.value:g}", e.text + _void(e), e.author]
-               for e in events if e.kind == "rating"]
-    notes = [[clock(e.t_us), e.kind, e.text + _void(e), e.author]
-             for e in events if e.kind in ("note", "event", "addendum", "override", "confirmation", "discharged")]
+    notes = [
+        [clock(e.t_us), e.kind, e.text + _void(e), e.author]
+        for e in events
+        if e.kind in ("note", "event", "addendum", "override", "confirmation", "discharged")
+    ]
     alarms = [[clock(e.t_us), e.name, e.text, e.device] for e in events if e.kind == "alarm"]
     return [
         *_section("Doses", ["#", "Time", "Dose", "By"], dose_rows, [10 * mm, 18 * mm, 120 * mm, 32 * mm]),
-        *_section("Ratings", ["Time", "Scale", "Score", "Detail", "By"], ratings,
-                  [18 * mm, 22 * mm, 14 * mm, 94 * mm, 32 * mm]),
+        *_section(
+            "Ratings",
+            ["Time", "Scale", "Score", "Detail", "By"],
+            ratings,
+            [18 * mm, 22 * mm, 14 * mm, 94 * mm, 32 * mm],
+        ),
         *_section("Notes and events", ["Time", "Kind", "Text", "By"], notes, [18 * mm, 22 * mm, 108 * mm, 32 * mm]),
         *_section("Alarms", ["Time", "Alarm", "Detail", "Device"], alarms, [18 * mm, 28 * mm, 84 * mm, 50 * mm]),
     ]
@@ -164,8 +172,14 @@ def write_pdf(data: SessionData, out: Path) -> list[Path]:
     if is_esketamine(data):
         story += _rems(rems_summary(data))
     document = SimpleDocTemplate(
-        str(path), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
-        title=f"Session {data.info.id} ({data.info.patient})", author="kapmonitor",
+        str(path),
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Session {data.info.id} ({data.info.patient})",
+        author="kapmonitor",
     )
     document.build(story)
     return [path]
