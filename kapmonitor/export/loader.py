@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import US_PER_S
@@ -122,17 +122,17 @@ class WaveTrack:
         more than ``tolerance_us`` (default: half a sample) away from where the previous chunk ended."""
         found: list[WaveRun] = []
         pending: list[np.ndarray] = []
-        start, rate, expected = 0, 0.0, 0
+        start, rate, count = 0, 0.0, 0
         for t, r, chunk in zip(self.starts_us.tolist(), self.rates_hz.tolist(), self.chunks, strict=True):
             tolerance = tolerance_us if tolerance_us is not None else round(US_PER_S / r / 2)
+            expected = start + round(count * US_PER_S / rate) if pending else t
             if pending and (r != rate or abs(t - expected) > tolerance):
                 found.append(WaveRun(start, rate, _frozen(np.concatenate(pending))))
                 pending = []
             if not pending:
                 start, rate, count = t, r, 0
             pending.append(chunk)
-            count = sum(len(p) for p in pending)
-            expected = start + round(count * US_PER_S / rate)
+            count += len(chunk)
         if pending:
             found.append(WaveRun(start, rate, _frozen(np.concatenate(pending))))
         return found
@@ -215,7 +215,7 @@ def _default_record_loader() -> RecordLoader | None:
     return session_record
 
 
-def _info(conn, session_id: int) -> SessionInfo:  # type: ignore[no-untyped-def]
+def _info(conn: Connection, session_id: int) -> SessionInfo:
     row = conn.execute(
         select(_session, _patient.c.code)
         .join(_patient, _patient.c.id == _session.c.patient_id)
@@ -242,14 +242,14 @@ def _info(conn, session_id: int) -> SessionInfo:  # type: ignore[no-untyped-def]
     )
 
 
-def _numerics(conn, session_id: int) -> tuple[NumericTrack, ...]:  # type: ignore[no-untyped-def]
+def _numerics(conn: Connection, session_id: int) -> tuple[NumericTrack, ...]:
     rows = conn.execute(
         select(_device.c.device, _numeric.c.metric, _numeric.c.t_us, _numeric.c.value, _numeric.c.flags)
         .join(_device, _device.c.id == _numeric.c.device_id)
         .where(_numeric.c.session_id == session_id)
         .order_by(_device.c.device, _numeric.c.metric, _numeric.c.t_us, _numeric.c.id)
     ).all()
-    grouped: dict[tuple[str, str], list] = {}  # type: ignore[type-arg]
+    grouped: dict[tuple[str, str], list[tuple[int, float | None, str]]] = {}
     for device, metric, t_us, value, flags in rows:
         grouped.setdefault((device, metric), []).append((t_us, value, flags or ""))
     return tuple(
@@ -264,14 +264,14 @@ def _numerics(conn, session_id: int) -> tuple[NumericTrack, ...]:  # type: ignor
     )
 
 
-def _waves(conn, session_id: int) -> tuple[WaveTrack, ...]:  # type: ignore[no-untyped-def]
+def _waves(conn: Connection, session_id: int) -> tuple[WaveTrack, ...]:
     rows = conn.execute(
         select(_device.c.device, _wave.c.metric, _wave.c.t_us, _wave.c.rate_hz, _wave.c.samples, _wave.c.flags)
         .join(_device, _device.c.id == _wave.c.device_id)
         .where(_wave.c.session_id == session_id)
         .order_by(_device.c.device, _wave.c.metric, _wave.c.t_us, _wave.c.id)
     ).all()
-    grouped: dict[tuple[str, str], list] = {}  # type: ignore[type-arg]
+    grouped: dict[tuple[str, str], list[tuple[int, float, bytes, str]]] = {}
     for device, metric, t_us, rate, samples, flags in rows:
         grouped.setdefault((device, metric), []).append((t_us, rate, samples, flags or ""))
     return tuple(
