@@ -3,6 +3,7 @@ quantisation step, annotations at the entries' times."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,8 @@ from export_session import (
 )
 
 from kapmonitor.export.edf_export import NO_DATA, digital, edf_paths, physical_range, write_edf
-from kapmonitor.export.loader import SessionData
+from kapmonitor.export.loader import SessionData, WaveTrack
+from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.db import engine_for
 
 
@@ -147,3 +149,22 @@ def test_physical_range_leaves_the_digital_minimum_for_no_data() -> None:
 def test_one_stretch_writes_exactly_the_path_given(tmp_path: Path) -> None:
     assert edf_paths(tmp_path / "a.edf", 1) == [tmp_path / "a.edf"]
     assert edf_paths(tmp_path / "a", 2) == [tmp_path / "a-1.edf", tmp_path / "a-2.edf"]
+
+
+def test_a_rate_change_gets_its_own_channel_and_odd_rates_a_longer_record(data: SessionData, tmp_path: Path) -> None:
+    chunks = (np.arange(75, dtype=np.int32), np.arange(125, dtype=np.int32))
+    wave = WaveTrack(
+        "masimo-ascii@sim", "pleth", np.array([T0, T0 + S], dtype=np.int64), np.array([75.0, 62.5]), chunks, ("", "")
+    )
+    mixed = dataclasses.replace(data, numerics=(), waves=(wave,), record=SessionRecord())
+    (path,) = write_edf(mixed, tmp_path / "mixed.edf")
+    reader = pyedflib.EdfReader(str(path))
+    try:
+        assert reader.getSignalLabels() == ["Pleth", "Pleth 2"]
+        assert reader.getSampleFrequencies().tolist() == [62.5, 75.0]
+        assert reader.datarecord_duration == 2  # 62.5 Hz fits whole samples only into 2-s records
+        at_75 = reader.readSignal(1, digital=True)
+        assert (at_75[:75] > NO_DATA).all() and set(at_75[75:].tolist()) == {NO_DATA}
+        assert reader.readSignal(0)[62:187] == pytest.approx(np.arange(125), abs=reader.getPhysicalMaximum(0) / 30000)
+    finally:
+        reader.close()

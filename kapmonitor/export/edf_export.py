@@ -26,7 +26,7 @@ import pyedflib
 
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.events import SessionEvent, session_events
-from kapmonitor.export.loader import SessionData
+from kapmonitor.export.loader import SessionData, WaveTrack
 from kapmonitor.export.resample import carried
 from kapmonitor.session.vitals import bp_measurements
 
@@ -87,12 +87,17 @@ def _field(text: str, limit: int) -> str:
     return _ascii(text).replace(" ", "_")[:limit] or "X"
 
 
+def _wave_sources(data: SessionData) -> list[tuple[WaveTrack, float]]:
+    """One channel per waveform track and rate (a device that changed its rate gets a channel per rate)."""
+    return [(w, rate) for w in data.waves for rate in sorted(set(w.rates_hz.tolist()))]
+
+
 def _labels(data: SessionData) -> list[str]:
-    """One unique label per track (16 characters at most): "SpO2", and "SpO2 2" for a second oximeter."""
+    """One unique label per channel (16 characters at most): "SpO2", and "SpO2 2" for a second oximeter."""
     seen: dict[str, int] = {}
     found = []
-    for track in [*data.numerics, *data.waves]:
-        base = LABELS.get(track.metric, track.metric)[:14]
+    for metric in [t.metric for t in data.numerics] + [w.metric for w, _ in _wave_sources(data)]:
+        base = LABELS.get(metric, metric)[:14]
         seen[base] = seen.get(base, 0) + 1
         found.append(base if seen[base] == 1 else f"{base} {seen[base]}")
     return found
@@ -106,8 +111,7 @@ def _channels(data: SessionData, stretch: Stretch, duration_s: int) -> list[Chan
         values = carried(track, grid)
         values[grid >= stretch.end_us] = np.nan
         channels.append(Channel(next(labels), track.unit, 1.0, _ascii(track.device), values))
-    for wave in data.waves:
-        rate = float(wave.rates_hz[0]) if len(wave.rates_hz) else 1.0
+    for wave, rate in _wave_sources(data):
         values = np.full(round(duration_s * rate), np.nan)
         for run in wave.runs():
             if run.rate_hz != rate or run.end_us <= stretch.start_us or run.start_us >= stretch.end_us:
@@ -182,7 +186,7 @@ def write_edf(data: SessionData, out: Path) -> list[Path]:
 
 
 def _write_file(data: SessionData, stretch: Stretch, path: Path, events: list[tuple[int, str]]) -> None:
-    rates = [1.0] * len(data.numerics) + [float(w.rates_hz[0]) for w in data.waves if len(w.rates_hz)]
+    rates = [1.0] * len(data.numerics) + [rate for _, rate in _wave_sources(data)]
     record_s = _record_duration(rates)
     seconds = math.ceil((stretch.end_us - stretch.start_us) / US_PER_S)
     duration_s = max(record_s, math.ceil(seconds / record_s) * record_s)
