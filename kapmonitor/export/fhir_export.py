@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,18 @@ class _Ids:
 
     def __call__(self, key: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.base}:{key}"))
+
+
+@dataclass(frozen=True)
+class _Refs:
+    """What every observation points at: the patient, its devices, and the id maker."""
+
+    patient: str
+    devices: dict[str, str]
+    ids: _Ids
+
+
+Entry = tuple[str, dict[str, Any]]  # (uuid, resource)
 
 
 def _coding(system: str, code: str | int, display: str | None = None) -> dict[str, Any]:
@@ -101,7 +114,7 @@ def fhir_bundle(data: SessionData, *, chart_interval_s: float = 60, wave_window_
     resources: list[tuple[str, dict[str, Any]]] = [(patient, _patient(data, patient))]
     protocols = {d: p for d, p, _ in data.info.devices}
     resources += [(uid, _device(uid, d, protocols.get(d, ""), patient)) for d, uid in devices.items()]
-    context = (patient, devices, ids)
+    context = _Refs(patient, devices, ids)
     for track in data.numerics:
         if track.metric in METRICS and track.metric not in (*BP_METRICS, *NOT_OBSERVATIONS):
             resources += _vitals(track, context, chart_interval_s)
@@ -163,8 +176,8 @@ def _charted(track: NumericTrack, interval_s: float) -> Iterator[tuple[int, floa
             yield t, v, flags
 
 
-def _vitals(track: NumericTrack, context: tuple, interval_s: float) -> list[tuple[str, dict[str, Any]]]:  # type: ignore[type-arg]
-    patient, devices, ids = context
+def _vitals(track: NumericTrack, context: _Refs, interval_s: float) -> list[Entry]:
+    patient, devices, ids = context.patient, context.devices, context.ids
     found = []
     for t, value, flags in _charted(track, interval_s):
         uid = ids(f"obs:{track.device}:{track.metric}:{t}")
@@ -186,8 +199,8 @@ def _vitals(track: NumericTrack, context: tuple, interval_s: float) -> list[tupl
     return found
 
 
-def _bp_panels(data: SessionData, context: tuple) -> list[tuple[str, dict[str, Any]]]:  # type: ignore[type-arg]
-    patient, devices, ids = context
+def _bp_panels(data: SessionData, context: _Refs) -> list[Entry]:
+    patient, devices, ids = context.patient, context.devices, context.ids
     measured: dict[tuple[str, int], dict[str, float]] = {}
     for track in data.numerics:
         if track.metric in BP_METRICS:
