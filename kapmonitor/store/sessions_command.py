@@ -13,7 +13,9 @@ from kapmonitor.store.repository import SessionRepository, UnknownSession
 
 def run(args: argparse.Namespace) -> int:
     if args.sessions_command == "export":
-        raise CommandError("sessions export is not available yet in this build")
+        from kapmonitor.export.command import run as export
+
+        return export(args)
     engine = open_database(args.db)
     try:
         repository = SessionRepository(engine)

@@ -1,0 +1,63 @@
+"""``kapmonitor sessions export ID --format csv|pdf|edf|fhir --out PATH``: one session out of the database.
+
+Prints each file written, one per line. An unknown session or an export that cannot be written is one line on
+stderr and exit status 2 (the command line's ``UserError`` handling).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from kapmonitor.core.errors import UserError
+from kapmonitor.export.loader import SessionData, load_session
+from kapmonitor.store.db import open_database
+
+Writer = Callable[[SessionData, Path], list[Path]]
+
+
+class ExportFailed(UserError):
+    """The export could not be written (an unwritable path, data the format cannot carry)."""
+
+
+def _writer(format_name: str) -> Writer:
+    # Each format pulls in its own library (reportlab, pyedflib); import only the one asked for.
+    if format_name == "csv":
+        from kapmonitor.export.csv_export import write_csv
+
+        return write_csv
+    if format_name == "pdf":
+        from kapmonitor.export.pdf_report import write_pdf
+
+        return write_pdf
+    if format_name == "edf":
+        from kapmonitor.export.edf_export import write_edf
+
+        return write_edf
+    if format_name == "fhir":
+        from kapmonitor.export.fhir_export import write_fhir
+
+        return write_fhir
+    raise ExportFailed(f"unknown export format {format_name!r} (use csv, pdf, edf or fhir)")
+
+
+def export_session(engine_url: str | None, session_id: int, format_name: str, out: Path) -> list[Path]:
+    writer = _writer(format_name)
+    engine = open_database(engine_url)
+    try:
+        data = load_session(engine, session_id)
+    finally:
+        engine.dispose()
+    try:
+        return writer(data, out)
+    except (OSError, ValueError) as error:
+        raise ExportFailed(
+            f"cannot write the {format_name} export of session {session_id} to {out}: {error}"
+        ) from error
+
+
+def run(args: argparse.Namespace) -> int:
+    for path in export_session(args.db, args.id, args.format, Path(args.out)):
+        print(path)
+    return 0

@@ -1,0 +1,287 @@
+"""A recorded session read once into memory, in the shape every export works from.
+
+``load_session`` reads the session's metadata, its numeric tracks (numpy arrays per device and metric), its
+waveform chunks, link events, the clinical record and (when given) the alarm log. Exports take the resulting
+``SessionData`` and never touch the database, so they can be tested and reused on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, Engine, select
+
+from kapmonitor.alarms.events import AlarmEvent
+from kapmonitor.core.clock import US_PER_S
+from kapmonitor.core.errors import UserError
+from kapmonitor.core.metrics import unit_of
+from kapmonitor.core.readings import Reading
+from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.store.models import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
+
+RecordLoader = Callable[[Engine, int], SessionRecord]
+
+_patient = Patient.__table__
+_session = Session.__table__
+_device = Device.__table__
+_numeric = NumericReading.__table__
+_wave = WaveChunkRow.__table__
+_link = LinkEventRow.__table__
+
+
+class SessionNotFound(UserError):
+    """The database has no session with the asked id."""
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    patient: str  # the pseudonymous patient code
+    protocol: str
+    room: str
+    nurse: str
+    prescriber: str
+    status: str
+    start_us: int | None
+    end_us: int | None
+    devices: tuple[tuple[str, str, str], ...]  # (device id, protocol, address)
+
+
+@dataclass(frozen=True, eq=False)
+class NumericTrack:
+    """One device's readings of one metric in time order. ``values`` hold NaN where the device sent no value."""
+
+    device: str
+    metric: str
+    t_us: np.ndarray  # int64
+    values: np.ndarray  # float64
+    flags: tuple[str, ...]  # per reading: sorted, comma-separated, "" when none
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.metric)
+
+    def __len__(self) -> int:
+        return len(self.t_us)
+
+    def readings(self) -> list[Reading]:
+        return [
+            Reading(
+                self.metric,
+                None if np.isnan(v) else float(v),
+                self.unit,
+                frozenset(f for f in flags.split(",") if f),
+                t_us=int(t),
+                device=self.device,
+            )
+            for t, v, flags in zip(self.t_us, self.values, self.flags, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class WaveRun:
+    """Samples that follow one another at one rate without a break: ``samples[i]`` is at ``start_us + i/rate``."""
+
+    start_us: int
+    rate_hz: float
+    samples: np.ndarray  # int32
+
+    @property
+    def end_us(self) -> int:
+        """The time just after the last sample."""
+        return self.start_us + round(len(self.samples) * US_PER_S / self.rate_hz)
+
+    def times_us(self) -> np.ndarray:
+        return self.start_us + np.round(np.arange(len(self.samples)) * (US_PER_S / self.rate_hz)).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class WaveTrack:
+    """One device's waveform as stored: the chunks' first-sample times, rates, samples and flags."""
+
+    device: str
+    metric: str
+    starts_us: np.ndarray  # int64
+    rates_hz: np.ndarray  # float64
+    chunks: tuple[np.ndarray, ...]  # int32 each
+    flags: tuple[str, ...]
+
+    @property
+    def samples(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+    def runs(self, tolerance_us: int | None = None) -> list[WaveRun]:
+        """The chunks joined into unbroken runs. A chunk starts a new run when its rate changes or its start is
+        more than ``tolerance_us`` (default: half a sample) away from where the previous chunk ended."""
+        found: list[WaveRun] = []
+        pending: list[np.ndarray] = []
+        start, rate, count = 0, 0.0, 0
+        for t, r, chunk in zip(self.starts_us.tolist(), self.rates_hz.tolist(), self.chunks, strict=True):
+            tolerance = tolerance_us if tolerance_us is not None else round(US_PER_S / r / 2)
+            expected = start + round(count * US_PER_S / rate) if pending else t
+            if pending and (r != rate or abs(t - expected) > tolerance):
+                found.append(WaveRun(start, rate, _frozen(np.concatenate(pending))))
+                pending = []
+            if not pending:
+                start, rate, count = t, r, 0
+            pending.append(chunk)
+            count += len(chunk)
+        if pending:
+            found.append(WaveRun(start, rate, _frozen(np.concatenate(pending))))
+        return found
+
+
+@dataclass(frozen=True)
+class LinkEventData:
+    t_us: int
+    device: str
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class SessionData:
+    info: SessionInfo
+    numerics: tuple[NumericTrack, ...]
+    waves: tuple[WaveTrack, ...]
+    link_events: tuple[LinkEventData, ...]
+    record: SessionRecord
+    alarms: tuple[AlarmEvent, ...] = ()
+
+    def numeric(self, metric: str) -> list[NumericTrack]:
+        return [t for t in self.numerics if t.metric == metric]
+
+    def readings(self, metrics: Iterable[str]) -> list[Reading]:
+        """The stored readings of these metrics as ``Reading`` values (what the clinical checks read)."""
+        wanted = set(metrics)
+        return sorted((r for t in self.numerics if t.metric in wanted for r in t.readings()), key=lambda r: r.t_us)
+
+    def span_us(self) -> tuple[int, int] | None:
+        """From the first to the last recorded sample (or the session times when nothing was recorded)."""
+        firsts = [int(t.t_us[0]) for t in self.numerics if len(t)]
+        lasts = [int(t.t_us[-1]) for t in self.numerics if len(t)]
+        for wave in self.waves:
+            runs = wave.runs()
+            if runs:
+                firsts.append(runs[0].start_us)
+                lasts.append(max(r.end_us for r in runs))
+        if firsts:
+            return min(firsts), max(lasts)
+        if self.info.start_us is not None:
+            return self.info.start_us, self.info.end_us or self.info.start_us
+        return None
+
+
+def load_session(
+    engine: Engine,
+    session_id: int,
+    record_loader: RecordLoader | None = None,
+    alarms: Iterable[AlarmEvent] = (),
+) -> SessionData:
+    """Everything recorded for one session. ``record_loader`` reads the clinical record (default: the clinical
+    store's ``session_record``; an empty record while that store is not part of this build)."""
+    with engine.connect() as conn:
+        info = _info(conn, session_id)
+        numerics = _numerics(conn, session_id)
+        waves = _waves(conn, session_id)
+        links = tuple(
+            LinkEventData(t, d, k, x)
+            for d, t, k, x in conn.execute(
+                select(_device.c.device, _link.c.t_us, _link.c.kind, _link.c.detail)
+                .join(_device, _device.c.id == _link.c.device_id)
+                .where(_link.c.session_id == session_id)
+                .order_by(_link.c.t_us, _link.c.id)
+            )
+        )
+    loader = record_loader or _default_record_loader()
+    record = loader(engine, session_id) if loader is not None else SessionRecord(info.protocol)
+    return SessionData(info, numerics, waves, links, record, tuple(sorted(alarms, key=lambda a: a.t_us)))
+
+
+def _default_record_loader() -> RecordLoader | None:
+    try:
+        from kapmonitor.store.clinical_log import session_record
+    except ModuleNotFoundError as error:
+        if error.name != "kapmonitor.store.clinical_log":
+            raise
+        return None
+    return session_record
+
+
+def _info(conn: Connection, session_id: int) -> SessionInfo:
+    row = conn.execute(
+        select(_session, _patient.c.code)
+        .join(_patient, _patient.c.id == _session.c.patient_id)
+        .where(_session.c.id == session_id)
+    ).first()
+    if row is None:
+        raise SessionNotFound(f"no session {session_id} in this database")
+    devices = conn.execute(
+        select(_device.c.device, _device.c.protocol, _device.c.address)
+        .where(_device.c.session_id == session_id)
+        .order_by(_device.c.id)
+    ).all()
+    return SessionInfo(
+        id=row.id,
+        patient=row.code,
+        protocol=row.protocol or "",
+        room=row.room or "",
+        nurse=row.nurse or "",
+        prescriber=row.prescriber or "",
+        status=row.status,
+        start_us=row.start_us,
+        end_us=row.end_us,
+        devices=tuple((d, p, a) for d, p, a in devices),
+    )
+
+
+def _numerics(conn: Connection, session_id: int) -> tuple[NumericTrack, ...]:
+    rows = conn.execute(
+        select(_device.c.device, _numeric.c.metric, _numeric.c.t_us, _numeric.c.value, _numeric.c.flags)
+        .join(_device, _device.c.id == _numeric.c.device_id)
+        .where(_numeric.c.session_id == session_id)
+        .order_by(_device.c.device, _numeric.c.metric, _numeric.c.t_us, _numeric.c.id)
+    ).all()
+    grouped: dict[tuple[str, str], list[tuple[int, float | None, str]]] = {}
+    for device, metric, t_us, value, flags in rows:
+        grouped.setdefault((device, metric), []).append((t_us, value, flags or ""))
+    return tuple(
+        NumericTrack(
+            device,
+            metric,
+            _frozen(np.array([r[0] for r in found], dtype=np.int64)),
+            _frozen(np.array([np.nan if r[1] is None else r[1] for r in found], dtype=np.float64)),
+            tuple(r[2] for r in found),
+        )
+        for (device, metric), found in grouped.items()
+    )
+
+
+def _waves(conn: Connection, session_id: int) -> tuple[WaveTrack, ...]:
+    rows = conn.execute(
+        select(_device.c.device, _wave.c.metric, _wave.c.t_us, _wave.c.rate_hz, _wave.c.samples, _wave.c.flags)
+        .join(_device, _device.c.id == _wave.c.device_id)
+        .where(_wave.c.session_id == session_id)
+        .order_by(_device.c.device, _wave.c.metric, _wave.c.t_us, _wave.c.id)
+    ).all()
+    grouped: dict[tuple[str, str], list[tuple[int, float, bytes, str]]] = {}
+    for device, metric, t_us, rate, samples, flags in rows:
+        grouped.setdefault((device, metric), []).append((t_us, rate, samples, flags or ""))
+    return tuple(
+        WaveTrack(
+            device,
+            metric,
+            _frozen(np.array([r[0] for r in found], dtype=np.int64)),
+            _frozen(np.array([r[1] for r in found], dtype=np.float64)),
+            tuple(_frozen(np.frombuffer(r[2], dtype="<i4").astype(np.int32)) for r in found),
+            tuple(r[3] for r in found),
+        )
+        for (device, metric), found in grouped.items()
+    )
