@@ -6,7 +6,6 @@ every sample older than one second before the kill is in the database, the wavef
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -23,13 +22,6 @@ from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.store.db import engine_for
 
 TESTS = Path(__file__).parent
-SIMULATOR_READY = all(
-    importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None
-    for m in ("nonin", "pty_link", "serial_link", "physiology")
-)
-needs_simulator = pytest.mark.skipif(
-    not SIMULATOR_READY, reason="kapmonitor.devices.nonin / pty_link not merged yet"
-)
 
 # A recorder process with the test-only paced pleth source: what `record --simulate` does, minus the device
 # bytes.
@@ -145,7 +137,6 @@ def test_sigkill_keeps_every_sample_older_than_one_second_in_process_source(tmp_
     assert last_spo2 >= kill_us - US_PER_S - US_PER_S // 3  # one reading per third of a second
 
 
-@needs_simulator
 def test_sigkill_keeps_every_sample_older_than_one_second_simulated_nonin(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'killed.sqlite'}"
     argv = [sys.executable, "-m", "kapmonitor.cli", "record", "--simulate", "nonin-df7", "--db", db_url]
@@ -154,7 +145,6 @@ def test_sigkill_keeps_every_sample_older_than_one_second_simulated_nonin(tmp_pa
     assert_contiguous_until(pleth_rows(db_url, session), kill_us - US_PER_S)
 
 
-@needs_simulator
 def test_sigterm_ends_the_session_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db_url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     argv = [sys.executable, "-m", "kapmonitor.cli", "record", "--simulate", "nonin-df7", "--db", db_url]
@@ -168,7 +158,6 @@ def test_sigterm_ends_the_session_cleanly(tmp_path: Path, capsys: pytest.Capture
     assert {"pleth", "spo2"} <= {t["metric"] for t in shown["tracks"]}
 
 
-@needs_simulator
 def test_record_for_a_duration_prints_the_session_id(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

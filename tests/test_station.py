@@ -3,7 +3,6 @@ disk."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
 
@@ -94,13 +93,8 @@ def test_a_device_added_while_running_starts_and_is_recorded(tmp_path: Path) -> 
     assert [e["kind"] for e in detail["link_events"]] == ["connected", "stopped"]
 
 
-SIMULATION_READY = all(
-    importlib.util.find_spec(f"kapmonitor.devices.{m}") is not None
-    for m in ("nonin", "physiology", "sim_link")
-)
 
 
-@pytest.mark.skipif(not SIMULATION_READY, reason="the Nonin simulator and in-process link are not merged yet")
 def test_a_simulated_oximeter_in_process_is_recorded(tmp_path: Path) -> None:
     station = Station(f"sqlite:///{tmp_path / 's.sqlite'}")
     try:
