@@ -112,13 +112,14 @@ class Station:
         self._record(session_id)
         return session_id
 
-    def resume_session(self, session_id: int) -> None:
-        """Continue recording a session a crashed kapmonitor left in progress; the gap is recorded."""
+    def resume_session(self, session_id: int, *, user: str = "") -> None:
+        """Continue recording a session a crashed kapmonitor left in progress; the gap is recorded and
+        ``user`` is audited as the one who resumed it. ``self.recovery.interrupted()`` lists candidates."""
         if self.recorder is None:
             raise RuntimeError("this station was opened without recording")
         if self.session_id is not None:
             raise RuntimeError(f"session {self.session_id} is still running")
-        self.recovery.resume(session_id)
+        self.recovery.resume(session_id, user=user)
         self._guard.hold(session_id, claimed=True)
         self._record(session_id)
 

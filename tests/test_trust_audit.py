@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,3 +245,28 @@ def test_audit_verify_command_reports_intact_and_broken_trails(
     out = capsys.readouterr().out
     assert "entry 3 (clinical.amend): entry 2 missing before it (deleted)" in out
     assert "entry 5 (session.sign): edited" in out
+
+
+APPENDING_PROCESS = """
+import sys
+from kapmonitor.store.audit import AuditTrail
+from kapmonitor.store.db import engine_for
+trail = AuditTrail(engine_for(sys.argv[1]))
+for i in range(int(sys.argv[2])):
+    trail.append("bob", "clinical.add", f"other process {i}")
+"""
+
+
+def test_another_process_appending_at_the_same_time_keeps_one_chain(engine: Engine, db_path: Path) -> None:
+    url = f"sqlite:///{db_path}"
+    other = subprocess.Popen(
+        [sys.executable, "-c", APPENDING_PROCESS, url, "40"], stderr=subprocess.PIPE, text=True
+    )
+    ours = AuditTrail(engine)
+    for i in range(40):
+        ours.append("ada", "clinical.add", f"this process {i}")
+    _, err = other.communicate(timeout=60)
+    assert other.returncode == 0, err
+    report = ours.verify()
+    assert report.intact and report.entries == 80
+    assert {e.user for e in ours.entries()} == {"ada", "bob"}

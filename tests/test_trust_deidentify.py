@@ -37,6 +37,9 @@ def session(code: str = "P-0042", name: str = "Jane Q Doe") -> dict:
             {"kind": "note", "t_us": T0 + 120_000_000, "text": "Jane feels calm; Doe family present"},
         ],
         "tracks": [{"metric": "spo2", "first": "2025-11-21T09:40:01.000+01:00", "samples": 5400}],
+        "link_events": [
+            {"kind": "session_interrupted", "detail": "nothing recorded from 2025-11-21T10:02:03.000+01:00"}
+        ],
         "signed_on": date(2025, 11, 21),
         "signed_at": datetime(2025, 11, 21, 10, 15, tzinfo=UTC),
     }
@@ -58,6 +61,7 @@ def test_every_date_and_time_moves_by_the_same_whole_days_so_intervals_stay_exac
     day = (date(2025, 11, 21) + shift).isoformat()
     assert out["start"] == f"{day}T09:40:00.000+01:00" and out["end"] == f"{day}T11:10:00.000+01:00"
     assert out["tracks"][0]["first"] == f"{day}T09:40:01.000+01:00"
+    assert out["link_events"][0]["detail"] == f"nothing recorded from {day}T10:02:03.000+01:00"
     assert out["start_us"] == T0 + shift.days * DAY_US
     dose, note = out["entries"]
     assert dose["t_us"] - out["start_us"] == 60_000_000 and dose["entered_us"] - dose["t_us"] == 30_000_000
@@ -69,8 +73,11 @@ def test_every_date_and_time_moves_by_the_same_whole_days_so_intervals_stay_exac
 
 def test_free_text_is_withheld_unless_asked_for_and_then_loses_the_patients_name() -> None:
     assert deidentify(session(), salt=SALT)["entries"][1]["text"] == FREE_TEXT_WITHHELD
-    kept = deidentify(session(), salt=SALT, keep_free_text=True)["entries"][1]["text"]
-    assert kept == "[name] feels calm; [name] family present"
+    record = session()
+    record["entries"][1]["text"] = "Jane feels calm; Doe family present since 2025-11-20"
+    kept = deidentify(record, salt=SALT, keep_free_text=True)["entries"][1]["text"]
+    day_before = (date(2025, 11, 20) + shift_for("P-0042", SALT)).isoformat()
+    assert kept == f"[name] feels calm; [name] family present since {day_before}"
 
 
 def test_each_patient_has_their_own_consistent_shift_and_a_fixed_shift_overrides_it() -> None:

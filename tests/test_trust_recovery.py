@@ -111,7 +111,7 @@ def test_resuming_continues_the_session_with_the_gap_recorded_and_audited(
     station.add_transport(monitor)
     station.start()
     try:
-        station.resume_session(session)
+        station.resume_session(session, user="nina")
         assert station.session_id == session
         assert station.recovery.interrupted() == []  # this process owns it now
         monitor.send([Reading("spo2", 94.0, "%", t_us=now_us(), device=DEV)])
@@ -138,7 +138,9 @@ def test_resuming_continues_the_session_with_the_gap_recorded_and_audited(
     assert gap[0][1] >= crashed["last_us"]
     assert f"process {crashed['pid']}" in gap[0][2] and "nothing recorded from" in gap[0][2]
     assert {d["device"] for d in detail["devices"]} == {DEV, STATION_DEVICE}
-    assert [(e.action, e.subject) for e in audit] == [("session.resume", f"session {session}")]
+    assert [(e.user, e.action, e.subject) for e in audit] == [
+        ("nina", "session.resume", f"session {session}")
+    ]
     assert audit[0].data()["owner"]["pid"] == crashed["pid"]
     assert owners == [(0,)]
 

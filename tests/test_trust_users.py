@@ -90,7 +90,11 @@ def test_an_unknown_name_and_a_wrong_password_fail_with_the_same_words(
         directory.authenticate("ada", "wrong horse")
     assert str(unknown.value) == str(wrong.value) == LOGIN_FAILED
     assert directory.authenticate("ada", "correct horse") == User("ada", frozenset({"administrator"}))
-    assert [a for _, a, _ in actions(engine)] == ["user.first_admin", "login.failed", "login.failed", "login"]
+    assert actions(engine)[1:] == [
+        ("", "login.failed", "(unknown user)"),  # what was typed as a name may be a password: not kept
+        ("ada", "login.failed", "ada"),
+        ("ada", "login", "ada"),
+    ]
 
 
 def test_an_account_locks_after_repeated_failures_until_an_administrator_unlocks_it(

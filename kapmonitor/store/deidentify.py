@@ -5,8 +5,9 @@ removed, the patient code becomes a salted hash, and every date and time is shif
 so intervals, time of day and the order of events stay exact while the real dates do not. Free text is
 withheld unless asked for, and then the patient's own name is blanked out of it.
 
-Times are recognised as: ``datetime``/``date`` values, ISO-8601 text, and integers under keys ending in
-``_us`` that fall in the calendar (UTC microseconds since 1990; durations in microseconds are far smaller).
+Times are recognised as: ``datetime``/``date`` values, ISO-8601 dates anywhere in text, and integers under keys
+ending in ``_us`` that fall in the calendar (UTC microseconds since 1990; durations in microseconds are far
+smaller).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ FREE_TEXT_WITHHELD = "[free text withheld]"
 PSEUDONYM_PREFIX = "anon-"
 MAX_SHIFT_DAYS = 365
 _EPOCH_1990_US = 631_152_000_000_000
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+# A calendar date, alone or starting an ISO date-time, anywhere in a text (link event details quote times too).
+_ISO_DATE = re.compile(r"(?<![\d-])(\d{4}-\d{2}-\d{2})(?![\d-])")
 _US_PER_DAY = 86_400_000_000
 
 
@@ -118,7 +120,8 @@ class _Walker:
                     inner["code"] = pseudonym(value["code"], self.salt)
                 out[key] = inner
             elif key in FREE_TEXT_KEYS and isinstance(value, str):
-                out[key] = _blank_names(value, ctx.names) if self.keep_free_text else FREE_TEXT_WITHHELD
+                kept = _shift_text(_blank_names(value, ctx.names), ctx.shift)
+                out[key] = kept if self.keep_free_text else FREE_TEXT_WITHHELD
             else:
                 out[key] = self.walk(value, ctx, key)
         return out
@@ -126,7 +129,7 @@ class _Walker:
     def _leaf(self, value: Any, ctx: _Context, key: str | None) -> Any:
         if isinstance(value, datetime | date):
             return value + ctx.shift
-        if isinstance(value, str) and _ISO.match(value):
+        if isinstance(value, str):
             return _shift_text(value, ctx.shift)
         if (
             key is not None
@@ -168,11 +171,13 @@ def _blank_names(text: str, names: tuple[str, ...]) -> str:
 
 
 def _shift_text(text: str, shift: timedelta) -> str:
-    """Shift ISO text, keeping its form: a date stays a date, an offset and the precision stay as written."""
-    try:
-        moved = date.fromisoformat(text[:10]) + timedelta(days=shift.days)
-    except ValueError:  # shaped like a date but not one (month 13): not a date to shift
-        return text
-    return (
-        moved.isoformat() + text[10:]
-    )  # whole-day shifts change only the date; time and offset stay as written
+    """Shift every ISO date in ``text``. Whole-day shifts change only the date: time of day, offset and
+    precision stay as written."""
+
+    def moved(found: re.Match[str]) -> str:
+        try:
+            return (date.fromisoformat(found[1]) + timedelta(days=shift.days)).isoformat()
+        except ValueError:  # shaped like a date but not one (month 13): not a date to shift
+            return found[1]
+
+    return _ISO_DATE.sub(moved, text)

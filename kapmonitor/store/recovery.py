@@ -166,7 +166,7 @@ class SessionRecovery:
     def interrupted(self) -> list[InterruptedSession]:
         return interrupted_sessions(self.engine)
 
-    def resume(self, session_id: int) -> InterruptedSession:
+    def resume(self, session_id: int, *, user: str | None = None) -> InterruptedSession:
         """Continue an interrupted session in this process, recording the gap; the caller starts recording."""
         found = self._interrupted(session_id)
         now = now_us()
@@ -180,10 +180,11 @@ class SessionRecovery:
                 )
             )
         self.claim(session_id)
-        self.audit.append(self.user, "session.resume", f"session {session_id}", self._gap_payload(found, now))
+        who = self.user if user is None else user
+        self.audit.append(who, "session.resume", f"session {session_id}", self._gap_payload(found, now))
         return found
 
-    def close_interrupted(self, session_id: int) -> InterruptedSession:
+    def close_interrupted(self, session_id: int, *, user: str | None = None) -> InterruptedSession:
         """End an interrupted session at its last recorded data, recording why it ended there."""
         found = self._interrupted(session_id)
         end = found.last_data_us if found.last_data_us is not None else found.start_us
@@ -193,9 +194,8 @@ class SessionRecovery:
                 update(_session).where(_session.c.id == session_id).values(status="ended", end_us=end)
             )
             conn.execute(delete(_owner).where(_owner.c.session_id == session_id))
-        self.audit.append(
-            self.user, "session.close_interrupted", f"session {session_id}", self._gap_payload(found)
-        )
+        who = self.user if user is None else user
+        self.audit.append(who, "session.close_interrupted", f"session {session_id}", self._gap_payload(found))
         return found
 
     def _interrupted(self, session_id: int) -> InterruptedSession:

@@ -134,7 +134,8 @@ class UserDirectory:
             ).first()
         if row is None:
             self._matches(self._decoy, password + "x")
-            self.audit.append(username, "login.failed", username, {"reason": "unknown user"})
+            # Not the typed name: people type their password into the name field, and this log is forever.
+            self.audit.append("", "login.failed", "(unknown user)", {"reason": "unknown user"})
             raise UserError(LOGIN_FAILED)
         roles, stored, failed = row
         if failed >= MAX_FAILED_LOGINS:
