@@ -270,3 +270,28 @@ def test_another_process_appending_at_the_same_time_keeps_one_chain(engine: Engi
     report = ours.verify()
     assert report.intact and report.entries == 80
     assert {e.user for e in ours.entries()} == {"ada", "bob"}
+
+
+def test_migration_0004_adds_the_trust_tables_and_guards_and_takes_them_away_again(db_path: Path) -> None:
+    from alembic import command
+
+    from kapmonitor.store.db import alembic_config
+
+    engine = open_database(f"sqlite:///{db_path}")
+    try:
+        names = {
+            r[0] for r in rows_of(engine, "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        }
+        assert {"user_account", "audit_entry", "session_owner"} <= names
+        assert {"audit_entry_no_update", "audit_entry_no_delete"} <= names
+        command.downgrade(alembic_config(engine), "0001")
+        names = {r[0] for r in rows_of(engine, "SELECT name FROM sqlite_master")}
+        assert not names & {"user_account", "audit_entry", "session_owner", "audit_entry_no_update"}
+        assert "session" in names
+    finally:
+        engine.dispose()
+
+
+def rows_of(engine: Engine, sql: str) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
