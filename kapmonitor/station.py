@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from kapmonitor.core.clock import HOST_CLOCK
 from kapmonitor.core.hub import Hub, Sink
 from kapmonitor.core.live import LiveBuffers
 from kapmonitor.devices.transport import DeviceStatus, Transport
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recorder import Recorder
+from kapmonitor.store.recovery import SessionGuard, SessionRecovery
 from kapmonitor.store.repository import SessionRepository
 
 if TYPE_CHECKING:
@@ -34,7 +36,9 @@ class Station:
         self.hub.subscribe(self.buffers.write)
         self.engine = open_database(db_url)
         self.repository = SessionRepository(self.engine)
-        self.recorder: Recorder | None = Recorder(self.engine) if record else None
+        self.recorder: Recorder | None = Recorder(self.engine, publish=self.hub.publish) if record else None
+        self.recovery = SessionRecovery(self.engine)  # trust: crash recovery
+        self._guard = SessionGuard(self.recovery)
         if self.recorder is not None:
             self.hub.subscribe(self.recorder.write)
         self.session_id: int | None = None
@@ -118,12 +122,29 @@ class Station:
             raise RuntimeError("this station was opened without recording")
         if self.session_id is not None:
             raise RuntimeError(f"session {self.session_id} is still running")
+        HOST_CLOCK.reanchor()  # the only time the host clock follows a changed wall clock: between sessions
         session_id = self.repository.start_session(patient, protocol)
+        self._guard.hold(session_id)
+        self._record(session_id)
+        return session_id
+
+    def resume_session(self, session_id: int, *, user: str = "") -> None:
+        """Continue recording a session a crashed kapmonitor left in progress; the gap is recorded and
+        ``user`` is audited as the one who resumed it. ``self.recovery.interrupted()`` lists candidates."""
+        if self.recorder is None:
+            raise RuntimeError("this station was opened without recording")
+        if self.session_id is not None:
+            raise RuntimeError(f"session {self.session_id} is still running")
+        self.recovery.resume(session_id, user=user)
+        self._guard.hold(session_id, claimed=True)
+        self._record(session_id)
+
+    def _record(self, session_id: int) -> None:
+        assert self.recorder is not None
         for transport in self._transports:
             self.recorder.register_device(transport.device, transport.protocol, transport.address)
         self.recorder.begin(session_id)
         self.session_id = session_id
-        return session_id
 
     def stop_session(self) -> None:
         """End the running session once what it received is on disk (or the recorder gives up waiting)."""
@@ -133,7 +154,10 @@ class Station:
         self.recorder.end()
         if not self.recorder.flush(timeout=10.0):
             log.error("session %s ended with unwritten data: %s", session_id, self.recorder.failure)
-        self.repository.end_session(session_id)
+        try:
+            self.repository.end_session(session_id)
+        finally:
+            self._guard.let_go()
 
     def stop(self) -> None:
         """Stop devices, end a running session, stop the hub and the recorder. Safe to call twice."""

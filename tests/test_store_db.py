@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from kapmonitor.cli import main
-from kapmonitor.store.db import MIGRATIONS, engine_for, open_database, upgrade
+from kapmonitor.store.db import alembic_config, engine_for, open_database, upgrade
 
 TABLES = {"patient", "session", "device", "numeric_reading", "wave_chunk", "link_event", "alembic_version"}
 
@@ -26,7 +26,7 @@ def test_upgrade_creates_the_schema_from_an_empty_database(tmp_path: Path) -> No
         indexed = {tuple(i["column_names"]) for i in schema.get_indexes("wave_chunk")}
         assert ("session_id", "device_id", "metric", "t_us") in indexed
         with engine.connect() as conn:
-            head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+            head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     finally:
         engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -10,9 +11,46 @@ US_PER_S = 1_000_000
 REANCHOR_THRESHOLD_US = 1_000_000
 
 
+def _elapsed_ns() -> int:
+    """A clock that never steps and keeps counting while the computer sleeps (where the system offers one)."""
+    if hasattr(time, "CLOCK_BOOTTIME"):  # Linux: CLOCK_MONOTONIC stops during suspend, BOOTTIME does not
+        return time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+    if sys.platform == "darwin":  # macOS: CLOCK_MONOTONIC counts sleep; time.monotonic() does not
+        return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    return time.monotonic_ns()
+
+
+class AnchoredClock:
+    """UTC time as the wall clock said at the anchor, advanced by a monotonic clock since.
+
+    A wall clock set back an hour (by hand, by a time server, at a daylight-saving mistake) would otherwise
+    put later readings before earlier ones and make a session's duration wrong. The anchor moves only when
+    :meth:`reanchor` is called (the station does so when a session starts); :meth:`wall_offset_us` says how far
+    the wall clock has moved away since, so the user can be told.
+    """
+
+    def __init__(self) -> None:
+        self.reanchor()
+
+    def reanchor(self) -> None:
+        # One tuple, assigned at once: a reader on another thread sees the old anchor or the new, never half.
+        self._anchor = (time.time_ns(), _elapsed_ns())
+
+    def now_us(self) -> int:
+        wall_ns, elapsed_ns = self._anchor
+        return (wall_ns + _elapsed_ns() - elapsed_ns) // 1000
+
+    def wall_offset_us(self) -> int:
+        """The wall clock minus this clock: non-zero (beyond NTP's slewing) once the wall clock jumped."""
+        return time.time_ns() // 1000 - self.now_us()
+
+
+HOST_CLOCK = AnchoredClock()
+
+
 def now_us() -> int:
-    """Host wall-clock time, UTC microseconds since the epoch."""
-    return time.time_ns() // 1000
+    """Host time, UTC microseconds since the epoch: the wall clock at the last anchor, advanced monotonically."""
+    return HOST_CLOCK.now_us()
 
 
 def monotonic_us() -> int:

@@ -5,6 +5,9 @@ and writes them with Core ``insert()`` executemany, committing every ``commit_in
 asks for at least every 0.5 s) so a killed process loses at most the last fraction of a second. When the
 database refuses a write (disk full, locked by another program) the rows stay in memory up to a bound,
 ``failure`` says what is wrong in plain words, and the writer retries with back-off until it works again.
+Each change between failing and working is also published (``publish``, the station's hub) as a LinkEvent
+"recording_failed" / "recording_resumed" from ``RECORDER_DEVICE``: the alarm engine raises and clears its
+technical alarm on them, and the events are recorded with the session, so the gap is on file.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, exc, insert, select, update
 
+from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Item, LinkEvent, Reading, WaveChunk
 from kapmonitor.store.models import Device, LinkEventRow, NumericReading, WaveChunkRow
 from kapmonitor.store.pending import Pending, WaveRow
@@ -24,6 +28,9 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST_S = 0.25
 RETRY_MAX_S = 5.0
+RECORDER_DEVICE = "kapmonitor@recorder"  # the device name the recorder's own link events carry
+RECORDING_FAILED = "recording_failed"
+RECORDING_RESUMED = "recording_resumed"
 _STORED = (Reading, WaveChunk, LinkEvent)  # decode errors live in the link counters, not in the recording
 
 
@@ -35,9 +42,15 @@ def _plain(error: Exception) -> str:
 
 class Recorder:
     def __init__(
-        self, engine: Engine, *, commit_interval_s: float = 0.2, max_pending_rows: int = 200_000
+        self,
+        engine: Engine,
+        *,
+        commit_interval_s: float = 0.2,
+        max_pending_rows: int = 200_000,
+        publish: Callable[[Sequence[Item]], None] | None = None,
     ) -> None:
         self.engine = engine
+        self.publish = publish
         self.commit_interval_s = commit_interval_s
         self.failure: str | None = None
         self._pending = Pending(max_rows=max_pending_rows)
@@ -158,14 +171,21 @@ class Recorder:
                 message += f"; {pending.dropped} oldest rows dropped to bound memory"
             if message != self.failure:
                 log.error("%s", message)
+            if self.failure is None:
+                self._announce(RECORDING_FAILED, message)
             self.failure = message
             return False
         self._device_ids.update(new_device_ids)
         pending.written(new_wave_ids)
         if self.failure is not None:
             log.warning("database writes work again")
-        self.failure = None
+            self.failure = None
+            self._announce(RECORDING_RESUMED, "")
         return True
+
+    def _announce(self, kind: str, detail: str) -> None:
+        if self.publish is not None:
+            self.publish([LinkEvent(kind, detail, now_us(), RECORDER_DEVICE)])
 
     def _device_row(self, conn: Connection, session_id: int, device: str) -> int:
         table = Device.__table__

@@ -1,0 +1,290 @@
+"""Crash recovery: sessions left "in_progress" by a kapmonitor that died, and what to do with them.
+
+While a station records a session it owns it: a ``session_owner`` row names its host, process id and process
+start time, and a heartbeat thread refreshes it. A session in progress is *interrupted* when no owner claims
+it, when its owner's process is gone from this computer, or when an owner on another computer has not been heard
+from for ``STALE_AFTER_S``. A live owner's session is never offered for recovery.
+
+Recovery records the gap where it belongs, in the session's own link events (device ``STATION_DEVICE``), and
+either continues the session in this process (:meth:`SessionRecovery.resume`) or ends it at its last data
+(:meth:`SessionRecovery.close_interrupted`). Both are audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from kapmonitor.core.clock import US_PER_S, iso, now_us
+from kapmonitor.core.errors import UserError
+from kapmonitor.store.audit import AuditTrail
+from kapmonitor.store.models import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
+from kapmonitor.store.trust_tables import SessionOwner
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 15.0
+STALE_AFTER_S = 120.0  # an owner on another computer silent this long is taken to be gone
+STATION_DEVICE = "kapmonitor@station"
+SESSION_INTERRUPTED = "session_interrupted"
+SESSION_RESUMED = "session_resumed"
+
+_owner = SessionOwner.__table__
+_session = Session.__table__
+_device = Device.__table__
+
+
+@dataclass(frozen=True)
+class Owner:
+    hostname: str
+    pid: int
+    process_start: str  # the kernel's start time of that pid, so a reused pid is not mistaken for the owner
+
+    def describe(self) -> str:
+        return f"process {self.pid} on {self.hostname}"
+
+
+def _process_start(pid: int) -> str:
+    try:  # Linux: field 22 of /proc/PID/stat, clock ticks since boot (after the parenthesised command name)
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def this_process() -> Owner:
+    return Owner(socket.gethostname(), os.getpid(), _process_start(os.getpid()))
+
+
+def _alive_here(owner: Owner) -> bool | None:
+    """Whether the owner process runs on this computer; None where that cannot be told safely."""
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
+        return None
+    try:
+        os.kill(owner.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, belongs to another account
+        pass
+    return not owner.process_start or _process_start(owner.pid) == owner.process_start
+
+
+@dataclass(frozen=True)
+class InterruptedSession:
+    session_id: int
+    patient: str
+    start_us: int | None
+    last_data_us: int | None  # the newest thing recorded (reading, waveform, link event, heartbeat)
+    owner: Owner | None  # None: no process ever claimed it
+
+
+def _owner_is_live(owner: Owner, heartbeat_us: int, now: int) -> bool:
+    if owner.hostname == socket.gethostname():
+        alive = _alive_here(owner)
+        if alive is not None:
+            return alive
+    return now - heartbeat_us < STALE_AFTER_S * US_PER_S
+
+
+def _last_data_us(conn: Connection, session_id: int) -> int | None:
+    times = [
+        conn.execute(select(func.max(t.c.t_us)).where(t.c.session_id == session_id)).scalar()
+        for t in (NumericReading.__table__, WaveChunkRow.__table__, LinkEventRow.__table__)
+    ]
+    found = [t for t in times if t is not None]
+    return max(found) if found else None
+
+
+def interrupted_sessions(engine: Engine) -> list[InterruptedSession]:
+    """Sessions still "in_progress" whose recording process is gone, oldest first."""
+    patient = Patient.__table__
+    now = now_us()
+    found: list[InterruptedSession] = []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                _session.c.id,
+                patient.c.code,
+                _session.c.start_us,
+                _owner.c.hostname,
+                _owner.c.pid,
+                _owner.c.process_start,
+                _owner.c.heartbeat_us,
+            )
+            .join(patient, patient.c.id == _session.c.patient_id)
+            .outerjoin(_owner, _owner.c.session_id == _session.c.id)
+            .where(_session.c.status == "in_progress")
+            .order_by(_session.c.id)
+        ).all()
+        for sid, code, start, host, pid, started, heartbeat in rows:
+            owner = Owner(host, pid, started) if host is not None else None
+            if owner is not None and _owner_is_live(owner, heartbeat, now):
+                continue
+            last = max((t for t in (_last_data_us(conn, sid), heartbeat) if t is not None), default=None)
+            found.append(InterruptedSession(sid, code, start, last, owner))
+    return found
+
+
+class SessionRecovery:
+    def __init__(self, engine: Engine, *, user: str = "", audit: AuditTrail | None = None) -> None:
+        self.engine = engine
+        self.user = user
+        self.audit = audit or AuditTrail(engine)
+
+    # -- ownership, used by the station while it records ---------------------------------------------------
+
+    def claim(self, session_id: int) -> None:
+        me, t = this_process(), now_us()
+        values = {
+            "hostname": me.hostname,
+            "pid": me.pid,
+            "process_start": me.process_start,
+            "heartbeat_us": t,
+        }
+        with self.engine.begin() as conn:
+            conn.execute(delete(_owner).where(_owner.c.session_id == session_id))
+            conn.execute(insert(_owner).values(session_id=session_id, claimed_us=t, **values))
+
+    def heartbeat(self, session_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_owner).where(_owner.c.session_id == session_id).values(heartbeat_us=now_us())
+            )
+
+    def release(self, session_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(_owner).where(_owner.c.session_id == session_id))
+
+    # -- after a crash ---------------------------------------------------------------------------------------
+
+    def interrupted(self) -> list[InterruptedSession]:
+        return interrupted_sessions(self.engine)
+
+    def resume(self, session_id: int, *, user: str | None = None) -> InterruptedSession:
+        """Continue an interrupted session in this process, recording the gap; the caller starts recording."""
+        found = self._interrupted(session_id)
+        now = now_us()
+        with self.engine.begin() as conn:
+            self._gap_event(conn, found, until=now)
+            device_id = _station_device(conn, session_id)
+            detail = f"recording continued by {this_process().describe()}"
+            conn.execute(
+                insert(LinkEventRow.__table__).values(
+                    session_id=session_id, device_id=device_id, t_us=now, kind=SESSION_RESUMED, detail=detail
+                )
+            )
+        self.claim(session_id)
+        who = self.user if user is None else user
+        self.audit.append(who, "session.resume", f"session {session_id}", self._gap_payload(found, now))
+        return found
+
+    def close_interrupted(self, session_id: int, *, user: str | None = None) -> InterruptedSession:
+        """End an interrupted session at its last recorded data, recording why it ended there."""
+        found = self._interrupted(session_id)
+        end = found.last_data_us if found.last_data_us is not None else found.start_us
+        with self.engine.begin() as conn:
+            self._gap_event(conn, found, until=None)
+            conn.execute(
+                update(_session).where(_session.c.id == session_id).values(status="ended", end_us=end)
+            )
+            conn.execute(delete(_owner).where(_owner.c.session_id == session_id))
+        who = self.user if user is None else user
+        self.audit.append(who, "session.close_interrupted", f"session {session_id}", self._gap_payload(found))
+        return found
+
+    def _interrupted(self, session_id: int) -> InterruptedSession:
+        for found in self.interrupted():
+            if found.session_id == session_id:
+                return found
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(_session.c.status, _owner.c.hostname, _owner.c.pid)
+                .outerjoin(_owner, _owner.c.session_id == _session.c.id)
+                .where(_session.c.id == session_id)
+            ).first()
+        if row is None:
+            raise UserError(f"no session {session_id} in this database")
+        if row.status != "in_progress":
+            raise UserError(f"session {session_id} is {row.status.replace('_', ' ')}, not interrupted")
+        raise UserError(
+            f"session {session_id} is still being recorded by process {row.pid} on {row.hostname}"
+        )
+
+    def _gap_event(self, conn: Connection, found: InterruptedSession, until: int | None) -> None:
+        at = found.last_data_us if found.last_data_us is not None else (found.start_us or now_us())
+        who = found.owner.describe() if found.owner else "a kapmonitor that left no owner record"
+        span = (
+            f"nothing recorded from {iso(at)} to {iso(until)}"
+            if until
+            else f"nothing recorded after {iso(at)}"
+        )
+        conn.execute(
+            insert(LinkEventRow.__table__).values(
+                session_id=found.session_id,
+                device_id=_station_device(conn, found.session_id),
+                t_us=at,
+                kind=SESSION_INTERRUPTED,
+                detail=f"recording stopped unexpectedly ({who}); {span}",
+            )
+        )
+
+    @staticmethod
+    def _gap_payload(found: InterruptedSession, until: int | None = None) -> dict[str, object]:
+        payload: dict[str, object] = {"last_data_us": found.last_data_us, "resumed_us": until}
+        if found.owner is not None:
+            payload["owner"] = {"host": found.owner.hostname, "pid": found.owner.pid}
+        return payload
+
+
+def _station_device(conn: Connection, session_id: int) -> int:
+    found = conn.execute(
+        select(_device.c.id).where(_device.c.session_id == session_id, _device.c.device == STATION_DEVICE)
+    ).scalar()
+    if found is not None:
+        return int(found)
+    protocol, _, address = STATION_DEVICE.partition("@")
+    values = {"session_id": session_id, "device": STATION_DEVICE, "protocol": protocol, "address": address}
+    return int(conn.execute(insert(_device).values(**values)).inserted_primary_key[0])
+
+
+class SessionGuard:
+    """Holds a session for this process while it records: claims it, beats every ``HEARTBEAT_S``, lets go."""
+
+    def __init__(self, recovery: SessionRecovery, interval_s: float = HEARTBEAT_S) -> None:
+        self.recovery = recovery
+        self.interval_s = interval_s
+        self._session_id: int | None = None
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, session_id: int, *, claimed: bool = False) -> None:
+        self.let_go()
+        if not claimed:
+            self.recovery.claim(session_id)
+        self._session_id = session_id
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="kapmonitor-heartbeat", daemon=True)
+        self._thread.start()
+
+    def let_go(self) -> None:
+        if self._thread is not None:
+            self._halt.set()
+            self._thread.join()
+            self._thread = None
+        if self._session_id is not None:
+            self.recovery.release(self._session_id)
+            self._session_id = None
+
+    def _beat(self) -> None:
+        session_id = self._session_id
+        while session_id is not None and not self._halt.wait(self.interval_s):
+            try:
+                self.recovery.heartbeat(session_id)
+            except Exception as error:  # a busy or full database: the next beat tries again
+                log.warning("session %s heartbeat not written: %s", session_id, error)

@@ -1,0 +1,192 @@
+"""Clinic user accounts: who may do what, passwords kept as argon2id hashes, logins and changes audited.
+
+Roles and what each may do are data (``PERMISSIONS``): technicians set up devices and alarm profiles, nurses
+enter doses, ratings and notes, clinicians sign sessions, administrators manage users. A person can hold
+several roles. The first account on a fresh database must be an administrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, exc, func, insert, select, update
+
+from kapmonitor.core.clock import now_us
+from kapmonitor.core.errors import UserError
+from kapmonitor.store.audit import AuditTrail
+from kapmonitor.store.trust_tables import UserAccount
+
+ROLES = ("nurse", "clinician", "technician", "administrator")
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "technician": frozenset({"device.configure", "alarm_profile.edit"}),
+    "nurse": frozenset({"dose.enter", "rating.enter", "note.enter"}),
+    "clinician": frozenset({"session.sign"}),
+    "administrator": frozenset({"user.manage"}),
+}
+MAX_FAILED_LOGINS = 5
+MIN_PASSWORD_LENGTH = 8
+DEMO_USERNAME = "demo"
+DEMO_ROLES = frozenset({"nurse", "clinician"})
+# One message for an unknown name and a wrong password, so a login screen does not tell which names exist.
+LOGIN_FAILED = "wrong user name or password"
+
+_users = UserAccount.__table__
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    roles: frozenset[str]
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return frozenset().union(*(PERMISSIONS[r] for r in self.roles))
+
+    def may(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    @property
+    def is_demo(self) -> bool:
+        return self.username == DEMO_USERNAME
+
+
+def roles_granting(permission: str) -> list[str]:
+    return [role for role in ROLES if permission in PERMISSIONS[role]]
+
+
+def require(user: User, permission: str) -> None:
+    """Raise a UserError naming the missing permission unless ``user`` holds it."""
+    if user.may(permission):
+        return
+    if not roles_granting(permission):
+        raise UserError(f"'{permission}' is not a kapmonitor permission")
+    needed = " or ".join(roles_granting(permission))
+    raise UserError(f"{user.username} may not do this: it needs the '{permission}' permission ({needed})")
+
+
+def _roles(roles: str | Iterable[str]) -> frozenset[str]:
+    found = frozenset([roles] if isinstance(roles, str) else roles)
+    unknown = sorted(found - set(ROLES))
+    if unknown or not found:
+        raise UserError(f"unknown role {', '.join(unknown) or '(none)'}: roles are {', '.join(ROLES)}")
+    return found
+
+
+class UserDirectory:
+    def __init__(
+        self, engine: Engine, *, hasher: PasswordHasher | None = None, audit: AuditTrail | None = None
+    ):
+        self.engine = engine
+        self.hasher = hasher or PasswordHasher()  # argon2id with the library's RFC 9106 defaults
+        self.audit = audit or AuditTrail(engine)
+        # Verified against when the name is unknown, so that answer takes as long as a wrong password.
+        self._decoy = self.hasher.hash("kapmonitor decoy password")
+
+    def needs_first_admin(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(_users)).scalar_one() == 0
+
+    def create_first_admin(self, username: str, password: str) -> User:
+        if not self.needs_first_admin():
+            raise UserError("this database already has users: an administrator adds new ones")
+        user = self._insert(username, frozenset({"administrator"}), password, created_by="")
+        self.audit.append(username, "user.first_admin", username, {"roles": ["administrator"]})
+        return user
+
+    def add_user(self, by: User, username: str, role: str | Iterable[str], password: str) -> User:
+        require(by, "user.manage")
+        user = self._insert(username, _roles(role), password, created_by=by.username)
+        self.audit.append(by.username, "user.add", username, {"roles": sorted(user.roles)})
+        return user
+
+    def unlock(self, by: User, username: str) -> None:
+        require(by, "user.manage")
+        with self.engine.begin() as conn:
+            done = conn.execute(update(_users).where(_users.c.username == username).values(failed_logins=0))
+        if not done.rowcount:
+            raise UserError(f"no user {username}")
+        self.audit.append(by.username, "user.unlock", username)
+
+    def demo_user(self) -> User:
+        """The account ``--demo`` runs as (nurse and clinician, named "demo"), created without a password
+        that anyone could type: demo mode signs in with :meth:`demo_user`, never through :meth:`authenticate`."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(_users.c.roles).where(_users.c.username == DEMO_USERNAME)).scalar()
+        if found is None:
+            self._insert(DEMO_USERNAME, DEMO_ROLES, None, created_by="--demo")
+            self.audit.append(DEMO_USERNAME, "user.demo", DEMO_USERNAME, {"roles": sorted(DEMO_ROLES)})
+        return User(DEMO_USERNAME, DEMO_ROLES)
+
+    def users(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(_users.c.username, _users.c.roles).order_by(_users.c.username)).all()
+        return [User(name, frozenset(roles.split(","))) for name, roles in rows]
+
+    def authenticate(self, username: str, password: str) -> User:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(_users.c.roles, _users.c.password_hash, _users.c.failed_logins).where(
+                    _users.c.username == username
+                )
+            ).first()
+        if row is None:
+            self._matches(self._decoy, password + "x")
+            # Not the typed name: people type their password into the name field, and this log is forever.
+            self.audit.append("", "login.failed", "(unknown user)", {"reason": "unknown user"})
+            raise UserError(LOGIN_FAILED)
+        roles, stored, failed = row
+        if failed >= MAX_FAILED_LOGINS:
+            self.audit.append(username, "login.refused", username, {"reason": "locked"})
+            raise UserError(
+                f"this account is locked after {MAX_FAILED_LOGINS} failed logins; an administrator can unlock it"
+            )
+        if not self._matches(stored, password):
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(_users)
+                    .where(_users.c.username == username)
+                    .values(failed_logins=_users.c.failed_logins + 1)
+                )
+            self.audit.append(username, "login.failed", username, {"reason": "wrong password"})
+            raise UserError(LOGIN_FAILED)
+        values: dict[str, object] = {"failed_logins": 0}
+        if self.hasher.check_needs_rehash(stored):
+            values["password_hash"] = self.hasher.hash(password)
+        with self.engine.begin() as conn:
+            conn.execute(update(_users).where(_users.c.username == username).values(**values))
+        self.audit.append(username, "login", username)
+        return User(username, frozenset(roles.split(",")))
+
+    def _matches(self, stored: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _insert(self, username: str, roles: frozenset[str], password: str | None, created_by: str) -> User:
+        username = username.strip()
+        if not username or len(username) > 100 or "," in username:
+            raise UserError("a user name is 1 to 100 characters, without commas")
+        if password is None:
+            stored = "!"  # no password matches: argon2 rejects it as not a hash
+        elif len(password) < MIN_PASSWORD_LENGTH:
+            raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        else:
+            stored = self.hasher.hash(password)
+        values = {
+            "username": username,
+            "roles": ",".join(sorted(roles)),
+            "password_hash": stored,
+            "failed_logins": 0,
+            "created_us": now_us(),
+            "created_by": created_by,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(_users).values(**values))
+        except exc.IntegrityError:
+            raise UserError(f"there is already a user {username}") from None
+        return User(username, roles)
