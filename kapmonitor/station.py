@@ -150,6 +150,7 @@ class Station:
         """End the running session once what it received is on disk (or the recorder gives up waiting)."""
         if self.session_id is None or self.recorder is None:
             return
+        self.hub.sync()  # readings already on their way belong to this session
         session_id, self.session_id = self.session_id, None
         self.recorder.end()
         if not self.recorder.flush(timeout=10.0):

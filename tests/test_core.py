@@ -72,3 +72,17 @@ def test_a_failing_sink_does_not_starve_the_others() -> None:
     hub.publish([Reading("spo2", 97, "%")])
     hub.drain()
     assert len(got) == 1 and hub.sink_errors == 1
+
+
+def test_sync_returns_once_everything_published_before_it_was_delivered() -> None:
+    hub = Hub(batch_s=0.2)
+    got: list[object] = []
+    hub.subscribe(got.extend)
+    hub.start()
+    try:
+        for k in range(50):
+            hub.publish([Reading("spo2", k, "%")])
+        assert hub.sync()
+        assert len(got) == 50
+    finally:
+        hub.stop()

@@ -23,7 +23,7 @@ Sink = Callable[[Sequence[Item]], None]
 class Hub:
     def __init__(self, batch_s: float = 0.02) -> None:
         self.batch_s = batch_s
-        self._queue: queue.SimpleQueue[list[Item] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[Item] | threading.Event | None] = queue.SimpleQueue()
         self._sinks: list[Sink] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -53,6 +53,18 @@ class Hub:
             self._thread.join()
             self._thread = None
 
+    def sync(self, timeout: float = 5.0) -> bool:
+        """Block until everything published before this call has been delivered to every sink.
+
+        Ending a session uses it, so readings that were on their way when the nurse pressed Stop still count.
+        """
+        if self._thread is None:
+            self.drain()
+            return True
+        marker = threading.Event()
+        self._queue.put(marker)
+        return marker.wait(timeout)
+
     def drain(self) -> None:
         """Deliver what is queued now, on the caller's thread (for tests and headless replay)."""
         batch, _ = self._collect(block=False)
@@ -68,6 +80,9 @@ class Hub:
             return batch, stopping
         if first is None:
             stopping = True
+        elif isinstance(first, threading.Event):
+            first.set()  # nothing was queued before this marker that is not already delivered
+            return batch, stopping
         else:
             batch.extend(first)
         deadline = time.monotonic() + self.batch_s
@@ -79,6 +94,10 @@ class Hub:
                 break
             if more is None:
                 stopping = True
+            elif isinstance(more, threading.Event):
+                self._deliver(batch)  # everything before the marker, then the marker
+                batch = []
+                more.set()
             else:
                 batch.extend(more)
         return batch, stopping
