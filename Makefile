@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint screenshots clean
+.PHONY: demo test bench lint screenshots system-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/kapmonitor --demo
+
+# The X11 libraries Qt's window needs (a minimal Linux may lack some): apt-get install them, as root.
+system-deps: $(STAMP)
+	$(BIN)/python -m kapmonitor.ui.platform_libs --install
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

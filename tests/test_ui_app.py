@@ -25,6 +25,10 @@ def any_server(display: str) -> bool:
     return True
 
 
+def no_missing() -> list[str]:
+    return []
+
+
 def test_linux_without_any_display_is_refused_in_words() -> None:
     problem = app.display_problem({}, "linux", no_library)
     assert problem is not None
@@ -36,14 +40,32 @@ def test_x11_without_libxcb_cursor_says_which_package_to_install() -> None:
     problem = app.display_problem({"DISPLAY": ":0"}, "linux", no_library)
     assert problem is not None
     assert "libxcb-cursor0" in problem and "sudo apt-get install libxcb-cursor0" in problem
-    assert app.display_problem({"DISPLAY": ":0"}, "linux", every_library, any_server) is None
+    assert app.display_problem({"DISPLAY": ":0"}, "linux", every_library, any_server, no_missing) is None
+
+
+def test_x11_libraries_qt_links_against_are_named_with_their_packages(tmp_path: Path) -> None:
+    from kapmonitor.ui import platform_libs
+
+    fake_ldd = tmp_path / "ldd"
+    fake_ldd.write_text(
+        "#!/bin/sh\necho '\tlibxcb-icccm.so.4 => not found'\necho '\tlibxkbcommon-x11.so.0 => not found'\n"
+        "echo '\tlibc.so.6 => /lib/libc.so.6'\n"
+    )
+    fake_ldd.chmod(0o755)
+    missing = platform_libs.missing_libraries(
+        tmp_path / "libqxcb.so", every_library, lambda p: platform_libs.unresolved_libraries(p, str(fake_ldd))
+    )
+    assert missing == ["libxcb-icccm.so.4", "libxkbcommon-x11.so.0"]
+    problem = app.display_problem({"DISPLAY": ":0"}, "linux", every_library, any_server, lambda: missing)
+    assert problem is not None and "sudo apt-get install libxcb-icccm4 libxkbcommon-x11-0" in problem
 
 
 def test_an_unreachable_x_display_is_reported_before_qt_would_abort() -> None:
-    problem = app.display_problem({"DISPLAY": ":99"}, "linux", every_library, lambda display: False)
+    problem = app.display_problem({"DISPLAY": ":99"}, "linux", every_library, lambda display: False, no_missing)
     assert problem == app.NO_X_SERVER.format(display=":99")
     assert (
-        app.display_problem({"QT_QPA_PLATFORM": "xcb"}, "linux", every_library, any_server) == app.NO_DISPLAY
+        app.display_problem({"QT_QPA_PLATFORM": "xcb"}, "linux", every_library, any_server, no_missing)
+        == app.NO_DISPLAY
     )
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from kapmonitor.ui import platform_libs
+
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication, QObject
 
@@ -80,6 +82,7 @@ def display_problem(
     platform: str = sys.platform,
     find_library: Callable[[str], str | None] = ctypes.util.find_library,
     reachable: Callable[[str], bool] = x_display_reachable,
+    missing_xcb: Callable[[], list[str]] = platform_libs.missing_libraries,
 ) -> str | None:
     """Why a window cannot open here, in words a user can act on; None when it can."""
     chosen = qt_platform(environ, platform)
@@ -88,6 +91,9 @@ def display_problem(
     if chosen == "xcb":
         if find_library("xcb-cursor") is None:
             return NO_XCB_CURSOR
+        missing = platform_libs.problem(missing_xcb())
+        if missing:
+            return missing
         display = environ.get("DISPLAY", "")
         if not display:
             return NO_DISPLAY
