@@ -75,6 +75,7 @@ class SerialTransport(Transport):
         capture: Path | str | None = None,
         serial_number: str | None = None,
         list_ports: ListPorts = _comports,
+        tap: Callable[[bytes], None] | None = None,
     ) -> None:
         self.descriptor = resolve(protocol)
         name = self.descriptor.protocol
@@ -84,6 +85,7 @@ class SerialTransport(Transport):
         self.capture = Path(capture) if capture is not None else None
         self.serial_number = serial_number  # the USB adapter's, to follow it to a new port name
         self._list_ports = list_ports
+        self.tap = tap  # sees every byte read, before decoding (the Devices window's raw inspector)
         self._path = DecodePath(self.descriptor, self.device, driver)
         self._capture: BinaryIO | None = None
         self._stop = threading.Event()
@@ -191,6 +193,8 @@ class SerialTransport(Transport):
                 if capture is not None and data:
                     capture.write(data)
                     capture.flush()
+                if self.tap is not None and data:
+                    self.tap(data)
                 if data or self._path.driver is not None:  # a driver may report a timeout with nothing read
                     self._emit(self._path.feed(data, now_us()))
         except (serial.SerialException, OSError) as exc:
