@@ -19,9 +19,7 @@ from kapmonitor.devices.station_config import (
     save,
 )
 
-OXIMETER = DeviceConfig(
-    "nonin-df7", "serial", "/dev/ttyUSB0", SerialSettings(baudrate=9600), serial_number="A10K3XYZ"
-)
+OXIMETER = DeviceConfig("nonin-df7", "serial", "/dev/ttyUSB0", SerialSettings(baudrate=9600), serial_number="A10K3XYZ")
 LEGACY = DeviceConfig("contec-legacy", "serial", "/dev/ttyUSB1", SerialSettings(19200, parity="O", xonxoff=True))
 CUFF = DeviceConfig("ble-bpm", "ble", "AA:BB:CC:DD:EE:FF", profiles=("ble-bpm", "ble-icp"))
 DEMO = DeviceConfig("suntech-advantage", "simulated")
@@ -94,5 +92,7 @@ def test_configured_devices_are_added_to_the_station(tmp_path: Path) -> None:
     (link,) = station.transports
     assert isinstance(link, SerialTransport)
     assert (link.device, link.serial_number, link.settings) == (
-        "nonin-df7@/dev/ttyUSB0", "A10K3XYZ", SerialSettings(baudrate=9600)
+        "nonin-df7@/dev/ttyUSB0",
+        "A10K3XYZ",
+        SerialSettings(baudrate=9600),
     )

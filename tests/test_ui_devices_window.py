@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from kapmonitor.devices.base import SerialSettings
 from kapmonitor.devices.ble.adapter import BleTransport
@@ -86,7 +85,9 @@ def test_a_model_preset_fills_the_settings_which_stay_overridable(qtbot, station
 
 
 def test_test_connection_shows_live_values_and_the_raw_inspector_marks_an_error(
-    qtbot, station: Station, pty: PtyDevice  # noqa: ANN001
+    qtbot,
+    station: Station,
+    pty: PtyDevice,  # noqa: ANN001
 ) -> None:
     window = open_window(qtbot, station, [usb_port(pty.port)])
     tab = window.serial_tab
@@ -95,7 +96,9 @@ def test_test_connection_shows_live_values_and_the_raw_inspector_marks_an_error(
     tab.test_button.click()
     panel = tab.test_panel
     try:
-        qtbot.waitUntil(lambda: "SpO" in panel.values_label.text() and "Pulse" in panel.values_label.text(), timeout=5000)
+        qtbot.waitUntil(
+            lambda: "SpO" in panel.values_label.text() and "Pulse" in panel.values_label.text(), timeout=5000
+        )
         assert " RX  " in panel.inspector.toPlainText()  # the bytes, in hex
         assert "frames" in panel.quality_label.text() and "checksum errors" in panel.quality_label.text()
         pty.inject(b"\x01\x80\x80\x80\x80\x00\xff")  # a frame with a broken checksum
@@ -135,9 +138,7 @@ def test_assigning_adds_the_device_to_the_bed_and_saves_it(qtbot, station: Stati
     (link,) = station.transports
     assert isinstance(link, SerialTransport)
     assert (link.device, link.serial_number) == ("masimo-ascii@/dev/ttyUSB0", "A10K3XYZ")
-    assert load().devices == (
-        DeviceConfig("masimo-ascii", "serial", "/dev/ttyUSB0", SerialSettings(9600), "A10K3XYZ"),
-    )
+    assert load().devices == (DeviceConfig("masimo-ascii", "serial", "/dev/ttyUSB0", SerialSettings(9600), "A10K3XYZ"),)
     window.refresh()
     assert window.bed_table.item(0, 0).text() == "masimo-ascii@/dev/ttyUSB0"
     assert [window.bed_table.horizontalHeaderItem(c).text() for c in range(2, 6)] == [

@@ -123,9 +123,7 @@ class ProbeReport:
 
 def best(runs: Sequence[FrameRun], settings: SerialSettings, min_frames: int) -> Detection | None:
     """The candidate with the longest run, if that run is long enough to trust."""
-    ranked = sorted(
-        (r for r in runs if r.trusted(min_frames)), key=lambda r: (r.best_run, -r.errors), reverse=True
-    )
+    ranked = sorted((r for r in runs if r.trusted(min_frames)), key=lambda r: (r.best_run, -r.errors), reverse=True)
     if not ranked:
         return None
     top = ranked[0]

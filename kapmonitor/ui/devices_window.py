@@ -178,6 +178,9 @@ class DevicesWindow(QWidget):
             QComboBox {{ background: {t.panel}; color: {t.text}; border: 1px solid {t.border}; padding: 4px 8px; }}
             QComboBox QAbstractItemView {{ background: {t.panel}; color: {t.text}; }}
             QCheckBox {{ color: {t.text}; }}
+            QScrollBar {{ background: {t.panel}; width: 12px; height: 12px; }}
+            QScrollBar::handle {{ background: {t.border}; border-radius: 5px; min-height: 24px; min-width: 24px; }}
+            QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
             """
         )
         for tab in (self.serial_tab, self.bluetooth_tab):

@@ -44,6 +44,18 @@ def entry_lines(entry: Entry) -> list[tuple[str, str]]:
     return [("text", repr(entry))]
 
 
+def coalesced(entries: Iterable[Entry]) -> list[Entry]:
+    """Consecutive reads joined into one, stamped at the first: a port read byte by byte stays legible."""
+    out: list[Entry] = []
+    for entry in entries:
+        last = out[-1] if out else None
+        if isinstance(entry, RawBytes) and isinstance(last, RawBytes):
+            out[-1] = RawBytes(last.data + entry.data, last.t_us)
+        else:
+            out.append(entry)
+    return out
+
+
 class RawInspector(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,7 +78,7 @@ class RawInspector(QPlainTextEdit):
     def show_entries(self, entries: Iterable[Entry]) -> None:
         if self.paused:
             return
-        for entry in entries:
+        for entry in coalesced(entries):
             for tone, text in entry_lines(entry):
                 if tone == "fault":
                     self.error_lines.append(text)

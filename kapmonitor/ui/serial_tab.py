@@ -78,7 +78,10 @@ class SerialTab(QWidget):
         self.ports_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.ports_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.ports_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.ports_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header = self.ports_table.horizontalHeader()
+        for column in range(3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.ports_table.verticalHeader().setVisible(False)
         self.refresh_button = QPushButton("Refresh ports")
         self.refresh_button.clicked.connect(self.refresh_ports)
@@ -219,7 +222,9 @@ class SerialTab(QWidget):
             return
         self.test_panel.start(transport, settings_text(transport.settings))
         self.test_button.setText("Stop test")
-        self.message.setText(f"Testing {transport.port}" + (f"; raw bytes to {transport.capture}" if transport.capture else ""))
+        self.message.setText(
+            f"Testing {transport.port}" + (f"; raw bytes to {transport.capture}" if transport.capture else "")
+        )
 
     def stop_test(self) -> None:
         self.test_panel.stop()
