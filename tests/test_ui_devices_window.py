@@ -219,3 +219,21 @@ def test_the_main_window_opens_the_devices_window_from_its_menu(qtbot, tmp_path:
     assert isinstance(main.devices_window, DevicesWindow) and main.devices_window.isVisible()
     main.close()
     assert not main.devices_window.isVisible()
+
+
+def test_a_busy_port_is_named_as_the_likely_cause(qtbot, station: Station, pty: PtyDevice) -> None:  # noqa: ANN001
+    import serial
+
+    holder = serial.Serial(pty.port, exclusive=True)  # another program has the port
+    try:
+        window = open_window(qtbot, station, [usb_port(pty.port)])
+        tab = window.serial_tab
+        tab.test_button.click()
+        try:
+            qtbot.waitUntil(lambda: "busy" in tab.test_panel.message_label.text(), timeout=5000)
+        finally:
+            tab.test_button.click()
+    finally:
+        holder.close()
+    assert "another program (or another kapmonitor) has it open" in tab.test_panel.message_label.text()
+    window.close()

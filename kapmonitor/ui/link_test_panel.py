@@ -71,11 +71,12 @@ class LinkTestPanel(QWidget):
         self.refresh()
 
     def stop(self) -> None:
+        """End the test, keeping its last values and message on screen."""
         self.timer.stop()
         if self.transport is not None:
             self.transport.stop()
-            self.refresh()
             self.transport = None
+            self.refresh()
 
     @property
     def testing(self) -> bool:
