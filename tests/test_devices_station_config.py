@@ -61,6 +61,10 @@ def test_adding_a_device_on_the_same_port_replaces_the_old_entry() -> None:
         ),
         ('{"version": 1, "devices": [{"protocol": "ble-bpm", "link": "serial", "port": "/dev/x"}]}', "is a ble device"),
         ("[1, 2]", "expected a JSON object"),
+        (
+            '{"version": 1, "devices": [{"protocol": "nonin-df7", "port": "/dev/x", "capture": "yes"}]}',
+            "capture must be true or false, not 'yes'",
+        ),
     ],
 )
 def test_a_bad_file_gives_a_message_naming_the_file_and_the_problem(text: str, message: str) -> None:

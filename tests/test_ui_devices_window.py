@@ -117,7 +117,9 @@ def test_test_connection_shows_live_values_and_the_raw_inspector_marks_an_error(
 def test_detect_names_the_protocol_and_fills_its_settings(qtbot, station: Station) -> None:  # noqa: ANN001
     device = simulated("contec-legacy")
     try:
-        window = open_window(qtbot, station, [usb_port(device.port)], probe=lambda p: probe_port(p, window_s=0.8))
+        window = open_window(
+            qtbot, station, [usb_port(device.port)], probe=lambda p, **kw: probe_port(p, window_s=0.8, **kw)
+        )
         tab = window.serial_tab
         tab.select_protocol("nonin-df7")
         tab.detect_button.click()
@@ -237,3 +239,17 @@ def test_a_busy_port_is_named_as_the_likely_cause(qtbot, station: Station, pty: 
         holder.close()
     assert "another program (or another kapmonitor) has it open" in tab.test_panel.message_label.text()
     window.close()
+
+
+def test_closing_the_window_cuts_a_running_detection_short(qtbot, station: Station) -> None:  # noqa: ANN001
+    quiet = simulated("suntech-advantage")  # a cuff says nothing until asked: every phase runs its full window
+    try:
+        window = open_window(
+            qtbot, station, [usb_port(quiet.port)], probe=lambda p, **kw: probe_port(p, window_s=5, **kw)
+        )
+        window.serial_tab.detect_button.click()
+        window.close()
+        # Closing waits at most 10 s for the detection: every phase in full would take 45 s.
+        assert not window.serial_tab.detector.running
+    finally:
+        quiet.stop()

@@ -178,7 +178,7 @@ def probe_port(
             return ProbeReport(port, None, open_failure_message(port, exc), heard)
         try:
             runs = [FrameRun(known[p]) for p in phase.protocols]
-            for data in _listen(ser, phase, window_s, runs, min_frames):
+            for data in _listen(ser, phase, window_s, runs, min_frames, should_stop):
                 heard += len(data)
         finally:
             with contextlib.suppress(Exception):
@@ -191,10 +191,17 @@ def probe_port(
     return ProbeReport(port, None, f"{NO_PROTOCOL}: {heard} bytes received, none in a known format", heard)
 
 
-def _listen(ser: Any, phase: Phase, window_s: float, runs: list[FrameRun], min_frames: int) -> Iterator[bytes]:
+def _listen(
+    ser: Any,
+    phase: Phase,
+    window_s: float,
+    runs: list[FrameRun],
+    min_frames: int,
+    should_stop: Callable[[], bool],
+) -> Iterator[bytes]:
     start = time.monotonic()
     next_send = start
-    while (now := time.monotonic()) - start < window_s:
+    while (now := time.monotonic()) - start < window_s and not should_stop():
         if phase.send and now >= next_send:
             ser.write(phase.send)
             next_send = now + phase.repeat_s if phase.repeat_s else float("inf")

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kapmonitor.core.errors import UserError
 from kapmonitor.devices.base import SerialSettings
 from kapmonitor.devices.registry import UnknownProtocol, descriptor
-from kapmonitor.paths import config_dir
+from kapmonitor.paths import config_dir, data_dir
 
 if TYPE_CHECKING:
     from kapmonitor.devices.transport import Transport
@@ -47,6 +48,7 @@ class DeviceConfig:
     settings: SerialSettings | None = None  # serial only; None: the protocol's own
     serial_number: str | None = None  # the USB adapter's, so it is found under a new port name
     profiles: tuple[str, ...] = ()  # Bluetooth only; () means the protocol itself
+    capture: bool = False  # serial only: also record the port's raw bytes (see capture_path)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"protocol": self.protocol, "link": self.link}
@@ -56,6 +58,8 @@ class DeviceConfig:
                 out["serial_number"] = self.serial_number
             if self.settings is not None:
                 out.update(self.settings.as_pyserial())
+            if self.capture:
+                out["capture"] = True
         elif self.link == "ble":
             out["address"] = self.address
             if self.profiles:
@@ -142,7 +146,10 @@ def _device(entry: object, where: str) -> DeviceConfig:
     port = _text(entry, "port", where)
     number = entry.get("serial_number")
     settings = _settings(entry, found.serial or SerialSettings(), where)
-    return DeviceConfig(found.protocol, "serial", port, settings, str(number) if number else None)
+    capture = entry.get("capture", False)
+    if not isinstance(capture, bool):
+        raise StationConfigError(f"{where}: capture must be true or false, not {capture!r}")
+    return DeviceConfig(found.protocol, "serial", port, settings, str(number) if number else None, capture=capture)
 
 
 def _text(entry: dict[str, Any], key: str, where: str) -> str:
@@ -176,6 +183,13 @@ def _settings(entry: dict[str, Any], default: SerialSettings, where: str) -> Ser
     return s
 
 
+def capture_path(port: str) -> Path:
+    """A new file for one port's raw bytes, under the data directory's ``captures`` folder."""
+    folder = data_dir() / "captures"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{Path(port).name}-{datetime.now():%Y%m%d-%H%M%S}.bin"
+
+
 def save(config: StationConfig, path: Path | None = None) -> Path:
     """Write atomically, so a crash mid-save leaves the previous file whole."""
     path = path or config_path()
@@ -198,7 +212,11 @@ def transport_for(device: DeviceConfig, station: Station | None = None) -> Trans
     from kapmonitor.devices.serial_link import SerialTransport
 
     return SerialTransport(
-        device.protocol, device.address, settings=device.settings, serial_number=device.serial_number
+        device.protocol,
+        device.address,
+        settings=device.settings,
+        serial_number=device.serial_number,
+        capture=capture_path(device.address) if device.capture else None,
     )
 
 

@@ -71,7 +71,7 @@ class DevicesWindow(QWidget):
         *,
         theme: themes.Theme = themes.DARK,
         list_ports: Callable[[], list[Port]] = default_port_lister,
-        probe: Callable[[str], ProbeReport] = probe_port,
+        probe: Callable[..., ProbeReport] = probe_port,
         scan: Scan = bleak_scan,
         connector: Connector | None = None,
         clock: Callable[[], int] = now_us,

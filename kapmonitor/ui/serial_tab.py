@@ -3,9 +3,8 @@ settings, Detect, a live connection test with the raw inspector, and assigning t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,9 +26,8 @@ from kapmonitor.devices.inspection import settings_text
 from kapmonitor.devices.probe import ProbeReport, describe, probe_port
 from kapmonitor.devices.registry import all_descriptors
 from kapmonitor.devices.serial_link import SerialTransport
-from kapmonitor.devices.station_config import BAUD_RATES, DeviceConfig
+from kapmonitor.devices.station_config import BAUD_RATES, DeviceConfig, capture_path
 from kapmonitor.devices.transport import Transport
-from kapmonitor.paths import data_dir
 from kapmonitor.ui.background import BackgroundTask
 from kapmonitor.ui.link_test_panel import LinkTestPanel
 
@@ -58,12 +56,13 @@ class SerialTab(QWidget):
         assign: Assign,
         *,
         list_ports: Callable[[], list[Port]] = default_port_lister,
-        probe: Callable[[str], ProbeReport] = probe_port,
+        probe: Callable[..., ProbeReport] = probe_port,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._assign, self._list_ports, self._probe = assign, list_ports, probe
         self.ports: list[Port] = []
+        self._closing = threading.Event()  # cuts a running detection short when the window closes
         self.detector = BackgroundTask("detect", self)
         self.detector.finished.connect(self._detected)
         self._build()
@@ -101,7 +100,7 @@ class SerialTab(QWidget):
         self.stop_bits.addItems(STOP_BITS)
         self.flow = QComboBox()
         self.flow.addItems(FLOWS)
-        self.capture = QCheckBox("Record the raw bytes to a file while testing")
+        self.capture = QCheckBox("Record the raw bytes to a file (when testing, and at the bed)")
         form = QFormLayout()
         form.addRow("Model", self.preset)
         form.addRow("Baud rate", self.baud)
@@ -195,7 +194,7 @@ class SerialTab(QWidget):
             return
         self.stop_test()  # the port can be open only once
         name = str(port["device"])
-        if self.detector.start(lambda: self._probe(name)):
+        if self.detector.start(lambda: self._probe(name, should_stop=self._closing.is_set)):
             self.detect_button.setEnabled(False)
             self.message.setText(f"Detecting which monitor is on {name} ...")
 
@@ -239,7 +238,12 @@ class SerialTab(QWidget):
         assert port is not None
         number = port.get("serial_number")
         config = DeviceConfig(
-            transport.protocol, "serial", transport.port, transport.settings, str(number) if number else None
+            transport.protocol,
+            "serial",
+            transport.port,
+            transport.settings,
+            str(number) if number else None,
+            capture=transport.capture is not None,
         )
         self._assign(config, transport)
         self.message.setText(f"{transport.device} assigned to the bed.")
@@ -253,18 +257,15 @@ class SerialTab(QWidget):
             return None
         name, protocol = str(port["device"]), str(self.preset.currentData())
         number = port.get("serial_number")
+        capture = capture_path(name) if self.capture.isChecked() else None
         if not testing:
-            return SerialTransport(protocol, name, settings=settings, serial_number=str(number) if number else None)
+            return SerialTransport(
+                protocol, name, settings=settings, capture=capture, serial_number=str(number) if number else None
+            )
         tap = self.test_panel.new_tap()
-        capture = self._capture_path(name) if self.capture.isChecked() else None
         return SerialTransport(protocol, name, settings=settings, capture=capture, tap=tap.raw)
 
-    @staticmethod
-    def _capture_path(port: str) -> Path:
-        folder = data_dir() / "captures"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{Path(port).name}-{datetime.now():%Y%m%d-%H%M%S}.bin"
-
     def close_down(self) -> None:
+        self._closing.set()
         self.stop_test()
         self.detector.wait()
