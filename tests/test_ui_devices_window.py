@@ -199,9 +199,17 @@ def test_a_simulated_bluetooth_cuff_and_oximeter_take_the_adapter_path(qtbot, st
     window = open_window(qtbot, station, [])
     window.simulated_choice.setCurrentIndex(window.simulated_choice.findData(SIMULATED_BLUETOOTH))
     window.add_simulated_button.click()
-    (link,) = station.transports
-    assert isinstance(link, BleTransport)
-    assert set(link.profiles) == {"ble-plx-cont", "ble-bpm", "ble-icp"}
+    window.simulated_choice.setCurrentIndex(window.simulated_choice.findData("ble-hrm"))
+    window.add_simulated_button.click()
+    cuff_and_oximeter, strap = station.transports
+    assert isinstance(cuff_and_oximeter, BleTransport) and isinstance(strap, BleTransport)
+    assert set(cuff_and_oximeter.profiles) == {"ble-plx-cont", "ble-bpm", "ble-icp"}
+    assert strap.profiles == ("ble-hrm",) and strap.device == "ble-hrm@FA:KE:00:00:00:02"
+    window.simulated_choice.setCurrentIndex(window.simulated_choice.findData("masimo-ascii"))
+    window.add_simulated_button.click()
+    assert isinstance(station.transports[2], SerialTransport)  # a simulator on a pseudo-terminal
+    window.refresh()
+    assert window.bed_table.rowCount() == 3
     assert "(simulated) added" in window.config_message.text()
     window.close()
 

@@ -46,7 +46,7 @@ class DeviceStation(Protocol):
 
     def add_simulated(self, protocol: str) -> Transport: ...
 
-    def add_simulated_bluetooth(self) -> Transport: ...
+    def add_simulated_bluetooth(self, profiles: tuple[str, ...] = ..., *, address: str = ...) -> Transport: ...
 
 
 def bed_row(status: DeviceStatus, now: int) -> tuple[str, ...]:
@@ -106,10 +106,11 @@ class DevicesWindow(QWidget):
         self.bed_table.horizontalHeader().setSectionResizeMode(len(BED_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.bed_table.verticalHeader().setVisible(False)
         self.simulated_choice = QComboBox()
-        for d in all_descriptors():
-            if d.simulator is not None and d.link == "serial":
-                self.simulated_choice.addItem(f"{d.title} (simulated)", d.protocol)
         self.simulated_choice.addItem("Bluetooth cuff and oximeter (simulated)", SIMULATED_BLUETOOTH)
+        for d in all_descriptors():
+            if d.simulator is not None:
+                self.simulated_choice.addItem(f"{d.title} (simulated)", d.protocol)
+        self._simulated_bluetooth = 0
         self.add_simulated_button = QPushButton("Add simulated device")
         self.add_simulated_button.clicked.connect(self.add_simulated)
         row = QHBoxLayout()
@@ -143,12 +144,16 @@ class DevicesWindow(QWidget):
         self.refresh()
 
     def add_simulated(self) -> None:
-        choice = self.simulated_choice.currentData()
+        choice = str(self.simulated_choice.currentData())
         try:
-            if choice == SIMULATED_BLUETOOTH:
-                transport = self.station.add_simulated_bluetooth()
+            if choice == SIMULATED_BLUETOOTH or choice.startswith("ble-"):
+                # every simulated Bluetooth device takes the real adapter path, each at its own address
+                self._simulated_bluetooth += 1
+                address = f"FA:KE:00:00:00:{self._simulated_bluetooth:02X}"
+                profiles = ("ble-plx-cont", "ble-cuff") if choice == SIMULATED_BLUETOOTH else (choice,)
+                transport = self.station.add_simulated_bluetooth(profiles, address=address)
             else:
-                transport = self.station.add_simulated(str(choice))
+                transport = self.station.add_simulated(choice)
         except Exception as exc:  # noqa: BLE001 - no pseudo-terminals here, a simulator that failed
             self.config_message.setText(f"The simulated device could not start: {exc}")
             return
