@@ -98,6 +98,17 @@ class Station:
         self.add_transport(transport)
         return transport
 
+    def add_simulated_bluetooth(
+        self, profiles: tuple[str, ...] = ("ble-plx-cont", "ble-cuff"), *, address: str = "FA:KE:00:00:00:01"
+    ) -> Transport:
+        """A simulated Bluetooth cuff and oximeter watching this station's patient, taking the real adapter
+        path (subscription, decoding, watchdog, reconnection)."""
+        from kapmonitor.devices.ble.fake import simulated_ble_transport
+
+        transport = simulated_ble_transport(self._simulated_patient().for_device("ble"), profiles, address=address)
+        self.add_transport(transport)
+        return transport
+
     def _simulated_patient(self) -> PhysiologicalModel:
         from kapmonitor.devices.physiology import PhysiologicalModel
 

@@ -114,10 +114,22 @@ def test_list_shows_usb_details_of_serial_ports(
     ]
 
 
-def test_list_probe_says_it_is_not_available_yet(
+def test_list_probe_names_the_protocol_on_each_port(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(list_ports, "comports", lambda: [])
-    assert main(["devices", "list", "--probe"]) == 0
-    out = capsys.readouterr().out
-    assert "No serial ports found" in out and "probing is not available yet" in out
+    from kapmonitor.devices.physiology import PhysiologicalModel
+    from kapmonitor.devices.pty_link import PtyDevice
+    from kapmonitor.devices.registry import descriptor
+
+    factory = descriptor("nonin-df7").simulator
+    assert factory is not None
+    device = PtyDevice(factory(PhysiologicalModel()), name="nonin-df7").start()
+    try:
+        monkeypatch.setattr(list_ports, "comports", lambda: [ListPortInfo(device.port, skip_link_detection=True)])
+        assert main(["devices", "list", "--probe"]) == 0
+    finally:
+        device.stop()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == device.port
+    assert lines[1].startswith(f"    {device.port}: nonin-df7 (")
+    assert "valid frames in a row" in lines[1]

@@ -44,10 +44,13 @@ def _list(args: argparse.Namespace) -> int:
         print(
             "No serial ports found. Plug in the USB serial adapter, or run `kapmonitor simulate` to make one."
         )
+    probing = getattr(args, "probe", False)
     for port in ports:
-        print(format_port(port))
-    if getattr(args, "probe", False):
-        print("probing is not available yet")
+        print(format_port(port), flush=True)
+        if probing:
+            from kapmonitor.devices.probe import describe, probe_port
+
+            print("    " + describe(probe_port(str(port["device"]))), flush=True)
     return 0
 
 

@@ -1,7 +1,8 @@
 """A serial device through pyserial: a reader thread, arrival stamps, keepalives, reconnection with back-off.
 
 When the port vanishes (a USB adapter pulled, a pty whose other side closed) the link reports a gap, keeps
-retrying (0.2 s doubling to 5 s), and resumes under the same device id with fresh sample clocks.
+retrying (0.2 s doubling to 5 s), and resumes under the same device id with fresh sample clocks. Given the
+adapter's USB serial number, it also finds the adapter again when it comes back under a new port name.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import errno
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import serial
 
@@ -44,6 +46,23 @@ def open_failure_message(port: str, exc: BaseException) -> str:
     return f"cannot open serial port {port}: {exc}"
 
 
+ListPorts = Callable[[], Iterable[Any]]  # serial.tools.list_ports.comports, or a stand-in in tests
+
+
+def _comports() -> Iterable[Any]:
+    from serial.tools import list_ports
+
+    return list_ports.comports()
+
+
+def port_with_serial_number(serial_number: str, list_ports: ListPorts = _comports) -> str | None:
+    """The port a USB adapter with this serial number has now (None while it is unplugged)."""
+    for port in list_ports():
+        if getattr(port, "serial_number", None) == serial_number:
+            return str(port.device)
+    return None
+
+
 class SerialTransport(Transport):
     def __init__(
         self,
@@ -54,6 +73,9 @@ class SerialTransport(Transport):
         driver: HostDriver | None = None,
         settings: SerialSettings | None = None,
         capture: Path | str | None = None,
+        serial_number: str | None = None,
+        list_ports: ListPorts = _comports,
+        tap: Callable[[bytes], None] | None = None,
     ) -> None:
         self.descriptor = resolve(protocol)
         name = self.descriptor.protocol
@@ -61,6 +83,9 @@ class SerialTransport(Transport):
         self.port = port
         self.settings = settings or self.descriptor.serial or SerialSettings()
         self.capture = Path(capture) if capture is not None else None
+        self.serial_number = serial_number  # the USB adapter's, to follow it to a new port name
+        self._list_ports = list_ports
+        self.tap = tap  # sees every byte read, before decoding (the Devices window's raw inspector)
         self._path = DecodePath(self.descriptor, self.device, driver)
         self.quiet_between_requests = self._path.driver is not None
         self._capture: BinaryIO | None = None
@@ -129,8 +154,27 @@ class SerialTransport(Transport):
                 self.port, **self.settings.as_pyserial(), timeout=READ_TIMEOUT_S, exclusive=True
             )
         except (serial.SerialException, OSError, ValueError) as exc:
+            if self._follow_adapter():
+                return self._open(state_on_failure)
             self._set_state(state_on_failure, open_failure_message(self.port, exc) + "; retrying")
             return None
+
+    def _follow_adapter(self) -> bool:
+        """When the adapter came back under another name, switch to it (True) and record the move."""
+        if not self.serial_number:
+            return False
+        try:
+            found = port_with_serial_number(self.serial_number, self._list_ports)
+        except Exception:  # noqa: BLE001 - a failing port listing must not end the link
+            log.exception("listing serial ports failed")
+            return False
+        if found is None or found == self.port:
+            return False
+        detail = f"USB adapter {self.serial_number} moved from {self.port} to {found}"
+        self.port = found
+        if self._publish is not None:
+            self._publish([LinkEvent("port_moved", detail, now_us(), self.device)])
+        return True
 
     def _read_until_lost(self, ser: serial.Serial, capture: BinaryIO | None) -> str | None:
         """Read and publish until stopped (returns None) or the port fails (returns what happened)."""
@@ -150,6 +194,8 @@ class SerialTransport(Transport):
                 if capture is not None and data:
                     capture.write(data)
                     capture.flush()
+                if self.tap is not None and data:
+                    self.tap(data)
                 if data or self._path.driver is not None:  # a driver may report a timeout with nothing read
                     self._emit(self._path.feed(data, now_us()))
         except (serial.SerialException, OSError) as exc:

@@ -145,6 +145,7 @@ def run(db_url: str | None, demo: bool) -> int:
                 print(f"kapmonitor: the demo could not start its simulated monitors: {exc}", file=sys.stderr)
                 return 1
         else:
+            _add_configured_devices(station, window)
             station.start()
         window.show()
         with _quit_on_interrupt(app, window):
@@ -164,6 +165,22 @@ def _demo_scenario() -> Scenario:
     from kapmonitor.paths import resources_dir
 
     return Scenario.load(resources_dir() / "scenarios" / "demo.toml")
+
+
+def _add_configured_devices(station: Station, window: MainWindow) -> None:
+    """The devices saved in the Devices window; a bad file is shown, and the monitor opens without them."""
+    from kapmonitor.core.errors import UserError
+    from kapmonitor.devices.station_config import add_configured_devices
+
+    try:
+        problems = add_configured_devices(station)
+    except UserError as exc:
+        problems = [str(exc)]
+    for problem in problems:
+        print(f"kapmonitor: {problem}", file=sys.stderr)
+    if problems:
+        window.banner.setText("Device setup: " + "; ".join(problems))
+        window.banner.setVisible(True)
 
 
 def _start_demo(station: Station, window: MainWindow) -> None:

@@ -132,6 +132,23 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             view.addAction(action)
             self.theme_actions[theme.name] = action
+        self._devices_menu()
+
+    # -- the technician's Devices window (kapmonitor.ui.devices_window) ---------------------------------------
+
+    def _devices_menu(self) -> None:
+        self.devices_window: QWidget | None = None
+        menu = self.menuBar().addMenu("&Devices")
+        self.devices_action = menu.addAction("Set up devices…")
+        self.devices_action.triggered.connect(self.open_devices)
+
+    def open_devices(self) -> None:
+        from kapmonitor.ui.devices_window import DevicesWindow
+
+        if self.devices_window is None:
+            self.devices_window = DevicesWindow(self.station, theme=self.theme)  # type: ignore[arg-type]
+        self.devices_window.show()
+        self.devices_window.raise_()
 
     @property
     def tiles(self) -> tuple[NumericTile, ...]:
@@ -226,4 +243,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.plot_timer.stop()
         self.status_timer.stop()
+        if self.devices_window is not None:
+            self.devices_window.close()
         super().closeEvent(event)
