@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         self.spo2_tile.show_view(numeric_view(self._latest("spo2"), now))
         self.pulse_tile.show_view(numeric_view(self._latest("pulse_rate"), now))
         if self.source("perfusion_index") is None:  # many oximeters (Nonin DF7) do not send a perfusion index
-            self.pi_tile.show_view(TileView(DASHES, "not measured", stale=True))
+            self.pi_tile.show_view(TileView(DASHES, "not measured", stale=True, quiet=True))
         else:
             self.pi_tile.show_view(numeric_view(self._latest("perfusion_index"), now, decimals=1))
         self.nibp_tile.show_view(

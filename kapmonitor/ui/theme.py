@@ -96,8 +96,12 @@ def stylesheet(theme: Theme) -> str:
     QLabel#muted {{ color: {theme.muted}; }}
     QLabel#banner {{ background: {theme.banner}; color: {theme.text}; font-weight: bold; padding: 4px 12px;
         border-radius: 4px; }}
-    QLineEdit {{ background: {theme.background}; color: {theme.text}; border: 1px solid {theme.border};
-        border-radius: 4px; padding: 4px 6px; }}
+    QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{ background: {theme.background}; color: {theme.text};
+        border: 1px solid {theme.border}; border-radius: 4px; padding: 4px 6px; }}
+    QLineEdit:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled {{
+        color: {theme.muted}; background: {theme.panel}; }}
+    QComboBox QAbstractItemView {{ background: {theme.panel}; color: {theme.text};
+        selection-background-color: {theme.border}; }}
     QPushButton {{ background: {theme.border}; color: {theme.text}; border: 1px solid {theme.border};
         border-radius: 4px; padding: 5px 14px; }}
     QPushButton:disabled {{ color: {theme.stale}; }}

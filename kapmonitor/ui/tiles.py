@@ -33,6 +33,7 @@ class TileView:
     stale: bool = False
     alert: bool = False  # the note carries a quality flag
     detail: str = ""  # a secondary number (the NIBP mean)
+    quiet: bool = False  # nothing is wrong: the metric is simply not measured here (muted, no warning colour)
 
 
 def age_text(age_s: float) -> str:
@@ -201,7 +202,7 @@ class NumericTile(QFrame):
         if theme is None:
             return
         colour = theme.stale if view.stale else getattr(theme, self.colour)
-        note_colour = theme.warning if view.alert or view.stale else theme.muted
+        note_colour = theme.warning if (view.alert or view.stale) and not view.quiet else theme.muted
         self.value_colour = colour
         self.value_label.setStyleSheet(f"color: {colour};")
         self.detail_label.setStyleSheet(f"color: {colour};")
