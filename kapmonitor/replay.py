@@ -65,8 +65,10 @@ def alarm_actions(scenario: Scenario) -> list[AlarmAction]:
     entries = scenario.sections.get("alarm_action", [])
     if not isinstance(entries, list):
         raise ScenarioError(f"{scenario.source}: alarm actions are written as [[alarm_action]] tables")
-    return sorted((_action(e, f"{scenario.source}: [[alarm_action]] #{i}") for i, e in enumerate(entries, 1)),
-                  key=lambda a: a.at_s)
+    return sorted(
+        (_action(e, f"{scenario.source}: [[alarm_action]] #{i}") for i, e in enumerate(entries, 1)),
+        key=lambda a: a.at_s,
+    )
 
 
 def _action(entry: Any, where: str) -> AlarmAction:
@@ -76,16 +78,16 @@ def _action(entry: Any, where: str) -> AlarmAction:
     if unknown:
         raise ScenarioError(f"{where} has unknown key(s) {', '.join(unknown)}")
     if entry.get("action") not in ("acknowledge", "pause"):
-        raise ScenarioError(f"{where}: action must be \"acknowledge\" or \"pause\", not {entry.get('action')!r}")
+        raise ScenarioError(f'{where}: action must be "acknowledge" or "pause", not {entry.get("action")!r}')
     at_s, seconds = entry.get("at_s"), entry.get("seconds", 120.0)
     for key, number in (("at_s", at_s), ("seconds", seconds)):
         if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
             raise ScenarioError(f"{where}: {key} must be a number of seconds, 0 or more, not {number!r}")
     user, alarm = entry.get("user", ""), entry.get("alarm", "")
     if not isinstance(user, str) or not user.strip():
-        raise ScenarioError(f"{where}: user must name the person acting, e.g. user = \"RN Diaz\"")
+        raise ScenarioError(f'{where}: user must name the person acting, e.g. user = "RN Diaz"')
     if not isinstance(alarm, str):
-        raise ScenarioError(f"{where}: alarm must be an alarm name such as \"spo2_desat\"")
+        raise ScenarioError(f'{where}: alarm must be an alarm name such as "spo2_desat"')
     return AlarmAction(float(at_s), entry["action"], user, alarm, float(seconds) or 120.0)
 
 

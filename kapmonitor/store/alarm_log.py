@@ -49,8 +49,13 @@ _COLUMNS = ("t_us", "alarm", "priority", "state", "kind", "device", "metric", "v
 
 def _row(session_id: int, event: AlarmEvent) -> dict[str, Any]:
     row = {key: getattr(event, key) for key in _COLUMNS}
-    return {**row, "session_id": session_id, "alarm_id": event.alarm_id, "limit_value": event.limit,
-            "user_name": event.user}
+    return {
+        **row,
+        "session_id": session_id,
+        "alarm_id": event.alarm_id,
+        "limit_value": event.limit,
+        "user_name": event.user,
+    }
 
 
 def write_alarm_events(engine: Engine, session_id: int, events: Sequence[AlarmEvent]) -> None:
@@ -68,8 +73,17 @@ def alarm_events(engine: Engine, session_id: int) -> list[AlarmEvent]:
         ).all()
     return [
         AlarmEvent(
-            t_us=r.t_us, alarm=r.alarm, priority=r.priority, state=r.state, kind=r.kind, device=r.device,
-            metric=r.metric, value=r.value, limit=r.limit_value, message=r.message, user=r.user_name,
+            t_us=r.t_us,
+            alarm=r.alarm,
+            priority=r.priority,
+            state=r.state,
+            kind=r.kind,
+            device=r.device,
+            metric=r.metric,
+            value=r.value,
+            limit=r.limit_value,
+            message=r.message,
+            user=r.user_name,
         )
         for r in rows
     ]
