@@ -18,6 +18,7 @@ from kapmonitor.core.clock import now_us
 from kapmonitor.core.live import Latest, LiveBuffers
 from kapmonitor.devices.transport import DeviceStatus
 from kapmonitor.ui import theme as themes
+from kapmonitor.ui.alarm_view import install_alarm_panel
 from kapmonitor.ui.device_strip import DeviceStrip
 from kapmonitor.ui.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
 from kapmonitor.ui.session_panel import SessionPanel
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.device_strip = DeviceStrip()
         self._layout()
         self._menus()
+        self.alarm_panel = install_alarm_panel(self, station)  # bar, tile colours, log, therapy room: alarm_view.py
         self.set_theme(self.theme)
 
         self.plot_timer = QTimer(self)
