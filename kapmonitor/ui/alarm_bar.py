@@ -14,7 +14,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.events import AlarmEvent, AlarmState
 from kapmonitor.ui.theme import Theme
@@ -72,7 +72,7 @@ class AlarmBar(QFrame):
         self._theme: Theme | None = None
 
         self.message_label = QLabel("No alarms")
-        self.message_label.setFont(_font(30, bold=True))
+        self.message_label.setFont(_font(34, bold=True))
         self.others_label = QLabel("")
         self.others_label.setFont(_font(20, bold=True))
         self.audio_label = QLabel("")
@@ -82,18 +82,25 @@ class AlarmBar(QFrame):
         self.pause_button = QPushButton(f"Pause audio {countdown(PAUSE_S)}")
         for button in (self.acknowledge_button, self.pause_button):
             button.setFont(_font(20, bold=True))
-            button.setMinimumHeight(48)
+            button.setMinimumHeight(42)
         self.acknowledge_button.clicked.connect(self.acknowledge_all)
         self.pause_button.clicked.connect(self.pause_audio)
 
-        row = QHBoxLayout(self)
-        row.setContentsMargins(16, 6, 10, 6)
-        row.addWidget(self.message_label, 1)
-        row.addWidget(self.others_label)
-        row.addWidget(self.audio_label)
-        row.addWidget(self.acknowledge_button)
-        row.addWidget(self.pause_button)
-        self.setMinimumHeight(68)
+        # Two rows, so the bar fits above the curves beside the tile column: what is wrong, then what to do.
+        words = QHBoxLayout()
+        words.addWidget(self.message_label, 1)
+        words.addWidget(self.others_label)
+        actions = QHBoxLayout()
+        actions.setSpacing(12)
+        actions.addWidget(self.audio_label)
+        actions.addStretch(1)
+        actions.addWidget(self.acknowledge_button)
+        actions.addWidget(self.pause_button)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(16, 6, 8, 6)
+        box.setSpacing(4)
+        box.addLayout(words)
+        box.addLayout(actions)
 
         self.flash_timer = QTimer(self)
         self.flash_timer.timeout.connect(self._flash)

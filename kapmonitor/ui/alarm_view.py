@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QDockWidget, QHeaderView, QMenu, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QDockWidget,
+    QHeaderView,
+    QLayout,
+    QMenu,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
 from kapmonitor.alarms.events import AlarmEvent, AlarmState
 from kapmonitor.core.clock import US_PER_S
@@ -120,7 +129,9 @@ class AlarmPanel(QObject):
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
         central = window.centralWidget()
-        central.layout().insertWidget(1, self.bar)  # under the session panel, above the curves and tiles
+        # Above the curves, beside the big numbers: the tile column is as tall as the window allows already.
+        curves = _layout_holding(central.layout(), window.pleth)
+        (curves or central.layout()).insertWidget(0 if curves else 1, self.bar)
         self.overlay = DimOverlay(central)
         self._incoming: deque[AlarmEvent] = deque()  # filled on the alarm-tick thread, emptied here
         if subscribe is not None:
@@ -179,7 +190,20 @@ class AlarmPanel(QObject):
                 tile.show_alarm(None)
                 continue
             colour = ALARM_COLOURS[on_it[0].priority][0]
-            tile.show_alarm(colour, mix(colour, theme.panel, 0.28 if theme.name == "dark" else 0.2))
+            tile.show_alarm(colour, mix(colour, theme.panel, 0.22 if theme.name == "dark" else 0.2))
+
+
+def _layout_holding(layout: QLayout | None, widget: QWidget) -> QBoxLayout | None:
+    """The box layout (at any depth under ``layout``) that holds ``widget`` directly."""
+    if layout is None:
+        return None
+    if layout.indexOf(widget) >= 0 and isinstance(layout, QBoxLayout):
+        return layout
+    for i in range(layout.count()):
+        found = _layout_holding(layout.itemAt(i).layout(), widget)
+        if found is not None:
+            return found
+    return None
 
 
 def install_alarm_panel(window: MainWindow, station: Any) -> AlarmPanel | None:
