@@ -14,13 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Item, LinkEvent
 from kapmonitor.devices.physiology import PhysiologicalModel
 from kapmonitor.devices.scenario import Scenario, ScenarioError
-from kapmonitor.devices.simulation import DeviceSimulator
+from kapmonitor.devices.simulation import DeviceSimulator, VitalsSnapshot
 from kapmonitor.devices.stamping import DecodePath, resolve
 
 # Simulated time per step: finer than any alarm delay and than an oximeter's numeric updates (1 s), coarse
@@ -91,6 +93,30 @@ def _action(entry: Any, where: str) -> AlarmAction:
     return AlarmAction(float(at_s), entry["action"], user, alarm, float(seconds) or 120.0)
 
 
+class RememberingModel:
+    """One device's view of the patient, remembering the last few moments asked for: a simulator asks for the
+    same moment several times a step (is the cable in? what are the vitals?), and the model is a pure function
+    of time, so the answer is the same."""
+
+    def __init__(self, model: PhysiologicalModel, size: int = 8) -> None:
+        self._model, self._size = model, size
+        self._vitals: dict[float, VitalsSnapshot] = {}
+
+    def vitals(self, t_s: float) -> VitalsSnapshot:
+        found = self._vitals.get(t_s)
+        if found is None:
+            if len(self._vitals) >= self._size:
+                self._vitals.clear()
+            found = self._vitals[t_s] = self._model.vitals(t_s)
+        return found
+
+    def pleth(self, t0_s: float, n: int, rate_hz: float) -> np.ndarray:
+        return self._model.pleth(t0_s, n, rate_hz)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
 class ReplayedDevice:
     """One simulated device and its decode path, advanced by :meth:`step` the way sim_link's loop turns."""
 
@@ -98,7 +124,7 @@ class ReplayedDevice:
         self.descriptor = resolve(protocol)
         if self.descriptor.simulator is None:
             raise ValueError(f"{protocol} has no simulator, so a scenario cannot use it")
-        self.simulator: DeviceSimulator = self.descriptor.simulator(model.for_device(protocol))
+        self.simulator: DeviceSimulator = self.descriptor.simulator(RememberingModel(model.for_device(protocol)))
         self.device = f"{self.descriptor.protocol}@{ADDRESS}"
         self.path = DecodePath(self.descriptor, self.device)
         self._linked = False

@@ -116,3 +116,21 @@ def test_a_missing_file_and_a_negative_speed_are_refused(tmp_path: Path, capsys:
     assert "no such scenario file" in capsys.readouterr().err
     assert main(["replay", ALARMS, "--speed", "-2"]) == 2
     assert "--speed" in capsys.readouterr().err
+
+
+def test_speed_paces_the_replay_at_n_times_real_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kapmonitor import replay as replay_module
+
+    clock = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(replay_module.time, "sleep", sleep)
+    monkeypatch.setattr(replay_module.time, "monotonic", lambda: clock[0])
+    scenario = tmp_path / "short.toml"
+    scenario.write_text("duration_s = 20\n")
+    assert main(["replay", str(scenario), "--speed", "10", "--json"]) == 0
+    assert 1.5 <= sum(slept) <= 2.0  # 20 s of scenario at 10 x: about 2 s of waiting
