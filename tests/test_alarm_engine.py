@@ -167,7 +167,9 @@ def test_after_a_reconnect_the_data_age_counts_from_the_reconnect(adult: AlarmEn
 
 
 def test_a_sensor_put_back_on_gets_the_full_data_age_to_find_a_pulse(adult: AlarmEngine) -> None:
-    events = adult.process(spo2(0, [97] * 5) + spo2(5, [None] * 60, "sensor_off") + spo2(65, [None] * 20, "searching"))
+    events = adult.process(
+        spo2(0, [97] * 5) + spo2(5, [None] * 60, "sensor_off") + spo2(65, [None] * 20, "searching")
+    )
     assert seen(events) == [
         (5.0, "sensor_off", "medium", "active"),
         (65.0, "sensor_off", "medium", "cleared"),
@@ -185,7 +187,9 @@ def test_old_records_a_cuff_replays_from_its_memory_raise_nothing(adult: AlarmEn
 
 def test_sensor_off_replaces_the_spo2_low_alarm_with_the_technical_one(adult: AlarmEngine) -> None:
     # A finger pulled out: DF7 reports sensor off and SpO2 0 (or no value); that is not a desaturation.
-    events = adult.process(spo2(0, [97] * 5) + spo2(5, [0] * 20, "sensor_off") + spo2(25, [None] * 20, "sensor_off"))
+    events = adult.process(
+        spo2(0, [97] * 5) + spo2(5, [0] * 20, "sensor_off") + spo2(25, [None] * 20, "sensor_off")
+    )
     assert seen(events) == [(5.0, "sensor_off", "medium", "active")]
     assert seen(adult.process(spo2(60, [96]))) == [(60.0, "sensor_off", "medium", "cleared")]
 
@@ -307,7 +311,9 @@ def test_a_person_acts_at_the_clock_time_when_the_engine_has_one() -> None:
     engine = AlarmEngine(LimitProfile.builtin("adult"), clock=lambda: T0 + 20 * S)
     engine.process(spo2(0, [88] * 11))
     (shown,) = engine.active()
-    assert seen(engine.acknowledge(shown.alarm_id, "RN Okafor")) == [(20.0, "spo2_low", "medium", "acknowledged")]
+    assert seen(engine.acknowledge(shown.alarm_id, "RN Okafor")) == [
+        (20.0, "spo2_low", "medium", "acknowledged")
+    ]
     assert engine.pause_remaining_s() == 0.0
     engine.pause_audio(seconds=60, user="RN Okafor")
     assert engine.pause_remaining_s() == 60.0
@@ -336,9 +342,13 @@ def test_a_replay_runs_on_item_time_not_wall_time(adult: AlarmEngine) -> None:
 
 METRICS = ("spo2", "pulse_rate", "nibp_systolic", "nibp_diastolic")
 values = st.one_of(st.none(), st.floats(min_value=-50, max_value=400, allow_nan=False))
-flags = st.frozensets(st.sampled_from(["sensor_off", "low_battery", "searching", "artifact", "stored"]), max_size=2)
+flags = st.frozensets(
+    st.sampled_from(["sensor_off", "low_battery", "searching", "artifact", "stored"]), max_size=2
+)
 steps = st.lists(
-    st.tuples(st.integers(0, 20_000_000), st.sampled_from(METRICS), values, flags, st.sampled_from([OX, CUFF])),
+    st.tuples(
+        st.integers(0, 20_000_000), st.sampled_from(METRICS), values, flags, st.sampled_from([OX, CUFF])
+    ),
     max_size=120,
 )
 
@@ -357,7 +367,9 @@ def test_any_readings_never_raise_and_alarms_come_only_from_real_values(raw: lis
     engine = AlarmEngine(LimitProfile.builtin(name))
     items = _readings(raw)
     events = engine.process(items) + engine.tick(T0 + 10**10)
-    trusted = {(r.device, r.metric, r.value) for r in items if r.value is not None and not r.flags & UNTRUSTED_FLAGS}
+    trusted = {
+        (r.device, r.metric, r.value) for r in items if r.value is not None and not r.flags & UNTRUSTED_FLAGS
+    }
     for event in events:
         if event.kind == "physiological" and event.state == "active":
             assert (event.device, event.metric, event.value) in trusted

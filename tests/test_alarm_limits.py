@@ -15,8 +15,12 @@ T0 = 1_760_000_000_000_000  # some session's start, UTC microseconds
 
 def test_the_adult_profile_holds_the_monitor_defaults() -> None:
     adult = LimitProfile.builtin("adult")
-    assert adult.limit("spo2") == AlarmLimit("spo2", low=90, low_priority="medium", high_priority="medium", delay_s=10)
-    assert adult.limit("spo2_desat") == AlarmLimit("spo2", low=85, low_priority="high", delay_s=10, name="spo2_desat")
+    assert adult.limit("spo2") == AlarmLimit(
+        "spo2", low=90, low_priority="medium", high_priority="medium", delay_s=10
+    )
+    assert adult.limit("spo2_desat") == AlarmLimit(
+        "spo2", low=85, low_priority="high", delay_s=10, name="spo2_desat"
+    )
     assert (
         adult.limit("pulse_rate").low,
         adult.limit("pulse_rate").high,
@@ -107,7 +111,9 @@ def test_unreadable_and_malformed_files_say_so(tmp_path: Path) -> None:
 
 def test_a_session_override_records_who_changed_what_and_when() -> None:
     clinic = LimitProfile.builtin("kap-clinic")
-    changed = clinic.override("nibp_systolic", user="RN Okafor", t_us=T0, reason="hypertensive at baseline", high=190)
+    changed = clinic.override(
+        "nibp_systolic", user="RN Okafor", t_us=T0, reason="hypertensive at baseline", high=190
+    )
     assert changed.limit("nibp_systolic").high == 190
     assert clinic.limit("nibp_systolic").high == 180  # the clinic's profile itself is untouched
     (record,) = changed.overrides

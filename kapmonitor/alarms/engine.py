@@ -199,9 +199,13 @@ class AlarmEngine:
         """Change one limit for this session; the change is recorded in ``profile.overrides``."""
         with self._lock:
             t = self._resolve(now_us)
-            return self.set_profile(self._profile.override(key, user=user, t_us=t, reason=reason, **changes), t)
+            return self.set_profile(
+                self._profile.override(key, user=user, t_us=t, reason=reason, **changes), t
+            )
 
-    def set_baseline(self, baseline: Mapping[str, float], *, user: str, now_us: int | None = None) -> list[AlarmEvent]:
+    def set_baseline(
+        self, baseline: Mapping[str, float], *, user: str, now_us: int | None = None
+    ) -> list[AlarmEvent]:
         """Limits from the patient's baseline (for example pre-dose BP) by the profile's baseline rules."""
         with self._lock:
             t = self._resolve(now_us)
@@ -269,7 +273,9 @@ class AlarmEngine:
     def _pause_over(self, t: int) -> list[AlarmEvent]:
         self._pause_until_us = None
         out = [AlarmEvent(t, ev.AUDIO_PAUSED, "low", "cleared", "technical", message="audio on again")]
-        return out + [self._event(s, self._state_of(s), t) for s in self._shown.values() if not s.acknowledged]
+        return out + [
+            self._event(s, self._state_of(s), t) for s in self._shown.values() if not s.acknowledged
+        ]
 
     def _no_data(self, device: str, t: int) -> list[AlarmEvent]:
         for cause in (ev.SENSOR_OFF, ev.DEVICE_DISCONNECTED):  # the more specific alarm is already shown
@@ -346,7 +352,9 @@ class AlarmEngine:
         if e.kind == RECORDING_RESUMED_KIND:
             return self._clear(ev.RECORDING_FAILED, e.device, t)
         if e.kind in NIBP_FAILED_KINDS:
-            return self._raise(ev.NIBP_FAILED, e.device, t, f"{e.device}: blood pressure measurement failed{detail}")
+            return self._raise(
+                ev.NIBP_FAILED, e.device, t, f"{e.device}: blood pressure measurement failed{detail}"
+            )
         return []
 
     def _take_auto_baseline(self, metric: str, value: float, t: int) -> None:
@@ -378,7 +386,9 @@ class AlarmEngine:
                 out += self._recover(key, t, value)
         return out
 
-    def _breach(self, key: str, limit: AlarmLimit, side: Side, device: str, value: float, t: int) -> list[AlarmEvent]:
+    def _breach(
+        self, key: str, limit: AlarmLimit, side: Side, device: str, value: float, t: int
+    ) -> list[AlarmEvent]:
         shown = self._shown.get(key)
         if shown is not None:
             shown.value = value
@@ -454,7 +464,9 @@ class AlarmEngine:
         return "paused" if self._pause_until_us is not None else "active"
 
     def _event(self, s: _Shown, state: State, t: int, user: str = "") -> AlarmEvent:
-        return AlarmEvent(t, s.alarm, s.priority, state, s.kind, s.device, s.metric, s.value, s.limit, s.message, user)
+        return AlarmEvent(
+            t, s.alarm, s.priority, state, s.kind, s.device, s.metric, s.value, s.limit, s.message, user
+        )
 
     def _queue(self, out: list[AlarmEvent]) -> list[AlarmEvent]:
         self._outbox.extend(out)

@@ -74,7 +74,9 @@ class AlarmLimit:
             if threshold is not None and not (_is_number(threshold) and math.isfinite(threshold)):
                 problems.append(f"{side} must be a finite number, got {threshold!r}")
             if self.priority(side) not in PRIORITIES:
-                problems.append(f"{side}_priority must be one of {', '.join(PRIORITIES)}, got {self.priority(side)!r}")
+                problems.append(
+                    f"{side}_priority must be one of {', '.join(PRIORITIES)}, got {self.priority(side)!r}"
+                )
         if _is_number(self.low) and _is_number(self.high) and not self.low < self.high:  # type: ignore[operator]
             problems.append(f"low ({self.low:g}) must be below high ({self.high:g})")
         if not (_is_number(self.delay_s) and 0 <= self.delay_s <= 600):
@@ -156,13 +158,17 @@ class LimitProfile:
     def should_latch(self, limit: AlarmLimit, side: Side) -> bool:
         return limit.latching or (self.latch_high and limit.priority(side) == "high")
 
-    def override(self, key: str, *, user: str, t_us: int, reason: str = "", **changes: object) -> LimitProfile:
+    def override(
+        self, key: str, *, user: str, t_us: int, reason: str = "", **changes: object
+    ) -> LimitProfile:
         """This profile with one limit changed, and the change recorded."""
         if not user.strip():
             raise ProfileError("a limit change needs the name of the person making it")
         unknown = sorted(set(changes) - set(CHANGEABLE))
         if unknown:
-            raise ProfileError(f"cannot change {', '.join(unknown)} of a limit (changeable: {', '.join(CHANGEABLE)})")
+            raise ProfileError(
+                f"cannot change {', '.join(unknown)} of a limit (changeable: {', '.join(CHANGEABLE)})"
+            )
         before = self.limit(key)
         after = replace(before, **changes)  # type: ignore[arg-type]
         problems = after.check()
@@ -182,7 +188,9 @@ class LimitProfile:
             changes = {rule.side: rule.limit_for(value) for rule in rules}
             unnamed = [limit for limit in profile.limits_for(metric) if not limit.name]
             if not unnamed:
-                raise ProfileError(f"profile {self.name!r} has no limit for {metric!r} to set from a baseline")
+                raise ProfileError(
+                    f"profile {self.name!r} has no limit for {metric!r} to set from a baseline"
+                )
             reason = f"baseline {value:g}"
             profile = profile.override(unnamed[0].key, user=user, t_us=t_us, reason=reason, **changes)
         return profile

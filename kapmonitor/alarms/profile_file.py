@@ -101,7 +101,8 @@ def parse_profile(data: dict[str, Any], *, source: str, default_name: str = "") 
     problems = _Problems()
     problems.table("profile", data, TOP_KEYS)
     limits = [
-        _limit(problems, f"[limits.{m}]", m, t) for m, t in problems.table("[limits]", data.get("limits", {})).items()
+        _limit(problems, f"[limits.{m}]", m, t)
+        for m, t in problems.table("[limits]", data.get("limits", {})).items()
     ]
     if "desaturation" in data:
         limits.append(_desaturation(problems, data["desaturation"]))
