@@ -72,7 +72,9 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         first: pg.PlotItem | None = None
         for index, (title, unit, metrics, (low, high)) in enumerate(TREND_ROWS):
             last = index == len(TREND_ROWS) - 1
-            axis = {"bottom": pg.DateAxisItem(orientation="bottom")}  # local clock time from UTC epoch seconds
+            axis = {
+                "bottom": pg.DateAxisItem(orientation="bottom")
+            }  # local clock time from UTC epoch seconds
             plot = self.addPlot(row=index, col=0, axisItems=axis)
             plot.setMenuEnabled(False)
             plot.hideButtons()

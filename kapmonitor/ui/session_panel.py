@@ -29,7 +29,9 @@ def patient_id_problem(text: str) -> str | None:
     if not text:
         return "Enter the patient's pseudonymous ID first."
     if not PATIENT_ID.fullmatch(text):
-        return "Patient ID: letters, digits, '-', '_' or '.', no spaces, at most 40 (a pseudonym, not a name)."
+        return (
+            "Patient ID: letters, digits, '-', '_' or '.', no spaces, at most 40 (a pseudonym, not a name)."
+        )
     return None
 
 
@@ -50,7 +52,9 @@ def ask_before_stopping(parent: QWidget, question: str) -> bool:
 
 
 class SessionPanel(QFrame):
-    def __init__(self, station: SessionControl, clock: Callable[[], int], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, station: SessionControl, clock: Callable[[], int], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("sessionPanel")
         self.station = station
@@ -101,7 +105,9 @@ class SessionPanel(QFrame):
             return False
         try:
             self.station.start_session(patient)
-        except Exception as exc:  # a database that refuses must not close the monitor: say why and keep watching
+        except (
+            Exception
+        ) as exc:  # a database that refuses must not close the monitor: say why and keep watching
             self._say(f"Could not start the session: {exc}")
             return False
         self.patient, self._started_us = patient, self.clock()

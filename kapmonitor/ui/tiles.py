@@ -120,7 +120,9 @@ def _font(pixels: int, bold: bool = False) -> QFont:
 class NumericTile(QFrame):
     """A title and unit, one large number, and a note for its age or flags."""
 
-    def __init__(self, title: str, unit: str, colour: str, *, value_px: int = 120, parent: QWidget | None = None):
+    def __init__(
+        self, title: str, unit: str, colour: str, *, value_px: int = 120, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setObjectName("tile")
         self.colour = colour  # the Theme attribute naming this vital's colour
@@ -216,6 +218,8 @@ class NumericTile(QFrame):
         self.value_colour = colour
         self.value_label.setStyleSheet(f"color: {colour};")
         self.detail_label.setStyleSheet(f"color: {colour};")
-        self.title_label.setStyleSheet(f"color: {theme.stale if view.stale else getattr(theme, self.colour)};")
+        self.title_label.setStyleSheet(
+            f"color: {theme.stale if view.stale else getattr(theme, self.colour)};"
+        )
         self.unit_label.setStyleSheet(f"color: {theme.muted};")
         self.note_label.setStyleSheet(f"color: {note_colour};")
