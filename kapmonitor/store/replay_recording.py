@@ -15,6 +15,7 @@ from sqlalchemy import update
 
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import US_PER_S
+from kapmonitor.core.errors import UserError
 from kapmonitor.core.readings import Item
 from kapmonitor.devices.scenario import Scenario
 from kapmonitor.replay import ADDRESS, Replay, replay_duration_s
@@ -85,8 +86,12 @@ class ReplayRecording:
             conn.execute(update(table).where(table.c.id == self.session_id).values(start_us=start, end_us=end))
 
     def _clinical_entries(self) -> None:
-        """The scenario's doses, ratings and notes into the clinical log, by the clinical record's own reader."""
-        wanted = [key for key in ("dose", "rating", "note") if self.scenario.sections.get(key)]
+        """The scenario's clinical tables into the session's clinical log, by the clinical record's own reader.
+
+        A file the reader refuses raises its ScenarioEntryError (one line naming the table); an entry the record
+        refuses (a dose above the protocol's maximum, say) is left out with a note that says which and why.
+        """
+        wanted = [key for key in ("weight", "dose", "rating", "note", "event") if self.scenario.sections.get(key)]
         if not wanted:
             return
         try:
@@ -97,5 +102,13 @@ class ReplayRecording:
                 f"the scenario's {', '.join(wanted)} entries were not recorded: this build has no {exc.name}"
             )
             return
-        entries = entries_from_sections(self.scenario.sections, self.replay.start_us)
-        ClinicalLog(self.engine).add(self.session_id, entries)
+        entries = entries_from_sections(
+            self.scenario.sections, self.replay.start_us, author="scenario replay", source=self.scenario.source
+        )
+        record = ClinicalLog(self.engine, self.session_id)
+        for entry in entries:
+            try:
+                record.add(entry)
+            except UserError as exc:
+                at_s = (entry.t_us - self.replay.start_us) / US_PER_S
+                self.notes.append(f"the scenario's entry at {at_s:g} s was not recorded: {exc}")
