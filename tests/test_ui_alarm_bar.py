@@ -195,3 +195,10 @@ def test_the_tone_schedule_repeats_by_priority_and_rises_at_once() -> None:
     assert schedule.due("high", 13.0) is None and schedule.due("high", 14.0) == "high"
     assert schedule.due(None, 15.0) is None and schedule.due("low", 16.0) == "low"
     assert countdown(120) == "2:00" and countdown(76.2) == "1:17" and countdown(0) == "0:00"
+
+
+def test_closing_the_window_stops_the_bar(bed: Bed) -> None:
+    bed.spo2((80, 0), (79, 11))
+    bed.bar.refresh_timer.start()
+    bed.window.close()
+    assert not bed.bar.refresh_timer.isActive() and not bed.bar.flash_timer.isActive()

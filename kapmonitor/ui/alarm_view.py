@@ -140,7 +140,15 @@ class AlarmPanel(QObject):
         self._menu(window)
         self.set_therapy_room(str(self.store.value(THERAPY_ROOM_KEY, "false")) == "true")
         self.bar.refreshed.connect(self.refresh)
+        window.installEventFilter(self)
         self.refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.bar.refresh_timer.stop()
+            self.bar.flash_timer.stop()
+            self.bar.player.stop()  # a tone still playing through a player command ends with the window
+        return False
 
     def _menu(self, window: MainWindow) -> None:
         view = next(
