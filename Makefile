@@ -32,7 +32,8 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 screenshots: $(STAMP)
-	KAPMONITOR_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_ui_screenshots.py tests/test_ui_clinical_screenshots.py
+	KAPMONITOR_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_ui_screenshots.py tests/test_ui_clinical_screenshots.py \
+		tests/test_ui_alarm_screenshots.py tests/test_ui_devices_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

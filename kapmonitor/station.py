@@ -10,9 +10,14 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from kapmonitor.core.clock import HOST_CLOCK
+from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.limits import LimitProfile
+from kapmonitor.alarms.ticker import AlarmSink, AlarmTicker
 from kapmonitor.core.hub import Hub, Sink
 from kapmonitor.core.live import LiveBuffers
+from kapmonitor.core.readings import Item, LinkEvent
 from kapmonitor.devices.transport import DeviceStatus, Transport
+from kapmonitor.store.alarm_log import AlarmLog
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionGuard, SessionRecovery
@@ -26,9 +31,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEFAULT_ALARM_PROFILE = "kap-clinic"
+RECORDER_DEVICE = "kapmonitor-recorder"  # the "device" of the recording-failed technical alarm
+
 
 class Station:
-    def __init__(self, db_url: str | None = None, *, record: bool = True, scenario: Scenario | None = None) -> None:
+    def __init__(
+        self,
+        db_url: str | None = None,
+        *,
+        record: bool = True,
+        scenario: Scenario | None = None,
+        alarm_profile: str | LimitProfile = DEFAULT_ALARM_PROFILE,
+    ) -> None:
         self.scenario = scenario  # drives the simulated patient, when the station simulates devices
         self._patient_model: PhysiologicalModel | None = None
         self.hub = Hub()
@@ -46,6 +61,33 @@ class Station:
         self._pty_devices: list[Any] = []  # simulated serial devices this station owns (PtyDevice)
         self._started = False
         self._stopped = False
+        self._init_alarms(alarm_profile)
+
+    # ---- alarms: the engine watches the hub, a ticker beats it and feeds the alarm log and the window ----
+
+    def _init_alarms(self, profile: str | LimitProfile) -> None:
+        if isinstance(profile, str):
+            profile = LimitProfile.builtin(profile)
+        self.alarms = AlarmEngine(profile)
+        self.hub.subscribe(self.alarms.write)
+        self._recording_failed = False
+        self.alarm_ticker = AlarmTicker(self.alarms, checks=[self._recording_health])
+        self.alarm_log: AlarmLog | None = AlarmLog(self.engine) if self.recorder is not None else None
+        if self.alarm_log is not None:
+            self.alarm_ticker.subscribe(self.alarm_log.write)
+
+    def subscribe_alarms(self, sink: AlarmSink) -> None:
+        """``sink(events)`` gets every alarm event, on the alarm-tick thread, about once a second."""
+        self.alarm_ticker.subscribe(sink)
+
+    def _recording_health(self, now: int) -> list[Item]:
+        """A recorder that cannot write raises the high-priority technical alarm; writing again clears it."""
+        failure = self.recorder.failure if self.recorder is not None else None
+        if (failure is not None) == self._recording_failed:
+            return []
+        self._recording_failed = failure is not None
+        kind = "recording_failed" if failure is not None else "recording_resumed"
+        return [LinkEvent(kind, failure or "", now, RECORDER_DEVICE)]
 
     def subscribe(self, sink: Sink) -> None:
         self.hub.subscribe(sink)
@@ -121,6 +163,7 @@ class Station:
             return
         self._started = True
         self.hub.start()
+        self.alarm_ticker.start()
         for transport in self._transports:
             transport.start(self.hub.publish)
 
@@ -156,12 +199,17 @@ class Station:
             self.recorder.register_device(transport.device, transport.protocol, transport.address)
         self.recorder.begin(session_id)
         self.session_id = session_id
+        if self.alarm_log is not None:
+            self.alarm_log.session_id = session_id
 
     def stop_session(self) -> None:
         """End the running session once what it received is on disk (or the recorder gives up waiting)."""
         if self.session_id is None or self.recorder is None:
             return
         self.hub.sync()  # readings already on their way belong to this session
+        self.alarm_ticker.pump()  # the session's last alarm events belong in its log
+        if self.alarm_log is not None:
+            self.alarm_log.session_id = None
         session_id, self.session_id = self.session_id, None
         self.recorder.end()
         if not self.recorder.flush(timeout=10.0):
@@ -181,6 +229,7 @@ class Station:
         for pty in self._pty_devices:
             pty.stop()
         self.hub.stop()  # delivers what the devices published before stopping
+        self.alarm_ticker.stop()
         self.stop_session()
         if self.recorder is not None:
             self.recorder.stop()

@@ -28,7 +28,8 @@ DISCONNECT_KINDS = frozenset({"reconnecting", "disconnected", "gap", "stale"})
 RECONNECT_KINDS = frozenset({"connected", "reconnected"})
 RECORDING_FAILED_KIND = "recording_failed"
 RECORDING_RESUMED_KIND = "recording_resumed"
-NIBP_FAILED_KIND = "nibp_failed"
+# "measurement_failed" is what the SunTech decoder and driver say (devices/suntech.py).
+NIBP_FAILED_KINDS = frozenset({"nibp_failed", "measurement_failed"})
 NIBP_METRICS = frozenset({"nibp_systolic", "nibp_diastolic", "nibp_mean"})
 # A value carrying one of these flags says nothing reliable about the patient (or is an old stored record),
 # so it neither raises nor confirms a physiological alarm.
@@ -79,6 +80,9 @@ class AlarmEngine:
         self._last_valid_us: dict[str, int] = {}
         self._no_data_us: dict[str, int] = {}  # device -> its no-data timeout
         self._baseline_taken: set[str] = set()
+        # Devices that measure on a cycle (NIBP cuffs): their pulse rate comes every few minutes with the
+        # pressure, so it is not watched for no-data; a failed measurement has its own alarm.
+        self._spot_devices: set[str] = set()
         self._pause_until_us: int | None = None
         self._outbox: list[AlarmEvent] = []
         self.decode_errors: Counter[str] = Counter()  # per device; counted, not alarmed
@@ -292,7 +296,12 @@ class AlarmEngine:
                 self._pending.pop(key, None)  # an unknown value cannot confirm that a breach lasted
             return out
         assert r.value is not None
-        watched_s = self._profile.no_data_s.get(r.metric)
+        if r.metric in NIBP_METRICS and r.device not in self._spot_devices:
+            self._spot_devices.add(r.device)
+            self._last_valid_us.pop(r.device, None)
+            self._no_data_us.pop(r.device, None)
+            out += self._clear(ev.NO_DATA, r.device, t)
+        watched_s = None if r.device in self._spot_devices else self._profile.no_data_s.get(r.metric)
         if watched_s is not None:
             timeout = round(watched_s * US_PER_S)
             self._no_data_us[r.device] = min(timeout, self._no_data_us.get(r.device, timeout))
@@ -342,7 +351,7 @@ class AlarmEngine:
             return self._raise(ev.RECORDING_FAILED, e.device, t, f"recording failed{detail}")
         if e.kind == RECORDING_RESUMED_KIND:
             return self._clear(ev.RECORDING_FAILED, e.device, t)
-        if e.kind == NIBP_FAILED_KIND:
+        if e.kind in NIBP_FAILED_KINDS:
             return self._raise(
                 ev.NIBP_FAILED, e.device, t, f"{e.device}: blood pressure measurement failed{detail}"
             )

@@ -20,6 +20,7 @@ from kapmonitor.devices.transport import DeviceStatus
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui import theme as themes
+from kapmonitor.ui.alarm_view import install_alarm_panel
 from kapmonitor.ui.clinical_dock import ClinicalDock, attach_clinical
 from kapmonitor.ui.device_strip import DeviceStrip
 from kapmonitor.ui.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.clinical: ClinicalDock | None = None  # set_clinical adds the dock and the event lane
         self._layout()
         self._menus()
+        self.alarm_panel = install_alarm_panel(self, station)  # bar, tile colours, log, therapy room: alarm_view.py
         self.set_theme(self.theme)
 
         self._trends_drawn_s = 0.0

@@ -131,6 +131,8 @@ class NumericTile(QFrame):
         self.view = TileView(DASHES, "no data", stale=True)
         self._theme: Theme | None = None
         self.value_colour = ""  # the colour the big number is drawn in now
+        self.alarm_colour: str | None = None  # the priority colour of an alarm on this vital
+        self.alarm_background: str | None = None
 
         self.title_label = QLabel(title)
         self.title_label.setFont(_font(22, bold=True))
@@ -171,6 +173,17 @@ class NumericTile(QFrame):
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
         self._render()
+
+    def show_alarm(self, border: str | None, background: str | None = None) -> None:
+        """Colour the tile of a vital in alarm (the alarm bar names the alarm); None: no alarm on it."""
+        if (border, background) == (self.alarm_colour, self.alarm_background):
+            return
+        self.alarm_colour, self.alarm_background = border, background
+        self.setStyleSheet(
+            ""
+            if border is None
+            else f"QFrame#tile {{ border: 5px solid {border}; background: {background or border}; }}"
+        )
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

@@ -1,0 +1,120 @@
+"""The alarm log on disk: one row per alarm event (raised, acknowledged, paused, latched, cleared), with the
+session it happened in and who acted.
+
+:class:`AlarmLog` is the sink the station feeds; it writes each batch in one transaction on the caller's thread
+(the alarm tick thread), because alarm events are few: state changes, not samples. A database that refuses a
+write keeps the rows in memory and retries with the next batch, and ``failure`` says what is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, Engine, Float, ForeignKey, Index, Integer, String, Text, insert, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kapmonitor.alarms.events import AlarmEvent
+from kapmonitor.store.models import Base
+
+log = logging.getLogger(__name__)
+MAX_UNWRITTEN = 10_000  # events kept in memory while the database refuses writes
+
+
+class AlarmLogRow(Base):
+    __tablename__ = "alarm_event"
+    __table_args__ = (Index("ix_alarm_event_session_time", "session_id", "t_us"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    t_us: Mapped[int] = mapped_column(BigInteger)
+    alarm_id: Mapped[str] = mapped_column(String(400))
+    alarm: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    device: Mapped[str] = mapped_column(String(300), default="")
+    metric: Mapped[str] = mapped_column(String(64), default="")
+    value: Mapped[float | None] = mapped_column(Float)
+    limit: Mapped[float | None] = mapped_column("limit_value", Float)
+    message: Mapped[str] = mapped_column(Text, default="")
+    user: Mapped[str] = mapped_column("user_name", String(200), default="")
+
+
+_table = AlarmLogRow.__table__
+_COLUMNS = ("t_us", "alarm", "priority", "state", "kind", "device", "metric", "value", "message")
+
+
+def _row(session_id: int, event: AlarmEvent) -> dict[str, Any]:
+    row = {key: getattr(event, key) for key in _COLUMNS}
+    return {
+        **row,
+        "session_id": session_id,
+        "alarm_id": event.alarm_id,
+        "limit_value": event.limit,
+        "user_name": event.user,
+    }
+
+
+def write_alarm_events(engine: Engine, session_id: int, events: Sequence[AlarmEvent]) -> None:
+    """Store ``events`` for the session in one transaction (raises what the database raises)."""
+    if events:
+        with engine.begin() as conn:
+            conn.execute(insert(_table), [_row(session_id, e) for e in events])
+
+
+def alarm_events(engine: Engine, session_id: int) -> list[AlarmEvent]:
+    """The session's alarm log, oldest first (the order they happened in)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(_table).where(_table.c.session_id == session_id).order_by(_table.c.t_us, _table.c.id)
+        ).all()
+    return [
+        AlarmEvent(
+            t_us=r.t_us,
+            alarm=r.alarm,
+            priority=r.priority,
+            state=r.state,
+            kind=r.kind,
+            device=r.device,
+            metric=r.metric,
+            value=r.value,
+            limit=r.limit_value,
+            message=r.message,
+            user=r.user_name,
+        )
+        for r in rows
+    ]
+
+
+class AlarmLog:
+    """Writes alarm events into the running session. ``session_id`` None: events are not stored."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session_id: int | None = None
+        self.failure: str | None = None
+        self._lock = threading.Lock()
+        self._unwritten: list[tuple[int, AlarmEvent]] = []
+
+    def write(self, events: Sequence[AlarmEvent]) -> None:
+        """Store the events (the session's, if one is running) and any left over from a failed write."""
+        with self._lock:
+            if self.session_id is not None:
+                self._unwritten += [(self.session_id, e) for e in events]
+            if not self._unwritten:
+                return
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(_table), [_row(s, e) for s, e in self._unwritten])
+            except Exception as error:  # keep the rows, say so, retry with the next batch
+                message = f"cannot write the alarm log ({type(error).__name__}: {error}); retrying"
+                if message != self.failure:
+                    log.error("%s", message)
+                self.failure = message
+                del self._unwritten[:-MAX_UNWRITTEN]
+                return
+            self._unwritten.clear()
+            self.failure = None
