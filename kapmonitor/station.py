@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from kapmonitor.core.clock import HOST_CLOCK
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
 from kapmonitor.alarms.ticker import AlarmSink, AlarmTicker
+from kapmonitor.core.clock import HOST_CLOCK
 from kapmonitor.core.hub import Hub, Sink
 from kapmonitor.core.live import LiveBuffers
 from kapmonitor.core.readings import Item, LinkEvent

@@ -9,13 +9,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from kapmonitor.cli import main
-from kapmonitor.store.db import alembic_config, engine_for, open_database, upgrade
+from kapmonitor.store.db import engine_for, open_database, upgrade
 
 TABLES = {"patient", "session", "device", "numeric_reading", "wave_chunk", "link_event", "alembic_version"}
 
 
 def _head() -> str:
-    from alembic.script import ScriptDirectory
 
     from kapmonitor.store.db import MIGRATIONS
 
