@@ -187,10 +187,16 @@ class Replay:
         steps = max(1, round(duration / self.step_s))
         events: list[AlarmEvent] = []
         actions = list(self.actions)
+        bp_requests = sorted(_bp_times_s(self.scenario))
         wall_start = time.monotonic()
         for n in range(1, steps + 1):
             sim_s = n * self.step_s
             arrival = self.start_us + round(sim_s * US_PER_S)
+            while bp_requests and bp_requests[0] <= sim_s:  # the nurse presses "measure now" on the cuff
+                bp_requests.pop(0)
+                for d in self.devices:
+                    if hasattr(d.path.driver, "request_now"):
+                        d.path.driver.request_now()  # type: ignore[union-attr]
             items = [item for d in self.devices for item in d.step(sim_s, self.step_s, arrival)]
             if items and self.on_items is not None:
                 self.on_items(items)
@@ -208,3 +214,10 @@ class Replay:
                     time.sleep(ahead)
         self.alarms.drain_events()  # returned here; the engine's polling queue is not read in a replay
         return events
+
+
+def _bp_times_s(scenario: Scenario) -> tuple[float, ...]:
+    """The scenario's ``[[bp]]`` requests (docs/clinical-record.md), read by the clinical record's own reader."""
+    from kapmonitor.session.scenario_entries import bp_times_s
+
+    return bp_times_s(scenario.sections, source=scenario.source)

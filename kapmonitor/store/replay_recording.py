@@ -40,7 +40,11 @@ class ReplayRecording:
         self.alarm_log = AlarmLog(self.engine)
         self.notes: list[str] = []
         self._batches = 0
-        self.session_id = self.repository.start_session(patient, protocol="replay: " + scenario.source)
+        about = scenario.sections.get("session", {})  # [session]: patient code and protocol template, optional
+        self.template_name = str(about.get("protocol", "")) if isinstance(about, dict) else ""
+        if isinstance(about, dict) and about.get("patient") and patient == PATIENT:
+            patient = str(about["patient"])
+        self.session_id = self.repository.start_session(patient, protocol=self.template_name or "replay")
         for device in replay.devices:
             self.recorder.register_device(device.device, device.descriptor.protocol, ADDRESS)
         self.recorder.begin(self.session_id)
@@ -105,7 +109,9 @@ class ReplayRecording:
         entries = entries_from_sections(
             self.scenario.sections, self.replay.start_us, author="scenario replay", source=self.scenario.source
         )
-        record = ClinicalLog(self.engine, self.session_id)
+        from kapmonitor.session.templates import builtin_templates
+
+        record = ClinicalLog(self.engine, self.session_id, builtin_templates().get(self.template_name))
         for entry in entries:
             try:
                 record.add(entry)
