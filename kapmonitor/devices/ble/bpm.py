@@ -8,6 +8,7 @@ tolerated. For 0x2A36 the systolic field is the current cuff pressure and diasto
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,13 +61,15 @@ class MeasurementStatus:
 
     @property
     def flags(self) -> frozenset[str]:
-        named = {
-            0x01: "body_movement",
-            0x02: "cuff_loose",
-            0x04: "irregular_pulse",
-            0x20: "improper_position",
-        }
-        return frozenset(name for bit, name in named.items() if self.bits & bit)
+        return _status_flags(self.bits)
+
+
+_STATUS_FLAG_NAMES = {0x01: "body_movement", 0x02: "cuff_loose", 0x04: "irregular_pulse", 0x20: "improper_position"}
+
+
+@functools.cache  # one frozenset per status word (u16), not one per measurement
+def _status_flags(bits: int) -> frozenset[str]:
+    return frozenset(name for bit, name in _STATUS_FLAG_NAMES.items() if bits & bit)
 
 
 @dataclass(frozen=True)
@@ -285,10 +288,13 @@ class IntermediateCuffPressureDecoder(_CuffDecoder):
         return items + extra
 
 
+_RANGE_FLAGS = {
+    PulseRateRange.ABOVE_UPPER_LIMIT: frozenset({"pulse_rate_above_range"}),
+    PulseRateRange.BELOW_LOWER_LIMIT: frozenset({"pulse_rate_below_range"}),
+}
+
+
 def _range_flag(m: BloodPressureMeasurement) -> frozenset[str]:
     if m.status is None:
         return frozenset()
-    return {
-        PulseRateRange.ABOVE_UPPER_LIMIT: frozenset({"pulse_rate_above_range"}),
-        PulseRateRange.BELOW_LOWER_LIMIT: frozenset({"pulse_rate_below_range"}),
-    }.get(m.status.pulse_rate_range, frozenset())
+    return _RANGE_FLAGS.get(m.status.pulse_rate_range, frozenset())

@@ -7,6 +7,7 @@ below.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +64,7 @@ DEVICE_SENSOR_STATUS_FLAGS: dict[int, str] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a device repeats a few status words: one frozenset each, not one per reading
 def status_flags(measurement_status: int | None, device_sensor_status: int | None) -> frozenset[str]:
     found = set()
     for bits, table in (
