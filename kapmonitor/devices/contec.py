@@ -13,6 +13,8 @@ as WaveChunks.
 
 from __future__ import annotations
 
+import functools
+import re
 from abc import abstractmethod
 from dataclasses import dataclass
 
@@ -44,14 +46,23 @@ class ContecSample:
 
     @property
     def flags(self) -> frozenset[str]:
-        names = {
-            "sensor_off": self.finger_out or self.probe_error,
-            "probe_error": self.probe_error,
-            "searching": self.searching or self.searching_too_long,
-            "searching_too_long": self.searching_too_long,
-            "spo2_dropping": self.spo2_dropping,
-        }
-        return frozenset(name for name, on in names.items() if on)
+        return _sample_flags(
+            self.finger_out, self.probe_error, self.searching, self.searching_too_long, self.spo2_dropping
+        )
+
+
+@functools.cache  # 32 combinations: one frozenset each instead of one per 60 Hz sample
+def _sample_flags(
+    finger_out: bool, probe_error: bool, searching: bool, searching_too_long: bool, spo2_dropping: bool
+) -> frozenset[str]:
+    names = {
+        "sensor_off": finger_out or probe_error,
+        "probe_error": probe_error,
+        "searching": searching or searching_too_long,
+        "searching_too_long": searching_too_long,
+        "spo2_dropping": spo2_dropping,
+    }
+    return frozenset(name for name, on in names.items() if on)
 
 
 def _valid(value: int, *, finger_out: bool, invalid: int) -> int | None:
@@ -72,7 +83,7 @@ class _OximeterOutput:
         run: list[int] = []
         run_flags: frozenset[str] | None = None
         for s in samples:
-            flags = s.flags | extra_flags
+            flags = s.flags | extra_flags if extra_flags else s.flags
             if run and flags != run_flags:
                 out.append(WaveChunk("pleth", PLETH_RATE_HZ, tuple(run), run_flags or frozenset()))
                 run = []
@@ -130,6 +141,22 @@ class _BitSevenFramer(Decoder):
         self.stats.bytes_discarded += n
         del self._buf[:n]
         self._buf_start += n
+
+    def _take_run(self, run: re.Match[bytes], packet_size: int) -> None:
+        """Take a run of well-formed real-time packets at the buffer start (as ``_take`` on each would)."""
+        n = run.end()
+        packets = run.group()
+        del self._buf[:n]
+        self._buf_start += n
+        self._in_garbage = False
+        self._synced = True
+        self.stats.frames_ok += n // packet_size
+        self._pending.extend(self._sample_of(packets[i : i + packet_size]) for i in range(0, n, packet_size))
+
+    @staticmethod
+    @abstractmethod
+    def _sample_of(packet: bytes) -> ContecSample:
+        """The sample of one real-time packet."""
 
     def _take(self, n: int) -> bytes:
         frame = bytes(self._buf[:n])
@@ -221,8 +248,20 @@ def encode_v7_realtime(s: ContecSample) -> bytes:
     return v7_pack(0x01, bytes([d0, d1, d2, pulse & 0xFF, spo2 & 0xFF, pi & 0xFF, pi >> 8 & 0xFF]))
 
 
+# A stream is mostly back-to-back real-time packets: one regex match takes a whole run of them, and the
+# byte-by-byte checks of ``_step`` run only around garbage and replies. A packet's sample is a pure function
+# of its bytes, and the (frozen) samples of recent packets are reused.
+_V7_REALTIME_RUN = re.compile(rb"(?:\x01[\x80-\xff]{8})+")
+
+
+@functools.lru_cache(maxsize=8192)
+def _v7_sample_of(packet: bytes) -> ContecSample:
+    return v7_realtime_sample(v7_unpack(packet))
+
+
 class ContecV7Decoder(_BitSevenFramer):
     protocol = "contec-v7"
+    _sample_of = staticmethod(_v7_sample_of)
 
     def __init__(self) -> None:
         super().__init__(_OximeterOutput(with_pi=True))
@@ -232,6 +271,10 @@ class ContecV7Decoder(_BitSevenFramer):
         self._buf += data
         out: list[Item] = []
         while self._buf:
+            run = _V7_REALTIME_RUN.match(self._buf)
+            if run:
+                self._take_run(run, 9)
+                continue
             if not self._step(out):
                 break
         return out + self._flush()
@@ -320,8 +363,17 @@ def encode_legacy(s: ContecSample) -> bytes:
     return bytes([b1, s.pleth & 0x7F, b3, pulse & 0x7F, spo2 & 0x7F])
 
 
+_LEGACY_RUN = re.compile(rb"(?:[\x80-\xff][\x00-\x7f]{4})+")  # see _V7_REALTIME_RUN
+
+
+@functools.lru_cache(maxsize=8192)
+def _legacy_sample_of(packet: bytes) -> ContecSample:
+    return legacy_sample(packet)
+
+
 class ContecLegacyDecoder(_BitSevenFramer):
     protocol = "contec-legacy"
+    _sample_of = staticmethod(_legacy_sample_of)
 
     def __init__(self) -> None:
         super().__init__(_OximeterOutput(with_pi=False))
@@ -332,6 +384,10 @@ class ContecLegacyDecoder(_BitSevenFramer):
         out: list[Item] = []
         while self._buf:
             buf = self._buf
+            run = _LEGACY_RUN.match(buf)
+            if run:
+                self._take_run(run, 5)
+                continue
             if not buf[0] & 0x80:
                 self._discard(next((i for i, b in enumerate(buf) if b & 0x80), len(buf)), "no sync byte", out)
                 continue
