@@ -191,10 +191,17 @@ DISCONNECT_REASONS = {
 }
 
 
+_CLEAR_BIT_7 = bytes(b & 0x7F for b in range(256))
+
+
 def v7_unpack(frame: bytes) -> bytes:
     """Data bytes of a v7 packet with their bit 7 restored from the high byte."""
     hb = frame[1]
-    return bytes((b & 0x7F) | (((hb >> i) & 1) << 7) for i, b in enumerate(frame[2:]))
+    data = bytearray(frame[2:].translate(_CLEAR_BIT_7))  # translate: no Python loop over every byte
+    for i in range(min(8, len(data))):  # the high byte has 8 bits; later bytes keep bit 7 clear
+        if hb >> i & 1:
+            data[i] |= 0x80
+    return bytes(data)
 
 
 def v7_pack(packet_type: int, data: bytes) -> bytes:
