@@ -13,6 +13,7 @@ record or the alarms.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ SMARTPOINT = "smartpoint"
 _STATUS_FLAGS = ((SNSD, "sensor_off"), (ARTF, "artifact"), (OOT, "out_of_track"), (SNSA, "sensor_off"))
 
 
+@functools.cache  # 256 STATUS bytes: one frozenset each rather than one per frame (75 a second)
 def status_flags(status: int) -> frozenset[str]:
     """Quality flags one STATUS byte carries."""
     flags = {name for bit, name in _STATUS_FLAGS if status & bit}

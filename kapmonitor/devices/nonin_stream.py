@@ -55,13 +55,16 @@ class NoninFrameDecoder(FramedDecoder):
                     self._skip(1)
                     continue
                 self._synced = True
-            if self._available() < FRAME_LEN:
+            # In sync, the usual case: one frame after another, with the attribute lookups hoisted.
+            buf, check, take = self._buf, self.check_frame, self._take
+            while len(buf) - self._pos >= FRAME_LEN:
+                frame = bytes(buf[self._pos : self._pos + FRAME_LEN])
+                problem = check(frame)
+                if problem is not None:
+                    break
+                take(frame)
+            else:
                 return
-            frame = self._peek(FRAME_LEN)
-            problem = self.check_frame(frame)
-            if problem is None:
-                self._take(frame)
-                continue
             self._synced = False
             if problem == CHECKSUM:
                 self.stats.checksum_errors += 1
@@ -78,10 +81,10 @@ class NoninFrameDecoder(FramedDecoder):
         return True
 
     def _take(self, frame: bytes) -> None:
-        offset = self._here()
+        offset = self._base + self._pos
         self._accept(FRAME_LEN)
         status, pleth, float_byte = self.unpack_frame(frame)
-        self._emit_all(self.packets.frame(status, pleth, float_byte, offset))
+        self._out.extend(self.packets.frame(status, pleth, float_byte, offset))
 
     def _end_of_stream(self) -> None:
         self._emit_all(self.packets.lost_sync())
