@@ -27,7 +27,7 @@ NUMERIC_EVERY = 60  # packets: re-send unchanged numerics once a second
 PLETH_PROBE_ERROR = 64  # the pleth value both families send while the probe is off
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: built 60 times a second, and faster to build with them
 class ContecSample:
     """One 60 Hz packet's content. ``None`` = the device reported no value."""
 
@@ -89,14 +89,20 @@ class _OximeterOutput:
                 run = []
             run.append(s.pleth)
             run_flags = flags
+            self._since_numeric += 1
+            # Most samples repeat the last numerics: that test is inlined here, 60 times a second.
+            if self._since_numeric < NUMERIC_EVERY and self._last == (
+                s.spo2, s.pulse_rate, s.perfusion_index, flags
+            ):
+                continue
             out.extend(self._numerics(s, flags))
         if run:
             out.append(WaveChunk("pleth", PLETH_RATE_HZ, tuple(run), run_flags or frozenset()))
         return out
 
     def _numerics(self, s: ContecSample, flags: frozenset[str]) -> list[Item]:
+        """Readings for a sample whose numerics changed or are due again (``items`` keeps the count)."""
         key = (s.spo2, s.pulse_rate, s.perfusion_index, flags)
-        self._since_numeric += 1
         if key == self._last and self._since_numeric < NUMERIC_EVERY:
             return []
         self._last, self._since_numeric = key, 0
