@@ -24,11 +24,14 @@ STAT_MEM = 0x0010  # a record replayed from the device's memory
 STAT_LOW_BAT = 0x0001
 
 
+_BCD = {(v // 10) << 4 | v % 10: v for v in range(100)}  # the 100 valid BCD bytes, looked up per digit pair
+
+
 def _bcd(byte: int) -> int:
-    hi, lo = byte >> 4, byte & 0x0F
-    if hi > 9 or lo > 9:
+    value = _BCD.get(byte)
+    if value is None:
         raise ValueError(f"{byte:02X} is not BCD")
-    return hi * 10 + lo
+    return value
 
 
 def _to_bcd(value: int) -> int:
@@ -87,7 +90,14 @@ class NoninDf13Decoder(FramedDecoder):
         while self._available() >= len(HEADER) + 2:
             head = self._peek(len(HEADER) + 2)
             length = int.from_bytes(head[4:6], "big")
-            if head[:4] != HEADER or not MIN_DATA_LENGTH <= length <= MAX_DATA_LENGTH:
+            if head[:4] != HEADER:
+                # Jump to the next header (bytes before it cannot start a record), but not past the point
+                # where the byte-by-byte search would stop for want of a whole header and length.
+                found = self._buf.find(HEADER, self._pos + 1)
+                last = len(self._buf) - (len(HEADER) + 1)
+                self._skip_bytes(min(last if found < 0 else found, last) - self._pos)
+                continue
+            if not MIN_DATA_LENGTH <= length <= MAX_DATA_LENGTH:
                 self._skip(1)
                 continue
             total = len(HEADER) + 2 + length + 2
