@@ -23,6 +23,7 @@ from kapmonitor.devices.ble.ieee11073 import (
     decode_sfloat,
     encode_date_time,
     encode_sfloat,
+    sfloat_value,
 )
 from kapmonitor.devices.ble.notification import NotificationDecoder, checked_reading, need, trailing_error
 
@@ -49,7 +50,7 @@ class PulseRateRange(IntEnum):
     RFU = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MeasurementStatus:
     """The u16 status of 0x2A35/0x2A36, kept whole so RFU bits survive a round trip."""
 
@@ -72,7 +73,7 @@ def _status_flags(bits: int) -> frozenset[str]:
     return frozenset(name for bit, name in _STATUS_FLAG_NAMES.items() if bits & bit)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BloodPressureMeasurement:
     """One 0x2A35 (or, with ``systolic`` as the cuff pressure, 0x2A36) payload, in the unit the device
     used."""
@@ -104,12 +105,16 @@ def required_length(flags: int) -> int:
     )
 
 
+_REQUIRED_LENGTH = tuple(required_length(flags) for flags in range(256))
+
+
 def parse_blood_pressure_measurement(data: bytes) -> tuple[BloodPressureMeasurement, int]:
     """The measurement and how many bytes its flags account for."""
     need(data, 1, "flags")
     flags = data[0]
-    need(data, required_length(flags), f"flags 0x{flags:02X}")
-    systolic, diastolic, mean = (decode_sfloat(data, o) for o in (1, 3, 5))
+    if len(data) < _REQUIRED_LENGTH[flags]:  # the message is formatted only when it is needed
+        need(data, _REQUIRED_LENGTH[flags], f"flags 0x{flags:02X}")
+    systolic, diastolic, mean = map(sfloat_value, struct.unpack_from("<3H", data, 1))
     offset = 7
     timestamp = pulse = user = status = None
     if flags & _TIMESTAMP:
@@ -244,13 +249,10 @@ class BloodPressureDecoder(_CuffDecoder):
         m, used, extra = self._parse(payload)
         flags = m.status.flags if m.status else frozenset()
         when = m.timestamp.as_datetime() if m.timestamp else None
-        items: list[Item] = []
-        for metric, value, limits, offset in (
-            ("nibp_systolic", m.systolic, PLAUSIBLE_SYSTOLIC_MMHG, 1),
-            ("nibp_diastolic", m.diastolic, PLAUSIBLE_DIASTOLIC_MMHG, 3),
-            ("nibp_mean", m.mean, PLAUSIBLE_MEAN_MMHG, 5),
-        ):
-            items += checked_reading(metric, m.mmhg(value), limits, flags, when, offset)
+        mmhg = m.mmhg
+        items = checked_reading("nibp_systolic", mmhg(m.systolic), PLAUSIBLE_SYSTOLIC_MMHG, flags, when, 1)
+        items += checked_reading("nibp_diastolic", mmhg(m.diastolic), PLAUSIBLE_DIASTOLIC_MMHG, flags, when, 3)
+        items += checked_reading("nibp_mean", mmhg(m.mean), PLAUSIBLE_MEAN_MMHG, flags, when, 5)
         if m.pulse_rate_present:
             items += checked_reading(
                 "pulse_rate",

@@ -7,11 +7,12 @@ whose offset is the position in the decoder's whole input, and never lets any ot
 
 from __future__ import annotations
 
+import functools
 from abc import abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
 from dataclasses import replace
 from datetime import datetime
+from typing import ClassVar
 
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import DecodeError, Item, Reading
@@ -25,6 +26,9 @@ class ShortPayload(Exception):
         super().__init__(detail)
         self.offset = offset
         self.detail = detail
+
+
+_unit_of = functools.cache(unit_of)  # a handful of metric names, looked up for every reading
 
 
 def need(data: bytes, end: int, what: str) -> None:
@@ -47,7 +51,7 @@ def checked_reading(
     ``DecodeError("implausible")`` that keeps the number the device sent. With ``keep_implausible`` the
     value stays
     and is flagged "questionable" instead (for RR intervals, where every slot of the series matters)."""
-    unit = unit_of(metric)
+    unit = _unit_of(metric)
     if value is None or limits[0] <= value <= limits[1]:
         return [Reading(metric, value, unit, flags, t_device)]
     if keep_implausible:
@@ -108,7 +112,7 @@ class NotificationDecoder(Decoder):
         self.stats.frames_ok += 1
         if len(self._remembered) >= self.max_remembered:
             self._remembered.clear()
-        has_errors = any(isinstance(item, DecodeError) for item in items)
+        has_errors = DecodeError in map(type, items)  # no generator per notification (DecodeError is final)
         self._remembered[payload] = (tuple(items), has_errors)
         return self._shift(items, start) if has_errors else list(items)
 
