@@ -72,19 +72,22 @@ class NoninFrameDecoder(FramedDecoder):
         buf, check, unpack, assemble, out, stats = (
             self._buf, self.check_frame, self.unpack_frame, self.packets.frame, self._out, self.stats
         )
-        while len(buf) - self._pos >= FRAME_LEN:
-            pos = self._pos
-            frame = bytes(buf[pos : pos + FRAME_LEN])
-            problem = check(frame)
-            if problem is not None:
-                return problem
-            if self._run_start is not None:
-                self._close_run(resynced=True)
-            stats.frames_ok += 1
-            self._pos = pos + FRAME_LEN
-            status, pleth, float_byte = unpack(frame)
-            out.extend(assemble(status, pleth, float_byte, self._base + pos))
-        return None
+        if self._run_start is not None and len(buf) - self._pos >= FRAME_LEN and check(self._peek(FRAME_LEN)) is None:
+            self._close_run(resynced=True)  # the garbage run before this frame ends here
+        pos, last, base = self._pos, len(buf) - FRAME_LEN, self._base
+        try:
+            while pos <= last:
+                frame = bytes(buf[pos : pos + FRAME_LEN])
+                problem = check(frame)
+                if problem is not None:
+                    return problem
+                stats.frames_ok += 1
+                pos += FRAME_LEN
+                status, pleth, float_byte = unpack(frame)
+                out.extend(assemble(status, pleth, float_byte, base + pos - FRAME_LEN))
+            return None
+        finally:
+            self._pos = pos  # kept in a local in the loop, written back once
 
     def _confirmed_here(self) -> bool | None:
         """Whether ``confirm_frames`` good frames start at the read position; None if bytes are missing."""
