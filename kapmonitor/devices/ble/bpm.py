@@ -258,7 +258,7 @@ class BloodPressureDecoder(_CuffDecoder):
                 "pulse_rate",
                 m.pulse_rate,
                 PLAUSIBLE_PULSE_RATE,
-                flags | _range_flag(m),
+                flags | _range_flag(m) if m.status else flags,
                 when,
                 7 + DATE_TIME_SIZE * (m.timestamp is not None),
             )

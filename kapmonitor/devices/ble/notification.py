@@ -81,7 +81,7 @@ class NotificationDecoder(Decoder):
 
     # Streaming devices repeat a few hundred distinct payloads (same SpO2, same pulse, same flags), so the
     # items of a payload are remembered: a repeat costs one dict lookup instead of a parse. Items are frozen, so
-    # sharing them is safe. Bounded: the table is dropped when it fills.
+    # sharing them is safe. Bounded: the table is dropped when it fills; 0 turns it off.
     max_remembered: ClassVar[int] = 2048
 
     def __init__(self) -> None:
@@ -110,11 +110,12 @@ class NotificationDecoder(Decoder):
             self.stats.bytes_discarded += len(data)
             return [DecodeError("malformed", start, f"{type(exc).__name__}: {exc}")]
         self.stats.frames_ok += 1
-        if len(self._remembered) >= self.max_remembered:
-            self._remembered.clear()
         has_errors = DecodeError in map(type, items)  # no generator per notification (DecodeError is final)
-        self._remembered[payload] = (tuple(items), has_errors)
-        return self._shift(items, start) if has_errors else list(items)
+        if self.max_remembered:
+            if len(self._remembered) >= self.max_remembered:
+                self._remembered.clear()
+            self._remembered[payload] = (tuple(items), has_errors)
+        return self._shift(items, start) if has_errors else items  # the table keeps its own tuple
 
     def _shift(self, items: Sequence[Item], start: int) -> list[Item]:
         shifted: list[Item] = []
