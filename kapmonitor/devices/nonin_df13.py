@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from kapmonitor.core.metrics import unit_of
@@ -24,11 +25,14 @@ STAT_MEM = 0x0010  # a record replayed from the device's memory
 STAT_LOW_BAT = 0x0001
 
 
+_BCD = {(v // 10) << 4 | v % 10: v for v in range(100)}  # the 100 valid BCD bytes, looked up per digit pair
+
+
 def _bcd(byte: int) -> int:
-    hi, lo = byte >> 4, byte & 0x0F
-    if hi > 9 or lo > 9:
+    value = _BCD.get(byte)
+    if value is None:
         raise ValueError(f"{byte:02X} is not BCD")
-    return hi * 10 + lo
+    return value
 
 
 def _to_bcd(value: int) -> int:
@@ -37,7 +41,7 @@ def _to_bcd(value: int) -> int:
 
 def device_time(data: bytes) -> datetime:
     """The measurement time in the first 8 data bytes: century, year, month, day, hour, min, s, 1/100 s."""
-    century, year, month, day, hour, minute, second, hundredths = (_bcd(b) for b in data[:8])
+    century, year, month, day, hour, minute, second, hundredths = map(_bcd, data[:8])
     return datetime(century * 100 + year, month, day, hour, minute, second, hundredths * 10_000)
 
 
@@ -52,6 +56,22 @@ def parse_df13_data(data: bytes, offset: int) -> list[Item]:
             DecodeError("device_time", offset, f"unreadable measurement time {data[:8].hex(' ')}: {exc}")
         )
     status = (data[8] << 8) | data[9]
+    hr = (data[10] << 8) | data[11]
+    spo2 = data[13]
+    none = bool(status & STAT_NOMS)
+    frozen = _status_flags(status & (STAT_SPA | STAT_MEM | STAT_LOW_BAT))
+    items.append(Reading("spo2", None if none or spo2 == SPO2_MISSING else float(spo2), _SPO2_UNIT, frozen, t_device))
+    items.append(
+        Reading("pulse_rate", None if none or hr == HR_MISSING else float(hr), _PULSE_RATE_UNIT, frozen, t_device)
+    )
+    return items
+
+
+_SPO2_UNIT, _PULSE_RATE_UNIT = unit_of("spo2"), unit_of("pulse_rate")
+
+
+@functools.cache  # 8 combinations of the three flag bits: one frozenset each, not one per record
+def _status_flags(status: int) -> frozenset[str]:
     flags = set()
     if status & STAT_SPA:
         flags.add(SMARTPOINT)
@@ -59,25 +79,7 @@ def parse_df13_data(data: bytes, offset: int) -> list[Item]:
         flags.add("stored")
     if status & STAT_LOW_BAT:
         flags.add("low_battery")
-    hr = (data[10] << 8) | data[11]
-    spo2 = data[13]
-    none = bool(status & STAT_NOMS)
-    frozen = frozenset(flags)
-    items.append(
-        Reading(
-            "spo2", None if none or spo2 == SPO2_MISSING else float(spo2), unit_of("spo2"), frozen, t_device
-        )
-    )
-    items.append(
-        Reading(
-            "pulse_rate",
-            None if none or hr == HR_MISSING else float(hr),
-            unit_of("pulse_rate"),
-            frozen,
-            t_device,
-        )
-    )
-    return items
+    return frozenset(flags)
 
 
 class NoninDf13Decoder(FramedDecoder):
@@ -85,20 +87,26 @@ class NoninDf13Decoder(FramedDecoder):
 
     def _decode(self) -> None:
         while self._available() >= len(HEADER) + 2:
-            head = self._peek(len(HEADER) + 2)
-            length = int.from_bytes(head[4:6], "big")
-            if head[:4] != HEADER or not MIN_DATA_LENGTH <= length <= MAX_DATA_LENGTH:
+            buf, pos = self._buf, self._pos  # read in place: a record is copied once, when it checks out
+            length = buf[pos + 4] << 8 | buf[pos + 5]
+            if buf[pos : pos + 4] != HEADER:
+                # Jump to the next header (bytes before it cannot start a record), but not past the point
+                # where the byte-by-byte search would stop for want of a whole header and length.
+                found = self._buf.find(HEADER, self._pos + 1)
+                last = len(self._buf) - (len(HEADER) + 1)
+                self._skip_bytes(min(last if found < 0 else found, last) - self._pos)
+                continue
+            if not MIN_DATA_LENGTH <= length <= MAX_DATA_LENGTH:
                 self._skip(1)
                 continue
             total = len(HEADER) + 2 + length + 2
             if self._available() < total:
                 return
-            record = self._peek(total)
-            data = record[6 : 6 + length]
-            if record[-1] != ETX:
+            if buf[pos + total - 1] != ETX:
                 self._skip(1)
                 continue
-            if sum(data) & 0xFF != record[-2]:
+            data = bytes(buf[pos + 6 : pos + 6 + length])
+            if sum(data) & 0xFF != buf[pos + total - 2]:
                 self.stats.checksum_errors += 1
                 self._skip(1, CHECKSUM)
                 continue

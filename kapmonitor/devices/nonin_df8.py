@@ -9,6 +9,9 @@ the 9560 and is read as a sensor disconnect, as on older modules.
 
 from __future__ import annotations
 
+import functools
+import re
+
 from kapmonitor.core.readings import Reading
 from kapmonitor.devices.nonin_framing import FramedDecoder
 from kapmonitor.devices.nonin_packet import (
@@ -23,6 +26,7 @@ from kapmonitor.devices.nonin_packet import (
 )
 
 FRAME_LEN = 4
+_FRAME = re.compile(rb"[\x80-\xff][\x00-\x7f]{3}")  # bit 7 set in byte 1, clear in bytes 2..4 (is_df8_frame)
 
 _B1_FLAGS = (
     (0x40, "sensor_off"),
@@ -40,25 +44,32 @@ def is_df8_frame(frame: bytes) -> bool:
 
 def parse_df8_frame(frame: bytes) -> list[Reading]:
     """The SpO2 and pulse-rate readings of one frame (which must pass :func:`is_df8_frame`)."""
+    return list(_frame_readings(bytes(frame)))
+
+
+# A frame is a pure function of its 4 bytes and a patient's stream repeats few of them, so the (frozen)
+# readings are built once per distinct frame.
+@functools.lru_cache(maxsize=4096)
+def _frame_readings(frame: bytes) -> tuple[Reading, ...]:
     flags = {name for bit, name in _B1_FLAGS if frame[0] & bit}
     flags |= {name for bit, name in _B4_FLAGS if frame[3] & bit}
     values = PacketValues(
         heart_rate(frame[0], frame[1]), spo2_value(frame[2]), frozenset(), timer=0, firmware=0
     )
-    return [r for r in packet_readings(values, frozenset(flags)) if isinstance(r, Reading)]
+    return tuple(r for r in packet_readings(values, frozenset(flags)) if isinstance(r, Reading))
 
 
 class NoninDf8Decoder(FramedDecoder):
     protocol = "nonin-df8"
 
     def _decode(self) -> None:
-        while self._available() >= FRAME_LEN:
-            frame = self._peek(FRAME_LEN)
-            if not is_df8_frame(frame):
-                self._skip(1)
-                continue
+        # The regex finds the next position where is_df8_frame holds, which is what sliding one byte at a
+        # time finds, without a Python loop per byte (matches do not overlap: an accepted frame is consumed).
+        for match in _FRAME.finditer(self._buf, self._pos):
+            self._skip_bytes(match.start() - self._pos)
             self._accept(FRAME_LEN)
-            self._emit_all(parse_df8_frame(frame))
+            self._emit_all(_frame_readings(match.group()))
+        self._skip_bytes(self._available() - (FRAME_LEN - 1))  # no frame starts before the last 3 bytes
 
 
 def encode_df8_frame(spo2: int | None, pulse_rate: int | None, flags: frozenset[str] = frozenset()) -> bytes:

@@ -119,6 +119,14 @@ class FramedDecoder(Decoder):
         if self._run_len >= self.max_garbage_run:
             self._close_run(resynced=False)
 
+    def _skip_bytes(self, n: int, reason: str = RESYNC) -> None:
+        """The same as ``n`` calls of ``_skip(1, reason)``, in pieces: runs still break at ``max_garbage_run``."""
+        while n > 0:
+            room = self.max_garbage_run - (self._run_len if self._run_start is not None else 0)
+            step = min(n, room)
+            self._skip(step, reason)
+            n -= step
+
     def _close_run(self, *, resynced: bool) -> None:
         if self._run_start is None:
             return

@@ -13,6 +13,7 @@ record or the alarms.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ SMARTPOINT = "smartpoint"
 _STATUS_FLAGS = ((SNSD, "sensor_off"), (ARTF, "artifact"), (OOT, "out_of_track"), (SNSA, "sensor_off"))
 
 
+@functools.cache  # 256 STATUS bytes: one frozenset each rather than one per frame (75 a second)
 def status_flags(status: int) -> frozenset[str]:
     """Quality flags one STATUS byte carries."""
     flags = {name for bit, name in _STATUS_FLAGS if status & bit}
@@ -199,13 +201,15 @@ class PacketAssembler:
             self._packet_offset = offset
         flags = status_flags(status)
         self._samples.append(pleth)
-        self._wave_flags |= flags
-        self._window_flags |= flags
-        if self._floats is not None:
-            self._floats.append(float_byte)
-            if len(self._floats) == FRAMES_PER_PACKET:
+        if flags:  # most frames carry no flag: skip two set updates
+            self._wave_flags |= flags
+            self._window_flags |= flags
+        floats = self._floats
+        if floats is not None:
+            floats.append(float_byte)
+            if len(floats) == FRAMES_PER_PACKET:
                 items += self._flush_wave()
-                items += self._complete_packet(self._floats)
+                items += self._complete_packet(floats)
                 self._floats = None
         if len(self._samples) >= FRAMES_PER_PACKET:
             items += self._flush_wave()

@@ -55,18 +55,39 @@ class NoninFrameDecoder(FramedDecoder):
                     self._skip(1)
                     continue
                 self._synced = True
-            if self._available() < FRAME_LEN:
-                return
-            frame = self._peek(FRAME_LEN)
-            problem = self.check_frame(frame)
+            problem = self._follow()
             if problem is None:
-                self._take(frame)
-                continue
+                return
             self._synced = False
             if problem == CHECKSUM:
                 self.stats.checksum_errors += 1
             self._emit_all(self.packets.lost_sync())
             self._skip(1, problem)
+
+    def _follow(self) -> str | None:
+        """Take good frames while in sync; the problem of the first bad frame, or None when bytes run out.
+
+        This is the hot loop (75 frames a second per device, far more when replaying a file): it does what
+        ``_peek`` + ``_accept`` + ``packets.frame`` do, with the lookups hoisted out of the loop."""
+        buf, check, unpack, assemble, out, stats = (
+            self._buf, self.check_frame, self.unpack_frame, self.packets.frame, self._out, self.stats
+        )
+        if self._run_start is not None and len(buf) - self._pos >= FRAME_LEN and check(self._peek(FRAME_LEN)) is None:
+            self._close_run(resynced=True)  # the garbage run before this frame ends here
+        pos, last, base = self._pos, len(buf) - FRAME_LEN, self._base
+        try:
+            while pos <= last:
+                frame = bytes(buf[pos : pos + FRAME_LEN])
+                problem = check(frame)
+                if problem is not None:
+                    return problem
+                stats.frames_ok += 1
+                pos += FRAME_LEN
+                status, pleth, float_byte = unpack(frame)
+                out.extend(assemble(status, pleth, float_byte, base + pos - FRAME_LEN))
+            return None
+        finally:
+            self._pos = pos  # kept in a local in the loop, written back once
 
     def _confirmed_here(self) -> bool | None:
         """Whether ``confirm_frames`` good frames start at the read position; None if bytes are missing."""
@@ -76,12 +97,6 @@ class NoninFrameDecoder(FramedDecoder):
             if self.check_frame(self._peek(FRAME_LEN, k * FRAME_LEN)) is not None:
                 return False
         return True
-
-    def _take(self, frame: bytes) -> None:
-        offset = self._here()
-        self._accept(FRAME_LEN)
-        status, pleth, float_byte = self.unpack_frame(frame)
-        self._emit_all(self.packets.frame(status, pleth, float_byte, offset))
 
     def _end_of_stream(self) -> None:
         self._emit_all(self.packets.lost_sync())

@@ -9,6 +9,7 @@ deflates, then reads the result.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -131,6 +132,11 @@ def _result_items(r: BpResult) -> list[Item]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # polled several times a second during a measurement: a few hundred values
+def _cuff_reading(mmhg: int) -> Reading:
+    return Reading("cuff_pressure", float(mmhg), "mmHg")
+
+
 class SuntechDecoder(Decoder):
     """Module replies: cuff pressure (LEN 5), status character (LEN 4, 'K' = complete), BP data (LEN 0x18)."""
 
@@ -147,47 +153,50 @@ class SuntechDecoder(Decoder):
         self.stats.bytes_in += len(data)
         self._buf += data
         out: list[Item] = []
-        while self._buf:
-            start = self._buf.find(MODULE_START)
-            if start != 0:
-                self._discard(len(self._buf) if start < 0 else start, "no start byte", out)
+        buf = self._buf
+        pos = 0  # next unread byte: the buffer is cut once per feed, not once per frame
+        while pos < len(buf):
+            if buf[pos] != MODULE_START:
+                start = buf.find(MODULE_START, pos)
+                pos = self._discard(pos, (len(buf) if start < 0 else start) - pos, "no start byte", out)
                 continue
-            if len(self._buf) < 2:
+            if len(buf) - pos < 2:
                 break
-            length = self._buf[1]
+            length = buf[pos + 1]
             if not MIN_FRAME <= length <= MAX_FRAME:
-                self._discard(1, f"implausible length {length}", out)
+                pos = self._discard(pos, 1, f"implausible length {length}", out)
                 continue
-            if len(self._buf) < length:
+            if len(buf) - pos < length:
                 break
-            frame = bytes(self._buf[:length])
+            frame = bytes(buf[pos : pos + length])
             if sum(frame) & 0xFF:
                 self.stats.checksum_errors += 1
-                out.append(DecodeError("checksum", self._buf_start, frame.hex(" ")))
-                self._discard(1, "checksum", out, report=False)
+                out.append(DecodeError("checksum", self._buf_start + pos, frame.hex(" ")))
+                pos = self._discard(pos, 1, "checksum", out, report=False)
                 continue
-            del self._buf[:length]
-            self._buf_start += length
+            pos += length
             self._in_garbage = False
             self.stats.frames_ok += 1
             out.extend(self._frame(frame))
+        del buf[:pos]
+        self._buf_start += pos
         return out
 
-    def _discard(self, n: int, reason: str, out: list[Item], *, report: bool = True) -> None:
+    def _discard(self, pos: int, n: int, reason: str, out: list[Item], *, report: bool = True) -> int:
+        """Give up ``n`` bytes from ``pos``; returns the position after them."""
         if not self._in_garbage:
             self.stats.resyncs += 1
             if report:
-                out.append(DecodeError(reason, self._buf_start, f"first byte 0x{self._buf[0]:02X}"))
+                out.append(DecodeError(reason, self._buf_start + pos, f"first byte 0x{self._buf[pos]:02X}"))
         self._in_garbage = True
         self.stats.bytes_discarded += n
-        del self._buf[:n]
-        self._buf_start += n
+        return pos + n
 
     @staticmethod
     def _frame(frame: bytes) -> list[Item]:
         length = frame[1]
         if length == CUFF_LEN:
-            return [Reading("cuff_pressure", float(frame[2] | frame[3] << 8), "mmHg")]
+            return [_cuff_reading(frame[2] | frame[3] << 8)]
         if length == STATUS_LEN and frame[2] == COMPLETE:
             return [LinkEvent("measurement_complete", "NIBP measurement complete")]
         if length == RESULT_LEN:

@@ -8,6 +8,7 @@ tolerated. For 0x2A36 the systolic field is the current cuff pressure and diasto
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from kapmonitor.devices.ble.ieee11073 import (
     decode_sfloat,
     encode_date_time,
     encode_sfloat,
+    sfloat_value,
 )
 from kapmonitor.devices.ble.notification import NotificationDecoder, checked_reading, need, trailing_error
 
@@ -48,7 +50,7 @@ class PulseRateRange(IntEnum):
     RFU = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MeasurementStatus:
     """The u16 status of 0x2A35/0x2A36, kept whole so RFU bits survive a round trip."""
 
@@ -60,16 +62,18 @@ class MeasurementStatus:
 
     @property
     def flags(self) -> frozenset[str]:
-        named = {
-            0x01: "body_movement",
-            0x02: "cuff_loose",
-            0x04: "irregular_pulse",
-            0x20: "improper_position",
-        }
-        return frozenset(name for bit, name in named.items() if self.bits & bit)
+        return _status_flags(self.bits)
 
 
-@dataclass(frozen=True)
+_STATUS_FLAG_NAMES = {0x01: "body_movement", 0x02: "cuff_loose", 0x04: "irregular_pulse", 0x20: "improper_position"}
+
+
+@functools.cache  # one frozenset per status word (u16), not one per measurement
+def _status_flags(bits: int) -> frozenset[str]:
+    return frozenset(name for bit, name in _STATUS_FLAG_NAMES.items() if bits & bit)
+
+
+@dataclass(frozen=True, slots=True)
 class BloodPressureMeasurement:
     """One 0x2A35 (or, with ``systolic`` as the cuff pressure, 0x2A36) payload, in the unit the device
     used."""
@@ -101,12 +105,16 @@ def required_length(flags: int) -> int:
     )
 
 
+_REQUIRED_LENGTH = tuple(required_length(flags) for flags in range(256))
+
+
 def parse_blood_pressure_measurement(data: bytes) -> tuple[BloodPressureMeasurement, int]:
     """The measurement and how many bytes its flags account for."""
     need(data, 1, "flags")
     flags = data[0]
-    need(data, required_length(flags), f"flags 0x{flags:02X}")
-    systolic, diastolic, mean = (decode_sfloat(data, o) for o in (1, 3, 5))
+    if len(data) < _REQUIRED_LENGTH[flags]:  # the message is formatted only when it is needed
+        need(data, _REQUIRED_LENGTH[flags], f"flags 0x{flags:02X}")
+    systolic, diastolic, mean = map(sfloat_value, struct.unpack_from("<3H", data, 1))
     offset = 7
     timestamp = pulse = user = status = None
     if flags & _TIMESTAMP:
@@ -241,19 +249,16 @@ class BloodPressureDecoder(_CuffDecoder):
         m, used, extra = self._parse(payload)
         flags = m.status.flags if m.status else frozenset()
         when = m.timestamp.as_datetime() if m.timestamp else None
-        items: list[Item] = []
-        for metric, value, limits, offset in (
-            ("nibp_systolic", m.systolic, PLAUSIBLE_SYSTOLIC_MMHG, 1),
-            ("nibp_diastolic", m.diastolic, PLAUSIBLE_DIASTOLIC_MMHG, 3),
-            ("nibp_mean", m.mean, PLAUSIBLE_MEAN_MMHG, 5),
-        ):
-            items += checked_reading(metric, m.mmhg(value), limits, flags, when, offset)
+        mmhg = m.mmhg
+        items = checked_reading("nibp_systolic", mmhg(m.systolic), PLAUSIBLE_SYSTOLIC_MMHG, flags, when, 1)
+        items += checked_reading("nibp_diastolic", mmhg(m.diastolic), PLAUSIBLE_DIASTOLIC_MMHG, flags, when, 3)
+        items += checked_reading("nibp_mean", mmhg(m.mean), PLAUSIBLE_MEAN_MMHG, flags, when, 5)
         if m.pulse_rate_present:
             items += checked_reading(
                 "pulse_rate",
                 m.pulse_rate,
                 PLAUSIBLE_PULSE_RATE,
-                flags | _range_flag(m),
+                flags | _range_flag(m) if m.status else flags,
                 when,
                 7 + DATE_TIME_SIZE * (m.timestamp is not None),
             )
@@ -285,10 +290,13 @@ class IntermediateCuffPressureDecoder(_CuffDecoder):
         return items + extra
 
 
+_RANGE_FLAGS = {
+    PulseRateRange.ABOVE_UPPER_LIMIT: frozenset({"pulse_rate_above_range"}),
+    PulseRateRange.BELOW_LOWER_LIMIT: frozenset({"pulse_rate_below_range"}),
+}
+
+
 def _range_flag(m: BloodPressureMeasurement) -> frozenset[str]:
     if m.status is None:
         return frozenset()
-    return {
-        PulseRateRange.ABOVE_UPPER_LIMIT: frozenset({"pulse_rate_above_range"}),
-        PulseRateRange.BELOW_LOWER_LIMIT: frozenset({"pulse_rate_below_range"}),
-    }.get(m.status.pulse_rate_range, frozenset())
+    return _RANGE_FLAGS.get(m.status.pulse_rate_range, frozenset())

@@ -8,6 +8,7 @@ matches, as Wireshark does: 0xF7FF is 204.7, not NaN, because its exponent is -1
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,7 +55,15 @@ class MedFloat:
     def value(self) -> float | None:
         if self.special is not None:
             return None
-        return float(Decimal(self.mantissa).scaleb(self.exponent))
+        return _scaled(self.mantissa, self.exponent)
+
+
+def _scaled(mantissa: int, exponent: int) -> float:
+    """mantissa * 10**exponent, correctly rounded (as ``float(Decimal(m).scaleb(e))``): integer arithmetic and
+    Python's correctly rounded int/int division, without the cost of Decimal."""
+    if exponent >= 0:
+        return float(mantissa * 10**exponent)
+    return mantissa / 10**-exponent
 
 
 def _signed(raw: int, bits: int) -> int:
@@ -73,9 +82,14 @@ def float_from_word(word: int) -> MedFloat:
     return MedFloat(_signed(word & 0xFFFFFF, 24), _signed(word >> 24, 8))
 
 
+@functools.cache  # 65536 words at most; a notification stream repeats a handful of them
+def sfloat_value(word: int) -> float | None:
+    return sfloat_from_word(word).value
+
+
 def decode_sfloat(data: bytes, offset: int = 0) -> float | None:
     """The value of the little-endian SFLOAT at ``offset``; ``None`` for every special value."""
-    return sfloat_from_word(int.from_bytes(data[offset : offset + 2], "little")).value
+    return sfloat_value(int.from_bytes(data[offset : offset + 2], "little"))
 
 
 def decode_float(data: bytes, offset: int = 0) -> float | None:

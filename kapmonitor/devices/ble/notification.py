@@ -7,10 +7,12 @@ whose offset is the position in the decoder's whole input, and never lets any ot
 
 from __future__ import annotations
 
+import functools
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import ClassVar
 
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import DecodeError, Item, Reading
@@ -24,6 +26,9 @@ class ShortPayload(Exception):
         super().__init__(detail)
         self.offset = offset
         self.detail = detail
+
+
+_unit_of = functools.cache(unit_of)  # a handful of metric names, looked up for every reading
 
 
 def need(data: bytes, end: int, what: str) -> None:
@@ -46,7 +51,7 @@ def checked_reading(
     ``DecodeError("implausible")`` that keeps the number the device sent. With ``keep_implausible`` the
     value stays
     and is flagged "questionable" instead (for RR intervals, where every slot of the series matters)."""
-    unit = unit_of(metric)
+    unit = _unit_of(metric)
     if value is None or limits[0] <= value <= limits[1]:
         return [Reading(metric, value, unit, flags, t_device)]
     if keep_implausible:
@@ -74,9 +79,15 @@ class NotificationDecoder(Decoder):
 
     characteristic: int  # the 16-bit characteristic UUID
 
+    # Streaming devices repeat a few hundred distinct payloads (same SpO2, same pulse, same flags), so the
+    # items of a payload are remembered: a repeat costs one dict lookup instead of a parse. Items are frozen, so
+    # sharing them is safe. Bounded: the table is dropped when it fills; 0 turns it off.
+    max_remembered: ClassVar[int] = 2048
+
     def __init__(self) -> None:
         super().__init__()
         self._position = 0
+        self._remembered: dict[bytes, tuple[tuple[Item, ...], bool]] = {}
 
     def feed(self, data: bytes) -> list[Item]:
         start = self._position
@@ -84,8 +95,14 @@ class NotificationDecoder(Decoder):
         self.stats.bytes_in += len(data)
         if not data:
             return []
+        payload = bytes(data)
+        known = self._remembered.get(payload)
+        if known is not None:
+            self.stats.frames_ok += 1
+            items, has_errors = known
+            return self._shift(items, start) if has_errors else list(items)
         try:
-            items = self.decode(bytes(data))
+            items = self.decode(payload)
         except ShortPayload as exc:
             self.stats.bytes_discarded += len(data)
             return [DecodeError("short", start + exc.offset, exc.detail)]
@@ -93,7 +110,12 @@ class NotificationDecoder(Decoder):
             self.stats.bytes_discarded += len(data)
             return [DecodeError("malformed", start, f"{type(exc).__name__}: {exc}")]
         self.stats.frames_ok += 1
-        return self._shift(items, start)
+        has_errors = DecodeError in map(type, items)  # no generator per notification (DecodeError is final)
+        if self.max_remembered:
+            if len(self._remembered) >= self.max_remembered:
+                self._remembered.clear()
+            self._remembered[payload] = (tuple(items), has_errors)
+        return self._shift(items, start) if has_errors else items  # the table keeps its own tuple
 
     def _shift(self, items: Sequence[Item], start: int) -> list[Item]:
         shifted: list[Item] = []

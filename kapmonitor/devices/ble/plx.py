@@ -7,6 +7,7 @@ below.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from kapmonitor.devices.ble.ieee11073 import (
     decode_sfloat,
     encode_date_time,
     encode_sfloat,
+    sfloat_value,
 )
 from kapmonitor.devices.ble.notification import NotificationDecoder, checked_reading, need, trailing_error
 
@@ -63,6 +65,7 @@ DEVICE_SENSOR_STATUS_FLAGS: dict[int, str] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a device repeats a few status words: one frozenset each, not one per reading
 def status_flags(measurement_status: int | None, device_sensor_status: int | None) -> frozenset[str]:
     found = set()
     for bits, table in (
@@ -78,7 +81,7 @@ def _u24(data: bytes, offset: int) -> int:
     return int.from_bytes(data[offset : offset + 3], "little")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlxSpotCheckMeasurement:
     spo2: float | None
     pulse_rate: float | None
@@ -95,13 +98,13 @@ class PlxSpotCheckMeasurement:
         return status_flags(self.measurement_status, self.device_sensor_status)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SpO2PulseRate:
     spo2: float | None
     pulse_rate: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlxContinuousMeasurement:
     spo2: float | None  # SpO2PR-Normal
     pulse_rate: float | None
@@ -122,7 +125,7 @@ class PlxContinuousMeasurement:
 def parse_plx_spot_check(data: bytes) -> tuple[PlxSpotCheckMeasurement, int]:
     need(data, 5, "flags, SpO2 and pulse rate")
     flags = data[0]
-    spo2, pr = decode_sfloat(data, 1), decode_sfloat(data, 3)
+    spo2, pr = map(sfloat_value, struct.unpack_from("<2H", data, 1))
     offset, timestamp, status, dss, pai = 5, None, None, None, None
     if flags & 0x01:
         need(data, offset + DATE_TIME_SIZE, "the timestamp")

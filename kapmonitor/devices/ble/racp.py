@@ -130,6 +130,7 @@ class RacpDecoder(NotificationDecoder):
 
     protocol = "ble-racp"
     characteristic = RECORD_ACCESS_CONTROL_POINT
+    max_remembered = 0  # rare replies whose event carries a mutable ``extra``: each gets its own
 
     def decode(self, payload: bytes) -> list[Item]:
         try:
