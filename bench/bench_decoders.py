@@ -13,12 +13,19 @@ TARGET_BYTES = 2_000_000
 BUDGET_MB_S = 1.0
 
 
-def _notifications(sim: DeviceSimulator) -> list[bytes]:
-    """Bluetooth simulators return one notification per call: keep them apart, as the radio does."""
+def _notifications(d: DeviceDescriptor, sim: DeviceSimulator) -> list[bytes]:
+    """Bluetooth simulators return one notification per call: keep them apart, as the radio does.
+
+    The step follows the profile's fastest track, so a cuff that measures every few minutes still yields a
+    stream long enough to time (distinct readings: the decoders remember repeated payloads, so a repeated
+    stream would flatter them).
+    """
+    fastest_hz = max((t.nominal_rate_hz for t in d.tracks), default=1.0)
+    step_s = min(60.0, max(0.05, 0.5 / fastest_hz))
     out: list[bytes] = []
     total = 0
     for _ in range(400_000):
-        payload = sim.advance(0.05)
+        payload = sim.advance(step_s)
         if payload:
             out.append(payload)
             total += len(payload)
@@ -54,7 +61,7 @@ def run() -> list[Figure]:
             continue
         sim = d.simulator(PhysiologicalModel(seed=1))
         if d.link == "ble":
-            figures.append(_bench_notifications(d, _notifications(sim)))
+            figures.append(_bench_notifications(d, _notifications(d, sim)))
             continue
         data = _stream(d, sim)
         if len(data) < 10_000:
