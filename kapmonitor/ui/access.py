@@ -64,9 +64,7 @@ def apply_permissions(dock: ClinicalDock, user: User | None) -> None:
 class TrustControls:
     """The user label, the Users menu and the lock of one main window."""
 
-    def __init__(
-        self, window: MainWindow, directory: UserDirectory, *, lock_after_min: float = LOCK_AFTER_MIN
-    ) -> None:
+    def __init__(self, window: MainWindow, directory: UserDirectory, *, lock_after_min: float = LOCK_AFTER_MIN) -> None:
         self.window = window
         self.directory = directory
         self.user_label = QLabel("")

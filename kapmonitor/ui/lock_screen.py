@@ -99,9 +99,7 @@ class LockScreen(QWidget):
     def refresh(self) -> None:
         """The tiles' numbers in the colours the tiles draw them in now (an alarm colour included)."""
         theme = self.window_.theme
-        self.setStyleSheet(
-            f"#lockScreen {{ background: {theme.background}; }} QLabel {{ color: {theme.text}; }}"
-        )
+        self.setStyleSheet(f"#lockScreen {{ background: {theme.background}; }} QLabel {{ color: {theme.text}; }}")
         for tile, label in self.values.items():
             text = tile.value_label.text()
             label.setText(f"{_title(tile)} {text}")

@@ -42,11 +42,12 @@ def ask(found: InterruptedSession, parent: QWidget | None) -> str:
     return RESUME if clicked is resume else CLOSE if clicked is close else LATER
 
 
-def offer_recovery(station: Station, window: MainWindow, ask: Ask = ask) -> int | None:
-    """Ask about every interrupted session; returns the id of the one resumed (only one runs at a time)."""
+def offer_recovery(station: Station, window: MainWindow, asking: Ask | None = None) -> int | None:
+    """Ask about every interrupted session (``asking``: default :func:`ask`, a dialog); returns the id of
+    the one resumed (only one session runs at a time)."""
     resumed: int | None = None
     for found in station.recovery.interrupted():
-        choice = ask(found, window)
+        choice = (asking or ask)(found, window)
         if choice == RESUME and station.session_id is None:
             station.resume_session(found.session_id, user=station.user)
             protocol = str(station.repository.session_detail(found.session_id).get("protocol") or "")
