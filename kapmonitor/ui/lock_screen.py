@@ -55,9 +55,11 @@ class LockScreen(QWidget):
         self.values = {tile: QLabel("") for tile in window.tiles}
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("user name")
+        self.name_edit.setMinimumWidth(220)
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setPlaceholderText("password")
+        self.password_edit.setMinimumWidth(220)
         self.password_edit.returnPressed.connect(self.unlock_clicked)
         self.unlock_button = QPushButton("Unlock")
         self.unlock_button.clicked.connect(self.unlock_clicked)
@@ -75,7 +77,8 @@ class LockScreen(QWidget):
         form = QHBoxLayout()
         form.addStretch(1)
         for widget in (self.name_edit, self.password_edit, self.unlock_button):
-            widget.setMinimumHeight(40)
+            widget.setMinimumHeight(48)
+            widget.setFont(_font(20, bold=False))
             form.addWidget(widget)
         form.addStretch(1)
         layout = QVBoxLayout(self)
