@@ -150,6 +150,7 @@ def run(db_url: str | None, demo: bool) -> int:
         with _quit_on_interrupt(app, window):
             code = app.exec()
         window.close()
+        window.trust.stop()  # type: ignore[attr-defined]  # the inactivity lock stops watching input
         return code
     finally:
         station.stop()
