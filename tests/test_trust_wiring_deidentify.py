@@ -136,3 +136,16 @@ def test_a_short_salt_is_one_plain_line(db_url: str, tmp_path: Path, capsys: pyt
     )
     assert code == 2
     assert "salt must be a secret of at least 8 characters" in capsys.readouterr().err
+
+
+def test_edf_and_pdf_too_with_this_computers_own_salt_made_once(db_url: str, tmp_path: Path) -> None:
+    from kapmonitor.export.deidentified import SALT_FILE
+    from kapmonitor.paths import data_dir
+
+    (edf,) = export(db_url, tmp_path / "edf", "edf", "--deidentify")
+    assert CODE.encode() not in edf.read_bytes()
+    salt = (data_dir() / SALT_FILE).read_text()
+    assert len(salt.strip()) == 64 and (data_dir() / SALT_FILE).stat().st_mode & 0o077 == 0
+    (pdf,) = export(db_url, tmp_path / "pdf", "pdf", "--deidentify")
+    assert pdf.stat().st_size > 0
+    assert (data_dir() / SALT_FILE).read_text() == salt  # the same salt next time: stable pseudonyms
