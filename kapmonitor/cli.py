@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("id", type=int)
     se.add_argument("--format", required=True, choices=["csv", "pdf", "edf", "fhir"])
     se.add_argument("--out", required=True, metavar="PATH")
+    se.add_argument("--deidentify", action="store_true", help="pseudonymise the patient and shift every date")
+    se.add_argument("--salt-file", metavar="FILE", help="the --deidentify secret (default: this computer's own)")
+    se.add_argument(
+        "--keep-free-text", action="store_true", help="with --deidentify: keep notes (dates shifted; check for names)"
+    )
     _db(se)
 
     p = sub.add_parser("audit", help="the audit trail")

@@ -6,6 +6,7 @@ The application, ``kapmonitor record`` and the tests all wire a bed the same way
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,16 @@ from kapmonitor.core.live import LiveBuffers
 from kapmonitor.core.readings import Item, LinkEvent
 from kapmonitor.devices.transport import DeviceStatus, Transport
 from kapmonitor.store.alarm_log import AlarmLog
+from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionGuard, SessionRecovery
 from kapmonitor.store.repository import SessionRepository
 
 if TYPE_CHECKING:
+    from kapmonitor.alarms.engine import AlarmEngine
+    from kapmonitor.alarms.events import AlarmEvent
+    from kapmonitor.alarms.limits import LimitProfile
     from kapmonitor.devices.physiology import PhysiologicalModel
     from kapmonitor.devices.scenario import Scenario
     from kapmonitor.devices.simulation import PatientModel
@@ -52,7 +57,9 @@ class Station:
         self.engine = open_database(db_url)
         self.repository = SessionRepository(self.engine)
         self.recorder: Recorder | None = Recorder(self.engine, publish=self.hub.publish) if record else None
-        self.recovery = SessionRecovery(self.engine)  # trust: crash recovery
+        self.audit = AuditTrail(self.engine)
+        self.user = ""  # who is logged in: the name audited for this station's session, device and limit changes
+        self.recovery = SessionRecovery(self.engine, audit=self.audit)  # trust: crash recovery
         self._guard = SessionGuard(self.recovery)
         if self.recorder is not None:
             self.hub.subscribe(self.recorder.write)
@@ -102,6 +109,46 @@ class Station:
             self.recorder.register_device(transport.device, transport.protocol, transport.address)
         if self._started:
             transport.start(self.hub.publish)
+        self._audit_device("added", transport)
+
+    def remove_transport(self, transport: Transport) -> None:
+        """Disconnect a device: it stops and its readings stop arriving; what it sent stays recorded."""
+        if transport not in self._transports:
+            return
+        self._transports.remove(transport)
+        transport.stop()
+        self._audit_device("removed", transport)
+
+    def _audit_device(self, change: str, transport: Transport) -> None:
+        payload = {"change": change, "device": transport.device, "protocol": transport.protocol,
+                   "address": transport.address, "session": self.session_id}
+        self.audit.append(self.user, "device.change", transport.device, payload)
+
+    # ---- alarm limits, audited (the engine itself stays free of the database) --------------------------
+
+    def change_alarm_limit(
+        self, alarms: AlarmEngine, key: str, *, reason: str = "", user: str | None = None, **changes: object
+    ) -> list[AlarmEvent]:
+        """Change one alarm limit of ``alarms`` for this session and audit the before and after."""
+        who = self.user if user is None else user
+        before = alarms.profile.limit(key)
+        events = alarms.override_limit(key, user=who, reason=reason, **changes)
+        after = alarms.profile.limit(key)
+        payload = {"key": key, "before": _plain(before), "after": _plain(after), "reason": reason,
+                   "session": self.session_id}
+        self.audit.append(who, "alarm.limit_change", key, payload)
+        return events
+
+    def set_alarm_profile(
+        self, alarms: AlarmEngine, profile: LimitProfile, *, user: str | None = None
+    ) -> list[AlarmEvent]:
+        """Use another alarm profile from now on, audited with both profiles' names."""
+        who = self.user if user is None else user
+        before = alarms.profile.name
+        events = alarms.set_profile(profile)
+        payload = {"before": before, "after": profile.name, "session": self.session_id}
+        self.audit.append(who, "alarm.profile_change", profile.name, payload)
+        return events
 
     def add_simulated(
         self,
@@ -180,6 +227,8 @@ class Station:
         session_id = self.repository.start_session(patient, protocol)
         self._guard.hold(session_id)
         self._record(session_id)
+        payload = {"patient": patient, "protocol": protocol}
+        self.audit.append(self.user, "session.start", f"session {session_id}", payload)
         return session_id
 
     def resume_session(self, session_id: int, *, user: str = "") -> None:
@@ -189,7 +238,7 @@ class Station:
             raise RuntimeError("this station was opened without recording")
         if self.session_id is not None:
             raise RuntimeError(f"session {self.session_id} is still running")
-        self.recovery.resume(session_id, user=user)
+        self.recovery.resume(session_id, user=user or self.user)
         self._guard.hold(session_id, claimed=True)
         self._record(session_id)
 
@@ -218,6 +267,7 @@ class Station:
             self.repository.end_session(session_id)
         finally:
             self._guard.let_go()
+        self.audit.append(self.user, "session.stop", f"session {session_id}")
 
     def stop(self) -> None:
         """Stop devices, end a running session, stop the hub and the recorder. Safe to call twice."""
@@ -234,3 +284,8 @@ class Station:
         if self.recorder is not None:
             self.recorder.stop()
         self.engine.dispose()
+
+
+def _plain(limit: object) -> dict[str, Any]:
+    """An alarm limit as plain JSON values for the audit trail."""
+    return dataclasses.asdict(limit)  # type: ignore[call-overload]

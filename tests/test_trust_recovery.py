@@ -138,10 +138,13 @@ def test_resuming_continues_the_session_with_the_gap_recorded_and_audited(
     assert gap[0][1] >= crashed["last_us"]
     assert f"process {crashed['pid']}" in gap[0][2] and "nothing recorded from" in gap[0][2]
     assert {d["device"] for d in detail["devices"]} == {DEV, STATION_DEVICE}
-    assert [(e.user, e.action, e.subject) for e in audit] == [
-        ("nina", "session.resume", f"session {session}")
+    sessions = [e for e in audit if e.action.startswith("session.")]
+    assert [(e.user, e.action, e.subject) for e in sessions] == [
+        ("", "session.start", f"session {session}"),  # the crashed process: nobody logged in there
+        ("nina", "session.resume", f"session {session}"),
+        ("", "session.stop", f"session {session}"),
     ]
-    assert audit[0].data()["owner"]["pid"] == crashed["pid"]
+    assert sessions[1].data()["owner"]["pid"] == crashed["pid"]
     assert owners == [(0,)]
 
 
@@ -155,8 +158,9 @@ def test_closing_an_interrupted_session_ends_it_at_its_last_data(
     assert rows(engine, "SELECT status, end_us FROM session") == [("ended", found.last_data_us)]
     ((kind, detail),) = rows(engine, "SELECT kind, detail FROM link_event WHERE kind LIKE 'session%'")
     assert kind == SESSION_INTERRUPTED and "nothing recorded after" in detail
-    assert [(e.user, e.action) for e in AuditTrail(engine).entries()] == [
-        ("nina", "session.close_interrupted")
+    assert [(e.user, e.action) for e in AuditTrail(engine).entries() if e.action.startswith("session.")] == [
+        ("", "session.start"),
+        ("nina", "session.close_interrupted"),
     ]
     with pytest.raises(UserError, match="is ended, not interrupted"):
         recovery.resume(crashed["session"])

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from kapmonitor.store.users import User
 from kapmonitor.ui import app
 from kapmonitor.ui.main_window import MainWindow
 
@@ -134,6 +135,8 @@ def test_demo_streams_simulated_monitors_into_a_recorded_session(qapp: QApplicat
     code, window = run_and_capture_window(qapp, demo=True, db_url=db_url, wait_ms=4000)
     assert code == 0
     assert window.banner.text() == "DEMO \u2014 simulated monitors" and not window.banner.isHidden()
+    assert window.current_user is not None and window.current_user.is_demo
+    assert window.trust.user_label.text() == "DEMO USER"
     assert window.spo2_tile.value_label.text().isdigit()
     assert window.pulse_tile.value_label.text().isdigit()
     pleth_x, _ = window.pleth.curve.getData()
@@ -148,8 +151,11 @@ def test_demo_streams_simulated_monitors_into_a_recorded_session(qapp: QApplicat
     assert tracks[("nonin-df7", "spo2")] >= 1
 
 
-def test_without_demo_the_window_opens_with_no_devices_and_no_session(qapp: QApplication, tmp_path: Path) -> None:
+def test_without_demo_the_window_opens_with_no_devices_and_no_session(
+    qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db_url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    monkeypatch.setattr(app, "_log_in", lambda station, demo: User("nina", frozenset({"nurse"})))
     code, window = run_and_capture_window(qapp, demo=False, db_url=db_url)
     assert code == 0
     assert window.banner.isHidden() and window.session_panel.start_button.isEnabled()

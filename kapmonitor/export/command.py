@@ -42,13 +42,26 @@ def _writer(format_name: str) -> Writer:
     raise ExportFailed(f"unknown export format {format_name!r} (use csv, pdf, edf or fhir)")
 
 
-def export_session(engine_url: str | None, session_id: int, format_name: str, out: Path) -> list[Path]:
+def export_session(
+    engine_url: str | None,
+    session_id: int,
+    format_name: str,
+    out: Path,
+    *,
+    deidentify_salt: str | None = None,
+    keep_free_text: bool = False,
+) -> list[Path]:
+    """Write one session; with ``deidentify_salt`` the export is de-identified (see export/deidentified.py)."""
     writer = _writer(format_name)
     engine = open_database(engine_url)
     try:
         data = load_session(engine, session_id)
     finally:
         engine.dispose()
+    if deidentify_salt is not None:
+        from kapmonitor.export.deidentified import deidentify_session
+
+        data = deidentify_session(data, salt=deidentify_salt, keep_free_text=keep_free_text)
     try:
         return writer(data, out)
     except (OSError, ValueError) as error:
@@ -58,6 +71,14 @@ def export_session(engine_url: str | None, session_id: int, format_name: str, ou
 
 
 def run(args: argparse.Namespace) -> int:
-    for path in export_session(args.db, args.id, args.format, Path(args.out)):
+    salt = None
+    if getattr(args, "deidentify", False):
+        from kapmonitor.export.deidentified import load_salt
+
+        salt = load_salt(args.salt_file)
+    keep = bool(getattr(args, "keep_free_text", False))
+    for path in export_session(
+        args.db, args.id, args.format, Path(args.out), deidentify_salt=salt, keep_free_text=keep
+    ):
         print(path)
     return 0

@@ -15,11 +15,11 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, exc, func, insert, select
+from sqlalchemy import Connection, Engine, exc, func, insert, select
 
 from kapmonitor.core.clock import now_us
 from kapmonitor.store.trust_tables import AuditEntry
@@ -30,6 +30,14 @@ APPEND_ATTEMPTS = 20
 _RENUMBER_WINDOW = 50  # how far verify looks for the seq an entry was written with, to say "moved"
 
 _audit = AuditEntry.__table__
+T = TypeVar("T")
+
+
+def _audit_contention(error: exc.DBAPIError) -> bool:
+    """Another process took the seq (or the chain link) we computed, or holds the database for a moment."""
+    if isinstance(error, exc.OperationalError):
+        return "locked" in str(error.orig) or "busy" in str(error.orig)
+    return "audit_entry" in str(error.orig)
 
 
 def canonical_json(value: Any) -> str:
@@ -110,27 +118,36 @@ class AuditTrail:
         self, user: str, action: str, subject: str = "", payload: Mapping[str, Any] | None = None
     ) -> Entry:
         """Add an entry; it is committed when this returns."""
-        payload_text = canonical_json(dict(payload or {}))
+        return self.commit_with(lambda conn: self.append_in(conn, user, action, subject, payload))
+
+    def commit_with(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction that also appends audit entries (through :meth:`append_in`), so a
+        change and its audit line are committed together or not at all. Appends are serialised in this
+        process; a race with another process for the next seq runs ``work`` again from the start, so
+        ``work`` must only write to ``conn``."""
         for attempt in range(APPEND_ATTEMPTS):
             try:
                 with self._lock, self.engine.begin() as conn:
-                    last = conn.execute(
-                        select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)
-                    ).first()
-                    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-                    t_us = now_us()
-                    digest = entry_hash(prev, seq, t_us, user, action, subject, payload_text)
-                    entry = Entry(seq, t_us, user, action, subject, payload_text, prev, digest)
-                    conn.execute(insert(_audit).values(**entry.__dict__))
-                return entry
-            except (
-                exc.IntegrityError,
-                exc.OperationalError,
-            ):  # another process took this seq, or holds the lock
-                if attempt == APPEND_ATTEMPTS - 1:
+                    return work(conn)
+            except (exc.IntegrityError, exc.OperationalError) as error:
+                if not _audit_contention(error) or attempt == APPEND_ATTEMPTS - 1:
                     raise
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def append_in(
+        conn: Connection, user: str, action: str, subject: str = "", payload: Mapping[str, Any] | None = None
+    ) -> Entry:
+        """Append inside the caller's transaction; call it only from within :meth:`commit_with`."""
+        payload_text = canonical_json(dict(payload or {}))
+        last = conn.execute(select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)).first()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        t_us = now_us()
+        digest = entry_hash(prev, seq, t_us, user, action, subject, payload_text)
+        entry = Entry(seq, t_us, user, action, subject, payload_text, prev, digest)
+        conn.execute(insert(_audit).values(**entry.__dict__))
+        return entry
 
     def entries(self) -> list[Entry]:
         with self.engine.connect() as conn:

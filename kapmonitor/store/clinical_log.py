@@ -10,8 +10,10 @@ Write entries only through ``add``/``amend``/``sign_off``: appending to ``log`` 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, exc, insert, select, update
 
@@ -19,6 +21,7 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.session.entries import DoseOverride, Entry, SignOff
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.store.audit import AuditTrail, canonical_json
 from kapmonitor.store.clinical_tables import (
     ClinicalEntryRow,
     ClinicalRecordRow,
@@ -31,6 +34,26 @@ from kapmonitor.store.models import Session
 _entry = ClinicalEntryRow.__table__
 _record = ClinicalRecordRow.__table__
 _session = Session.__table__
+
+
+# The audit action for each stored entry kind; every other kind is "clinical.add".
+AUDIT_ACTIONS = {"amendment": "clinical.amend", "sign_off": "session.sign", "addendum": "clinical.addendum"}
+
+
+def audit_line(row: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(action, subject, payload) of the audit entry for one stored clinical_entry row. The payload carries
+    a digest of the row, so the audit trail also vouches for what the entry said."""
+    payload: dict[str, Any] = {
+        "session": row["session_id"],
+        "seq": row["seq"],
+        "kind": row["kind"],
+        "author": row["author"],
+        "row_sha256": hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest(),
+    }
+    if row["amends_seq"] is not None:
+        payload["amends_seq"] = row["amends_seq"]
+    subject = f"session {row['session_id']} entry {row['seq']}"
+    return AUDIT_ACTIONS.get(row["kind"], "clinical.add"), subject, payload
 
 
 class ClinicalWriteError(UserError):
@@ -47,9 +70,17 @@ class ClinicalLog(SessionRecord):
     ``template`` sets the protocol and the maximum mg/kg for a new record; a stored record keeps its own.
     """
 
-    def __init__(self, engine: Engine, session_id: int, template: ProtocolTemplate | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        session_id: int,
+        template: ProtocolTemplate | None = None,
+        *,
+        audit: AuditTrail | None = None,
+    ) -> None:
         super().__init__()
         self.engine = engine
+        self.audit = audit or AuditTrail(engine)
         self.session_id = session_id
         with _reading(engine, session_id) as conn:
             header = _header(conn, session_id)
@@ -82,21 +113,26 @@ class ClinicalLog(SessionRecord):
     def _store(self, before: int) -> None:
         added = self.log[before:]
         what = " and ".join(type(e).__name__ for e in added) + (" were" if len(added) > 1 else " was")
-        try:
-            with self.engine.begin() as conn:
-                if not self._stored_header:
-                    conn.execute(
-                        insert(_record).values(
-                            session_id=self.session_id, protocol=self.protocol, max_mg_per_kg=self.max_mg_per_kg
-                        )
+        rows = [
+            {**entry_to_row(e), "session_id": self.session_id, "seq": seq}
+            for seq, e in enumerate(added, start=before + 1)
+        ]
+
+        def write(conn: Connection) -> None:
+            if not self._stored_header:
+                conn.execute(
+                    insert(_record).values(
+                        session_id=self.session_id, protocol=self.protocol, max_mg_per_kg=self.max_mg_per_kg
                     )
-                rows = [
-                    {**entry_to_row(e), "session_id": self.session_id, "seq": seq}
-                    for seq, e in enumerate(added, start=before + 1)
-                ]
-                conn.execute(insert(_entry), rows)
-                if any(isinstance(e, SignOff) for e in added):
-                    conn.execute(update(_session).where(_session.c.id == self.session_id).values(status="signed"))
+                )
+            conn.execute(insert(_entry), rows)
+            if any(isinstance(e, SignOff) for e in added):
+                conn.execute(update(_session).where(_session.c.id == self.session_id).values(status="signed"))
+            for row in rows:  # in the same transaction: no entry is ever stored without its audit line
+                AuditTrail.append_in(conn, row["author"], *audit_line(row))
+
+        try:
+            self.audit.commit_with(write)
         except exc.IntegrityError as error:
             raise ClinicalWriteError(
                 f"the {what} not saved: session {self.session_id} is missing or another workstation "

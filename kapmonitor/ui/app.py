@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from kapmonitor.devices.scenario import Scenario
     from kapmonitor.station import Station
+    from kapmonitor.store.users import User
     from kapmonitor.ui.main_window import MainWindow
 
 NO_DISPLAY = (
@@ -137,7 +138,12 @@ def run(db_url: str | None, demo: bool) -> int:
         print(f"kapmonitor: cannot open the database: {exc}", file=sys.stderr)
         return 1
     try:
+        user = _log_in(station, demo)
+        if user is None:
+            return 0  # the login was cancelled: nothing was started
         window = MainWindow(station, demo=demo)
+        _install_trust(station, window, user)
+        _offer_recovery(station, window)
         if demo:
             try:
                 _start_demo(station, window)
@@ -151,9 +157,33 @@ def run(db_url: str | None, demo: bool) -> int:
         with _quit_on_interrupt(app, window):
             code = app.exec()
         window.close()
+        window.trust.stop()  # type: ignore[attr-defined]  # the inactivity lock stops watching input
         return code
     finally:
         station.stop()
+
+
+def _log_in(station: Station, demo: bool) -> User | None:
+    """The demo runs as the demo user; otherwise the login dialog (first-run administrator set-up included)."""
+    from kapmonitor.store.users import UserDirectory
+    from kapmonitor.ui.login_dialog import log_in
+
+    directory = UserDirectory(station.engine, audit=station.audit)
+    return directory.demo_user() if demo else log_in(directory)
+
+
+def _install_trust(station: Station, window: MainWindow, user: User) -> None:
+    from kapmonitor.store.users import UserDirectory
+    from kapmonitor.ui.access import install_trust
+
+    install_trust(window, UserDirectory(station.engine, audit=station.audit), user)
+
+
+def _offer_recovery(station: Station, window: MainWindow) -> None:
+    """Sessions a crashed kapmonitor left in progress: resume one, or close them at their last data."""
+    from kapmonitor.ui.recovery_prompt import offer_recovery
+
+    offer_recovery(station, window)
 
 
 # The demo's cuff measures on arrival and then every 3 minutes, so its cycle shows within a short look.

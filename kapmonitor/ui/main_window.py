@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -19,7 +19,9 @@ from kapmonitor.core.live import Latest, LiveBuffers
 from kapmonitor.devices.transport import DeviceStatus
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.store.users import User
 from kapmonitor.ui import theme as themes
+from kapmonitor.ui.access import apply_permissions
 from kapmonitor.ui.alarm_view import install_alarm_panel
 from kapmonitor.ui.clinical_dock import ClinicalDock, attach_clinical
 from kapmonitor.ui.device_strip import DeviceStrip
@@ -47,6 +49,8 @@ class StationView(Protocol):
 
 
 class MainWindow(QMainWindow):
+    user_changed = Signal(object)  # the User now at the monitor (trust: login, unlock as someone else)
+
     def __init__(
         self,
         station: StationView,
@@ -77,6 +81,7 @@ class MainWindow(QMainWindow):
         self.pi_tile = NumericTile("PI", "%", "perfusion", value_px=60)
         self.device_strip = DeviceStrip()
         self.clinical: ClinicalDock | None = None  # set_clinical adds the dock and the event lane
+        self.current_user: User | None = None  # who is logged in (None: a window without logins, in tests)
         self._layout()
         self._menus()
         self.alarm_panel = install_alarm_panel(self, station)  # bar, tile colours, log, therapy room: alarm_view.py
@@ -175,7 +180,21 @@ class MainWindow(QMainWindow):
     ) -> ClinicalDock:
         """Show the clinical record of the running session (``record``: the SessionRecord API, e.g. the
         store's ClinicalLog). ``options``: author, session_start_us, readings (see attach_clinical)."""
-        return attach_clinical(self, record, template, weight_kg, **options)  # type: ignore[arg-type]
+        if self.current_user is not None:
+            options.setdefault("author", self.current_user.username)
+        dock = attach_clinical(self, record, template, weight_kg, **options)  # type: ignore[arg-type]
+        apply_permissions(dock, self.current_user)
+        return dock
+
+    def set_user(self, user: User) -> None:
+        """Who is at the monitor now: their name is audited for the station's actions and written on their
+        clinical entries, and the clinical panels allow what their roles allow."""
+        self.current_user = user
+        if hasattr(self.station, "user"):
+            self.station.user = user.username  # type: ignore[attr-defined]
+        if self.clinical is not None:
+            apply_permissions(self.clinical, user)
+        self.user_changed.emit(user)
 
     def _open_clinical_record(self, session_id: int, patient: str, protocol: str, weight_kg: float | None) -> None:
         """A protocol session gets its clinical record, written to the station's database entry by entry."""

@@ -165,6 +165,14 @@ class SessionPanel(QFrame):
         self.session_started.emit(session_id, patient, protocol, weight)
         return True
 
+    def show_resumed(self, session_id: int, patient: str, protocol: str, start_us: int | None) -> None:
+        """The station resumed an interrupted session (crash recovery): show it as running since its start."""
+        self.patient, self._started_us = patient, start_us if start_us is not None else self.clock()
+        self._say(f"Session {session_id} resumed after an interruption.")
+        self._show_state()
+        self.refresh()
+        self.session_started.emit(session_id, patient, protocol, None)
+
     def stop_clicked(self) -> None:
         if self.station.session_id is None:
             return
