@@ -202,3 +202,14 @@ def test_closing_the_window_stops_the_bar(bed: Bed) -> None:
     bed.bar.refresh_timer.start()
     bed.window.close()
     assert not bed.bar.refresh_timer.isActive() and not bed.bar.flash_timer.isActive()
+
+
+def test_the_logged_in_user_acknowledges_not_the_computer_account(bed: Bed) -> None:
+    from kapmonitor.store.users import User
+
+    bed.window.set_user(User("rn.okafor", frozenset({"nurse"})))
+    bed.spo2((80, 0), (79, 11))
+    bed.bar.acknowledge_button.click()
+    bed.station.deliver_alarms()
+    bed.panel.refresh()
+    assert {r[4] for r in bed.panel.log_view.rows() if r[2] == "acknowledged"} == {"rn.okafor"}

@@ -219,6 +219,10 @@ def install_alarm_panel(window: MainWindow, station: Any) -> AlarmPanel | None:
     alarms = getattr(station, "alarms", None)
     if alarms is None:
         return None
-    panel = AlarmPanel(window, alarms, subscribe=getattr(station, "subscribe_alarms", None))
+    def who() -> str:  # the person logged in now; the OS account only in a window without logins
+        user = getattr(window, "current_user", None)
+        return user.username if user is not None else getpass.getuser()
+
+    panel = AlarmPanel(window, alarms, subscribe=getattr(station, "subscribe_alarms", None), user=who)
     QTimer.singleShot(0, panel.refresh)
     return panel
