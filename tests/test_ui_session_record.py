@@ -33,6 +33,8 @@ def test_a_note_typed_in_an_esketamine_session_is_in_the_database_at_once(qtbot:
         with station.engine.connect() as conn:  # a second connection sees it: committed, not buffered
             kinds = conn.execute(select(ClinicalEntryRow.kind).order_by(ClinicalEntryRow.seq)).scalars().all()
         assert kinds == ["weight", "note"]
+        actions = [e.action for e in station.audit.entries()]
+        assert actions.count("clinical.add") == 2 and station.audit.verify().intact  # audited as entered
         record = session_record(station.engine, station.session_id)
         assert record.weight_kg == 68.0
         assert [n.text for n in record.notes()] == ["Eyeshades on, music started"]

@@ -60,3 +60,18 @@ class PatientModel(Protocol):
     def pleth(self, t0_s: float, n: int, rate_hz: float) -> np.ndarray:
         """``n`` pleth samples from ``t0_s`` at ``rate_hz``, scaled 0.0 (trough) .. 1.0 (peak)."""
         ...
+
+
+class LaterPatient:
+    """A patient model seen from ``offset_s`` seconds into its story: a simulator started now continues a session
+    whose beginning was replayed (the demo opens 45 minutes into its scenario)."""
+
+    def __init__(self, model: PatientModel, offset_s: float) -> None:
+        self.model = model
+        self.offset_s = offset_s
+
+    def vitals(self, t_s: float) -> VitalsSnapshot:
+        return self.model.vitals(t_s + self.offset_s)
+
+    def pleth(self, t0_s: float, n: int, rate_hz: float) -> np.ndarray:
+        return self.model.pleth(t0_s + self.offset_s, n, rate_hz)

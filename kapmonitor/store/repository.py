@@ -7,11 +7,14 @@ recording does not read its samples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select, update
 
 from kapmonitor.core.clock import US_PER_S, iso, now_us
+from kapmonitor.core.metrics import unit_of
+from kapmonitor.core.readings import Reading
 from kapmonitor.store.models import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
 
 _patient = Patient.__table__
@@ -47,6 +50,32 @@ class SessionRepository:
                 "start_us": now_us(),
             }
             return int(conn.execute(insert(_session).values(**values)).inserted_primary_key[0])
+
+    def start_of(self, session_id: int) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(_session.c.start_us).where(_session.c.id == session_id)).scalar()
+
+    def readings(self, session_id: int, metrics: Sequence[str]) -> list[Reading]:
+        """The session's recorded numeric readings of ``metrics`` in time order, with their flags: what the
+        protocol prompts, the discharge checklist and the REMS form are worked out from."""
+        query = (
+            select(_numeric.c.metric, _numeric.c.value, _numeric.c.flags, _numeric.c.t_us, _device.c.device)
+            .join(_device, _device.c.id == _numeric.c.device_id)
+            .where(_numeric.c.session_id == session_id, _numeric.c.metric.in_(list(metrics)))
+            .order_by(_numeric.c.t_us)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Reading(m, v, unit_of(m), frozenset(f.split(",")) if f else frozenset(), None, t, d)
+            for m, v, f, t, d in rows
+        ]
+
+    def backdate_start(self, session_id: int, start_us: int) -> None:
+        """Set when a session began, for a session whose beginning is recorded after the fact (the demo replays
+        its first minutes; a replay records a scenario's whole span)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(_session).where(_session.c.id == session_id).values(start_us=start_us))
 
     def end_session(self, session_id: int) -> None:
         with self.engine.begin() as conn:

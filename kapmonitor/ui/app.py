@@ -19,7 +19,6 @@ from kapmonitor.ui import platform_libs
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication, QObject
 
-    from kapmonitor.devices.scenario import Scenario
     from kapmonitor.station import Station
     from kapmonitor.store.users import User
     from kapmonitor.ui.main_window import MainWindow
@@ -133,7 +132,7 @@ def run(db_url: str | None, demo: bool) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("kapmonitor")
     try:
-        station = Station(db_url, scenario=_demo_scenario() if demo else None)
+        station = Station(db_url)
     except Exception as exc:  # an unreachable or unwritable database: say so in one line
         print(f"kapmonitor: cannot open the database: {exc}", file=sys.stderr)
         return 1
@@ -186,17 +185,6 @@ def _offer_recovery(station: Station, window: MainWindow) -> None:
     offer_recovery(station, window)
 
 
-# The demo's cuff measures on arrival and then every 3 minutes, so its cycle shows within a short look.
-DEMO_NIBP = {"interval_s": 180.0, "measure_at_start": True}
-
-
-def _demo_scenario() -> Scenario:
-    from kapmonitor.devices.scenario import Scenario
-    from kapmonitor.paths import resources_dir
-
-    return Scenario.load(resources_dir() / "scenarios" / "demo.toml")
-
-
 def _add_configured_devices(station: Station, window: MainWindow) -> None:
     """The devices saved in the Devices window; a bad file is shown, and the monitor opens without them."""
     from kapmonitor.core.errors import UserError
@@ -214,13 +202,19 @@ def _add_configured_devices(station: Station, window: MainWindow) -> None:
 
 
 def _start_demo(station: Station, window: MainWindow) -> None:
-    """A simulated oximeter and NIBP module, each on a pseudo-terminal read through the real serial transport."""
-    from kapmonitor.devices.suntech import NibpSchedule, SuntechDriver
+    """The demo scenario's first 45 minutes already recorded (trends, doses, ratings, notes), then its simulated
+    oximeter and NIBP module streaming on, each on a pseudo-terminal read through the real serial transport."""
+    from kapmonitor.demo import ALREADY_MINUTES, demo_scenario, start_demo
 
-    station.add_simulated("nonin-df7")
-    station.add_simulated("suntech-advantage", driver=SuntechDriver(NibpSchedule(**DEMO_NIBP)))
-    station.start()
-    window.session_panel.start_session("DEMO-001")
+    print(f"kapmonitor: preparing the demo session ({ALREADY_MINUTES:.0f} min already recorded)", file=sys.stderr)
+    demo = start_demo(station, demo_scenario())
+    window.session_panel.show_running(
+        demo.session_id,
+        demo.patient,
+        demo.protocol,
+        demo.start_us,
+        f"First {ALREADY_MINUTES:.0f} min replayed from the demo scenario; live from here.",
+    )
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from kapmonitor.store.users import User
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.access import apply_permissions
 from kapmonitor.ui.alarm_view import install_alarm_panel
-from kapmonitor.ui.clinical_dock import ClinicalDock, attach_clinical
+from kapmonitor.ui.clinical_dock import CLINICAL_METRICS, ClinicalDock, attach_clinical
 from kapmonitor.ui.device_strip import DeviceStrip
 from kapmonitor.ui.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
 from kapmonitor.ui.session_panel import SessionPanel, templates
@@ -204,7 +204,13 @@ class MainWindow(QMainWindow):
             return
         from kapmonitor.store.clinical_log import ClinicalLog
 
-        self.set_clinical(ClinicalLog(engine, session_id, template), template, weight_kg)
+        record = ClinicalLog(engine, session_id, template, audit=getattr(self.station, "audit", None))
+        repository = getattr(self.station, "repository", None)
+        options: dict[str, object] = {}
+        if repository is not None:  # prompts and discharge from the recorded readings, flags and all
+            options["session_start_us"] = repository.start_of(session_id)
+            options["readings"] = lambda: repository.readings(session_id, CLINICAL_METRICS)
+        self.set_clinical(record, template, weight_kg, **options)
 
     def _close_clinical_record(self, session_id: int) -> None:
         """An ended session takes no more entries here (corrections go through review, as addenda)."""

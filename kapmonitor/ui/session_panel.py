@@ -110,6 +110,8 @@ class SessionPanel(QFrame):
         self.session_label = QLabel("No session running")
         self.elapsed_label = QLabel("")
         self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)  # a long message wraps instead of widening the whole window
+        self.message_label.setMaximumWidth(420)
         big = QFont()
         big.setPixelSize(20)
         big.setBold(True)
@@ -167,8 +169,13 @@ class SessionPanel(QFrame):
 
     def show_resumed(self, session_id: int, patient: str, protocol: str, start_us: int | None) -> None:
         """The station resumed an interrupted session (crash recovery): show it as running since its start."""
+        message = f"Session {session_id} resumed after an interruption."
+        self.show_running(session_id, patient, protocol, start_us, message)
+
+    def show_running(self, session_id: int, patient: str, protocol: str, start_us: int | None, message: str) -> None:
+        """A session the station started itself (resumed, or the demo's): shown as running since its start."""
         self.patient, self._started_us = patient, start_us if start_us is not None else self.clock()
-        self._say(f"Session {session_id} resumed after an interruption.")
+        self._say(message)
         self._show_state()
         self.refresh()
         self.session_started.emit(session_id, patient, protocol, None)
@@ -203,6 +210,9 @@ class SessionPanel(QFrame):
 
     def _show_state(self) -> None:
         running = self.station.session_id is not None
+        # While a session runs, its form steps aside: the row shows the session and the Stop button only.
+        for widget in (self.patient_edit, self.protocol_combo, self.weight_spin, self.start_button):
+            widget.setVisible(not running)
         self.patient_edit.setEnabled(not running)
         self.protocol_combo.setEnabled(not running)
         self.weight_spin.setEnabled(not running)
