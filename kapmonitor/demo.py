@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Item, LinkEvent
 from kapmonitor.devices.physiology import PhysiologicalModel
@@ -47,6 +48,9 @@ def start_demo(station: Station, scenario: Scenario, already_minutes: float = AL
     """Add the scenario's simulated devices to ``station``, record its first ``already_minutes`` as if they had
     happened, and leave the session running with the devices streaming live from that point of the story."""
     offset_s = already_minutes * 60
+    items, events = _replay_beginning(station, replace(scenario, duration_s=offset_s))
+    # The devices start only now: a simulator left writing to a pseudo-terminal nobody reads would meet the
+    # serial link with a backlog, not with live data.
     model = PhysiologicalModel(scenario)
     live = {
         protocol: station.add_simulated(
@@ -62,35 +66,46 @@ def start_demo(station: Station, scenario: Scenario, already_minutes: float = AL
     session_id = station.start_session(patient, protocol)
     start_us = now_us() - round(offset_s * US_PER_S)
     station.repository.backdate_start(session_id, start_us)
-    _replay_beginning(station, replace(scenario, duration_s=offset_s), start_us, live)
+    _record_beginning(station, items, events, shift_us=start_us - REPLAY_ORIGIN_US, live=live)
     entries = _clinical_beginning(station, scenario, session_id, protocol, start_us, offset_s)
     station.start()
     return DemoSession(session_id, patient, protocol, start_us, entries)
 
 
-def _replay_beginning(station: Station, scenario: Scenario, start_us: int, live: dict[str, str]) -> None:
-    """The replayed minutes go where live data goes (buffers, recorder, alarm log) under the live device ids."""
+REPLAY_ORIGIN_US = 1  # the replay runs on its own time axis from here; the items are moved onto the session's
 
-    def as_live(items: list[Item]) -> list[Item]:
-        out: list[Item] = []
-        for item in items:
-            device = live.get(item.device.split("@")[0], item.device)
-            out.append(replace(item, device=device) if isinstance(item, LinkEvent) else item.stamped(item.t_us, device))
-        return out
 
-    def take(items: list[Item]) -> None:
-        items = as_live(items)
-        station.buffers.write(items)
-        if station.recorder is not None:
-            station.recorder.write(items)
-
-    alarms = AlarmEngine(station.alarms.profile)
-    log = station.alarm_log
+def _replay_beginning(station: Station, scenario: Scenario) -> tuple[list[Item], list[AlarmEvent]]:
+    items: list[Item] = []
+    events: list[AlarmEvent] = []
     Replay(
-        scenario, alarms, start_us=start_us, on_items=take, on_events=log.write if log is not None else None
+        scenario,
+        AlarmEngine(station.alarms.profile),
+        start_us=REPLAY_ORIGIN_US,
+        on_items=items.extend,
+        on_events=events.extend,
     ).run()
+    return items, events
+
+
+def _record_beginning(
+    station: Station, items: list[Item], events: list[AlarmEvent], *, shift_us: int, live: dict[str, str]
+) -> None:
+    """The replayed minutes go where live data goes (buffers, recorder, alarm log), on the session's time axis
+    and under the live devices' ids, so the trends run on without a seam."""
+    moved: list[Item] = []
+    for item in items:
+        device = live.get(item.device.split("@")[0], item.device)
+        if isinstance(item, LinkEvent):
+            moved.append(replace(item, t_us=item.t_us + shift_us, device=device))
+        else:
+            moved.append(item.stamped(item.t_us + shift_us, device))
+    station.buffers.write(moved)
     if station.recorder is not None:
+        station.recorder.write(moved)
         station.recorder.flush(timeout=60.0)
+    if station.alarm_log is not None:
+        station.alarm_log.write([replace(e, t_us=e.t_us + shift_us) for e in events])
 
 
 def _clinical_beginning(
