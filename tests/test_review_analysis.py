@@ -68,10 +68,10 @@ def test_a_hole_is_drawn_as_a_break_not_a_bridge() -> None:
     assert t_s[hole - 1] == 19.0 and t_s[hole + 1] == 50.0
 
 
-def test_range_statistics_count_the_readings_inside_and_the_time_measured() -> None:
+def test_range_statistics_weigh_each_reading_by_the_time_it_stood_in_the_range() -> None:
     stats = range_stats(PROBE_OFF, 5 * S, 55 * S)
     assert (stats.samples, stats.minimum, stats.maximum) == (20, 88.0, 97.0)
-    assert stats.mean == pytest.approx((5 * 95 + 10 * 88 + 5 * 97) / 20)
+    assert stats.mean == pytest.approx((5 * 95 + 19 * 88 + 5 * 97) / 29)
     assert stats.measured_s == pytest.approx(14 + 10 + 5)  # 5..18 s, 19..29 s held, 50..55 s
     assert stats.unit == "%"
 
@@ -81,6 +81,12 @@ def test_time_below_a_threshold_leaves_the_hole_out() -> None:
     assert below.below_s == pytest.approx(9 + 10)  # 10..18 s, then 19 s holds for 10 s, not until 50 s
     assert below.measured_s == pytest.approx(19 + 10 + 10)
     assert below.fraction == pytest.approx(19 / 39)
+
+
+def test_a_reading_taken_before_the_range_stands_for_it_while_it_holds() -> None:
+    systolic = Series("nibp_systolic", "cuff", np.array([0, 300 * S]), np.array([131.0, 150.0]), 900 * S)
+    stats = range_stats(systolic, 100 * S, 200 * S)
+    assert (stats.samples, stats.minimum, stats.mean, stats.measured_s) == (1, 131.0, 131.0, 100.0)
 
 
 def test_time_below_starts_with_the_reading_that_holds_at_the_start_of_the_range() -> None:

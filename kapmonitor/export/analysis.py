@@ -104,19 +104,17 @@ class RangeStats:
     metric: str
     device: str
     unit: str
-    samples: int  # readings with a value inside the range
+    samples: int  # readings with a value in effect during the range
     minimum: float | None
     maximum: float | None
-    mean: float | None  # of the readings in the range
+    mean: float | None  # weighted by how long each reading stood within the range
     measured_s: float  # time covered by readings with a value
 
 
 def range_stats(series: Series, start_us: int, end_us: int) -> RangeStats:
-    """Min, max and mean of the readings inside [start, end), and how much of the range was measured."""
-    lo, hi = np.searchsorted(series.t_us, [start_us, end_us], side="left")
-    values = series.values[lo:hi]
-    values = values[~np.isnan(values)]
-    seconds, _ = _held(series, start_us, end_us)
+    """Min, max and time-weighted mean of the readings in effect during [start, end): those inside it and the
+    one still standing at its start (a blood pressure taken 3 minutes before a 2-minute range is its value)."""
+    seconds, values = _held(series, start_us, end_us)
     found = len(values) > 0
     return RangeStats(
         series.metric,
@@ -125,7 +123,7 @@ def range_stats(series: Series, start_us: int, end_us: int) -> RangeStats:
         len(values),
         float(values.min()) if found else None,
         float(values.max()) if found else None,
-        float(values.mean()) if found else None,
+        float(np.average(values, weights=seconds)) if found else None,
         float(seconds.sum()),
     )
 
