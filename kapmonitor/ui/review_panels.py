@@ -95,9 +95,8 @@ class CursorReadout(QGroupBox):
         layout.addWidget(self.table)
 
     def show_cursors(self, a_us: int, b_us: int) -> None:
-        self.times.setText(
-            f"A {clock_seconds(a_us)}    B {clock_seconds(b_us)}    B \u2212 A {duration_text((b_us - a_us) / US_PER_S)}"
-        )
+        apart = duration_text((b_us - a_us) / US_PER_S)
+        self.times.setText(f"A {clock_seconds(a_us)}    B {clock_seconds(b_us)}    B \u2212 A {apart}")
         for row, s in enumerate(self.series):
             a, b = value_at(s, a_us), value_at(s, b_us)
             diff = None if a is None or b is None else b - a
@@ -150,9 +149,8 @@ class RangeStatistics(QGroupBox):
 
     def show_range(self, start_us: int, end_us: int) -> None:
         self._range = (start_us, end_us)
-        self.range_label.setText(
-            f"{clock_seconds(start_us)} \u2013 {clock_seconds(end_us)} ({duration_text((end_us - start_us) / US_PER_S)})"
-        )
+        length = duration_text((end_us - start_us) / US_PER_S)
+        self.range_label.setText(f"{clock_seconds(start_us)} \u2013 {clock_seconds(end_us)} ({length})")
         for row, s in enumerate(self.series):
             stats = range_stats(s, start_us, end_us)
             decimals = 1 if s.metric == "perfusion_index" else 0
@@ -177,7 +175,8 @@ class RangeStatistics(QGroupBox):
         found = time_below(spo2[0], self.threshold.value(), start_us, end_us)
         if found.fraction is None:
             return "no SpO\u2082 reading in this range"
-        return f"{duration_text(found.below_s)} ({100 * found.fraction:.1f} % of {duration_text(found.measured_s)} measured)"
+        share = f"{100 * found.fraction:.1f} % of {duration_text(found.measured_s)} measured"
+        return f"{duration_text(found.below_s)} ({share})"
 
     def _peak_text(self, start_us: int, end_us: int) -> str:
         systolic = [s for s in self.series if s.metric == "nibp_systolic"]
