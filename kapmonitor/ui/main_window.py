@@ -132,6 +132,29 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             view.addAction(action)
             self.theme_actions[theme.name] = action
+        self._review_menu()
+
+    # ---- review of recorded sessions (kapmonitor.ui.session_browser) ----------------------------------
+
+    def _review_menu(self) -> None:
+        review = self.menuBar().addMenu("&Review")
+        self.review_action = QAction("Recorded sessions\u2026", self)
+        self.review_action.triggered.connect(self.open_session_browser)
+        review.addAction(self.review_action)
+        self.session_browser: QWidget | None = None
+
+    def open_session_browser(self) -> QWidget | None:
+        """The recorded sessions of the station's database; reviewing one opens its own window."""
+        engine = getattr(self.station, "engine", None)
+        if engine is None:
+            return None
+        import getpass
+
+        from kapmonitor.ui.session_browser import SessionBrowser
+
+        self.session_browser = SessionBrowser(engine, author=getpass.getuser(), theme=self.theme)
+        self.session_browser.show()
+        return self.session_browser
 
     @property
     def tiles(self) -> tuple[NumericTile, ...]:
