@@ -9,6 +9,8 @@ from kapmonitor.export.events import alarm_event
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.event_lane import EventLane
 from kapmonitor.ui.lane_marks import HOVER_PX, ROWS
+from kapmonitor.ui.review_tracks import settle_before_paint
+from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.tiles import clock_text
 
 ALARM_ROW = 4.0
@@ -26,6 +28,8 @@ class ReviewLane(EventLane):
         self.setFixedHeight(170)
         self.alarm_scatter = pg.ScatterPlotItem(size=14)
         item.addItem(self.alarm_scatter)
+        item.hideAxis("bottom")  # the tracks' time axis is the one to read; this one only cost a repaint per pan
+        settle_before_paint(item.getViewBox())
 
     def _draw(self) -> None:
         super()._draw()
@@ -44,6 +48,10 @@ class ReviewLane(EventLane):
                 for a in self.alarms
             ]
         )
+
+    def apply_theme(self, theme: Theme) -> None:
+        super().apply_theme(theme)
+        self.getPlotItem().showGrid(x=False, y=False)  # an axis-drawn grid repaints the axis on every pan
 
     def detail_near(self, t_s: float, y: float) -> str:
         px_x, px_y = self.getPlotItem().getViewBox().viewPixelSize()

@@ -8,6 +8,7 @@ as quickly as a minute of it; holes in the recording are NaN breaks (``connect="
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,7 +21,6 @@ from kapmonitor.ui.theme import Theme
 
 AXIS_WIDTH = 64  # the left axes (and the event lane's) share one width so the time axes line up
 OVERVIEW_METRICS = ("spo2", "pulse_rate")
-START_SPAN_S = 30 * 60.0  # the detail view opens on the first half hour
 
 
 def row_title(metrics: tuple[str, ...]) -> tuple[str, str]:
@@ -62,6 +62,68 @@ def _fixed_range(metrics: tuple[str, ...], series: list[Series]) -> tuple[float,
     low, high = np.percentile(values, [0.1, 99.9])
     pad = max((high - low) * 0.08, 1.0)
     return float(low - pad), float(high + pad)
+
+
+GRID_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+GRID_MIN_PX = 90  # time lines at least this far apart
+
+
+def time_ticks(low_s: float, high_s: float, width_px: float) -> np.ndarray:
+    """Round local clock times (every 5 min, every 30 s, ...) between low and high, at least GRID_MIN_PX apart."""
+    seconds_per_px = (high_s - low_s) / max(width_px, 1.0)
+    step = next((s for s in GRID_STEPS_S if s / seconds_per_px >= GRID_MIN_PX), GRID_STEPS_S[-1])
+    offset = datetime.fromtimestamp(low_s).astimezone().utcoffset()
+    local = offset.total_seconds() if offset is not None else 0.0  # whole local hours, also in half-hour zones
+    first = np.ceil((low_s + local) / step) * step - local
+    return np.arange(first, high_s, step, dtype=np.float64)
+
+
+PEAK_BUCKETS_PER_PX = 1.0
+
+
+def settle_before_paint(view: pg.ViewBox) -> None:
+    """Bring the view's transform up to date as soon as its range changes, not while painting.
+
+    pyqtgraph updates the transform lazily at paint time; text items (cursor labels, lane labels) then move and
+    ask for a second paint of the whole scene. Updating it at once makes a pan one paint instead of two.
+    """
+    view.sigXRangeChanged.connect(lambda *_: view.updateMatrix())
+
+
+class Grid:
+    """Grid lines drawn as one line-pairs curve per row instead of by the axes.
+
+    pyqtgraph's own grid makes every axis as large as its plot, so each pan repaints every axis with its labels
+    (measured: four fifths of a frame). Here the time lines follow the bottom axis's major ticks and the value
+    lines the left axis's, and the axes are left alone.
+    """
+
+    def __init__(self, rows: list[pg.PlotItem]) -> None:
+        self.rows = rows
+        self.time_lines = [pg.PlotCurveItem(connect="pairs") for _ in rows]
+        self.value_lines = [pg.PlotCurveItem(connect="pairs") for _ in rows]
+        for plot, times, values in zip(rows, self.time_lines, self.value_lines, strict=True):
+            for curve in (times, values):
+                curve.setZValue(-10)
+                plot.addItem(curve, ignoreBounds=True)
+        rows[0].sigXRangeChanged.connect(self.follow)
+
+    def follow(self) -> None:
+        (low, high), _ = self.rows[0].getViewBox().viewRange()
+        width_px = max(self.rows[0].getViewBox().width(), 1.0)
+        ticks = time_ticks(low, high, width_px)
+        for plot, curve in zip(self.rows, self.time_lines, strict=True):
+            (_, _), (y0, y1) = plot.getViewBox().viewRange()
+            curve.setData(np.repeat(ticks, 2), np.tile([y0, y1], len(ticks)))
+        for plot, curve in zip(self.rows, self.value_lines, strict=True):
+            (_, _), (y0, y1) = plot.getViewBox().viewRange()
+            levels = plot.getAxis("left").tickValues(y0, y1, max(plot.getViewBox().height(), 1.0))
+            values = np.asarray(levels[0][1] if levels else [], dtype=np.float64)
+            curve.setData(np.tile([low, high], len(values)), np.repeat(values, 2))
+
+    def style(self, colour: str) -> None:
+        for curve in [*self.time_lines, *self.value_lines]:
+            curve.setPen(pg.mkPen(colour, width=1))
 
 
 class Cursor:
@@ -119,13 +181,11 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         self.cursors = (Cursor("A", lambda _t: cursor_moved()), Cursor("B", lambda _t: cursor_moved()))
         self._build_rows()
         self._build_overview()
-        first = span_s[0]
-        start_view = (first, min(span_s[1], first + START_SPAN_S))
-        width = start_view[1] - start_view[0]
+        width = span_s[1] - span_s[0]
         for cursor, at in zip(self.cursors, (0.3, 0.6), strict=True):
             for plot in self.rows:
-                cursor.add_to(plot, start_view[0] + at * width)
-        self.show_range(*start_view)
+                cursor.add_to(plot, span_s[0] + at * width)
+        self.show_range(*span_s)  # the whole session first: the clinician zooms in from there
 
     # ---- building ------------------------------------------------------------------------------
 
@@ -137,10 +197,12 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             plot.setMouseEnabled(x=True, y=False)
             plot.getAxis("left").setWidth(AXIS_WIDTH)
-            plot.getAxis("bottom").setStyle(showValues=index == len(self.row_metrics) - 1)
+            if index < len(self.row_metrics) - 1:
+                plot.hideAxis("bottom")  # one time axis, under the last row
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setYRange(*_fixed_range(metrics, self.series), padding=0)
+            settle_before_paint(plot.getViewBox())
             if self.rows:
                 plot.setXLink(self.rows[0])
             for s in (s for s in self.series if s.metric in metrics):
@@ -153,14 +215,19 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             self.rows.append(plot)
         for plot, metrics in zip(self.rows, self.row_metrics, strict=True):
             self.ci.layout.setRowStretchFactor(self.rows.index(plot), 3 if metrics == ("pleth",) else 2)
+        self.grid = Grid(self.rows)
 
     @staticmethod
     def _curve(plot: pg.PlotItem, series: Series) -> pg.PlotDataItem:
         t_s, v = with_breaks(series)
         symbol = TREND_STYLE.get(series.metric, (None, None))[1]
         if symbol is not None:  # an intermittent measurement: the points matter, the line only guides the eye
-            return plot.plot(t_s, v, connect="finite", symbol=symbol, symbolSize=9)
-        return plot.plot(t_s, v, connect="finite")
+            curve = plot.plot(t_s, v, connect="finite", symbol=symbol, symbolSize=9)
+        else:
+            curve = plot.plot(t_s, v, connect="finite")
+        # One peak bucket per pixel (pyqtgraph's default is five): the same envelope, a fifth of the path to draw.
+        curve.opts["autoDownsampleFactor"] = PEAK_BUCKETS_PER_PX
+        return curve
 
     def _build_overview(self) -> None:
         # A widget of its own, so the window can put the event lane between the detail rows and the overview.
@@ -224,8 +291,8 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.panel)
         self.overview_widget.setBackground(theme.panel)
+        self.grid.style(theme.border)
         for plot in [*self.rows, self.overview]:
-            plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
             for side in ("left", "bottom"):
                 plot.getAxis(side).setPen(pg.mkPen(theme.border, width=1))
                 plot.getAxis(side).setTextPen(pg.mkPen(theme.muted))
