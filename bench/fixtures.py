@@ -1,16 +1,18 @@
 """A recorded IV-ketamine session of any length for the review window's tests and benchmark.
 
 Written straight through the real Recorder, SessionRepository and ClinicalLog (no real-time simulation): an
-oximeter with SpO2, pulse rate and perfusion index at 1 Hz and pleth at 75 Hz (chunks of 25 samples placed by a
-SampleClock), a cuff with NIBP every 5 minutes, two holes in the oximeter data (probe off, a cable pulled), a
-clinical record (weight, an infusion with a rate change, a rescue bolus of midazolam, MOAA/S every 15 minutes,
-CADSS and patient ratings, notes, quick events) and an alarm log with desaturations and a high blood pressure.
+oximeter with SpO2, pulse rate and perfusion index at 1 Hz and pleth at 75 Hz following the pulse (chunks of
+25 samples placed by a SampleClock), a cuff with NIBP every 5 minutes, two holes in the oximeter data (probe
+off, a cable pulled), a clinical record (weight, an infusion with a rate change, ondansetron after an emesis,
+MOAA/S every 15 minutes, CADSS and patient ratings, notes, quick events) and an alarm log with desaturations,
+no-data alarms and a high blood pressure.
 The alarm log is returned, not stored: alarms have no table in this build, the review takes them as an argument.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
@@ -76,15 +78,30 @@ def bp_at(s: int) -> tuple[float, float, float]:
     return systolic, diastolic, round((systolic + 2 * diastolic) / 3)
 
 
-def pleth_sample(i: int) -> int:
-    beat = 2 * math.pi * 1.2 * i / PLETH_RATE
-    return int(2000 + 1400 * math.sin(beat) + 300 * math.sin(2 * beat + 0.6))
+class PlethWave:
+    """A pulse oximeter's pleth: one beat per pulse at the current pulse rate, a dicrotic second harmonic, the
+    breathing's slow swing in amplitude, and a few counts of noise (seeded: the same session every time)."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.random = random.Random(seed)
+        self.beat_phase = 0.0
+        self.breath_phase = 0.0
+
+    def samples(self, n: int, pulse_bpm: float) -> tuple[int, ...]:
+        out = []
+        for _ in range(n):
+            self.beat_phase += 2 * math.pi * pulse_bpm / 60 / PLETH_RATE
+            self.breath_phase += 2 * math.pi * 0.23 / PLETH_RATE
+            swing = 1 + 0.12 * math.sin(self.breath_phase)
+            beat = 1400 * math.sin(self.beat_phase) + 300 * math.sin(2 * self.beat_phase + 0.6)
+            out.append(int(2000 + swing * beat + self.random.gauss(0, 12)))
+        return tuple(out)
 
 
 def _oximeter(duration_s: int, gaps: tuple[tuple[int, int], ...]) -> list[Item]:
     items: list[Item] = [LinkEvent("connected", "", T0 - S // 2, OXIMETER)]
     clock = SampleClock(PLETH_RATE)
-    count = 0
+    pleth = PlethWave()
     for s in range(duration_s):
         t = T0 + s * S
         hole = next((g for g in gaps if g[0] <= s < g[1]), None)
@@ -95,10 +112,9 @@ def _oximeter(duration_s: int, gaps: tuple[tuple[int, int], ...]) -> list[Item]:
         if any(s == g[1] for g in gaps):
             items.append(LinkEvent("connected", "", t, OXIMETER))
         for k in range(3):
-            samples = tuple(pleth_sample(count + j) for j in range(CHUNK))
+            samples = pleth.samples(CHUNK, pulse_at(s))
             arrival = t + (k + 1) * S // 3
             items.append(WaveChunk("pleth", PLETH_RATE, samples, t_us=clock.place(CHUNK, arrival), device=OXIMETER))
-            count += CHUNK
         items.append(Reading("spo2", spo2_at(s), "%", t_us=t, device=OXIMETER))
         items.append(Reading("pulse_rate", pulse_at(s), "bpm", t_us=t, device=OXIMETER))
         items.append(Reading("perfusion_index", 2.0 + (s % 300) / 150, "%", t_us=t, device=OXIMETER))

@@ -136,7 +136,9 @@ class Cursor:
         self._syncing = False
 
     def add_to(self, plot: pg.PlotItem, t_s: float) -> None:
-        line = pg.InfiniteLine(t_s, angle=90, movable=True, label=self.name, labelOpts={"position": 0.92})
+        # Named in the top row only: a label is a text item that moves with every pan, one per row cost frames.
+        named = {"label": self.name, "labelOpts": {"position": 0.9}} if not self.lines else {}
+        line = pg.InfiniteLine(t_s, angle=90, movable=True, **named)
         line.sigPositionChanged.connect(self._follow)
         plot.addItem(line, ignoreBounds=True)
         self.lines.append(line)
@@ -164,7 +166,8 @@ class Cursor:
         for line in self.lines:
             line.setPen(pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
             line.setHoverPen(pg.mkPen(colour, width=3))
-            line.label.setColor(text)
+            if getattr(line, "label", None) is not None:  # only the top row's line is named
+                line.label.setColor(text)
 
 
 class ReviewTracks(pg.GraphicsLayoutWidget):
