@@ -28,7 +28,8 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 screenshots: $(STAMP)
-	KAPMONITOR_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_ui_screenshots.py tests/test_ui_clinical_screenshots.py
+	KAPMONITOR_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_ui_screenshots.py tests/test_ui_clinical_screenshots.py \
+		tests/test_review_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -117,7 +117,9 @@ def _oximeter(duration_s: int, gaps: tuple[tuple[int, int], ...]) -> list[Item]:
             items.append(WaveChunk("pleth", PLETH_RATE, samples, t_us=clock.place(CHUNK, arrival), device=OXIMETER))
         items.append(Reading("spo2", spo2_at(s), "%", t_us=t, device=OXIMETER))
         items.append(Reading("pulse_rate", pulse_at(s), "bpm", t_us=t, device=OXIMETER))
-        items.append(Reading("perfusion_index", 2.0 + (s % 300) / 150, "%", t_us=t, device=OXIMETER))
+        items.append(
+            Reading("perfusion_index", round(2.6 + 0.8 * math.sin(s / 420.0), 1), "%", t_us=t, device=OXIMETER)
+        )
     return items
 
 

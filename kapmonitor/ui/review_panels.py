@@ -214,7 +214,9 @@ class SignOffPanel(QGroupBox):
         self.addendum_reason.setPlaceholderText("Why")
         self.add_button = QPushButton("Add addendum")
         self.addenda = QListWidget()
-        self.addenda.setMaximumHeight(120)
+        self.addenda.setWordWrap(True)  # an addendum is read whole, not scrolled sideways
+        self.addenda.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.addenda.setMinimumHeight(90)
         self.problem = QLabel()
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
