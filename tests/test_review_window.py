@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from ui_station_double import StationDouble
 
 from bench import fixtures
+from kapmonitor.export.loader import load_session
 from kapmonitor.session.entries import Addendum, SignOff
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import engine_for, open_database
@@ -88,6 +89,21 @@ def test_the_browser_lists_the_session_by_patient_date_protocol_and_status(brows
     assert browser.table.rowCount() == 1
     browser.status.setCurrentText("signed")
     assert browser.table.rowCount() == 0
+
+
+def test_a_session_that_cannot_be_opened_says_so_in_the_browser(browser: SessionBrowser) -> None:
+    assert browser.open_session(999) is None
+    assert "Session 999 cannot be opened: no session 999" in browser.hint.text()
+
+
+def test_a_session_without_recorded_data_opens_with_its_record(qtbot: QtBot, engine: Engine) -> None:
+    empty = SessionRepository(engine).start_session("KAP-0100", "iv-infusion")
+    window = ReviewWindow(load_session(engine, empty), engine=engine, author="Dr. A. Lee", theme=DARK)
+    qtbot.addWidget(window)
+    assert window.tracks.row_metrics == [()]
+    assert window.tracks.titles[0].toPlainText() == "Nothing was recorded in this session"
+    assert window.jump() is None
+    assert window.sign()
 
 
 def test_filters_by_day_protocol_and_status_keep_the_newest_first() -> None:

@@ -25,6 +25,8 @@ OVERVIEW_METRICS = ("spo2", "pulse_rate")
 
 def row_title(metrics: tuple[str, ...]) -> tuple[str, str]:
     """(title, unit) of a row: the live view's titles for SpO2, pulse and NIBP, the metric's label otherwise."""
+    if not metrics:
+        return "Nothing was recorded in this session", ""
     for title, unit, shown, _ in TREND_ROWS:
         if metrics == shown:
             return title, unit
@@ -42,7 +44,7 @@ def rows_for(series: list[Series]) -> list[tuple[str, ...]]:
             rows.append(tuple(m for m in metrics if m in present))
             grouped |= set(metrics)
     rows += [(m,) for m in sorted(present - grouped - {"pleth"})]
-    return rows
+    return rows or [()]  # an empty row still gives the time axis, the cursors and the event lane a place
 
 
 def in_row_order(series: list[Series]) -> list[Series]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -315,8 +316,6 @@ class ReviewWindow(QMainWindow):
 
 
 def _day(t_us: int) -> str:
-    from datetime import datetime
-
     return datetime.fromtimestamp(t_us / US_PER_S).astimezone().strftime("%Y-%m-%d")
 
 

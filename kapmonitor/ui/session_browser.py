@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import US_PER_S, from_iso
+from kapmonitor.core.errors import UserError
 from kapmonitor.store.models import SESSION_STATUSES
 from kapmonitor.store.repository import SessionRepository
 from kapmonitor.ui import theme as themes
@@ -202,11 +203,15 @@ class SessionBrowser(QWidget):
             for column, text in enumerate(row.cells()):
                 self.table.setItem(index, column, QTableWidgetItem(text))
 
-    def open_session(self, session_id: int) -> ReviewWindow:
+    def open_session(self, session_id: int) -> ReviewWindow | None:
         alarms = self.alarm_log(session_id) if self.alarm_log is not None else ()
-        window = open_review(
-            self.engine, session_id, author=self.author, alarms=alarms, theme=self.theme, **self.review_options
-        )
+        try:
+            window = open_review(
+                self.engine, session_id, author=self.author, alarms=alarms, theme=self.theme, **self.review_options
+            )
+        except UserError as error:  # a session deleted meanwhile, an unreadable clinical record
+            self.hint.setText(f"Session {session_id} cannot be opened: {error}")
+            return None
         self.windows.append(window)
         self.opened.emit(window)
         return window
