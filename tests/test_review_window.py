@@ -263,13 +263,23 @@ def test_signing_needs_a_name(qtbot: QtBot, window: ReviewWindow, engine: Engine
     assert ClinicalLog.load(engine, written.session_id).signed is None
 
 
-def test_exports_from_the_menu_write_the_files(window: ReviewWindow, tmp_path: Path) -> None:
-    window.choose_path = lambda format_name, suggested: tmp_path / suggested
-    window.export_actions["csv"].trigger()
-    written = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".csv")
-    assert written and "Written:" in window.status_label.text()
-    window.choose_path = lambda format_name, suggested: None  # cancelled
+@pytest.mark.parametrize("format_name", ["csv", "pdf", "edf", "fhir"])
+def test_exports_from_the_menu_write_the_files(window: ReviewWindow, tmp_path: Path, format_name: str) -> None:
+    window.choose_path = lambda _format, suggested: tmp_path / suggested
+    window.export_actions[format_name].trigger()
+    written = [p for p in tmp_path.iterdir() if p.stat().st_size > 0]
+    assert written, window.status_label.text()
+    assert window.status_label.text().startswith("Written: ")
+
+
+def test_a_cancelled_or_failed_export_writes_nothing(window: ReviewWindow, tmp_path: Path) -> None:
+    window.choose_path = lambda _format, _suggested: None
     assert window.export("pdf") == []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    window.choose_path = lambda _format, suggested: blocker / suggested
+    assert window.export("pdf") == []
+    assert window.status_label.text().startswith("The pdf export was not written")
 
 
 def test_both_themes_apply(window: ReviewWindow) -> None:
