@@ -140,4 +140,6 @@ def readable(
         if view_s[0] <= start and x <= view_s[1] and end <= next_start.get(y, float("inf")):
             kept.append((label, flip))
             next_start[y] = start
+        else:  # its label is left out, its marker is still drawn: an older label must not run into it
+            next_start[y] = min(next_start.get(y, float("inf")), x - marker_s)
     return kept

@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
             view.addAction(action)
             self.theme_actions[theme.name] = action
         self._devices_menu()
+        self._review_menu()
 
     # -- the technician's Devices window (kapmonitor.ui.devices_window) ---------------------------------------
 
@@ -156,6 +157,35 @@ class MainWindow(QMainWindow):
             self.devices_window = DevicesWindow(self.station, theme=self.theme)  # type: ignore[arg-type]
         self.devices_window.show()
         self.devices_window.raise_()
+
+    # ---- review of recorded sessions (kapmonitor.ui.session_browser) ----------------------------------
+
+    def _review_menu(self) -> None:
+        review = self.menuBar().addMenu("&Review")
+        self.review_action = QAction("Recorded sessions\u2026", self)
+        self.review_action.triggered.connect(self.open_session_browser)
+        review.addAction(self.review_action)
+        self.session_browser: QWidget | None = None
+
+    def open_session_browser(self) -> QWidget | None:
+        """The recorded sessions of the station's database; reviewing one opens its own window."""
+        engine = getattr(self.station, "engine", None)
+        if engine is None:
+            return None
+        import getpass
+
+        from kapmonitor.store.alarm_log import alarm_events
+        from kapmonitor.ui.session_browser import SessionBrowser
+
+        self.session_browser = SessionBrowser(
+            engine,
+            author=getpass.getuser(),
+            alarm_log=lambda session_id: tuple(alarm_events(engine, session_id)),
+            theme=self.theme,
+            user=self.current_user,
+        )
+        self.session_browser.show()
+        return self.session_browser
 
     @property
     def tiles(self) -> tuple[NumericTile, ...]:
