@@ -263,6 +263,26 @@ def test_signing_needs_a_name(qtbot: QtBot, window: ReviewWindow, engine: Engine
     assert ClinicalLog.load(engine, written.session_id).signed is None
 
 
+def test_a_logged_in_nurse_cannot_sign_and_a_clinician_signs_in_their_own_name(
+    window: ReviewWindow, engine: Engine, written  # noqa: ANN001
+) -> None:
+    from kapmonitor.store.audit import AuditTrail
+    from kapmonitor.store.users import User
+
+    window.user = User("rn.kim", frozenset({"nurse"}))
+    assert window.sign() is False
+    assert "clinician" in window.sign_off.problem.text()
+    assert ClinicalLog.load(engine, written.session_id).signed is None
+
+    window.user = User("dr.lee", frozenset({"clinician"}))
+    window.signer.setText("dr.lee")
+    assert window.sign() is True
+    assert ClinicalLog.load(engine, written.session_id).signed.author == "dr.lee"
+    trail = AuditTrail(engine)
+    assert [e.user for e in trail.entries() if e.action == "session.sign"] == ["dr.lee"]
+    assert trail.verify().intact
+
+
 @pytest.mark.parametrize("format_name", ["csv", "pdf", "edf", "fhir"])
 def test_exports_from_the_menu_write_the_files(window: ReviewWindow, tmp_path: Path, format_name: str) -> None:
     window.choose_path = lambda _format, suggested: tmp_path / suggested
