@@ -2,7 +2,8 @@
 
 Roles and what each may do are data (``PERMISSIONS``): technicians set up devices and alarm profiles, nurses
 enter doses, ratings and notes, clinicians sign sessions (all three may change alarm limits for one session),
-administrators manage users. A person can hold several roles. The first account on a fresh database must be an administrator.
+administrators manage users. A person can hold several roles. The first account on a fresh database must be
+an administrator.
 """
 
 from __future__ import annotations
