@@ -9,6 +9,7 @@ engine and writes it to the audit trail. Who may do what comes from ``kapmonitor
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ from kapmonitor.alarms.limits import (
     ProfileError,
     available_profiles,
 )
-from kapmonitor.core.clock import US_PER_S
+from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.core.metrics import metric_info
 from kapmonitor.store.users import User, require
@@ -67,6 +68,21 @@ RANGES: dict[str, tuple[int, int]] = {
 DEFAULT_RANGE = (0, 300)
 BASELINE_METRICS = ("nibp_systolic", "nibp_diastolic", "nibp_mean")
 TYPICAL_BASELINE = {"nibp_systolic": 120, "nibp_diastolic": 80, "nibp_mean": 93}
+
+
+def dialog_style(theme: Theme) -> str:
+    """Larger type than the window chrome (read at arm's length), and the overrides table in the theme."""
+    return f"""
+    QDialog {{ background: {theme.background}; }}
+    QDialog QWidget {{ font-size: 16px; }}
+    QLabel#profileTitle {{ font-size: 20px; font-weight: bold; }}
+    QTableWidget {{ background: {theme.panel}; color: {theme.text}; gridline-color: {theme.border};
+        border: 1px solid {theme.border}; }}
+    QHeaderView::section {{ background: {theme.border}; color: {theme.text}; padding: 4px; border: none; }}
+    QCheckBox::indicator {{ width: 20px; height: 20px; border: 2px solid {theme.muted}; border-radius: 3px;
+        background: {theme.background}; }}
+    QCheckBox::indicator:checked {{ background: {theme.spo2}; }}
+    """
 
 
 def limit_title(limit: AlarmLimit) -> str:
@@ -144,13 +160,19 @@ class AlarmLimitsDialog(QDialog):
     OVERRIDE_COLUMNS = ("Time", "By", "Limit", "Change", "Why")
 
     def __init__(
-        self, station: Any, user: User | None, *, theme: Theme = DARK, parent: QWidget | None = None
+        self,
+        station: Any,
+        user: User | None,
+        *,
+        theme: Theme = DARK,
+        clock: Callable[[], int] = now_us,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.station, self.user = station, user
+        self.station, self.user, self.clock = station, user, clock
         self.author = user.username if user is not None else getpass.getuser()
         self.setWindowTitle("Alarm limits")
-        self.setStyleSheet(stylesheet(theme) + f"QDialog {{ background: {theme.background}; }}")
+        self.setStyleSheet(stylesheet(theme) + dialog_style(theme))
         self.resize(1100, 780)
         self.profile_label = QLabel()
         self.profile_label.setObjectName("profileTitle")
@@ -175,6 +197,8 @@ class AlarmLimitsDialog(QDialog):
         self.overrides.setHorizontalHeaderLabels(self.OVERRIDE_COLUMNS)
         self.overrides.verticalHeader().hide()
         self.overrides.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for column in (2, 3):
+            self.overrides.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.overrides.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self._theme = theme
         self._layout()
@@ -237,8 +261,10 @@ class AlarmLimitsDialog(QDialog):
     def _clear_grid(self) -> None:
         while self.grid.count():
             item = self.grid.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.hide()  # until Qt deletes it, a taken widget would still paint where it was
+                widget.deleteLater()
 
     def _row(self, r: int, limit: AlarmLimit) -> LimitRow:
         self.grid.addWidget(QLabel(limit_title(limit)), r, 0)
@@ -375,7 +401,12 @@ class AlarmLimitsDialog(QDialog):
         reason = self.reason.text().strip()
         for key, changes in changed.items():
             self.station.change_alarm_limit(
-                self.station.alarms, key, reason=self._baseline_reason(key) + reason, user=self.author, **changes
+                self.station.alarms,
+                key,
+                reason=self._baseline_reason(key) + reason,
+                user=self.author,
+                now_us=self.clock(),  # passed through to AlarmEngine.override_limit: when the nurse acted
+                **changes,
             )
         self.reason.clear()
         self.load()
@@ -421,7 +452,9 @@ def install_limits_action(window: MainWindow, station: Any, menu: QMenu) -> QAct
     action = QAction("Alarm limits\u2026", window)
 
     def open_dialog() -> None:
-        dialog = AlarmLimitsDialog(station, window.current_user, theme=window.theme, parent=window)
+        dialog = AlarmLimitsDialog(
+            station, window.current_user, theme=window.theme, clock=window.clock, parent=window
+        )
         window.alarm_limits_dialog = dialog  # type: ignore[attr-defined]
         dialog.show()
 
