@@ -156,3 +156,20 @@ def test_screenshot_of_the_alarm_limits_screen(qtbot, station, tmp_path: Path) -
     out = DOCS if os.environ.get("KAPMONITOR_SCREENSHOTS") else tmp_path
     out.mkdir(parents=True, exist_ok=True)
     assert dialog.grab().toImage().save(str(out / "alarm-limits.png"))
+
+
+def test_the_view_menu_opens_the_screen_for_the_person_logged_in(qtbot, station, tmp_path: Path) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QSettings
+
+    from kapmonitor.ui.main_window import MainWindow
+
+    window = MainWindow(station, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.set_user(NURSE)
+    action = window.alarm_panel.limits_action
+    assert action is not None and action.text() == "Alarm limits\u2026"
+    action.trigger()
+    dialog = window.alarm_limits_dialog
+    assert dialog.author == "nina" and dialog.isVisible()
+    dialog.close()
+    window.close()
