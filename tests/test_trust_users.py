@@ -128,8 +128,9 @@ def test_each_role_may_do_its_own_work_and_nothing_else() -> None:
     clinician = User("dr.lee", frozenset({"clinician"}))
     admin = User("ada", frozenset({"administrator"}))
     assert tech.may("device.configure") and tech.may("alarm_profile.edit") and not tech.may("dose.enter")
-    assert {p for p in nurse.permissions} == {"dose.enter", "rating.enter", "note.enter"}
-    assert clinician.permissions == {"session.sign"}
+    assert {p for p in nurse.permissions} == {"dose.enter", "rating.enter", "note.enter", "alarm.session_limits"}
+    assert clinician.permissions == {"session.sign", "alarm.session_limits"}
+    assert tech.may("alarm.session_limits") and not nurse.may("alarm_profile.edit")
     assert admin.permissions == {"user.manage"}
     require(nurse, "dose.enter")
     with pytest.raises(UserError, match="nina may not do this: it needs the 'session.sign' permission"):

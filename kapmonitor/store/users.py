@@ -1,8 +1,9 @@
 """Clinic user accounts: who may do what, passwords kept as argon2id hashes, logins and changes audited.
 
 Roles and what each may do are data (``PERMISSIONS``): technicians set up devices and alarm profiles, nurses
-enter doses, ratings and notes, clinicians sign sessions, administrators manage users. A person can hold
-several roles. The first account on a fresh database must be an administrator.
+enter doses, ratings and notes, clinicians sign sessions (all three may change alarm limits for one session),
+administrators manage users. A person can hold several roles. The first account on a fresh database must be
+an administrator.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from kapmonitor.store.trust_tables import UserAccount
 
 ROLES = ("nurse", "clinician", "technician", "administrator")
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "technician": frozenset({"device.configure", "alarm_profile.edit"}),
-    "nurse": frozenset({"dose.enter", "rating.enter", "note.enter"}),
-    "clinician": frozenset({"session.sign"}),
+    "technician": frozenset({"device.configure", "alarm_profile.edit", "alarm.session_limits"}),
+    "nurse": frozenset({"dose.enter", "rating.enter", "note.enter", "alarm.session_limits"}),
+    "clinician": frozenset({"session.sign", "alarm.session_limits"}),
     "administrator": frozenset({"user.manage"}),
 }
 MAX_FAILED_LOGINS = 5

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from kapmonitor.alarms.events import AlarmEvent, AlarmState
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.ui.alarm_bar import ALARM_COLOURS, AlarmBar, AlarmSource
+from kapmonitor.ui.alarm_limits import install_limits_action
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.tones import TonePlayer
 
@@ -163,6 +164,7 @@ class AlarmPanel(QObject):
         log_action = self.dock.toggleViewAction()
         log_action.setText("Alarm log")
         menu.addAction(log_action)
+        self.view_menu = menu
 
     @property
     def therapy_room(self) -> bool:
@@ -224,5 +226,6 @@ def install_alarm_panel(window: MainWindow, station: Any) -> AlarmPanel | None:
         return user.username if user is not None else getpass.getuser()
 
     panel = AlarmPanel(window, alarms, subscribe=getattr(station, "subscribe_alarms", None), user=who)
+    panel.limits_action = install_limits_action(window, station, panel.view_menu)  # View > Alarm limits…
     QTimer.singleShot(0, panel.refresh)
     return panel
