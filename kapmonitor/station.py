@@ -127,12 +127,19 @@ class Station:
     # ---- alarm limits, audited (the engine itself stays free of the database) --------------------------
 
     def change_alarm_limit(
-        self, alarms: AlarmEngine, key: str, *, reason: str = "", user: str | None = None, **changes: object
+        self,
+        alarms: AlarmEngine,
+        key: str,
+        *,
+        reason: str = "",
+        user: str | None = None,
+        now_us: int | None = None,
+        **changes: object,
     ) -> list[AlarmEvent]:
         """Change one alarm limit of ``alarms`` for this session and audit the before and after."""
         who = self.user if user is None else user
         before = alarms.profile.limit(key)
-        events = alarms.override_limit(key, user=who, reason=reason, **changes)
+        events = alarms.override_limit(key, user=who, reason=reason, now_us=now_us, **changes)
         after = alarms.profile.limit(key)
         payload = {"key": key, "before": _plain(before), "after": _plain(after), "reason": reason,
                    "session": self.session_id}
