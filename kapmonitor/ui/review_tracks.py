@@ -12,6 +12,7 @@ from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.core.metrics import METRICS
@@ -202,6 +203,8 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             plot.setMouseEnabled(x=True, y=False)
             plot.getAxis("left").setWidth(AXIS_WIDTH)
+            for side in ("left", "bottom"):  # units never change: re-labelling on every pan only costs a frame
+                plot.getAxis(side).enableAutoSIPrefix(False)
             if index < len(self.row_metrics) - 1:
                 plot.hideAxis("bottom")  # one time axis, under the last row
             plot.setClipToView(True)
@@ -253,6 +256,9 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             for s in self.series
             if s.metric in OVERVIEW_METRICS
         ]
+        for curve, _ in self.overview_curves:
+            # The overview never pans: keep its curves as pixmaps so moving the region does not redraw 4 hours.
+            curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.region = pg.LinearRegionItem(self.span_s, bounds=self.span_s, swapMode="block")
         self.region.setZValue(10)
         self.overview.addItem(self.region, ignoreBounds=True)
