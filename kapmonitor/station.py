@@ -224,17 +224,21 @@ class Station:
     def statuses(self) -> list[DeviceStatus]:
         return [t.status() for t in self._transports]
 
-    def start_session(self, patient: str, protocol: str = "") -> int:
-        """Start recording a session for the patient with this pseudonymous code; returns the session id."""
+    def start_session(self, patient: str, protocol: str = "", *, room: str = "", prescriber: str = "") -> int:
+        """Start recording a session for the patient with this pseudonymous code; returns the session id.
+
+        The nurse on duty is the station's logged-in user."""
         if self.recorder is None:
             raise RuntimeError("this station was opened without recording")
         if self.session_id is not None:
             raise RuntimeError(f"session {self.session_id} is still running")
         HOST_CLOCK.reanchor()  # the only time the host clock follows a changed wall clock: between sessions
-        session_id = self.repository.start_session(patient, protocol)
+        session_id = self.repository.start_session(
+            patient, protocol, room=room, nurse=self.user, prescriber=prescriber
+        )
         self._guard.hold(session_id)
         self._record(session_id)
-        payload = {"patient": patient, "protocol": protocol}
+        payload = {"patient": patient, "protocol": protocol, "room": room, "prescriber": prescriber}
         self.audit.append(self.user, "session.start", f"session {session_id}", payload)
         return session_id
 

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from kapmonitor.station import Station
 from kapmonitor.store.clinical_log import session_record
 from kapmonitor.store.clinical_tables import ClinicalEntryRow
+from kapmonitor.store.models import Session
+from kapmonitor.store.users import User
 from kapmonitor.ui.main_window import MainWindow
 
 
@@ -23,8 +25,15 @@ def test_a_note_typed_in_an_esketamine_session_is_in_the_database_at_once(qtbot:
         qtbot.keyClicks(panel.patient_edit, "KAP-0042")
         panel.protocol_combo.setCurrentIndex(panel.protocol_combo.findData("intranasal-esketamine"))
         panel.weight_spin.setValue(68.0)
+        qtbot.keyClicks(panel.room_edit, "Room 2")
+        qtbot.keyClicks(panel.prescriber_edit, "Dr. Lee")
+        window.set_user(User("rn.okafor", frozenset({"nurse"})))
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
         assert window.clinical is not None and station.session_id is not None
+        detail = station.repository.session_detail(station.session_id)
+        assert (detail["room"], detail["nurse"], detail["protocol"]) == ("Room 2", "rn.okafor", "intranasal-esketamine")
+        with station.engine.connect() as conn:
+            assert conn.execute(select(Session.prescriber)).scalar() == "Dr. Lee"
 
         notes = window.clinical.notes
         qtbot.keyClicks(notes.note, "Eyeshades on, music started")

@@ -34,7 +34,9 @@ class SessionRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def start_session(self, patient: str, protocol: str = "", room: str = "", nurse: str = "") -> int:
+    def start_session(
+        self, patient: str, protocol: str = "", room: str = "", nurse: str = "", prescriber: str = ""
+    ) -> int:
         """Open a session for the patient with this pseudonymous code (created on first use); its id."""
         with self.engine.begin() as conn:
             patient_id = conn.execute(select(_patient.c.id).where(_patient.c.code == patient)).scalar()
@@ -45,7 +47,7 @@ class SessionRepository:
                 "protocol": protocol,
                 "room": room,
                 "nurse": nurse,
-                "prescriber": "",
+                "prescriber": prescriber,
                 "status": "in_progress",
                 "start_us": now_us(),
             }

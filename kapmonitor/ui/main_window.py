@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.plot_timer.start()
         self.status_timer.start()
         self.refresh_numbers()
+        self.trends.follow(self.clock() / 1e6)  # the trends show the clock from the first frame, before any data
 
     def _layout(self) -> None:
         top = QHBoxLayout()

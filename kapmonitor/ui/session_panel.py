@@ -90,7 +90,7 @@ class SessionPanel(QFrame):
 
         self.patient_edit = QLineEdit()
         self.patient_edit.setPlaceholderText("Patient ID (pseudonym, e.g. KAP-0042)")
-        self.patient_edit.setMinimumWidth(300)
+        self.patient_edit.setMinimumWidth(220)
         self.patient_edit.returnPressed.connect(self.start_clicked)
         self.protocol_combo = QComboBox()
         self.protocol_combo.setToolTip("The session's protocol: its dosing form, checks and discharge criteria")
@@ -103,6 +103,12 @@ class SessionPanel(QFrame):
         self.weight_spin.setSuffix(" kg")
         self.weight_spin.setSpecialValueText("weight?")  # 0 = not entered; mg/kg doses need it
         self.weight_spin.setToolTip("Patient weight, needed for doses in mg/kg")
+        self.room_edit = QLineEdit()
+        self.room_edit.setPlaceholderText("Room/bed")
+        self.room_edit.setMaximumWidth(110)
+        self.prescriber_edit = QLineEdit()
+        self.prescriber_edit.setPlaceholderText("Prescriber")
+        self.prescriber_edit.setMaximumWidth(170)
         self.start_button = QPushButton("Start session")
         self.start_button.clicked.connect(self.start_clicked)
         self.stop_button = QPushButton("Stop session")
@@ -124,6 +130,8 @@ class SessionPanel(QFrame):
             self.patient_edit,
             self.protocol_combo,
             self.weight_spin,
+            self.room_edit,
+            self.prescriber_edit,
             self.start_button,
             self.stop_button,
             self.message_label,
@@ -154,7 +162,9 @@ class SessionPanel(QFrame):
             self._say(problem)
             return False
         try:
-            session_id = self.station.start_session(patient, protocol)
+            details = {"room": self.room_edit.text().strip(), "prescriber": self.prescriber_edit.text().strip()}
+            details = {k: v for k, v in details.items() if v}  # a station without these fields is not asked
+            session_id = self.station.start_session(patient, protocol, **details)
         except (
             Exception
         ) as exc:  # a database that refuses must not close the monitor: say why and keep watching
@@ -211,7 +221,8 @@ class SessionPanel(QFrame):
     def _show_state(self) -> None:
         running = self.station.session_id is not None
         # While a session runs, its form steps aside: the row shows the session and the Stop button only.
-        for widget in (self.patient_edit, self.protocol_combo, self.weight_spin, self.start_button):
+        form = (self.patient_edit, self.protocol_combo, self.weight_spin, self.room_edit, self.prescriber_edit)
+        for widget in (*form, self.start_button):
             widget.setVisible(not running)
         self.patient_edit.setEnabled(not running)
         self.protocol_combo.setEnabled(not running)
