@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,9 +19,10 @@ import serial
 
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import LinkEvent
-from kapmonitor.devices.base import DeviceDescriptor, LinkStats, SerialSettings
-from kapmonitor.devices.stamping import DecodePath, HostDriver, resolve
-from kapmonitor.devices.transport import LinkState, Publish, Transport
+from kapmonitor.devices.base import DeviceDescriptor, SerialSettings
+from kapmonitor.devices.stamping import HostDriver
+from kapmonitor.devices.threaded_link import ThreadedLink
+from kapmonitor.devices.transport import LinkState
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ def port_with_serial_number(serial_number: str, list_ports: ListPorts = _comport
     return None
 
 
-class SerialTransport(Transport):
+class SerialTransport(ThreadedLink):
+    thread_prefix = "kapmonitor-serial"
+
     def __init__(
         self,
         protocol: str | DeviceDescriptor,
@@ -77,53 +79,28 @@ class SerialTransport(Transport):
         list_ports: ListPorts = _comports,
         tap: Callable[[bytes], None] | None = None,
     ) -> None:
-        self.descriptor = resolve(protocol)
-        name = self.descriptor.protocol
-        super().__init__(device or f"{name}@{port}", name, port)
+        super().__init__(protocol, port, device=device, driver=driver)
         self.port = port
         self.settings = settings or self.descriptor.serial or SerialSettings()
         self.capture = Path(capture) if capture is not None else None
         self.serial_number = serial_number  # the USB adapter's, to follow it to a new port name
         self._list_ports = list_ports
         self.tap = tap  # sees every byte read, before decoding (the Devices window's raw inspector)
-        self._path = DecodePath(self.descriptor, self.device, driver)
-        self.quiet_between_requests = self._path.driver is not None
         self._capture: BinaryIO | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self, publish: Publish) -> None:
-        if self._thread is not None:
-            return
-        self._publish = publish
-        self._stop.clear()
+    def _opening(self) -> None:
         # opened here so a bad capture path fails in the caller, with its own message
         self._capture = self.capture.open("ab") if self.capture else None
         self._set_state(LinkState.CONNECTING, f"opening {self.port}")
-        self._thread = threading.Thread(target=self._run, name=f"kapmonitor-serial-{self.port}", daemon=True)
-        self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-            self._set_state(LinkState.STOPPED, "stopped")
+    def _closing(self) -> None:
+        if self._capture is not None:
+            self._capture.close()
 
-    def stats(self) -> LinkStats:
-        return self._path.stats()
+    def _failure_words(self) -> str:
+        return f"internal error reading {self.port}"
 
     # -- the reader thread -----------------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            self._serve()
-        except Exception as exc:  # a decoder or sink bug must show on the device strip, not vanish
-            log.exception("serial link %s failed", self.device)
-            self._set_state(LinkState.FAILED, f"internal error reading {self.port}: {exc}")
-        finally:
-            if self._capture is not None:
-                self._capture.close()
 
     def _serve(self) -> None:
         backoff = BACKOFF_FIRST_S
@@ -150,9 +127,7 @@ class SerialTransport(Transport):
 
     def _open(self, state_on_failure: LinkState) -> serial.Serial | None:
         try:
-            return serial.Serial(
-                self.port, **self.settings.as_pyserial(), timeout=READ_TIMEOUT_S, exclusive=True
-            )
+            return serial.Serial(self.port, **self.settings.as_pyserial(), timeout=READ_TIMEOUT_S, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as exc:
             if self._follow_adapter():
                 return self._open(state_on_failure)

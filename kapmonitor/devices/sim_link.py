@@ -5,24 +5,26 @@ serial link, without a pseudo-terminal. For demos, replays faster than real time
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import LinkEvent
-from kapmonitor.devices.base import DeviceDescriptor, LinkStats
+from kapmonitor.devices.base import DeviceDescriptor
 from kapmonitor.devices.simulation import DeviceSimulator
-from kapmonitor.devices.stamping import DecodePath, HostDriver, resolve
-from kapmonitor.devices.transport import LinkState, Publish, Transport
+from kapmonitor.devices.stamping import HostDriver
+from kapmonitor.devices.threaded_link import ThreadedLink
+from kapmonitor.devices.transport import LinkState
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.02
 
 
-class SimulatedTransport(Transport):
+class SimulatedTransport(ThreadedLink):
     """Runs ``simulator`` at ``speed`` x real time. Arrival stamps follow simulated time, so a scenario
     replayed at 10x still lays its waveforms out on a true time axis."""
+
+    thread_prefix = "kapmonitor-sim"
 
     def __init__(
         self,
@@ -33,40 +35,12 @@ class SimulatedTransport(Transport):
         driver: HostDriver | None = None,
         speed: float = 1.0,
     ) -> None:
-        self.descriptor = resolve(protocol)
-        name = self.descriptor.protocol
-        super().__init__(device or f"{name}@sim", name, "sim")
+        super().__init__(protocol, "sim", device=device, driver=driver)
         self.simulator = simulator
         self.speed = speed
-        self._path = DecodePath(self.descriptor, self.device, driver)
-        self.quiet_between_requests = self._path.driver is not None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self, publish: Publish) -> None:
-        if self._thread is not None:
-            return
-        self._publish = publish
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"kapmonitor-sim-{self.device}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-            self._set_state(LinkState.STOPPED, "stopped")
-
-    def stats(self) -> LinkStats:
-        return self._path.stats()
-
-    def _run(self) -> None:
-        try:
-            self._serve()
-        except Exception as exc:  # a simulator or decoder bug must show on the device strip, not vanish
-            log.exception("simulated link %s failed", self.device)
-            self._set_state(LinkState.FAILED, f"internal error in the simulated device: {exc}")
+    def _failure_words(self) -> str:
+        return "internal error in the simulated device"
 
     def _serve(self) -> None:
         started_us, sim_s = now_us(), 0.0
