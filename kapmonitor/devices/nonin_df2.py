@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kapmonitor.devices.nonin_framing import CHECKSUM, RESYNC
-from kapmonitor.devices.nonin_packet import FRAMES_PER_PACKET, packet_float_bytes, status_byte
+from kapmonitor.devices.nonin_packet import encode_packet
 from kapmonitor.devices.nonin_stream import NoninFrameDecoder, frame_checksum
 
 START = 0x01
@@ -47,10 +47,6 @@ def encode_df2_packet(
     timer: int = 0,
 ) -> bytes:
     """One 25-frame packet (1/3 s): 25 pleth samples (0..255), the values and flags it reports."""
-    if len(pleth) != FRAMES_PER_PACKET:
-        raise ValueError(f"a packet has {FRAMES_PER_PACKET} pleth samples, not {len(pleth)}")
-    floats = packet_float_bytes(spo2, pulse_rate, flags, timer=timer)
-    return b"".join(
-        encode_df2_frame(status_byte(flags, sync=i == 0), max(0, min(int(p), PLETH_MAX)), floats[i])
-        for i, p in enumerate(pleth)
+    return encode_packet(
+        encode_df2_frame, PLETH_MAX, pleth, spo2=spo2, pulse_rate=pulse_rate, flags=flags, timer=timer
     )

@@ -14,7 +14,7 @@ record or the alarms.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kapmonitor.core.metrics import unit_of
@@ -236,3 +236,24 @@ class PacketAssembler:
         flags = frozenset(self._window_flags) | values.flags
         self._window_flags = set()
         return packet_readings(values, flags)
+
+
+def encode_packet(
+    encode_frame: Callable[[int, int, int], bytes],
+    pleth_max: int,
+    pleth: Sequence[int],
+    *,
+    spo2: int | None,
+    pulse_rate: int | None,
+    flags: frozenset[str] = frozenset(),
+    timer: int = 0,
+) -> bytes:
+    """One 25-frame packet (1/3 s) in DF2 or DF7 framing: the pleth samples (clipped to 0..``pleth_max``),
+    with the values and flags the packet reports spread over its FLOAT bytes."""
+    if len(pleth) != FRAMES_PER_PACKET:
+        raise ValueError(f"a packet has {FRAMES_PER_PACKET} pleth samples, not {len(pleth)}")
+    floats = packet_float_bytes(spo2, pulse_rate, flags, timer=timer)
+    return b"".join(
+        encode_frame(status_byte(flags, sync=i == 0), max(0, min(int(p), pleth_max)), floats[i])
+        for i, p in enumerate(pleth)
+    )
