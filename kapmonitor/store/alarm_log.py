@@ -44,18 +44,11 @@ class AlarmLogRow(Base):
 
 
 _table = AlarmLogRow.__table__
-_COLUMNS = ("t_us", "alarm", "priority", "state", "kind", "device", "metric", "value", "message")
-
-
 def _row(session_id: int, event: AlarmEvent) -> dict[str, Any]:
-    row = {key: getattr(event, key) for key in _COLUMNS}
-    return {
-        **row,
-        "session_id": session_id,
-        "alarm_id": event.alarm_id,
-        "limit_value": event.limit,
-        "user_name": event.user,
-    }
+    row: dict[str, Any] = event.to_row()
+    # "limit" and "user" are reserved words in SQL: the table names those columns apart
+    row["limit_value"], row["user_name"] = row.pop("limit"), row.pop("user")
+    return {**row, "session_id": session_id}
 
 
 def write_alarm_events(engine: Engine, session_id: int, events: Sequence[AlarmEvent]) -> None:
