@@ -7,12 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -23,6 +20,7 @@ from kapmonitor.devices.station_config import DeviceConfig
 from kapmonitor.devices.transport import Transport
 from kapmonitor.ui.background import BackgroundTask
 from kapmonitor.ui.link_test_panel import LinkTestPanel
+from kapmonitor.ui.pick_table import pick_table
 
 SCAN_S = 8.0
 Assign = Callable[[DeviceConfig, Transport], None]
@@ -54,16 +52,7 @@ class BluetoothTab(QWidget):
         self.found: list[FoundDevice] = []
         self.scanner = BackgroundTask("ble-scan", self)
         self.scanner.finished.connect(self._scanned)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Name", "Address", "Signal", "Health profiles"])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.table.horizontalHeader()
-        for column in range(3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setVisible(False)
+        self.table = pick_table(["Name", "Address", "Signal", "Health profiles"], fit_columns=3)
         self.scan_button = QPushButton("Scan")
         self.scan_button.clicked.connect(self.start_scan)
         self.test_button = QPushButton("Connect and test")

@@ -7,15 +7,12 @@ import threading
 from collections.abc import Callable
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -30,6 +27,7 @@ from kapmonitor.devices.station_config import BAUD_RATES, DeviceConfig, capture_
 from kapmonitor.devices.transport import Transport
 from kapmonitor.ui.background import BackgroundTask
 from kapmonitor.ui.link_test_panel import LinkTestPanel
+from kapmonitor.ui.pick_table import pick_table
 
 Port = dict[str, object]  # as kapmonitor.devices.devices_command.list_serial_ports gives them
 Assign = Callable[[DeviceConfig, Transport], None]
@@ -72,16 +70,7 @@ class SerialTab(QWidget):
     # -- layout ----------------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.ports_table = QTableWidget(0, 4)
-        self.ports_table.setHorizontalHeaderLabels(["Port", "USB vendor:product", "Serial number", "Description"])
-        self.ports_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.ports_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.ports_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.ports_table.horizontalHeader()
-        for column in range(3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.ports_table.verticalHeader().setVisible(False)
+        self.ports_table = pick_table(["Port", "USB vendor:product", "Serial number", "Description"], fit_columns=3)
         self.refresh_button = QPushButton("Refresh ports")
         self.refresh_button.clicked.connect(self.refresh_ports)
 

@@ -13,11 +13,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -30,6 +28,7 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.store.models import SESSION_STATUSES
 from kapmonitor.store.repository import SessionRepository
 from kapmonitor.ui import theme as themes
+from kapmonitor.ui.pick_table import pick_table
 from kapmonitor.ui.review_panels import duration_text
 from kapmonitor.ui.review_window import ReviewWindow, open_review
 
@@ -132,13 +131,7 @@ class SessionBrowser(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
         self.protocol, self.status = QComboBox(), QComboBox()
         self.reload_button = QPushButton("Reload")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table = pick_table(COLUMNS)
         self.hint = QLabel("Double-click a session to review it.")
         self.hint.setObjectName("muted")
         self._layout()

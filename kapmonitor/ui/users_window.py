@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.users import MIN_PASSWORD_LENGTH, ROLES, User, UserDirectory, require
 from kapmonitor.ui.login_dialog import sentence
+from kapmonitor.ui.pick_table import pick_table
 
 ROLE_HELP = {
     "nurse": "enters doses, ratings and notes",
@@ -37,11 +37,7 @@ class UsersWindow(QDialog):
         self.setWindowTitle("Users")
         self.setMinimumSize(640, 480)
 
-        self.table = QTableWidget(0, 2)
-        self.table.setHorizontalHeaderLabels(["User", "Roles"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table = pick_table(["User", "Roles"], fit_columns=1)
         self.name_edit = QLineEdit()
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
