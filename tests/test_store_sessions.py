@@ -187,3 +187,30 @@ def test_ending_a_session_stamps_its_end_once(engine: Engine) -> None:
     assert repository.start_session("KAP-0001") != session  # same patient, new session
     with pytest.raises(UnknownSession):
         repository.end_session(12345)
+
+
+def test_recorded_readings_follow_a_running_session_reading_only_new_rows(tmp_path) -> None:  # noqa: ANN001
+    from kapmonitor.core.readings import Reading
+    from kapmonitor.store.db import open_database
+    from kapmonitor.store.recorder import Recorder
+    from kapmonitor.store.repository import RecordedReadings, SessionRepository
+
+    engine = open_database(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    repository = SessionRepository(engine)
+    session = repository.start_session("KAP-0001")
+    recorder = Recorder(engine)
+    recorder.register_device("cuff@x", "suntech-advantage", "x")
+    recorder.begin(session)
+    recorder.write([Reading("nibp_systolic", 128, "mmHg", frozenset(), None, 2_000_000, "cuff@x")])
+    recorder.write([Reading("spo2", 98, "%", frozenset(), None, 1_000_000, "cuff@x")])
+    recorder.flush()
+    follow = RecordedReadings(repository, session, ("nibp_systolic", "spo2"))
+    assert [(r.metric, r.t_us) for r in follow()] == [("spo2", 1_000_000), ("nibp_systolic", 2_000_000)]
+    recorder.write([Reading("nibp_systolic", None, "mmHg", frozenset({"invalid"}), None, 3_000_000, "cuff@x")])
+    recorder.flush()
+    later = follow()
+    assert [r.t_us for r in later] == [1_000_000, 2_000_000, 3_000_000]
+    assert later[-1].value is None and later[-1].flags == frozenset({"invalid"})
+    assert repository.readings(session, ("spo2",), after_row=10**9) == []  # nothing new: nothing read
+    recorder.stop()
+    engine.dispose()

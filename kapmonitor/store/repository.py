@@ -57,20 +57,27 @@ class SessionRepository:
         with self.engine.connect() as conn:
             return conn.execute(select(_session.c.start_us).where(_session.c.id == session_id)).scalar()
 
-    def readings(self, session_id: int, metrics: Sequence[str]) -> list[Reading]:
-        """The session's recorded numeric readings of ``metrics`` in time order, with their flags: what the
-        protocol prompts, the discharge checklist and the REMS form are worked out from."""
+    def readings(self, session_id: int, metrics: Sequence[str], after_row: int = 0) -> list[tuple[int, Reading]]:
+        """The session's recorded numeric readings of ``metrics`` stored after row ``after_row``, with their row
+        ids and flags, in time order: what the protocol prompts, the discharge checklist and the REMS form are
+        worked out from (see :class:`RecordedReadings` for following a running session)."""
         query = (
-            select(_numeric.c.metric, _numeric.c.value, _numeric.c.flags, _numeric.c.t_us, _device.c.device)
+            select(
+                _numeric.c.id, _numeric.c.metric, _numeric.c.value, _numeric.c.flags, _numeric.c.t_us, _device.c.device
+            )
             .join(_device, _device.c.id == _numeric.c.device_id)
-            .where(_numeric.c.session_id == session_id, _numeric.c.metric.in_(list(metrics)))
+            .where(
+                _numeric.c.session_id == session_id,
+                _numeric.c.metric.in_(list(metrics)),
+                _numeric.c.id > after_row,
+            )
             .order_by(_numeric.c.t_us)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
-            Reading(m, v, unit_of(m), frozenset(f.split(",")) if f else frozenset(), None, t, d)
-            for m, v, f, t, d in rows
+            (i, Reading(m, v, unit_of(m), frozenset(f.split(",")) if f else frozenset(), None, t, d))
+            for i, m, v, f, t, d in rows
         ]
 
     def backdate_start(self, session_id: int, start_us: int) -> None:
@@ -229,3 +236,21 @@ def _track(kind: str, device: str, metric: str, samples: int, first: int, last: 
         "first": iso(first),
         "last": iso(last),
     }
+
+
+class RecordedReadings:
+    """A running session's recorded readings of some metrics, read incrementally: each call asks the database
+    only for rows stored since the last one (the clinical panels ask every few seconds for hours)."""
+
+    def __init__(self, repository: SessionRepository, session_id: int, metrics: Sequence[str]) -> None:
+        self.repository, self.session_id, self.metrics = repository, session_id, tuple(metrics)
+        self._last_row = 0
+        self._readings: list[Reading] = []
+
+    def __call__(self) -> list[Reading]:
+        new = self.repository.readings(self.session_id, self.metrics, self._last_row)
+        if new:
+            self._last_row = max(i for i, _ in new)
+            self._readings.extend(r for _, r in new)
+            self._readings.sort(key=lambda r: r.t_us)  # rows of one batch may be stored out of time order
+        return list(self._readings)

@@ -240,7 +240,9 @@ class MainWindow(QMainWindow):
         options: dict[str, object] = {}
         if repository is not None:  # prompts and discharge from the recorded readings, flags and all
             options["session_start_us"] = repository.start_of(session_id)
-            options["readings"] = lambda: repository.readings(session_id, CLINICAL_METRICS)
+            from kapmonitor.store.repository import RecordedReadings
+
+            options["readings"] = RecordedReadings(repository, session_id, CLINICAL_METRICS)
         self.set_clinical(record, template, weight_kg, **options)
 
     def _close_clinical_record(self, session_id: int) -> None:
