@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from kapmonitor.alarms.events import AlarmEvent
     from kapmonitor.alarms.limits import LimitProfile
     from kapmonitor.devices.physiology import PhysiologicalModel
-    from kapmonitor.devices.scenario import Scenario
     from kapmonitor.devices.simulation import PatientModel
     from kapmonitor.devices.stamping import HostDriver
 
@@ -46,10 +45,8 @@ class Station:
         db_url: str | None = None,
         *,
         record: bool = True,
-        scenario: Scenario | None = None,
         alarm_profile: str | LimitProfile = DEFAULT_ALARM_PROFILE,
     ) -> None:
-        self.scenario = scenario  # drives the simulated patient, when the station simulates devices
         self._patient_model: PhysiologicalModel | None = None
         self.hub = Hub()
         self.buffers = LiveBuffers()
@@ -209,7 +206,7 @@ class Station:
         from kapmonitor.devices.physiology import PhysiologicalModel
 
         if self._patient_model is None:
-            self._patient_model = PhysiologicalModel(self.scenario)
+            self._patient_model = PhysiologicalModel()  # a scenario's patient is passed as `model`
         return self._patient_model
 
     def start(self) -> None:
