@@ -1,7 +1,8 @@
-"""A stand-in for kapmonitor.station.Station while that is written in parallel: the same API, a real Hub and
-LiveBuffers, no devices or database. Tests publish real Readings and WaveChunks through it.
+"""A stand-in for kapmonitor.station.Station for window tests that script exact values and link states: the
+same API the window uses, a real Hub and LiveBuffers, no devices or database. Tests publish real Readings and
+WaveChunks through it (tests/test_ui_app.py and the session tests run the real Station instead).
 
-The integrator replaces it with the real Station; only ``publish`` and ``set_statuses`` are test conveniences.
+Only ``publish`` and ``set_statuses`` are test conveniences.
 """
 
 from __future__ import annotations
