@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.users import MIN_PASSWORD_LENGTH, User, UserDirectory
+from kapmonitor.ui import theme as themes
 
 FIRST_ADMIN_TITLE = "Set up kapmonitor"
 FIRST_ADMIN_TEXT = (
@@ -41,6 +42,8 @@ class LoginDialog(QDialog):
         self.user: User | None = None
         self.setWindowTitle(FIRST_ADMIN_TITLE if self.first_admin else LOGIN_TITLE)
         self.setMinimumWidth(460)
+        # Shown before the main window: in the station's theme, so a dim room is not lit by a white dialog.
+        self.setStyleSheet(themes.stylesheet(themes.remembered_theme(themes.settings())))
 
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("user name")

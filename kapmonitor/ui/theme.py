@@ -86,7 +86,7 @@ THEMES: dict[str, Theme] = {DARK.name: DARK, LIGHT.name: LIGHT}
 def stylesheet(theme: Theme) -> str:
     """Qt style sheet for the window chrome; the tiles and plots colour their own contents."""
     return f"""
-    QMainWindow, QWidget#central {{ background: {theme.background}; color: {theme.text}; }}
+    QMainWindow, QDialog, QWidget#central {{ background: {theme.background}; color: {theme.text}; }}
     QWidget {{ color: {theme.text}; }}
     QMenuBar, QMenu {{ background: {theme.panel}; color: {theme.text}; }}
     QMenu::item:selected, QMenuBar::item:selected {{ background: {theme.border}; }}
