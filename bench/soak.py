@@ -134,12 +134,14 @@ def run(minutes: float, speed: float, every_s: float = 1.0, db_path: Path | None
         path = db_path or Path(scratch) / "soak.sqlite"
         station = Station(f"sqlite:///{path}")
         oximeter = FastOximeter("bench-oximeter@soak", speed, minutes)
-        station.add_transport(oximeter)
         samples = [rss_mb()]
         started = time.monotonic()
         station.start()
         try:
             session = station.start_session("SOAK-0001", "bench")
+            # Added only once the session is open: on a loaded machine a short soak could otherwise finish
+            # publishing before the session started, and nothing would be recorded against it.
+            station.add_transport(oximeter)
             while not oximeter.done.wait(every_s):
                 samples.append(rss_mb())
             station.hub.stop()  # deliver what the oximeter published
