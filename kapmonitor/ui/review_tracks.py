@@ -1,17 +1,21 @@
 """The review's curves: every track of a recorded session on one linked time axis, an overview strip of the
 whole session whose shaded region is the detail view, and two cursors (A, B) across all rows.
 
-Curves are drawn with 1-px pens, ``peak`` downsampling and clipping to the view, so a 4-hour 75-Hz pleth pans
-as quickly as a minute of it; holes in the recording are NaN breaks (``connect="finite"``), never bridged.
+Continuous traces are ``TraceItem``s (one span per pixel column from a min/max pyramid), so a 4-hour 75-Hz pleth
+pans as quickly as a minute of it; NIBP is drawn whole, with its symbols. Holes in the recording are NaN breaks,
+never bridged.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QLineF, QRectF
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
 from kapmonitor.core.clock import US_PER_S
@@ -19,6 +23,7 @@ from kapmonitor.core.metrics import METRICS
 from kapmonitor.export.analysis import Series, with_breaks
 from kapmonitor.ui.plots import TREND_ROWS, TREND_STYLE
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.trace import TraceItem
 
 AXIS_WIDTH = 64  # the left axes (and the event lane's) share one width so the time axes line up
 OVERVIEW_METRICS = ("spo2", "pulse_rate")
@@ -81,7 +86,22 @@ def time_ticks(low_s: float, high_s: float, width_px: float) -> np.ndarray:
     return np.arange(first, high_s, step, dtype=np.float64)
 
 
-PEAK_BUCKETS_PER_PX = 2.0  # one per pixel leaves moire gaps in a dense pleth
+
+
+class ClockAxis(pg.AxisItem):
+    """The review's time axis: local clock times at the grid's round steps (``time_ticks``), one level of ticks.
+
+    The labels sit exactly on the grid's time lines, and a pan costs a handful of ``strftime`` calls (pyqtgraph's
+    date axis measured over a millisecond a frame choosing among its zoom levels)."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802, N803
+        ticks = time_ticks(minVal, maxVal, size)
+        step = float(ticks[1] - ticks[0]) if len(ticks) > 1 else float(GRID_STEPS_S[-1])
+        return [(step, ticks.tolist())]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        form = "%H:%M:%S" if spacing < 60 else "%H:%M"
+        return [time.strftime(form, time.localtime(v)) for v in values]
 
 
 def settle_before_paint(view: pg.ViewBox) -> None:
@@ -93,40 +113,76 @@ def settle_before_paint(view: pg.ViewBox) -> None:
     view.sigXRangeChanged.connect(lambda *_: view.updateMatrix())
 
 
-class Grid:
-    """Grid lines drawn as one line-pairs curve per row instead of by the axes.
+def quiet_axes(plot: pg.PlotItem) -> None:
+    """Keep a pan from re-labelling axes: no SI prefixes (units never change), and the hidden axes (top, right,
+    and the time axis of every row but the last) unlinked from the view, so they are not re-ranged at all.
 
-    pyqtgraph's own grid makes every axis as large as its plot, so each pan repaints every axis with its labels
-    (measured: four fifths of a frame). Here the time lines follow the bottom axis's major ticks and the value
-    lines the left axis's, and the axes are left alone.
+    A linked axis re-ranges on every pan even when hidden, and one with SI prefixes re-renders its HTML label."""
+    for side in ("left", "bottom", "top", "right"):
+        axis = plot.getAxis(side)
+        axis.enableAutoSIPrefix(False)
+        if not axis.isVisible():
+            axis.unlinkFromView()
+        elif side in ("left", "right"):  # the value axes never change with a pan: a pixmap, not a redraw
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class GridLines(pg.GraphicsObject):
+    """One row's grid, painted from the view's range at paint time.
+
+    pyqtgraph's own grid makes every axis as large as its plot, so each pan repaints every axis with its labels;
+    grid curves re-fed on every pan cost their data bounds and path. This item sits in the view box's pixel
+    space (behind the curves), so a pan only asks it to repaint: time lines at round local clock times (the
+    bottom axis's spacing, ``time_ticks``), value lines at the left axis's major ticks.
     """
 
-    def __init__(self, rows: list[pg.PlotItem]) -> None:
-        self.rows = rows
-        self.time_lines = [pg.PlotCurveItem(connect="pairs") for _ in rows]
-        self.value_lines = [pg.PlotCurveItem(connect="pairs") for _ in rows]
-        for plot, times, values in zip(rows, self.time_lines, self.value_lines, strict=True):
-            for curve in (times, values):
-                curve.setZValue(-10)
-                plot.addItem(curve, ignoreBounds=True)
-        rows[0].sigXRangeChanged.connect(self.follow)
+    def __init__(self, plot: pg.PlotItem) -> None:
+        super().__init__()
+        self.plot = plot
+        self.view = plot.getViewBox()
+        self.pen = pg.mkPen("#808080", width=1)
+        self._key: tuple[float, ...] | None = None
+        self._lines: list[QLineF] = []
+        self._value_lines: list[QLineF] = []
+        self.setParentItem(self.view)
+        self.setZValue(-100)  # above the view's background, below its curves
+        self.view.sigRangeChanged.connect(lambda *_: self.update())
+        self.view.sigResized.connect(lambda *_: self.prepareGeometryChange())
 
-    def follow(self) -> None:
-        (low, high), _ = self.rows[0].getViewBox().viewRange()
-        width_px = max(self.rows[0].getViewBox().width(), 1.0)
-        ticks = time_ticks(low, high, width_px)
-        for plot, curve in zip(self.rows, self.time_lines, strict=True):
-            (_, _), (y0, y1) = plot.getViewBox().viewRange()
-            curve.setData(np.repeat(ticks, 2), np.tile([y0, y1], len(ticks)))
-        for plot, curve in zip(self.rows, self.value_lines, strict=True):
-            (_, _), (y0, y1) = plot.getViewBox().viewRange()
-            levels = plot.getAxis("left").tickValues(y0, y1, max(plot.getViewBox().height(), 1.0))
-            values = np.asarray(levels[0][1] if levels else [], dtype=np.float64)
-            curve.setData(np.tile([low, high], len(values)), np.repeat(values, 2))
+    def boundingRect(self) -> QRectF:
+        return self.view.boundingRect()
+
+    def lines(self) -> list[QLineF]:
+        """The grid's lines in view pixels, for the current range and size (kept until either changes)."""
+        (x0, x1), (y0, y1) = self.view.viewRange()
+        width, height = max(self.view.width(), 1.0), max(self.view.height(), 1.0)
+        key = (x0, x1, y0, y1, width, height)
+        if key != self._key:
+            if key[2:] != (self._key or ())[2:]:  # the value lines only move with the value range or the size
+                levels = self.plot.getAxis("left").tickValues(y0, y1, height)
+                values = np.asarray(levels[0][1] if levels else [], dtype=np.float64)
+                ys = height - (values - y0) * height / max(y1 - y0, 1e-12)
+                self._value_lines = [QLineF(0.0, y, width, y) for y in ys.tolist()]
+            xs = (time_ticks(x0, x1, width) - x0) * width / max(x1 - x0, 1e-12)
+            self._lines = [QLineF(x, 0.0, x, height) for x in xs.tolist()] + self._value_lines
+            self._key = key
+        return self._lines
+
+    def paint(self, painter: QPainter, *_args: object) -> None:
+        painter.setPen(self.pen)
+        painter.drawLines(self.lines())
+
+
+class Grid:
+    """The grid lines of every detail row (see ``GridLines``)."""
+
+    def __init__(self, rows: list[pg.PlotItem]) -> None:
+        self.lines = [GridLines(plot) for plot in rows]
 
     def style(self, colour: str) -> None:
-        for curve in [*self.time_lines, *self.value_lines]:
-            curve.setPen(pg.mkPen(colour, width=1))
+        for item in self.lines:
+            item.pen = pg.mkPen(colour, width=1)
+            item.update()
 
 
 class Cursor:
@@ -182,7 +238,7 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         self.span_s = span_s
         self.rows: list[pg.PlotItem] = []
         self.row_metrics: list[tuple[str, ...]] = rows_for(series)
-        self.curves: list[tuple[pg.PlotDataItem, Series]] = []
+        self.curves: list[tuple[pg.PlotDataItem | TraceItem, Series]] = []
         self.titles: list[pg.TextItem] = []
         self.cursors = (Cursor("A", lambda _t: cursor_moved()), Cursor("B", lambda _t: cursor_moved()))
         self._build_rows()
@@ -197,18 +253,15 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
 
     def _build_rows(self) -> None:
         for index, metrics in enumerate(self.row_metrics):
-            axis = {"bottom": pg.DateAxisItem(orientation="bottom")}
+            axis = {"bottom": ClockAxis(orientation="bottom")}
             plot = self.addPlot(row=index, col=0, axisItems=axis)
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.setMouseEnabled(x=True, y=False)
             plot.getAxis("left").setWidth(AXIS_WIDTH)
-            for side in ("left", "bottom"):  # units never change: re-labelling on every pan only costs a frame
-                plot.getAxis(side).enableAutoSIPrefix(False)
             if index < len(self.row_metrics) - 1:
                 plot.hideAxis("bottom")  # one time axis, under the last row
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
+            quiet_axes(plot)
             plot.setYRange(*_fixed_range(metrics, self.series), padding=0)
             settle_before_paint(plot.getViewBox())
             if self.rows:
@@ -218,6 +271,7 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             title, unit = row_title(metrics)
             label = pg.TextItem(f"{title} {unit}".strip(), anchor=(0, 0))  # filled in apply_theme: over a curve
             label.setParentItem(plot.getViewBox())
+            label.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # fixed text: drawn once
             label.setPos(6, 2)
             self.titles.append(label)
             self.rows.append(plot)
@@ -226,20 +280,23 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         self.grid = Grid(self.rows)
 
     @staticmethod
-    def _curve(plot: pg.PlotItem, series: Series) -> pg.PlotDataItem:
+    def _curve(plot: pg.PlotItem, series: Series) -> pg.PlotDataItem | TraceItem:
         t_s, v = with_breaks(series)
         symbol = TREND_STYLE.get(series.metric, (None, None))[1]
-        if symbol is not None:  # an intermittent measurement: the points matter, the line only guides the eye
-            curve = plot.plot(t_s, v, connect="finite", symbol=symbol, symbolSize=9)
-        else:
-            curve = plot.plot(t_s, v, connect="finite")
-        # Two peak buckets per pixel (pyqtgraph's default is five): the same envelope, less path to draw.
-        curve.opts["autoDownsampleFactor"] = PEAK_BUCKETS_PER_PX
+        if symbol is None:  # a continuous trace: one span per pixel column (see ``trace``)
+            trace = TraceItem(t_s, v)
+            plot.addItem(trace, ignoreBounds=True)
+            return trace
+        # An intermittent measurement (NIBP every few minutes): the points matter, the line only guides the eye.
+        # Few points, drawn whole: clipping them on every pan would only rebuild the symbols each time.
+        curve = plot.plot(t_s, v, connect="finite", symbol=symbol, symbolSize=9)
+        curve.setClipToView(False)
+        curve.setDownsampling(auto=False)
         return curve
 
     def _build_overview(self) -> None:
         # A widget of its own, so the window can put the event lane between the detail rows and the overview.
-        self.overview_widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.overview_widget = pg.PlotWidget(axisItems={"bottom": ClockAxis(orientation="bottom")})
         self.overview_widget.setFixedHeight(110)
         self.overview = self.overview_widget.getPlotItem()
         self.overview.setMenuEnabled(False)
@@ -247,6 +304,9 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         self.overview.setMouseEnabled(x=False, y=False)
         self.overview.getAxis("left").setWidth(AXIS_WIDTH)
         self.overview.getAxis("left").setStyle(showValues=False)
+        quiet_axes(self.overview)
+        # Nor does the overview's time axis: it always shows the whole session.
+        self.overview.getAxis("bottom").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.overview.setDownsampling(auto=True, mode="peak")
         self.overview.setClipToView(True)
         self.overview.setXRange(*self.span_s, padding=0.01)
@@ -310,8 +370,9 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         for curve, s in [*self.curves, *self.overview_curves]:
             colour = getattr(theme, TREND_STYLE.get(s.metric, ("perfusion" if s.metric != "pleth" else "pleth",))[0])
             curve.setPen(pg.mkPen(colour, width=1))
-            curve.setSymbolBrush(pg.mkBrush(colour))
-            curve.setSymbolPen(pg.mkPen(None))
+            if isinstance(curve, pg.PlotDataItem):
+                curve.setSymbolBrush(pg.mkBrush(colour))
+                curve.setSymbolPen(pg.mkPen(None))
         backing = pg.mkColor(theme.panel)
         backing.setAlpha(210)
         for label in self.titles:

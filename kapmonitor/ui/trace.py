@@ -1,0 +1,138 @@
+"""A long trace drawn as a screen can show it: in each pixel column, the span of the samples under that column.
+
+A 4-hour 75 Hz pleth is a million samples over some 1,700 pixels. Drawn as a peak-downsampled polyline (what
+pyqtgraph does) every column gets a zig-zag of four segments; here it gets one vertical segment from the lowest
+to the highest sample under it, which is the same picture for a quarter of the ink. The spans come from a
+min/max pyramid built once, so a pan reads a few thousand block extremes, never the million samples. Zoomed in
+past ``MIN_SAMPLES_PER_COLUMN``, the samples themselves are joined by straight lines.
+
+Holes stay holes: a column with no sample is left empty, and NaN samples (the breaks ``with_breaks`` inserts)
+are skipped by the extremes and cut the line when zoomed in.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QPainter, QPen
+
+MIN_SAMPLES_PER_COLUMN = 2.0  # sparser than this, the samples are joined by lines
+BLOCKS_PER_COLUMN = 8  # pyramid level: at least this many blocks per column, so column edges are within 1/8
+
+
+class Pyramid:
+    """Minimum and maximum of the values over blocks of 1, 2, 4, ... samples (NaN ignored; NaN where a block has
+    no value)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.lows: list[np.ndarray] = [values]
+        self.highs: list[np.ndarray] = [values]
+        while len(self.lows[-1]) > 1:
+            self.lows.append(_pairwise(np.fmin, self.lows[-1]))
+            self.highs.append(_pairwise(np.fmax, self.highs[-1]))
+        # Each level with a trailing NaN, so a range ending at the last block is still a valid reduceat index.
+        self._padded = [
+            (np.append(lo, np.nan), np.append(hi, np.nan)) for lo, hi in zip(self.lows, self.highs, strict=True)
+        ]
+
+    def extents(self, starts: np.ndarray, ends: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """(lowest, highest) of the samples in [start, end) for each pair, read from blocks of 2**level samples
+        (a block straddling an edge counts whole). ``start < end`` for every pair."""
+        level = min(level, len(self.lows) - 1)
+        lows, highs = self._padded[level]
+        first = starts >> level
+        last = np.maximum(first + 1, -(-ends >> level))  # ceiling division
+        # reduceat over the interleaved (first, last) reads [first, last) at even positions; the odd positions
+        # (last -> next first) are discarded.
+        index = np.column_stack([first, np.minimum(last, len(lows) - 1)]).ravel()
+        return np.fmin.reduceat(lows, index)[::2], np.fmax.reduceat(highs, index)[::2]
+
+
+def _pairwise(reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
+    if len(values) % 2:
+        values = np.append(values, np.nan)
+    return reduce(values[0::2], values[1::2])
+
+
+def column_spans(
+    t: np.ndarray, pyramid: Pyramid, x0: float, x1: float, columns: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(centre time, lowest, highest) of each pixel column in [x0, x1) that has a sample, or None when the view
+    is sparse enough to draw the samples themselves.
+
+    Each column also takes in the first sample of the next one, so neighbouring spans touch where the trace
+    is continuous and the envelope has no gaps."""
+    columns = max(int(columns), 1)
+    edges = np.linspace(x0, x1, columns + 1)
+    bounds = np.searchsorted(t, edges, side="left")
+    if (bounds[-1] - bounds[0]) < MIN_SAMPLES_PER_COLUMN * columns:
+        return None
+    starts, ends = bounds[:-1], bounds[1:]
+    filled = ends > starts
+    starts, ends = starts[filled], ends[filled]
+    per_column = (bounds[-1] - bounds[0]) / columns
+    level = max(0, int(math.log2(max(per_column / BLOCKS_PER_COLUMN, 1.0))))
+    low, high = pyramid.extents(starts, ends, level)
+    centres = (edges[:-1] + (edges[1] - edges[0]) / 2)[filled]
+    keep = ~np.isnan(low)  # a column of NaN only is a hole: nothing drawn, not even its neighbour's sample
+    centres, low, high, ends = centres[keep], low[keep], high[keep], ends[keep]
+    following = pyramid.lows[0][np.minimum(ends, len(t) - 1)]
+    following[ends >= len(t)] = np.nan
+    return centres, np.fmin(low, following), np.fmax(high, following)
+
+
+class TraceItem(pg.GraphicsObject):
+    """A line trace of (t, v) in a plot's data coordinates, redrawn for the view at every paint."""
+
+    def __init__(self, t: np.ndarray, v: np.ndarray, pen: QPen | None = None) -> None:
+        super().__init__()
+        self.t = np.asarray(t, dtype=np.float64)
+        self.v = np.asarray(v, dtype=np.float64)
+        self.pyramid = Pyramid(self.v)
+        self.pen = pen or pg.mkPen("w", width=1)
+        finite = self.v[~np.isnan(self.v)]
+        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+        start, end = (float(self.t[0]), float(self.t[-1])) if len(self.t) else (0.0, 0.0)
+        self._bounds = QRectF(start, low, max(end - start, 1e-9), max(high - low, 1e-9))
+
+    def setPen(self, *args: object, **kwargs: object) -> None:  # noqa: N802 - pyqtgraph's spelling
+        self.pen = pg.mkPen(*args, **kwargs)
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self._bounds
+
+    def dataBounds(self, axis: int, frac: float = 1.0, orthoRange: object = None) -> tuple[float, float]:  # noqa: N802, N803
+        rect = self._bounds
+        return (rect.left(), rect.right()) if axis == 0 else (rect.top(), rect.bottom())
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph calls this when the view pans or zooms
+        self.update()
+
+    def path(self) -> pg.QtGui.QPainterPath | None:
+        """The path for the current view: one vertical span per pixel column, or the samples joined."""
+        view = self.getViewBox()
+        if view is None or not len(self.t):
+            return None
+        (x0, x1), _ = view.viewRange()
+        width = view.width()
+        if width < 1:
+            return None
+        spans = column_spans(self.t, self.pyramid, x0, x1, round(width))
+        if spans is None:
+            first = max(int(np.searchsorted(self.t, x0, side="left")) - 1, 0)
+            last = min(int(np.searchsorted(self.t, x1, side="right")) + 1, len(self.t))
+            return pg.arrayToQPath(self.t[first:last], self.v[first:last], connect="finite")
+        centres, low, high = spans
+        _, pixel_height = view.viewPixelSize()
+        high = np.maximum(high, low + pixel_height)  # a flat stretch still shows as a dot
+        return pg.arrayToQPath(np.repeat(centres, 2), np.column_stack([low, high]).ravel(), connect="pairs")
+
+    def paint(self, painter: QPainter, *_args: object) -> None:
+        path = self.path()
+        if path is not None:
+            painter.setPen(self.pen)
+            painter.drawPath(path)
