@@ -28,15 +28,16 @@ class Pyramid:
     no value)."""
 
     def __init__(self, values: np.ndarray) -> None:
-        self.lows: list[np.ndarray] = [values]
-        self.highs: list[np.ndarray] = [values]
-        while len(self.lows[-1]) > 1:
-            self.lows.append(_pairwise(np.fmin, self.lows[-1]))
-            self.highs.append(_pairwise(np.fmax, self.highs[-1]))
-        # Each level with a trailing NaN, so a range ending at the last block is still a valid reduceat index.
-        self._padded = [
-            (np.append(lo, np.nan), np.append(hi, np.nan)) for lo, hi in zip(self.lows, self.highs, strict=True)
-        ]
+        # Every level is stored with a trailing NaN, so a range ending at the last block is still a valid
+        # reduceat index; ``lows``/``highs`` are views without it. Level 0 (the samples) is shared by both.
+        samples = _padded(len(values))
+        samples[:-1] = values
+        self._padded: list[tuple[np.ndarray, np.ndarray]] = [(samples, samples)]
+        while len(self._padded[-1][0]) - 1 > 1:
+            low, high = self._padded[-1]
+            self._padded.append((_pairwise(np.fmin, low[:-1]), _pairwise(np.fmax, high[:-1])))
+        self.lows = [low[:-1] for low, _ in self._padded]
+        self.highs = [high[:-1] for _, high in self._padded]
 
     def extents(self, starts: np.ndarray, ends: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
         """(lowest, highest) of the samples in [start, end) for each pair, read from blocks of 2**level samples
@@ -51,10 +52,20 @@ class Pyramid:
         return np.fmin.reduceat(lows, index)[::2], np.fmax.reduceat(highs, index)[::2]
 
 
+def _padded(size: int) -> np.ndarray:
+    out = np.empty(size + 1, dtype=np.float64)
+    out[size] = np.nan
+    return out
+
+
 def _pairwise(reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
+    """Pairs of neighbours reduced (an odd last value stands alone), with the trailing NaN."""
+    pairs = len(values) // 2
+    out = _padded(pairs + len(values) % 2)
+    reduce(values[0 : 2 * pairs : 2], values[1 : 2 * pairs : 2], out=out[:pairs])
     if len(values) % 2:
-        values = np.append(values, np.nan)
-    return reduce(values[0::2], values[1::2])
+        out[pairs] = values[-1]
+    return out
 
 
 def column_spans(
