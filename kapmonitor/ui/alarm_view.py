@@ -9,6 +9,7 @@ Installed by one call from MainWindow (:func:`install_alarm_panel`) so the windo
 from __future__ import annotations
 
 import getpass
+import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -29,14 +30,19 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.alarms.events import AlarmEvent, AlarmState
 from kapmonitor.core.clock import US_PER_S
+from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.ui.alarm_bar import ALARM_COLOURS, AlarmBar, AlarmSource
 from kapmonitor.ui.alarm_limits import install_limits_action
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.tones import TonePlayer
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from kapmonitor.ui.main_window import MainWindow
     from kapmonitor.ui.tiles import NumericTile
+
+log = logging.getLogger(__name__)
 
 THERAPY_ROOM_KEY = "view/therapy_room"
 DIM_ALPHA = 140  # of 255: the dimming over the window in therapy-room mode
@@ -74,14 +80,33 @@ class AlarmLogView(QTableWidget):
         self.verticalHeader().hide()
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self._events: list[AlarmEvent] = []  # as shown, newest first
+        self._shown: set[AlarmEvent] = set()
 
     def add_events(self, events: Sequence[AlarmEvent]) -> None:
-        for e in events:
-            self.insertRow(0)
-            when = datetime.fromtimestamp(e.t_us / US_PER_S).strftime("%H:%M:%S")
-            cells = (when, e.priority, STATE_WORDS.get(e.state, e.state), e.message or e.alarm, e.user)
-            for column, text in enumerate(cells):
-                self.setItem(0, column, QTableWidgetItem(text))
+        """Show these events (in the order they happened), newest at the top; one already shown is skipped, so
+        the session's stored log and the live feed can both be poured in."""
+        fresh = [e for e in events if e not in self._shown]
+        if not fresh:
+            return
+        self._shown.update(fresh)
+        if not self._events or min(e.t_us for e in fresh) >= self._events[0].t_us:
+            for e in fresh:  # the usual case: newer than everything shown
+                self._events.insert(0, e)
+                self.insertRow(0)
+                self._show(0, e)
+            return
+        # Older events (a resumed session's earlier log): every row again, in time order.
+        self._events = sorted([*self._events, *reversed(fresh)], key=lambda e: e.t_us, reverse=True)
+        self.setRowCount(len(self._events))
+        for row, e in enumerate(self._events):
+            self._show(row, e)
+
+    def _show(self, row: int, e: AlarmEvent) -> None:
+        when = datetime.fromtimestamp(e.t_us / US_PER_S).strftime("%H:%M:%S")
+        cells = (when, e.priority, STATE_WORDS.get(e.state, e.state), e.message or e.alarm, e.user)
+        for column, text in enumerate(cells):
+            self.setItem(row, column, QTableWidgetItem(text))
 
     def rows(self) -> list[tuple[str, ...]]:
         return [
@@ -179,6 +204,16 @@ class AlarmPanel(QObject):
         self.bar.raise_()  # alarms stay bright above the dimming
         self.store.setValue(THERAPY_ROOM_KEY, "true" if on else "false")
 
+    def show_stored(self, engine: Engine, session_id: int) -> None:
+        """Add the session's stored alarm log to the view (events already shown are not repeated)."""
+        try:
+            stored = alarm_events(engine, session_id)
+        except Exception as exc:  # noqa: BLE001 - the live log goes on; say why the earlier part is missing
+            log.warning("cannot read the alarm log of session %s: %s", session_id, exc)
+            self.dock.setWindowTitle("Alarm log (earlier events could not be read)")
+            return
+        self.log_view.add_events(stored)
+
     def refresh(self) -> None:
         """After each bar refresh: new log rows, the theme, and the tiles of vitals in alarm."""
         events = [self._incoming.popleft() for _ in range(len(self._incoming))]
@@ -226,6 +261,11 @@ def install_alarm_panel(window: MainWindow, station: Any) -> AlarmPanel | None:
         return user.username if user is not None else getpass.getuser()
 
     panel = AlarmPanel(window, alarms, subscribe=getattr(station, "subscribe_alarms", None), user=who)
+    engine = getattr(station, "engine", None)
+    sessions = getattr(window, "session_panel", None)
+    if engine is not None and sessions is not None:
+        # A session resumed after a crash, or the demo's, already has a log: show it with what comes next.
+        sessions.session_started.connect(lambda session_id, *_: panel.show_stored(engine, session_id))
     panel.limits_action = install_limits_action(window, station, panel.view_menu)  # View > Alarm limits…
     QTimer.singleShot(0, panel.refresh)
     return panel
