@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -29,10 +30,15 @@ def default_db_url() -> str:
 
 
 def resources_dir() -> Path:
-    """The shipped data files (protocol templates, rating scales, alarm profiles, scenarios, tones).
+    """The shipped data files (protocol templates, rating scales, alarm profiles, scenarios).
 
-    They live in ``resources/`` beside the package, which is where a source checkout and an editable install
-    (what ``make`` sets up) find them; ``KAPMONITOR_RESOURCES`` points elsewhere.
+    ``KAPMONITOR_RESOURCES`` if set; else ``resources/`` beside the package, where a source checkout and an
+    editable install (what ``make`` sets up) find them; else ``<prefix>/share/kapmonitor/resources``, where a
+    wheel installs them.
     """
     override = os.environ.get("KAPMONITOR_RESOURCES")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "resources"
+    if override:
+        return Path(override)
+    beside = Path(__file__).resolve().parent.parent / "resources"
+    installed = Path(sys.prefix) / "share" / "kapmonitor" / "resources"
+    return installed if not beside.is_dir() and installed.is_dir() else beside
