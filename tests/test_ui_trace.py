@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -88,9 +89,13 @@ def test_the_item_draws_spans_when_dense_and_the_line_when_zoomed_in(qtbot: QtBo
     widget.setXRange(0, 3600, padding=0)
     widget.show()
     qtbot.waitExposed(widget)
-    dense = item.path()
-    assert dense is not None and 0 < dense.elementCount() <= 2 * widget.getViewBox().width() + 2
+    dense = item.spans()
+    assert dense is not None and 0 < len(dense.ndarray()) <= widget.getViewBox().width() + 1
+    lines = dense.ndarray()
+    assert (lines[:, 0] == lines[:, 2]).all() and (lines[:, 1] <= lines[:, 3]).all()  # vertical, low to high
+    assert lines[:, 1].min() == pytest.approx(-1, abs=1e-3) and lines[:, 3].max() == pytest.approx(1, abs=1e-3)
     widget.setXRange(100, 110, padding=0)  # 750 samples over some 550 pixels: the line itself
+    assert item.spans() is None
     zoomed = item.path()
     assert zoomed is not None and 750 <= zoomed.elementCount() <= 760
     image = widget.grab().toImage()

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QPainter, QPen
 
 MIN_SAMPLES_PER_COLUMN = 2.0  # sparser than this, the samples are joined by lines
@@ -108,6 +108,7 @@ class TraceItem(pg.GraphicsObject):
         low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
         start, end = (float(self.t[0]), float(self.t[-1])) if len(self.t) else (0.0, 0.0)
         self._bounds = QRectF(start, low, max(end - start, 1e-9), max(high - low, 1e-9))
+        self._lines = pg.Qt.internals.PrimitiveArray(QLineF, 4)  # reused from paint to paint
 
     def setPen(self, *args: object, **kwargs: object) -> None:  # noqa: N802 - pyqtgraph's spelling
         self.pen = pg.mkPen(*args, **kwargs)
@@ -124,26 +125,42 @@ class TraceItem(pg.GraphicsObject):
         self.update()
 
     def path(self) -> pg.QtGui.QPainterPath | None:
-        """The path for the current view: one vertical span per pixel column, or the samples joined."""
+        """The samples in view joined by lines, when the view is sparse enough to show them one by one (the
+        dense case is ``spans``)."""
         view = self.getViewBox()
-        if view is None or not len(self.t):
+        if view is None or not len(self.t) or view.width() < 1:
             return None
         (x0, x1), _ = view.viewRange()
-        width = view.width()
-        if width < 1:
+        first = max(int(np.searchsorted(self.t, x0, side="left")) - 1, 0)
+        last = min(int(np.searchsorted(self.t, x1, side="right")) + 1, len(self.t))
+        return pg.arrayToQPath(self.t[first:last], self.v[first:last], connect="finite")
+
+    def spans(self) -> object | None:
+        """One vertical line per pixel column in view (a Qt array of QLineF, filled from numpy), or None when
+        the view is sparse and ``path`` draws the samples themselves."""
+        view = self.getViewBox()
+        if view is None or not len(self.t) or view.width() < 1:
             return None
-        spans = column_spans(self.t, self.pyramid, x0, x1, round(width))
-        if spans is None:
-            first = max(int(np.searchsorted(self.t, x0, side="left")) - 1, 0)
-            last = min(int(np.searchsorted(self.t, x1, side="right")) + 1, len(self.t))
-            return pg.arrayToQPath(self.t[first:last], self.v[first:last], connect="finite")
-        centres, low, high = spans
+        (x0, x1), _ = view.viewRange()
+        found = column_spans(self.t, self.pyramid, x0, x1, round(view.width()))
+        if found is None:
+            return None
+        centres, low, high = found
         _, pixel_height = view.viewPixelSize()
-        high = np.maximum(high, low + pixel_height)  # a flat stretch still shows as a dot
-        return pg.arrayToQPath(np.repeat(centres, 2), np.column_stack([low, high]).ravel(), connect="pairs")
+        self._lines.resize(len(centres))
+        if len(centres):
+            lines = self._lines.ndarray()
+            lines[:, 0] = lines[:, 2] = centres
+            lines[:, 1] = low
+            lines[:, 3] = np.maximum(high, low + pixel_height)  # a flat stretch still shows as a dot
+        return self._lines
 
     def paint(self, painter: QPainter, *_args: object) -> None:
+        painter.setPen(self.pen)
+        lines = self.spans()
+        if lines is not None:
+            painter.drawLines(*lines.drawargs())  # type: ignore[attr-defined]
+            return
         path = self.path()
         if path is not None:
-            painter.setPen(self.pen)
             painter.drawPath(path)
