@@ -271,7 +271,6 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             title, unit = row_title(metrics)
             label = pg.TextItem(f"{title} {unit}".strip(), anchor=(0, 0))  # filled in apply_theme: over a curve
             label.setParentItem(plot.getViewBox())
-            label.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # fixed text: drawn once
             label.setPos(6, 2)
             self.titles.append(label)
             self.rows.append(plot)
