@@ -29,7 +29,8 @@ def test_upgrade_creates_the_schema_from_an_empty_database(tmp_path: Path) -> No
         schema = inspect(engine)
         assert set(schema.get_table_names()) >= TABLES  # later revisions add their own tables
         indexed = {tuple(i["column_names"]) for i in schema.get_indexes("numeric_reading")}
-        assert ("session_id", "device_id", "metric", "t_us") in indexed
+        # A track in time order, with the values read from the index alone (0005).
+        assert ("session_id", "device_id", "metric", "t_us", "id", "value", "flags") in indexed
         indexed = {tuple(i["column_names"]) for i in schema.get_indexes("wave_chunk")}
         assert ("session_id", "device_id", "metric", "t_us") in indexed
         with engine.connect() as conn:
@@ -97,3 +98,26 @@ def test_a_file_that_is_not_a_database_is_one_clear_line(
     url = f"sqlite:///{tmp_path / 'notes.txt'}"
     assert main(["sessions", "list", "--db", url]) == 2
     assert capsys.readouterr().err == f"kapmonitor: cannot open database {url}: file is not a database\n"
+
+
+def test_a_track_of_numerics_is_read_from_the_covering_index_and_0005_goes_back_down(tmp_path: Path) -> None:
+    from alembic import command
+
+    from kapmonitor.store.db import alembic_config
+
+    engine = open_database(f"sqlite:///{tmp_path / 'cover.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            plan = conn.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT t_us, value, flags FROM numeric_reading"
+                    " WHERE session_id = 1 AND device_id = 1 AND metric = 'spo2' ORDER BY t_us, id"
+                )
+            ).all()
+        assert "COVERING INDEX ix_numeric_track_cover" in " ".join(str(row[-1]) for row in plan)
+        assert "TEMP B-TREE" not in " ".join(str(row[-1]) for row in plan)  # the index's order is the query's
+        command.downgrade(alembic_config(engine), "0004")
+        names = {i["name"] for i in inspect(engine).get_indexes("numeric_reading")}
+        assert names == {"ix_numeric_track_time"}
+    finally:
+        engine.dispose()

@@ -65,7 +65,10 @@ class Device(Base):
 
 class NumericReading(Base):
     __tablename__ = "numeric_reading"
-    __table_args__ = (Index("ix_numeric_track_time", "session_id", "device_id", "metric", "t_us"),)
+    # Covering: a track is read in time order with its values from the index alone (migration 0005).
+    __table_args__ = (
+        Index("ix_numeric_track_cover", "session_id", "device_id", "metric", "t_us", "id", "value", "flags"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
