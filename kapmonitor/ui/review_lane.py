@@ -9,7 +9,7 @@ from kapmonitor.export.events import alarm_event
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.event_lane import EventLane
 from kapmonitor.ui.lane_marks import HOVER_PX, ROWS
-from kapmonitor.ui.review_tracks import quiet_axes, settle_before_paint
+from kapmonitor.ui.review_tracks import quiet_axes, repaint_whole, settle_before_paint
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.tiles import clock_text
 
@@ -30,6 +30,7 @@ class ReviewLane(EventLane):
         item.addItem(self.alarm_scatter)
         item.hideAxis("bottom")  # the tracks' time axis is the one to read; this one only cost a repaint per pan
         quiet_axes(item)
+        repaint_whole(self)
         settle_before_paint(item.getViewBox())
 
     def _draw(self) -> None:
