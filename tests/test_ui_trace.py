@@ -100,3 +100,20 @@ def test_the_item_draws_spans_when_dense_and_the_line_when_zoomed_in(qtbot: QtBo
     assert zoomed is not None and 750 <= zoomed.elementCount() <= 760
     image = widget.grab().toImage()
     assert image.width() > 0  # painting either kind of path goes through without error
+
+
+def test_a_trace_of_no_values_one_sample_or_nothing_paints_without_error(qtbot: QtBot) -> None:
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(400, 200)
+    t = np.arange(0.0, 600.0, 1 / 75)
+    items = [TraceItem(t, np.full(len(t), np.nan)), TraceItem(np.array([10.0]), np.array([1.0])), TraceItem([], [])]
+    for item in items:
+        widget.addItem(item)
+    widget.setXRange(0, 600, padding=0)
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert len(items[0].spans().ndarray()) == 0  # a probe off for the whole stretch: nothing drawn
+    assert items[1].spans() is None and items[1].path() is not None
+    assert items[2].spans() is None and items[2].path() is None
+    assert not widget.grab().toImage().isNull()
