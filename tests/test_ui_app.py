@@ -174,3 +174,24 @@ def _cli(argv: list[str]) -> str:
     with contextlib.redirect_stdout(out):
         assert main(argv) == 0
     return out.getvalue()
+
+
+def test_sigterm_and_ctrl_c_quit_the_window_cleanly_and_the_handlers_are_put_back(qapp: QApplication) -> None:
+    import os
+    import signal
+
+    from PySide6.QtCore import QObject
+
+    quits: list[str] = []
+
+    class Loop:
+        def quit(self) -> None:
+            quits.append("quit")
+
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    owner = QObject()
+    with app._quit_on_interrupt(Loop(), owner):  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGTERM)  # a shutdown or `kill`: the session must end as on closing
+        os.kill(os.getpid(), signal.SIGINT)
+    assert quits == ["quit", "quit"]
+    assert {number: signal.getsignal(number) for number in before} == before

@@ -217,12 +217,17 @@ def _start_demo(station: Station, window: MainWindow) -> None:
     )
 
 
+QUIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
 def _quit_on_interrupt(app: QCoreApplication, window: QObject) -> Iterator[None]:
-    """Ctrl+C in the terminal closes the window cleanly (Qt's loop would otherwise hide it from Python)."""
+    """Ctrl+C in the terminal, and SIGTERM (a shutdown, ``kill``), close the window cleanly: the session ends
+    as when the window is closed, instead of being left for crash recovery. (Qt's loop would otherwise hide
+    the signal from Python, and SIGTERM would end the process on the spot.)"""
     from PySide6.QtCore import QTimer
 
-    previous = signal.signal(signal.SIGINT, lambda *_: app.quit())
+    previous = {number: signal.signal(number, lambda *_: app.quit()) for number in QUIT_SIGNALS}
     tick = QTimer(window)
     tick.timeout.connect(lambda: None)  # returns to the interpreter now and then so the handler can run
     tick.start(250)
@@ -230,4 +235,5 @@ def _quit_on_interrupt(app: QCoreApplication, window: QObject) -> Iterator[None]
         yield
     finally:
         tick.stop()
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
