@@ -8,6 +8,7 @@ never bridged.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -76,14 +77,18 @@ GRID_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 GRID_MIN_PX = 90  # time lines at least this far apart
 
 
+@functools.lru_cache(maxsize=4)  # every row's grid and the time axis ask for the same range in each frame
 def time_ticks(low_s: float, high_s: float, width_px: float) -> np.ndarray:
-    """Round local clock times (every 5 min, every 30 s, ...) between low and high, at least GRID_MIN_PX apart."""
+    """Round local clock times (every 5 min, every 30 s, ...) between low and high, at least GRID_MIN_PX apart.
+    Read-only: the array is shared by every caller with the same range."""
     seconds_per_px = (high_s - low_s) / max(width_px, 1.0)
     step = next((s for s in GRID_STEPS_S if s / seconds_per_px >= GRID_MIN_PX), GRID_STEPS_S[-1])
     offset = datetime.fromtimestamp(low_s).astimezone().utcoffset()
     local = offset.total_seconds() if offset is not None else 0.0  # whole local hours, also in half-hour zones
     first = np.ceil((low_s + local) / step) * step - local
-    return np.arange(first, high_s, step, dtype=np.float64)
+    ticks = np.arange(first, high_s, step, dtype=np.float64)
+    ticks.setflags(write=False)
+    return ticks
 
 
 

@@ -117,10 +117,6 @@ class TraceItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:  # noqa: N802
         return self._bounds
 
-    def dataBounds(self, axis: int, frac: float = 1.0, orthoRange: object = None) -> tuple[float, float]:  # noqa: N802, N803
-        rect = self._bounds
-        return (rect.left(), rect.right()) if axis == 0 else (rect.top(), rect.bottom())
-
     def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph calls this when the view pans or zooms
         self.update()
 
