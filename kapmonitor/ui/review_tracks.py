@@ -184,17 +184,9 @@ class GridLines(pg.GraphicsObject):
         painter.setPen(self.pen)
         painter.drawLines(self.lines())
 
-
-class Grid:
-    """The grid lines of every detail row (see ``GridLines``)."""
-
-    def __init__(self, rows: list[pg.PlotItem]) -> None:
-        self.lines = [GridLines(plot) for plot in rows]
-
-    def style(self, colour: str) -> None:
-        for item in self.lines:
-            item.pen = pg.mkPen(colour, width=1)
-            item.update()
+    def set_colour(self, colour: str) -> None:
+        self.pen = pg.mkPen(colour, width=1)
+        self.update()
 
 
 class Cursor:
@@ -290,7 +282,7 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             self.rows.append(plot)
         for plot, metrics in zip(self.rows, self.row_metrics, strict=True):
             self.ci.layout.setRowStretchFactor(self.rows.index(plot), 3 if metrics == ("pleth",) else 2)
-        self.grid = Grid(self.rows)
+        self.grid = [GridLines(plot) for plot in self.rows]
 
     @staticmethod
     def _curve(plot: pg.PlotItem, series: Series) -> pg.PlotDataItem | TraceItem:
@@ -375,7 +367,8 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.panel)
         self.overview_widget.setBackground(theme.panel)
-        self.grid.style(theme.border)
+        for lines in self.grid:
+            lines.set_colour(theme.border)
         for plot in [*self.rows, self.overview]:
             for side in ("left", "bottom"):
                 plot.getAxis(side).setPen(pg.mkPen(theme.border, width=1))
