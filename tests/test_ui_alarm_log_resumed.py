@@ -12,6 +12,7 @@ from kapmonitor.station import Station
 from kapmonitor.store.alarm_log import write_alarm_events
 from kapmonitor.store.db import open_database
 from kapmonitor.store.repository import SessionRepository
+from kapmonitor.ui.alarm_view import LOG_HEIGHT
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.recovery_prompt import RESUME, offer_recovery
 
@@ -47,6 +48,10 @@ def test_the_alarm_log_of_a_resumed_session_is_shown_in_time_order(qtbot: QtBot,
         rows = panel.log_view.rows()
         assert [r[2] for r in rows] == ["raised", "cleared", "acknowledged", "raised"]  # newest first
         assert rows[2][4] == "rn.okafor"  # who acknowledged, as stored
+        window.resize(1600, 1000)
+        window.show()
+        panel.dock.show()
+        qtbot.waitUntil(lambda: panel.dock.height() >= LOG_HEIGHT - 10)  # room for rows, not a two-row sliver
         panel.show_stored(station.engine, session)  # the stored log again (and the live event again): no repeats
         panel.log_view.add_events([live])
         assert panel.log_view.rows() == rows

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 THERAPY_ROOM_KEY = "view/therapy_room"
+LOG_HEIGHT = 220  # px: about six rows of the alarm log when it opens (Qt would give it two)
 DIM_ALPHA = 140  # of 255: the dimming over the window in therapy-room mode
 TILE_METRICS: dict[str, tuple[str, ...]] = {
     "spo2_tile": ("spo2",),
@@ -154,6 +155,7 @@ class AlarmPanel(QObject):
         self.dock.setWidget(self.log_view)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
+        self.dock.visibilityChanged.connect(self._opened)
         central = window.centralWidget()
         # Above the curves, beside the big numbers: the tile column is as tall as the window allows already.
         curves = _layout_holding(central.layout(), window.pleth)
@@ -203,6 +205,10 @@ class AlarmPanel(QObject):
         self.overlay.raise_()
         self.bar.raise_()  # alarms stay bright above the dimming
         self.store.setValue(THERAPY_ROOM_KEY, "true" if on else "false")
+
+    def _opened(self, visible: bool) -> None:
+        if visible:  # room for a few rows, taken from the curves; the nurse can drag the edge (once laid out)
+            QTimer.singleShot(0, lambda: self.window.resizeDocks([self.dock], [LOG_HEIGHT], Qt.Orientation.Vertical))
 
     def show_stored(self, engine: Engine, session_id: int) -> None:
         """Add the session's stored alarm log to the view (events already shown are not repeated)."""

@@ -176,16 +176,9 @@ class DevicesWindow(QWidget):
             DevicesWindow, QTabWidget::pane {{ background: {t.background}; border: 1px solid {t.border}; }}
             QTabBar::tab {{ background: {t.panel}; color: {t.muted}; padding: 8px 18px; border: 1px solid {t.border}; }}
             QTabBar::tab:selected {{ color: {t.text}; background: {t.border}; }}
-            QTableWidget {{ background: {t.panel}; color: {t.text}; gridline-color: {t.border};
-                selection-background-color: {t.border}; selection-color: {t.text}; }}
-            QHeaderView::section {{ background: {t.background}; color: {t.muted}; border: 1px solid {t.border};
-                padding: 4px; }}
             QComboBox {{ background: {t.panel}; color: {t.text}; border: 1px solid {t.border}; padding: 4px 8px; }}
             QComboBox QAbstractItemView {{ background: {t.panel}; color: {t.text}; }}
             QCheckBox {{ color: {t.text}; }}
-            QScrollBar {{ background: {t.panel}; width: 12px; height: 12px; }}
-            QScrollBar::handle {{ background: {t.border}; border-radius: 5px; min-height: 24px; min-width: 24px; }}
-            QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
             """
         )
         for tab in (self.serial_tab, self.bluetooth_tab):

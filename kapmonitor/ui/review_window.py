@@ -201,9 +201,7 @@ class ReviewWindow(QMainWindow):
             QGroupBox {{ border: 1px solid {theme.border}; border-radius: 6px; margin-top: 14px; padding: 8px;
                 font-size: 15px; }}
             QGroupBox::title {{ subcontrol-origin: margin; left: 8px; color: {theme.muted}; }}
-            QTableWidget, QListWidget {{ background: {theme.panel}; color: {theme.text}; gridline-color: {theme.border};
-                font-size: 15px; border: none; }}
-            QHeaderView::section {{ background: {theme.panel}; color: {theme.muted}; border: none; padding: 3px; }}
+            QTableWidget, QListWidget {{ font-size: 15px; border: none; }}
             QScrollArea, QScrollArea > QWidget > QWidget {{ background: {theme.background}; border: none; }}
             QDoubleSpinBox {{ background: {theme.background}; color: {theme.text}; border: 1px solid {theme.border}; }}
             QLabel#readoutTimes, QLabel#reviewHeader {{ font-size: 16px; }}

@@ -84,7 +84,8 @@ THEMES: dict[str, Theme] = {DARK.name: DARK, LIGHT.name: LIGHT}
 
 
 def stylesheet(theme: Theme) -> str:
-    """Qt style sheet for the window chrome; the tiles and plots colour their own contents."""
+    """Qt style sheet for the window chrome (tables, docks and scroll bars included: nothing white in a dim
+    room); the tiles and plots colour their own contents. Windows add only what is their own."""
     return f"""
     QMainWindow, QDialog, QWidget#central {{ background: {theme.background}; color: {theme.text}; }}
     QWidget {{ color: {theme.text}; }}
@@ -106,6 +107,15 @@ def stylesheet(theme: Theme) -> str:
         border-radius: 4px; padding: 5px 14px; }}
     QPushButton:disabled {{ color: {theme.stale}; }}
     QPushButton:hover {{ border-color: {theme.muted}; }}
+    QTableWidget, QListWidget {{ background: {theme.panel}; color: {theme.text}; gridline-color: {theme.border};
+        selection-background-color: {theme.border}; selection-color: {theme.text}; }}
+    QHeaderView::section, QTableCornerButton::section {{ background: {theme.panel}; color: {theme.muted};
+        border: none; border-bottom: 1px solid {theme.border}; padding: 4px; }}
+    QScrollBar {{ background: {theme.panel}; width: 12px; height: 12px; }}
+    QScrollBar::handle {{ background: {theme.border}; border-radius: 5px; min-height: 24px; min-width: 24px; }}
+    QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+    QDockWidget {{ color: {theme.text}; }}
+    QDockWidget::title {{ background: {theme.panel}; padding: 4px 8px; }}
     """
 
 
