@@ -45,8 +45,18 @@ def drawn_whole(tile: NumericTile) -> bool:
     return label.width() >= label.sizeHint().width() and inside
 
 
-@pytest.mark.parametrize("theme", [DARK, LIGHT], ids=["dark", "light"])
-def test_screenshot_of_a_session_in_progress(qtbot, tmp_path: Path, theme: Theme) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "theme, size, name, smallest_px",
+    [
+        (DARK, (1600, 1000), "main-dark", 60),
+        (LIGHT, (1600, 1000), "main-light", 60),
+        (DARK, (1366, 768), "main-laptop", 40),  # four tiles in 700 px: smaller numbers, all of them whole
+    ],
+    ids=["dark", "light", "laptop-768"],
+)
+def test_screenshot_of_a_session_in_progress(  # noqa: ANN001
+    qtbot, tmp_path: Path, theme: Theme, size: tuple[int, int], name: str, smallest_px: int
+) -> None:
     clock = [NOW_US - 40 * 60 * 1_000_000]
     station = StationDouble()
     store = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
@@ -64,7 +74,7 @@ def test_screenshot_of_a_session_in_progress(qtbot, tmp_path: Path, theme: Theme
         ]
     )
     window.set_theme(theme)
-    window.resize(1600, 1000)
+    window.resize(*size)  # a 1366x768 laptop too: the numbers fit the tiles, the window fits the screen
     window.show()
     qtbot.waitExposed(window)
     window.refresh_plots()
@@ -74,14 +84,14 @@ def test_screenshot_of_a_session_in_progress(qtbot, tmp_path: Path, theme: Theme
     image = window.grab().toImage()
     out = DOCS if os.environ.get("KAPMONITOR_SCREENSHOTS") else tmp_path
     out.mkdir(parents=True, exist_ok=True)
-    assert image.save(str(out / f"main-{theme.name}.png"))
+    assert image.save(str(out / f"{name}.png"))
 
-    assert (image.width(), image.height()) == (1600, 1000)
+    assert (image.width(), image.height()) == size
     assert window.spo2_tile.value_label.text() == "98"
     assert window.nibp_tile.value_label.text() == "151/94"
     assert window.session_panel.elapsed_label.text() == "0:40:00"
     for tile in window.tiles:
         assert drawn_whole(tile), tile.title_label.text()
-        assert tile.value_label.font().pixelSize() >= 60, tile.title_label.text()
+        assert tile.value_label.font().pixelSize() >= smallest_px, tile.title_label.text()
     spo2_digits = window.spo2_tile.grab().toImage()
     assert pixels_near(spo2_digits, theme.spo2) > 1500

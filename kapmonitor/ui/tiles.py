@@ -11,7 +11,7 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from kapmonitor.core.live import Latest
 from kapmonitor.ui.theme import Theme
@@ -142,6 +142,9 @@ class NumericTile(QFrame):
         self.value_label = QLabel(DASHES)
         self.value_label.setFont(_font(value_px, bold=True))
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # The number fits the tile (``_fit``), not the tile the number: its size must not set the window's
+        # minimum height, or a 768-px laptop screen could not show the window at all.
+        self.value_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.detail_label = QLabel("")
         self.detail_label.setFont(_font(max(24, value_px * 2 // 5), bold=True))
         self.detail_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
@@ -190,16 +193,21 @@ class NumericTile(QFrame):
         self._fit()
 
     def _fit(self) -> None:
-        """Shrink the number (never below legible) rather than let a narrow window clip its first digit."""
+        """Shrink the number (never below legible) rather than let a narrow or short window clip it."""
         margins = self.layout().contentsMargins()
         room = self.width() - margins.left() - margins.right() - 8
         if self.detail_label.isVisible():
             room -= QFontMetrics(self.detail_label.font()).horizontalAdvance(self.view.detail) + 8
+        height = (  # what the title row and the note leave for the number
+            self.height() - margins.top() - margins.bottom()
+            - self.title_label.sizeHint().height() - self.note_label.sizeHint().height()
+        )
         px = self.value_px
         font = self.value_label.font()
         while px > 28:
             font.setPixelSize(px)
-            if QFontMetrics(font).horizontalAdvance(self.view.value) <= room:
+            metrics = QFontMetrics(font)
+            if metrics.horizontalAdvance(self.view.value) <= room and metrics.capHeight() <= height:
                 break
             px -= 4
         font.setPixelSize(px)
