@@ -6,7 +6,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,25 +16,13 @@ from sqlalchemy import Engine, event, text
 
 from kapmonitor.core.clock import SampleClock
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading, WaveChunk
-from kapmonitor.store.db import engine_for, open_database
+from kapmonitor.store.db import engine_for
 from kapmonitor.store.pending import Pending
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.repository import SessionRepository
 
 T0 = 1_763_700_000_000_000  # 2025-11-21 04:40 UTC, in microseconds
 DEV = "nonin-df7@/dev/ttyUSB0"
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'rec.sqlite'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = open_database(db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

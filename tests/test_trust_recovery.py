@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,18 +57,6 @@ assert station.recorder.flush(timeout=30)
 print(json.dumps({"session": session, "pid": os.getpid(), "last_us": t + 2}), flush=True)
 os._exit(3)
 """
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'recovery.sqlite'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = open_database(db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
