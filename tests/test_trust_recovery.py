@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from store_fakes import ScriptedMonitor
+from store_fakes import ScriptedMonitor, rows
 
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
@@ -69,11 +69,6 @@ def crashed(db_url: str, engine: Engine) -> dict[str, Any]:
     )
     assert done.returncode == 3, done.stderr
     return json.loads(done.stdout)
-
-
-def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def test_a_session_whose_process_died_is_found_with_its_owner_and_last_data(
