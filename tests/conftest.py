@@ -1,11 +1,17 @@
-"""Test configuration shared by every test: Qt offscreen, a throw-away data directory, no stray threads."""
+"""Test configuration shared by every test: Qt offscreen, a throw-away data directory, no stray threads; and
+the empty clinic database the store tests start from (``db_url``, ``engine``)."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+
+from kapmonitor.store.db import open_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -31,3 +37,17 @@ def _no_leaked_threads() -> object:
         t.join(timeout=2.0)
     still = [t.name for t in leaked if t.is_alive()]
     assert not still, f"threads left running: {still}"
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A fresh SQLite database file for one test."""
+    return f"sqlite:///{tmp_path / 'store.sqlite'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """The database at ``db_url``, migrated to the current schema; disposed after the test."""
+    engine = open_database(db_url)
+    yield engine
+    engine.dispose()

@@ -1,15 +1,19 @@
-"""Test-only devices that publish straight into a Station, without bytes or a decoder (imported by store
-tests).
+"""Test doubles for the store tests: devices that publish straight into a Station without bytes or a decoder,
+a database that fails as a full disk does, and the rows a query gives.
 
 ``ScriptedMonitor`` sends exactly the items a test hands it; ``PacedMonitor`` streams a pleth waveform (75 Hz,
 chunks of a third of a second, sample values counting up) and an SpO2 reading per chunk in real time on its
-own thread.
+own thread. ``DiskFull`` makes every INSERT and UPDATE on an engine fail until ``failing`` is cleared.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, event, text
 
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Item, Reading, WaveChunk
@@ -87,3 +91,22 @@ class PacedMonitor(Transport):
                 )
                 sent += CHUNK
             self._halt.wait(0.05)
+
+
+class DiskFull:
+    """A fault at the engine: every INSERT or UPDATE fails as SQLite does on a full disk, until ``failing`` is
+    cleared."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.failing = True
+        event.listen(engine, "before_cursor_execute", self)
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if self.failing and statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            raise sqlite3.OperationalError("database or disk is full")
+
+
+def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    """What ``sql`` returns, as plain tuples."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 
 from kapmonitor.alarms import AlarmEvent
 from kapmonitor.store.alarm_log import AlarmLog, alarm_events
-from kapmonitor.store.db import open_database
 from kapmonitor.store.repository import SessionRepository
 
 T0 = 1_800_000_000_000_000
@@ -41,13 +38,6 @@ ACKED = AlarmEvent(
 PAUSED = AlarmEvent(
     T0 + 6_000_000, "audio_paused", "low", "paused", "technical", message="audio paused for 120 s", user="RN Diaz"
 )
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = open_database(f"sqlite:///{tmp_path / 'k.db'}")
-    yield engine
-    engine.dispose()
 
 
 def test_events_come_back_for_their_session_in_order_with_who_acted(engine: Engine) -> None:

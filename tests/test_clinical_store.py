@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,18 +44,6 @@ def at(minutes: float) -> dict[str, Any]:
     """Who and when for an entry made live at ``minutes`` after T0."""
     t = T0 + round(minutes * US_PER_MIN)
     return {"t_us": t, "entered_us": t, "author": NURSE}
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'clinic.sqlite'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = open_database(db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine
+from store_fakes import DiskFull, rows
 
 from kapmonitor.core.clock import SampleClock
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading, WaveChunk
-from kapmonitor.store.db import engine_for, open_database
+from kapmonitor.store.db import engine_for
 from kapmonitor.store.pending import Pending
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.repository import SessionRepository
@@ -27,27 +25,10 @@ DEV = "nonin-df7@/dev/ttyUSB0"
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'rec.sqlite'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = open_database(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def recorder(engine: Engine) -> Iterator[Recorder]:
     recorder = Recorder(engine)
     yield recorder
     recorder.stop()
-
-
-def rows(engine: Engine, sql: str) -> list[Any]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def chunks(n_chunks: int, start_us: int = T0, size: int = 25, rate: float = 75.0) -> list[WaveChunk]:
@@ -167,18 +148,6 @@ def test_rows_are_committed_without_a_flush(engine: Engine, db_url: str, recorde
         assert rows(reader, "SELECT n_samples FROM wave_chunk") == [(25,)]
     finally:
         reader.dispose()
-
-
-class DiskFull:
-    """A fault at the engine: every INSERT or UPDATE fails as SQLite does on a full disk, until ``healed``."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.failing = True
-        event.listen(engine, "before_cursor_execute", self)
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.failing and statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            raise sqlite3.OperationalError("database or disk is full")
 
 
 def test_rows_survive_a_failing_database_and_arrive_after_recovery(

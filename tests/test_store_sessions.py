@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -19,18 +17,6 @@ from kapmonitor.store.repository import SessionRepository, UnknownSession
 T0 = 1_763_700_000_000_000
 OXIMETER = "nonin-df7@/dev/ttyUSB0"
 CUFF = "suntech-advantage@/dev/ttyUSB1"
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'sessions.sqlite'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = open_database(db_url)
-    yield engine
-    engine.dispose()
 
 
 def record_two_sessions(engine: Engine) -> tuple[int, int]:
@@ -191,7 +177,6 @@ def test_ending_a_session_stamps_its_end_once(engine: Engine) -> None:
 
 def test_recorded_readings_follow_a_running_session_reading_only_new_rows(tmp_path) -> None:  # noqa: ANN001
     from kapmonitor.core.readings import Reading
-    from kapmonitor.store.db import open_database
     from kapmonitor.store.recorder import Recorder
     from kapmonitor.store.repository import RecordedReadings, SessionRepository
 

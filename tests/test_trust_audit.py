@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, exc, text
+from store_fakes import rows
 
 from kapmonitor.cli import main
 from kapmonitor.store.audit import GENESIS, AuditTrail, Entry, canonical_json
@@ -280,18 +281,13 @@ def test_migration_0004_adds_the_trust_tables_and_guards_and_takes_them_away_aga
     engine = open_database(f"sqlite:///{db_path}")
     try:
         names = {
-            r[0] for r in rows_of(engine, "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+            r[0] for r in rows(engine, "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
         }
         assert {"user_account", "audit_entry", "session_owner"} <= names
         assert {"audit_entry_no_update", "audit_entry_no_delete"} <= names
         command.downgrade(alembic_config(engine), "0001")
-        names = {r[0] for r in rows_of(engine, "SELECT name FROM sqlite_master")}
+        names = {r[0] for r in rows(engine, "SELECT name FROM sqlite_master")}
         assert not names & {"user_account", "audit_entry", "session_owner", "audit_entry_no_update"}
         assert "session" in names
     finally:
         engine.dispose()
-
-
-def rows_of(engine: Engine, sql: str) -> list[tuple[object, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]

@@ -7,11 +7,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
-from store_fakes import PacedMonitor, ScriptedMonitor
+from sqlalchemy import Engine
+from store_fakes import DiskFull, PacedMonitor, ScriptedMonitor, rows
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
@@ -40,25 +39,8 @@ def engine(db_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]
-
-
 def spo2(value: int, k: int) -> Reading:
     return Reading("spo2", float(value), "%", t_us=T0 + k * 1_000_000, device=DEV)
-
-
-class DiskFull:
-    """Every INSERT or UPDATE fails as SQLite does on a full disk, until ``failing`` is cleared."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.failing = True
-        event.listen(engine, "before_cursor_execute", self)
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.failing and statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            raise sqlite3.OperationalError("database or disk is full")
 
 
 class Published:

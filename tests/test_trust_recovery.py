@@ -9,13 +9,12 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from store_fakes import ScriptedMonitor
+from store_fakes import ScriptedMonitor, rows
 
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
@@ -61,18 +60,6 @@ os._exit(3)
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'recovery.sqlite'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = open_database(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def crashed(db_url: str, engine: Engine) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", CRASHING_STATION, db_url, str(TESTS)],
@@ -82,11 +69,6 @@ def crashed(db_url: str, engine: Engine) -> dict[str, Any]:
     )
     assert done.returncode == 3, done.stderr
     return json.loads(done.stdout)
-
-
-def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def test_a_session_whose_process_died_is_found_with_its_owner_and_last_data(

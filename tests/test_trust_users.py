@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
-from kapmonitor.store.db import open_database
 from kapmonitor.store.users import LOGIN_FAILED, MAX_FAILED_LOGINS, PERMISSIONS, User, UserDirectory, require
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tests only: real accounts use defaults
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path / 'users.sqlite'}")
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

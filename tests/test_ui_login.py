@@ -4,7 +4,6 @@ and the start-up offer to resume an interrupted session."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,13 +29,6 @@ from kapmonitor.ui.users_window import UsersWindow
 PASSWORD = "correct horse"
 NURSE = User("nina", frozenset({"nurse"}))
 TECHNICIAN = User("tim", frozenset({"technician"}))
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path / 'users.sqlite'}")
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

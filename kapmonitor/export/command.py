@@ -21,7 +21,8 @@ class ExportFailed(UserError):
     """The export could not be written (an unwritable path, data the format cannot carry)."""
 
 
-def _writer(format_name: str) -> Writer:
+def export_writer(format_name: str) -> Writer:
+    """The writer of one export format (the command line and the review window both export through it)."""
     # Each format pulls in its own library (reportlab, pyedflib); import only the one asked for.
     if format_name == "csv":
         from kapmonitor.export.csv_export import write_csv
@@ -52,7 +53,7 @@ def export_session(
     keep_free_text: bool = False,
 ) -> list[Path]:
     """Write one session; with ``deidentify_salt`` the export is de-identified (see export/deidentified.py)."""
-    writer = _writer(format_name)
+    writer = export_writer(format_name)
     engine = open_database(engine_url)
     try:
         data = load_session(engine, session_id)

@@ -32,6 +32,7 @@ from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.export.analysis import jump_targets, next_event, session_series
+from kapmonitor.export.command import export_writer
 from kapmonitor.export.events import SessionEvent, labelled
 from kapmonitor.export.loader import SessionData, load_session
 from kapmonitor.session.entries import Addendum
@@ -46,25 +47,6 @@ SIDE_WIDTH = 600
 STATS_DELAY_MS = 120  # statistics follow a pan once it pauses, so dragging stays at full frame rate
 EXPORT_FORMATS = (("csv", "CSV"), ("pdf", "PDF report"), ("edf", "EDF+"), ("fhir", "FHIR bundle"))
 PathChooser = Callable[[str, str], Path | None]  # (format, suggested name) -> where to write, None: cancelled
-
-
-def export_writer(format_name: str) -> Callable[[SessionData, Path], list[Path]]:
-    # Each format pulls in its own library (reportlab, pyedflib): import only the one asked for.
-    if format_name == "csv":
-        from kapmonitor.export.csv_export import write_csv
-
-        return write_csv
-    if format_name == "pdf":
-        from kapmonitor.export.pdf_report import write_pdf
-
-        return write_pdf
-    if format_name == "edf":
-        from kapmonitor.export.edf_export import write_edf
-
-        return write_edf
-    from kapmonitor.export.fhir_export import write_fhir
-
-    return write_fhir
 
 
 class ReviewWindow(QMainWindow):
