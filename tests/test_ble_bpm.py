@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from ble_test_support import date_times, readings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,10 +23,6 @@ from kapmonitor.devices.ble.bpm import (
     quirks_for_name,
 )
 from kapmonitor.devices.ble.ieee11073 import DateTime
-
-
-def readings(items: list) -> dict[str, Reading]:
-    return {i.metric: i for i in items if isinstance(i, Reading)}
 
 
 def errors(items: list) -> list[tuple[str, int]]:
@@ -174,15 +171,6 @@ def test_arbitrary_payloads_never_raise(data: bytes) -> None:
 
 
 pressures = st.none() | st.integers(-2045, 2045).map(float) | st.sampled_from([18.9, 15.9, 11.1, 0.5])
-date_times = st.builds(
-    DateTime,
-    st.integers(0, 9999),
-    st.integers(0, 12),
-    st.integers(0, 31),
-    st.integers(0, 23),
-    st.integers(0, 59),
-    st.integers(0, 59),
-)
 
 
 @st.composite

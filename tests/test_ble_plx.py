@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from ble_test_support import date_times, readings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,10 +35,6 @@ from kapmonitor.devices.ble.racp import (
     parse_racp_request,
     parse_racp_response,
 )
-
-
-def readings(items: list) -> dict[str, Reading]:
-    return {i.metric: i for i in items if isinstance(i, Reading)}
 
 
 def cont(payload: str) -> list:
@@ -185,15 +182,6 @@ def test_arbitrary_payloads_never_raise(data: bytes) -> None:
 values = st.none() | st.integers(0, 2045).map(float) | st.sampled_from([94.0, 97.5, 8.7, 0.25])
 statuses16 = st.none() | st.integers(0, 0xFFFF)
 statuses24 = st.none() | st.integers(0, 0xFFFFFF)
-date_times = st.builds(
-    DateTime,
-    st.integers(0, 9999),
-    st.integers(0, 12),
-    st.integers(0, 31),
-    st.integers(0, 23),
-    st.integers(0, 59),
-    st.integers(0, 59),
-)
 
 
 @st.composite

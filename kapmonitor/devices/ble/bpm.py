@@ -12,6 +12,7 @@ import functools
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
 
 from kapmonitor.core.metrics import kpa_to_mmhg
@@ -230,13 +231,22 @@ class _CuffDecoder(NotificationDecoder):
         super().__init__()
         self.quirks = tuple(quirks)
 
-    def _parse(self, payload: bytes) -> tuple[BloodPressureMeasurement, int, list[Item]]:
+    def _parse(self, payload: bytes) -> tuple[BloodPressureMeasurement, frozenset[str], datetime | None, list[Item]]:
+        """The measurement, its status flags, the device time and any trailing-bytes error."""
         for quirk in self.quirks:
             if quirk.applies(payload):
                 payload = quirk.rewrite(payload)
                 break
         m, used = parse_blood_pressure_measurement(payload)
-        return m, used, trailing_error(payload, used)
+        flags = m.status.flags if m.status else frozenset()
+        when = m.timestamp.as_datetime() if m.timestamp else None
+        return m, flags, when, trailing_error(payload, used)
+
+
+def _pulse_rate_reading(m: BloodPressureMeasurement, flags: frozenset[str], when: datetime | None) -> list[Item]:
+    """The optional pulse rate both characteristics carry, right after the optional timestamp."""
+    offset = 7 + DATE_TIME_SIZE * (m.timestamp is not None)
+    return checked_reading("pulse_rate", m.pulse_rate, PLAUSIBLE_PULSE_RATE, flags, when, offset)
 
 
 class BloodPressureDecoder(_CuffDecoder):
@@ -246,22 +256,13 @@ class BloodPressureDecoder(_CuffDecoder):
     characteristic = BLOOD_PRESSURE_MEASUREMENT
 
     def decode(self, payload: bytes) -> list[Item]:
-        m, used, extra = self._parse(payload)
-        flags = m.status.flags if m.status else frozenset()
-        when = m.timestamp.as_datetime() if m.timestamp else None
+        m, flags, when, extra = self._parse(payload)
         mmhg = m.mmhg
         items = checked_reading("nibp_systolic", mmhg(m.systolic), PLAUSIBLE_SYSTOLIC_MMHG, flags, when, 1)
         items += checked_reading("nibp_diastolic", mmhg(m.diastolic), PLAUSIBLE_DIASTOLIC_MMHG, flags, when, 3)
         items += checked_reading("nibp_mean", mmhg(m.mean), PLAUSIBLE_MEAN_MMHG, flags, when, 5)
         if m.pulse_rate_present:
-            items += checked_reading(
-                "pulse_rate",
-                m.pulse_rate,
-                PLAUSIBLE_PULSE_RATE,
-                flags | _range_flag(m) if m.status else flags,
-                when,
-                7 + DATE_TIME_SIZE * (m.timestamp is not None),
-            )
+            items += _pulse_rate_reading(m, flags | _range_flag(m.status) if m.status else flags, when)
         return items + extra
 
 
@@ -272,21 +273,10 @@ class IntermediateCuffPressureDecoder(_CuffDecoder):
     characteristic = INTERMEDIATE_CUFF_PRESSURE
 
     def decode(self, payload: bytes) -> list[Item]:
-        m, used, extra = self._parse(payload)
-        flags = m.status.flags if m.status else frozenset()
-        when = m.timestamp.as_datetime() if m.timestamp else None
-        items = checked_reading(
-            "cuff_pressure", m.mmhg(m.systolic), PLAUSIBLE_CUFF_PRESSURE_MMHG, flags, when, 1
-        )
+        m, flags, when, extra = self._parse(payload)
+        items = checked_reading("cuff_pressure", m.mmhg(m.systolic), PLAUSIBLE_CUFF_PRESSURE_MMHG, flags, when, 1)
         if m.pulse_rate_present:
-            items += checked_reading(
-                "pulse_rate",
-                m.pulse_rate,
-                PLAUSIBLE_PULSE_RATE,
-                flags,
-                when,
-                7 + DATE_TIME_SIZE * (m.timestamp is not None),
-            )
+            items += _pulse_rate_reading(m, flags, when)
         return items + extra
 
 
@@ -296,7 +286,5 @@ _RANGE_FLAGS = {
 }
 
 
-def _range_flag(m: BloodPressureMeasurement) -> frozenset[str]:
-    if m.status is None:
-        return frozenset()
-    return _RANGE_FLAGS.get(m.status.pulse_rate_range, frozenset())
+def _range_flag(status: MeasurementStatus) -> frozenset[str]:
+    return _RANGE_FLAGS.get(status.pulse_rate_range, frozenset())

@@ -121,24 +121,49 @@ class PlxContinuousMeasurement:
         return status_flags(self.measurement_status, self.device_sensor_status)
 
 
+def _parse_status_fields(
+    data: bytes, offset: int, flags: int
+) -> tuple[int | None, int | None, float | None, int]:
+    """The fields both measurements end with: Measurement Status, Device and Sensor Status and Pulse Amplitude
+    Index, announced by ``flags`` bits 0, 1 and 2 (the caller shifts its own flag byte into place)."""
+    status = dss = pai = None
+    if flags & 0x01:
+        need(data, offset + 2, "the measurement status")
+        status, offset = struct.unpack_from("<H", data, offset)[0], offset + 2
+    if flags & 0x02:
+        need(data, offset + 3, "the device and sensor status")
+        dss, offset = _u24(data, offset), offset + 3
+    if flags & 0x04:
+        need(data, offset + 2, "the pulse amplitude index")
+        pai, offset = decode_sfloat(data, offset), offset + 2
+    return status, dss, pai, offset
+
+
+def _encode_status_fields(m: PlxSpotCheckMeasurement | PlxContinuousMeasurement) -> tuple[int, bytes]:
+    """The inverse of :func:`_parse_status_fields`: its flag bits (0, 1, 2) and the fields' bytes."""
+    flags, body = 0, b""
+    if m.measurement_status is not None:
+        flags |= 0x01
+        body += struct.pack("<H", m.measurement_status)
+    if m.device_sensor_status is not None:
+        flags |= 0x02
+        body += m.device_sensor_status.to_bytes(3, "little")
+    if m.pai_present or m.pulse_amplitude_index is not None:
+        flags |= 0x04
+        body += encode_sfloat(m.pulse_amplitude_index)
+    return flags, body
+
+
 # Spot-check flags: b0 timestamp, b1 measurement status, b2 device & sensor status, b3 PAI, b4 clock not set.
 def parse_plx_spot_check(data: bytes) -> tuple[PlxSpotCheckMeasurement, int]:
     need(data, 5, "flags, SpO2 and pulse rate")
     flags = data[0]
     spo2, pr = map(sfloat_value, struct.unpack_from("<2H", data, 1))
-    offset, timestamp, status, dss, pai = 5, None, None, None, None
+    offset, timestamp = 5, None
     if flags & 0x01:
         need(data, offset + DATE_TIME_SIZE, "the timestamp")
         timestamp, offset = decode_date_time(data, offset), offset + DATE_TIME_SIZE
-    if flags & 0x02:
-        need(data, offset + 2, "the measurement status")
-        status, offset = struct.unpack_from("<H", data, offset)[0], offset + 2
-    if flags & 0x04:
-        need(data, offset + 3, "the device and sensor status")
-        dss, offset = _u24(data, offset), offset + 3
-    if flags & 0x08:
-        need(data, offset + 2, "the pulse amplitude index")
-        pai, offset = decode_sfloat(data, offset), offset + 2
+    status, dss, pai, offset = _parse_status_fields(data, offset, flags >> 1)
     m = PlxSpotCheckMeasurement(
         spo2, pr, timestamp, status, dss, pai, bool(flags & 0x08), bool(flags & 0x10), flags & 0xE0
     )
@@ -151,16 +176,8 @@ def encode_plx_spot_check(m: PlxSpotCheckMeasurement) -> bytes:
     if m.timestamp is not None:
         flags |= 0x01
         body += encode_date_time(m.timestamp)
-    if m.measurement_status is not None:
-        flags |= 0x02
-        body += struct.pack("<H", m.measurement_status)
-    if m.device_sensor_status is not None:
-        flags |= 0x04
-        body += m.device_sensor_status.to_bytes(3, "little")
-    if m.pai_present or m.pulse_amplitude_index is not None:
-        flags |= 0x08
-        body += encode_sfloat(m.pulse_amplitude_index)
-    return bytes([flags]) + body
+    tail_flags, tail = _encode_status_fields(m)
+    return bytes([flags | tail_flags << 1]) + body + tail
 
 
 # Continuous flags: b0 SpO2PR-Fast, b1 SpO2PR-Slow, b2 measurement status, b3 device & sensor status, b4 PAI.
@@ -170,22 +187,13 @@ def parse_plx_continuous(data: bytes) -> tuple[PlxContinuousMeasurement, int]:
     spo2, pr = decode_sfloat(data, 1), decode_sfloat(data, 3)
     offset = 5
     fast = slow = None
-    status = dss = pai = None
     if flags & 0x01:
         need(data, offset + 4, "SpO2PR-Fast")
         fast, offset = SpO2PulseRate(decode_sfloat(data, offset), decode_sfloat(data, offset + 2)), offset + 4
     if flags & 0x02:
         need(data, offset + 4, "SpO2PR-Slow")
         slow, offset = SpO2PulseRate(decode_sfloat(data, offset), decode_sfloat(data, offset + 2)), offset + 4
-    if flags & 0x04:
-        need(data, offset + 2, "the measurement status")
-        status, offset = struct.unpack_from("<H", data, offset)[0], offset + 2
-    if flags & 0x08:
-        need(data, offset + 3, "the device and sensor status")
-        dss, offset = _u24(data, offset), offset + 3
-    if flags & 0x10:
-        need(data, offset + 2, "the pulse amplitude index")
-        pai, offset = decode_sfloat(data, offset), offset + 2
+    status, dss, pai, offset = _parse_status_fields(data, offset, flags >> 2)
     m = PlxContinuousMeasurement(spo2, pr, fast, slow, status, dss, pai, bool(flags & 0x10), flags & 0xE0)
     return m, offset
 
@@ -197,16 +205,8 @@ def encode_plx_continuous(m: PlxContinuousMeasurement) -> bytes:
         if pair is not None:
             flags |= bit
             body += encode_sfloat(pair.spo2) + encode_sfloat(pair.pulse_rate)
-    if m.measurement_status is not None:
-        flags |= 0x04
-        body += struct.pack("<H", m.measurement_status)
-    if m.device_sensor_status is not None:
-        flags |= 0x08
-        body += m.device_sensor_status.to_bytes(3, "little")
-    if m.pai_present or m.pulse_amplitude_index is not None:
-        flags |= 0x10
-        body += encode_sfloat(m.pulse_amplitude_index)
-    return bytes([flags]) + body
+    tail_flags, tail = _encode_status_fields(m)
+    return bytes([flags | tail_flags << 2]) + body + tail
 
 
 @dataclass(frozen=True)
