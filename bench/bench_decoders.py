@@ -7,7 +7,7 @@ import time
 from bench.harness import Figure
 from kapmonitor.devices.base import DeviceDescriptor
 from kapmonitor.devices.registry import all_descriptors
-from kapmonitor.devices.simulation import DeviceSimulator
+from kapmonitor.devices.simulation.interface import DeviceSimulator
 
 TARGET_BYTES = 2_000_000
 BUDGET_MB_S = 1.0
@@ -53,7 +53,7 @@ def _stream(d: DeviceDescriptor, sim: DeviceSimulator) -> bytes:
 
 
 def run() -> list[Figure]:
-    from kapmonitor.devices.physiology import PhysiologicalModel
+    from kapmonitor.devices.simulation.physiology import PhysiologicalModel
 
     figures = []
     for d in all_descriptors():

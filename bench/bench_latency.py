@@ -15,8 +15,8 @@ from bench.harness import Figure, median, percentile
 from kapmonitor.core.hub import Hub
 from kapmonitor.core.live import LiveBuffers
 from kapmonitor.core.readings import Item, WaveChunk
-from kapmonitor.devices.nonin import encode_df7_packet
-from kapmonitor.devices.serial_link import SerialTransport
+from kapmonitor.devices.links.serial import SerialTransport
+from kapmonitor.devices.nonin.descriptors import encode_df7_packet
 
 PACKETS = 300  # 100 s of DF7 at 3 packets/s would be slow: packets are written every 50 ms instead
 

@@ -39,8 +39,8 @@ def _fill_history(buffers: object, now: int) -> None:
 def run() -> list[Figure]:
     from PySide6.QtWidgets import QApplication
 
-    from kapmonitor.station import Station
-    from kapmonitor.ui.main_window import MainWindow
+    from kapmonitor.bed.station import Station
+    from kapmonitor.ui.live.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:

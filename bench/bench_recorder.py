@@ -16,9 +16,9 @@ from bench.harness import Figure
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Item, Reading, WaveChunk
 from kapmonitor.store.db import open_database
-from kapmonitor.store.models import NumericReading, WaveChunkRow
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.repository import SessionRepository
+from kapmonitor.store.tables import NumericReading, WaveChunkRow
 
 OXIMETERS = 16
 SECONDS = 20.0

@@ -32,7 +32,7 @@ LOADS = 7
 def _open_and_draw(url: str, session_id: int, alarms: tuple) -> float:  # type: ignore[type-arg]
     from PySide6.QtWidgets import QApplication
 
-    from kapmonitor.ui.review_window import open_review
+    from kapmonitor.ui.review.window import open_review
 
     app = QApplication.instance() or QApplication([])
     engine = engine_for(url)
@@ -53,7 +53,7 @@ def _pan_and_zoom(url: str, session_id: int, alarms: tuple) -> list[float]:  # t
     """Frames of zooming in from the whole session to a few minutes and back out, panning at each level."""
     from PySide6.QtWidgets import QApplication
 
-    from kapmonitor.ui.review_window import open_review
+    from kapmonitor.ui.review.window import open_review
 
     app = QApplication.instance() or QApplication([])
     engine = engine_for(url)

@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Reading, WaveChunk
 from kapmonitor.devices.base import LinkStats
-from kapmonitor.devices.transport import LinkState, Publish, Transport
-from kapmonitor.station import Station
+from kapmonitor.devices.links.transport import LinkState, Publish, Transport
 
 PLETH_HZ = 75
 CHUNK = 25

@@ -9,7 +9,7 @@ from ui_station_double import StationDouble
 
 from kapmonitor.alarms import AlarmEngine, AlarmEvent, LimitProfile
 from kapmonitor.core.readings import Item
-from kapmonitor.ui.tones import Backend, TonePlayer
+from kapmonitor.ui.live.tones import Backend, TonePlayer
 
 
 class AlarmStationDouble(StationDouble):

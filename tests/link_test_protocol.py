@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, Keepalive, SerialSettings, TrackSpec
-from kapmonitor.devices.simulation import DeviceSimulator, PatientModel
+from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel
 
 PROTOCOL = "link-test"
 START = 0xA5

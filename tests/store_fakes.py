@@ -18,7 +18,7 @@ from sqlalchemy import Engine, event, text
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Item, Reading, WaveChunk
 from kapmonitor.devices.base import LinkStats
-from kapmonitor.devices.transport import LinkState, Publish, Transport
+from kapmonitor.devices.links.transport import LinkState, Publish, Transport
 
 PLETH_RATE_HZ = 75
 CHUNK = 25  # samples: a third of a second, as the Nonin decoders deliver

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kapmonitor.alarms import AlarmEngine, AlarmEvent, LimitProfile
+from kapmonitor.bed.replay import Replay
 from kapmonitor.core.readings import Item, Reading
-from kapmonitor.devices.scenario import Scenario
-from kapmonitor.replay import Replay
+from kapmonitor.devices.simulation.scenario import Scenario
 
 START_US = 1_800_000_000_000_000
 OXIMETER = "nonin-df7@replay"

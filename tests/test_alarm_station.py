@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from kapmonitor.alarms import AlarmEvent
+from kapmonitor.bed.station import RECORDER_DEVICE, Station
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Reading
-from kapmonitor.station import RECORDER_DEVICE, Station
 from kapmonitor.store.alarm_log import alarm_events
 
 OXIMETER = "nonin-df7@bed-1"

@@ -25,9 +25,9 @@ from kapmonitor.devices.ble.fake import (
 )
 from kapmonitor.devices.ble.hrm import HeartRateDecoder
 from kapmonitor.devices.ble.racp import RacpResponseCode
+from kapmonitor.devices.links.transport import LinkState
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.simulation import VitalsSnapshot
-from kapmonitor.devices.transport import LinkState
+from kapmonitor.devices.simulation.interface import VitalsSnapshot
 
 BPM, ICP = bluetooth_uuid(0x2A35), bluetooth_uuid(0x2A36)
 SPOT, CONT, RACP = bluetooth_uuid(0x2A5E), bluetooth_uuid(0x2A5F), bluetooth_uuid(0x2A52)

@@ -32,9 +32,10 @@ from kapmonitor.session.entries import (
 from kapmonitor.session.templates import PROTOCOLS_DIR, ProtocolTemplate
 from kapmonitor.session.timeline import EntryError, RecordSignedError
 from kapmonitor.store.clinical_log import ClinicalLog, ClinicalRecordMismatch, ClinicalWriteError, session_record
-from kapmonitor.store.clinical_tables import ENTRY_KINDS, ClinicalEntryRow, entry_to_row, row_to_entry
 from kapmonitor.store.db import alembic_config, engine_for, open_database, upgrade_engine
+from kapmonitor.store.entry_codec import ENTRY_KINDS, entry_to_row, row_to_entry
 from kapmonitor.store.repository import SessionRepository
+from kapmonitor.store.tables import ClinicalEntryRow
 
 T0 = 1_800_000_000_000_000  # 2027-01-15, UTC microseconds
 NURSE = "RN Okafor"

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from kapmonitor.core.readings import DecodeError, Reading, WaveChunk
 from kapmonitor.devices.contec import CONTEC_LEGACY, ContecLegacyDecoder, ContecSample, encode_legacy
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.simulation import VitalsSnapshot
+from kapmonitor.devices.simulation.interface import VitalsSnapshot
 
 PACKET = bytes.fromhex("85 40 08 48 61")
 

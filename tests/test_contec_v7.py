@@ -18,7 +18,7 @@ from kapmonitor.devices.contec import (
     v7_command,
 )
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.simulation import VitalsSnapshot
+from kapmonitor.devices.simulation.interface import VitalsSnapshot
 
 MARKMLL = bytes.fromhex("01 E0 85 D5 9A BD E3 FF FF")
 HEADROTOR = bytes.fromhex("01 E0 85 B3 96 C1 E1 FF FF")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from kapmonitor.cli import main
+from kapmonitor.cli.jsonl import item_to_json
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading, WaveChunk
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, TrackSpec
-from kapmonitor.devices.jsonl import item_to_json
-from kapmonitor.devices.nonin import encode_df7_packet
+from kapmonitor.devices.nonin.descriptors import encode_df7_packet
 from kapmonitor.devices.registry import BUILTIN, descriptor
 
 H = bytes.fromhex

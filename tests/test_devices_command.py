@@ -117,9 +117,9 @@ def test_list_shows_usb_details_of_serial_ports(
 def test_list_probe_names_the_protocol_on_each_port(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from kapmonitor.devices.physiology import PhysiologicalModel
-    from kapmonitor.devices.pty_link import PtyDevice
+    from kapmonitor.devices.links.pty import PtyDevice
     from kapmonitor.devices.registry import descriptor
+    from kapmonitor.devices.simulation.physiology import PhysiologicalModel
 
     factory = descriptor("nonin-df7").simulator
     assert factory is not None

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading
 from kapmonitor.devices.base import LinkStats, SerialSettings
-from kapmonitor.devices.inspection import LinkTap, RawBytes, diagnosis, link_quality, settings_text
-from kapmonitor.devices.transport import DeviceStatus, LinkState
-from kapmonitor.ui.raw_inspector import coalesced, entry_lines
+from kapmonitor.devices.links.inspection import LinkTap, RawBytes, diagnosis, link_quality, settings_text
+from kapmonitor.devices.links.transport import DeviceStatus, LinkState
+from kapmonitor.ui.devices.raw_inspector import coalesced, entry_lines
 
 NOW = 1_763_760_000_000_000
 

@@ -8,12 +8,12 @@ import random
 import pytest
 
 from kapmonitor.devices.base import SerialSettings
-from kapmonitor.devices.nonin import NoninDf13Simulator
-from kapmonitor.devices.physiology import PhysiologicalModel
-from kapmonitor.devices.probe import NO_PROTOCOL, FrameRun, Phase, plan, probe_port
-from kapmonitor.devices.pty_link import PtyDevice
+from kapmonitor.devices.links.probe import NO_PROTOCOL, FrameRun, Phase, plan, probe_port
+from kapmonitor.devices.links.pty import PtyDevice
+from kapmonitor.devices.nonin.descriptors import NoninDf13Simulator
 from kapmonitor.devices.registry import all_descriptors, descriptor
-from kapmonitor.devices.simulation import DeviceSimulator
+from kapmonitor.devices.simulation.interface import DeviceSimulator
+from kapmonitor.devices.simulation.physiology import PhysiologicalModel
 
 WINDOW_S = 0.8
 # Simulated speed per protocol, so that even one-frame-a-second devices send several frames in a window.

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from kapmonitor.devices.base import SerialSettings
-from kapmonitor.devices.serial_link import SerialTransport
-from kapmonitor.devices.station_config import (
+from kapmonitor.devices.config import (
     DeviceConfig,
     StationConfig,
     StationConfigError,
@@ -18,6 +17,7 @@ from kapmonitor.devices.station_config import (
     load,
     save,
 )
+from kapmonitor.devices.links.serial import SerialTransport
 
 OXIMETER = DeviceConfig("nonin-df7", "serial", "/dev/ttyUSB0", SerialSettings(baudrate=9600), serial_number="A10K3XYZ")
 LEGACY = DeviceConfig("contec-legacy", "serial", "/dev/ttyUSB1", SerialSettings(19200, parity="O", xonxoff=True))

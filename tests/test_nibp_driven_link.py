@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from kapmonitor.core.readings import LinkEvent, Reading
-from kapmonitor.devices.physiology import PhysiologicalModel
-from kapmonitor.devices.pty_link import PtyDevice
-from kapmonitor.devices.serial_link import SerialTransport
-from kapmonitor.devices.sim_link import SimulatedTransport
+from kapmonitor.devices.links.pty import PtyDevice
+from kapmonitor.devices.links.serial import SerialTransport
+from kapmonitor.devices.links.simulated import SimulatedTransport
+from kapmonitor.devices.simulation.physiology import PhysiologicalModel
 from kapmonitor.devices.suntech import NibpSchedule, SuntechDriver, SuntechSimulator
 from tests.link_test_protocol import Collected, wait_for
 

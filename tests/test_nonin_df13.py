@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, Reading
-from kapmonitor.devices.nonin import DF13, NoninDf13Decoder, NoninDf13Simulator, encode_df13_record
+from kapmonitor.devices.nonin.descriptors import DF13, NoninDf13Decoder, NoninDf13Simulator, encode_df13_record
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.simulation import VitalsSnapshot
+from kapmonitor.devices.simulation.interface import VitalsSnapshot
 
 H = bytes.fromhex
 SPEC_RECORD = H("00 02 00 0D 00 0E 20 24 06 15 14 30 00 00 02 00 00 48 00 61 4E 03")

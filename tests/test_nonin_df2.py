@@ -7,16 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, Reading, WaveChunk
-from kapmonitor.devices.nonin import (
+from kapmonitor.devices.nonin.descriptors import (
     DF2,
     NoninDf2Decoder,
     NoninDf2Simulator,
     encode_df2_frame,
     encode_df2_packet,
 )
-from kapmonitor.devices.nonin_packet import heart_rate, status_flags
+from kapmonitor.devices.nonin.packet import heart_rate, status_flags
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.simulation import VitalsSnapshot
+from kapmonitor.devices.simulation.interface import VitalsSnapshot
 
 H = bytes.fromhex
 FILLER = H("01 80 01 00 82")  # status 80, pleth 1, FLOAT 0

@@ -7,16 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, Reading, WaveChunk
-from kapmonitor.devices.nonin import (
+from kapmonitor.devices.nonin.descriptors import (
     DF7,
     NoninDf7Decoder,
     NoninDf7Simulator,
     encode_df7_frame,
     encode_df7_packet,
 )
-from kapmonitor.devices.nonin_sim import select_format_command
+from kapmonitor.devices.nonin.simulator import select_format_command
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.simulation import VitalsSnapshot
+from kapmonitor.devices.simulation.interface import VitalsSnapshot
 
 H = bytes.fromhex
 SYNC_FRAME = H("81 12 34 00 C7")  # SYNC, pleth 0x1234

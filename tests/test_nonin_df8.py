@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, Reading
-from kapmonitor.devices.nonin import DF8, NoninDf8Decoder, NoninDf8Simulator, encode_df8_frame
+from kapmonitor.devices.nonin.descriptors import DF8, NoninDf8Decoder, NoninDf8Simulator, encode_df8_frame
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.simulation import VitalsSnapshot
+from kapmonitor.devices.simulation.interface import VitalsSnapshot
 
 H = bytes.fromhex
 SPEC_FRAMES = H("80 48 61 00") + H("81 48 5F 20") + H("83 7F 7F 08") + H("A4 41 5D 01")

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from kapmonitor import paths
+from kapmonitor.core import paths
 
 
 def test_a_checkout_reads_the_resources_beside_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KAPMONITOR_RESOURCES", raising=False)
     found = paths.resources_dir()
-    assert found == Path(paths.__file__).resolve().parent.parent / "resources"
+    assert found == Path(paths.__file__).resolve().parents[2] / "resources"
     assert {"protocols", "scales", "alarm_profiles", "scenarios"} <= {p.name for p in found.iterdir()}
 
 
@@ -26,7 +26,7 @@ def test_an_installed_wheel_reads_them_from_its_data_directory(
     package.mkdir(parents=True)  # no resources/ beside it, as in site-packages
     shared = tmp_path / "prefix" / "share" / "kapmonitor" / "resources"
     shared.mkdir(parents=True)
-    monkeypatch.setattr(paths, "__file__", str(package / "paths.py"))
+    monkeypatch.setattr(paths, "__file__", str(package / "core" / "paths.py"))
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
     assert paths.resources_dir() == shared
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kapmonitor.devices.physiology import PhysiologicalModel, ketamine_response
-from kapmonitor.devices.scenario import Episode, PatientBaseline, Scenario
+from kapmonitor.devices.simulation.physiology import PhysiologicalModel, ketamine_response
+from kapmonitor.devices.simulation.scenario import Episode, PatientBaseline, Scenario
 
 RATE = 100.0
 

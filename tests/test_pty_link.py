@@ -8,7 +8,7 @@ import select
 import pytest
 from link_test_protocol import ACK, LinkTestSimulator, frame, wait_for
 
-from kapmonitor.devices.pty_link import PtyDevice
+from kapmonitor.devices.links.pty import PtyDevice
 
 
 def read_some(fd: int, want: int, timeout: float = 3.0) -> bytes:

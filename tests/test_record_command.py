@@ -29,7 +29,7 @@ IN_PROCESS_RECORD = """
 import sys, time
 sys.path.insert(0, sys.argv[2])
 from store_fakes import PacedMonitor
-from kapmonitor.station import Station
+from kapmonitor.bed.station import Station
 station = Station(sys.argv[1])
 station.add_transport(PacedMonitor())
 station.start()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect
 
 from kapmonitor.cli import main
-from kapmonitor.paths import resources_dir
+from kapmonitor.core.paths import resources_dir
 from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.store.db import engine_for
 from kapmonitor.store.repository import SessionRepository
@@ -32,8 +32,8 @@ text = "Probe checked."
 def shipped_lines() -> list[dict[str, object]]:
     import io
 
-    from kapmonitor.alarms import replay_command
-    from kapmonitor.cli import build_parser
+    from kapmonitor.cli import replay as replay_command
+    from kapmonitor.cli.parser import build_parser
 
     out = io.StringIO()
     assert replay_command.run(build_parser().parse_args(["replay", ALARMS, "--json"]), out) == 0
@@ -119,7 +119,7 @@ def test_a_missing_file_and_a_negative_speed_are_refused(tmp_path: Path, capsys:
 
 
 def test_speed_paces_the_replay_at_n_times_real_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kapmonitor import replay as replay_module
+    from kapmonitor.bed import replay as replay_module
 
     clock = [100.0]
     slept: list[float] = []

@@ -18,7 +18,7 @@ from test_ui_screenshots import pixels_near
 
 from bench import fixtures
 from kapmonitor.store.db import open_database
-from kapmonitor.ui.review_window import ReviewWindow, open_review
+from kapmonitor.ui.review.window import ReviewWindow, open_review
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
 
 S = 1_000_000

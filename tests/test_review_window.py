@@ -21,11 +21,11 @@ from kapmonitor.session.entries import Addendum, SignOff
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import engine_for, open_database
 from kapmonitor.store.repository import SessionRepository
-from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.review_window import ReviewWindow
-from kapmonitor.ui.session_browser import SessionBrowser, SessionRow, matching
+from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.review.session_browser import SessionBrowser, SessionRow, matching
+from kapmonitor.ui.review.window import ReviewWindow
 from kapmonitor.ui.theme import DARK, LIGHT
-from kapmonitor.ui.trace import TraceItem
+from kapmonitor.ui.widgets.trace import TraceItem
 
 S = 1_000_000
 DURATION_S = 40 * 60

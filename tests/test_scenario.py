@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kapmonitor.devices.scenario import Episode, Scenario, ScenarioError
+from kapmonitor.devices.simulation.scenario import Episode, Scenario, ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
 

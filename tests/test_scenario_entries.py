@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kapmonitor.core.errors import UserError
-from kapmonitor.paths import resources_dir
+from kapmonitor.core.paths import resources_dir
 from kapmonitor.session.dosing import cumulative_dose_mg, spray_too_soon
 from kapmonitor.session.entries import (
     BodyWeight,
@@ -206,7 +206,7 @@ def test_the_iv_infusion_scenario_gives_half_a_milligram_per_kg_and_survives_the
 
 
 def test_the_shipped_scenarios_load_as_scenarios_too() -> None:
-    scenario_module = pytest.importorskip("kapmonitor.devices.scenario")
+    scenario_module = pytest.importorskip("kapmonitor.devices.simulation.scenario")
     for name in ("esketamine-session.toml", "iv-infusion.toml"):
         scenario = scenario_module.Scenario.load(SCENARIOS / name)
         assert "suntech-advantage" in scenario.devices

@@ -6,9 +6,9 @@ from __future__ import annotations
 from link_test_protocol import DESCRIPTOR, Collected, LinkTestSimulator, wait_for
 from serial.tools.list_ports_common import ListPortInfo
 
-from kapmonitor.devices.pty_link import PtyDevice
-from kapmonitor.devices.serial_link import SerialTransport, port_with_serial_number
-from kapmonitor.devices.transport import LinkState
+from kapmonitor.devices.links.pty import PtyDevice
+from kapmonitor.devices.links.serial import SerialTransport, port_with_serial_number
+from kapmonitor.devices.links.transport import LinkState
 
 
 class FakePortList:

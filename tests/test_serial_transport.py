@@ -13,9 +13,9 @@ from link_test_protocol import DESCRIPTOR, FRAME, Collected, LinkTestSimulator, 
 
 from kapmonitor.core.readings import DecodeError, Reading
 from kapmonitor.devices import registry
-from kapmonitor.devices.pty_link import PtyDevice
-from kapmonitor.devices.serial_link import SerialTransport, open_failure_message
-from kapmonitor.devices.transport import LinkState
+from kapmonitor.devices.links.pty import PtyDevice
+from kapmonitor.devices.links.serial import SerialTransport, open_failure_message
+from kapmonitor.devices.links.transport import LinkState
 
 
 @pytest.fixture

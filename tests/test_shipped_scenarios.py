@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from kapmonitor.core.paths import resources_dir
 from kapmonitor.devices.registry import protocol_names
-from kapmonitor.devices.scenario import Scenario
-from kapmonitor.paths import resources_dir
+from kapmonitor.devices.simulation.scenario import Scenario
 from kapmonitor.session.scenario_entries import entries_from_sections
 
 SCENARIOS = sorted((resources_dir() / "scenarios").glob("*.toml"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from link_test_protocol import DESCRIPTOR, Collected, LinkTestSimulator, wait_for
 
 from kapmonitor.core.readings import Reading
-from kapmonitor.devices.physiology import PhysiologicalModel
-from kapmonitor.devices.scenario import Episode, Scenario
-from kapmonitor.devices.sim_link import SimulatedTransport
-from kapmonitor.devices.transport import LinkState
+from kapmonitor.devices.links.simulated import SimulatedTransport
+from kapmonitor.devices.links.transport import LinkState
+from kapmonitor.devices.simulation.physiology import PhysiologicalModel
+from kapmonitor.devices.simulation.scenario import Episode, Scenario
 
 
 def test_simulated_frames_arrive_stamped_and_contiguous() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from store_fakes import ScriptedMonitor
 
+from kapmonitor.bed.station import Station
 from kapmonitor.core.readings import Reading, WaveChunk
-from kapmonitor.devices.transport import LinkState
-from kapmonitor.station import Station
+from kapmonitor.devices.links.transport import LinkState
 
 T0 = 1_763_700_000_000_000
 

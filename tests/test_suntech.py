@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.simulation import VitalsSnapshot
+from kapmonitor.devices.simulation.interface import VitalsSnapshot
 from kapmonitor.devices.suntech import (
     GET_BP_DATA,
     GET_CUFF_PRESSURE,

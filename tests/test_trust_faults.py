@@ -14,9 +14,9 @@ from store_fakes import DiskFull, PacedMonitor, ScriptedMonitor, rows
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
+from kapmonitor.bed.station import Station
 from kapmonitor.core import clock
 from kapmonitor.core.readings import Item, LinkEvent, Reading
-from kapmonitor.station import Station
 from kapmonitor.store import db
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recorder import RECORDER_DEVICE, Recorder

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import Engine, text
 from store_fakes import ScriptedMonitor, rows
 
+from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.core.readings import Reading
-from kapmonitor.station import Station
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recovery import (
@@ -43,7 +43,7 @@ sys.path.insert(0, sys.argv[2])
 from store_fakes import ScriptedMonitor
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Reading
-from kapmonitor.station import Station
+from kapmonitor.bed.station import Station
 
 station = Station(sys.argv[1])
 monitor = ScriptedMonitor("nonin-df7@/dev/ttyUSB0")

@@ -14,11 +14,11 @@ from store_fakes import ScriptedMonitor
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
+from kapmonitor.bed.station import Station
 from kapmonitor.cli import main
 from kapmonitor.core.clock import now_us
 from kapmonitor.session.entries import Addendum, BodyWeight, BolusDose, Note
 from kapmonitor.session.templates import builtin_templates
-from kapmonitor.station import Station
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.clinical_log import ClinicalLog, ClinicalWriteError
 from kapmonitor.store.db import open_database

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.export.loader import load_session
 from kapmonitor.session.entries import BodyWeight, BolusDose, Note
 from kapmonitor.session.templates import builtin_templates
-from kapmonitor.station import Station
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.clinical_log import ClinicalLog, session_record
 from kapmonitor.store.db import open_database
-from kapmonitor.store.models import NumericReading, WaveChunkRow
 from kapmonitor.store.recovery import SESSION_INTERRUPTED, SESSION_RESUMED, interrupted_sessions
+from kapmonitor.store.tables import NumericReading, WaveChunkRow
 
 RECORD = "import sys; from kapmonitor.cli import main; sys.exit(main())"
 _wave = WaveChunkRow.__table__

@@ -139,8 +139,8 @@ def test_a_short_salt_is_one_plain_line(db_url: str, tmp_path: Path, capsys: pyt
 
 
 def test_edf_and_pdf_too_with_this_computers_own_salt_made_once(db_url: str, tmp_path: Path) -> None:
+    from kapmonitor.core.paths import data_dir
     from kapmonitor.export.deidentified import SALT_FILE
-    from kapmonitor.paths import data_dir
 
     (edf,) = export(db_url, tmp_path / "edf", "edf", "--deidentify")
     assert CODE.encode() not in edf.read_bytes()

@@ -11,11 +11,20 @@ from alarm_ui_double import AlarmStationDouble, SilentPlayer
 from PySide6.QtCore import QSettings
 from ui_station_double import reading
 
-from kapmonitor.ui import alarm_bar
-from kapmonitor.ui.alarm_bar import ALARM_COLOURS, FLASH_HALF_MS, countdown
-from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.live import alarm_bar
+from kapmonitor.ui.live.alarm_bar import ALARM_COLOURS, FLASH_HALF_MS, countdown
+from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.live.tones import (
+    PATTERNS,
+    RATE_HZ,
+    Backend,
+    TonePlayer,
+    ToneSchedule,
+    burst,
+    find_backend,
+    tone_files,
+)
 from kapmonitor.ui.theme import DARK, LIGHT
-from kapmonitor.ui.tones import PATTERNS, RATE_HZ, Backend, TonePlayer, ToneSchedule, burst, find_backend, tone_files
 
 NOW_US = 1_763_760_000_000_000
 S = 1_000_000
@@ -29,7 +38,7 @@ def _tone_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 class Bed:
     def __init__(self, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, player: SilentPlayer) -> None:  # noqa: ANN001
         monkeypatch.setattr(alarm_bar, "TonePlayer", lambda: player)
-        monkeypatch.setattr("kapmonitor.ui.alarm_view.getpass.getuser", lambda: "RN Diaz")
+        monkeypatch.setattr("kapmonitor.ui.live.alarm_view.getpass.getuser", lambda: "RN Diaz")
         self.clock = [NOW_US]
         self.station = AlarmStationDouble()
         store = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Reading
-from kapmonitor.station import Station
 from kapmonitor.store.users import User
-from kapmonitor.ui.alarm_limits import OFF, AlarmLimitsDialog
+from kapmonitor.ui.live.alarm_limits import OFF, AlarmLimitsDialog
 from kapmonitor.ui.theme import DARK
 
 CUFF = "suntech-ct40@bed-1"
@@ -137,7 +137,7 @@ def test_a_technician_switches_to_the_adult_profile_and_it_is_audited(qtbot, sta
 
 
 def test_without_logins_the_os_user_is_the_author(qtbot, station, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr("kapmonitor.ui.alarm_limits.getpass.getuser", lambda: "bed1")
+    monkeypatch.setattr("kapmonitor.ui.live.alarm_limits.getpass.getuser", lambda: "bed1")
     dialog = open_dialog(qtbot, station, None)
     dialog.rows["spo2"].thresholds["low"].setValue(88)
     dialog.reason.setText("COPD, usual 89-91")
@@ -161,7 +161,7 @@ def test_screenshot_of_the_alarm_limits_screen(qtbot, station, tmp_path: Path) -
 def test_the_view_menu_opens_the_screen_for_the_person_logged_in(qtbot, station, tmp_path: Path) -> None:  # noqa: ANN001
     from PySide6.QtCore import QSettings
 
-    from kapmonitor.ui.main_window import MainWindow
+    from kapmonitor.ui.live.main_window import MainWindow
 
     window = MainWindow(station, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)

@@ -7,13 +7,13 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from kapmonitor.alarms.events import AlarmEvent
+from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import US_PER_S, now_us
-from kapmonitor.station import Station
 from kapmonitor.store.alarm_log import write_alarm_events
 from kapmonitor.store.db import open_database
 from kapmonitor.store.repository import SessionRepository
-from kapmonitor.ui.alarm_view import LOG_HEIGHT
-from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.live.alarm_view import LOG_HEIGHT
+from kapmonitor.ui.live.main_window import MainWindow
 from kapmonitor.ui.recovery_prompt import RESUME, offer_recovery
 
 

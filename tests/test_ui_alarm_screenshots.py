@@ -18,10 +18,10 @@ from test_ui_screenshots import pixels_near
 from ui_station_double import CUFF, OXIMETER, reading, session_history, status
 
 from kapmonitor.core.readings import WaveChunk
-from kapmonitor.devices.transport import LinkState
-from kapmonitor.ui import alarm_bar
-from kapmonitor.ui.alarm_bar import ALARM_COLOURS
-from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.devices.links.transport import LinkState
+from kapmonitor.ui.live import alarm_bar
+from kapmonitor.ui.live.alarm_bar import ALARM_COLOURS
+from kapmonitor.ui.live.main_window import MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
 
 NOW_US = 1_763_760_000_000_000

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from kapmonitor.store.users import User
 from kapmonitor.ui import app
-from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.live.main_window import MainWindow
 
 
 def no_library(name: str) -> None:

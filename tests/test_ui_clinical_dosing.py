@@ -9,10 +9,10 @@ from kapmonitor.session.dosing import cumulative_dose_mg
 from kapmonitor.session.entries import Amendment, BodyWeight, BolusDose, DoseOverride, InfusionEvent, Note
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.ui.clinical_context import ClinicalContext
-from kapmonitor.ui.dose_panel import DosePanel
-from kapmonitor.ui.entry_list import EntryList
-from kapmonitor.ui.lane_marks import lane_content
+from kapmonitor.ui.clinical.context import ClinicalContext
+from kapmonitor.ui.clinical.dose_panel import DosePanel
+from kapmonitor.ui.clinical.entry_list import EntryList
+from kapmonitor.ui.widgets.lane_marks import lane_content
 
 T0 = 1_763_760_000_000_000
 MIN = 60_000_000

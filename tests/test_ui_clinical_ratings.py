@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt
 
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.ui.clinical_context import ClinicalContext
-from kapmonitor.ui.notes_panel import NotesPanel
-from kapmonitor.ui.rating_panel import RatingPanel
+from kapmonitor.ui.clinical.context import ClinicalContext
+from kapmonitor.ui.clinical.notes_panel import NotesPanel
+from kapmonitor.ui.clinical.rating_panel import RatingPanel
 
 T0 = 1_763_760_000_000_000
 

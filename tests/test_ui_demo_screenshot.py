@@ -14,11 +14,11 @@ import pytest
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from kapmonitor.demo import ALREADY_MINUTES, demo_scenario, start_demo
-from kapmonitor.station import Station
+from kapmonitor.bed.demo import ALREADY_MINUTES, demo_scenario, start_demo
+from kapmonitor.bed.station import Station
 from kapmonitor.store.clinical_log import session_record
 from kapmonitor.store.users import User
-from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.live.main_window import MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

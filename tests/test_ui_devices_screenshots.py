@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from kapmonitor.bed.station import Station
 from kapmonitor.devices.ble.fake import FakePeripheral
 from kapmonitor.devices.ble.scan import FoundDevice
-from kapmonitor.devices.physiology import PhysiologicalModel
-from kapmonitor.devices.pty_link import PtyDevice
+from kapmonitor.devices.links.pty import PtyDevice
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.station import Station
-from kapmonitor.ui.devices_window import DevicesWindow
+from kapmonitor.devices.simulation.physiology import PhysiologicalModel
+from kapmonitor.ui.devices.window import DevicesWindow
 from kapmonitor.ui.theme import DARK
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

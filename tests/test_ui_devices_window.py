@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from kapmonitor.bed.station import Station
 from kapmonitor.devices.base import SerialSettings
 from kapmonitor.devices.ble.adapter import BleTransport
 from kapmonitor.devices.ble.fake import FakePeripheral
 from kapmonitor.devices.ble.scan import BluetoothUnavailable, FoundDevice
-from kapmonitor.devices.physiology import PhysiologicalModel
-from kapmonitor.devices.probe import probe_port
-from kapmonitor.devices.pty_link import PtyDevice
+from kapmonitor.devices.config import DeviceConfig, config_path, load
+from kapmonitor.devices.links.probe import probe_port
+from kapmonitor.devices.links.pty import PtyDevice
+from kapmonitor.devices.links.serial import SerialTransport
 from kapmonitor.devices.registry import descriptor
-from kapmonitor.devices.serial_link import SerialTransport
-from kapmonitor.devices.station_config import DeviceConfig, config_path, load
-from kapmonitor.station import Station
-from kapmonitor.ui.devices_window import SIMULATED_BLUETOOTH, DevicesWindow
+from kapmonitor.devices.simulation.physiology import PhysiologicalModel
+from kapmonitor.ui.devices.window import SIMULATED_BLUETOOTH, DevicesWindow
 from kapmonitor.ui.theme import DARK
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -218,7 +218,7 @@ def test_the_main_window_opens_the_devices_window_from_its_menu(qtbot, tmp_path:
     from PySide6.QtCore import QSettings
     from ui_station_double import StationDouble
 
-    from kapmonitor.ui.main_window import MainWindow
+    from kapmonitor.ui.live.main_window import MainWindow
 
     store = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     main = MainWindow(StationDouble(), store=store)

@@ -14,14 +14,14 @@ from PySide6.QtWidgets import QApplication
 from sqlalchemy import text
 from store_fakes import ScriptedMonitor
 
+from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Reading
-from kapmonitor.station import Station
 from kapmonitor.store.users import UserDirectory
 from kapmonitor.ui import theme as themes
-from kapmonitor.ui.access import install_trust
-from kapmonitor.ui.lock_screen import MONITORING_CONTINUES, InactivityLock
-from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.access.lock_screen import MONITORING_CONTINUES, InactivityLock
+from kapmonitor.ui.access.permissions import install_trust
+from kapmonitor.ui.live.main_window import MainWindow
 
 DEV = "nonin-df7@/dev/ttyUSB0"
 PASSWORD = "correct horse"

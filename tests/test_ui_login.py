@@ -21,10 +21,10 @@ from kapmonitor.store.recovery import InterruptedSession
 from kapmonitor.store.repository import SessionRepository
 from kapmonitor.store.users import MAX_FAILED_LOGINS, User, UserDirectory
 from kapmonitor.ui import app, recovery_prompt
-from kapmonitor.ui.access import DEMO_USER, install_trust
-from kapmonitor.ui.login_dialog import PASSWORDS_DIFFER, LoginDialog
-from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.users_window import UsersWindow
+from kapmonitor.ui.access.login_dialog import PASSWORDS_DIFFER, LoginDialog
+from kapmonitor.ui.access.permissions import DEMO_USER, install_trust
+from kapmonitor.ui.access.users_window import UsersWindow
+from kapmonitor.ui.live.main_window import MainWindow
 
 PASSWORD = "correct horse"
 NURSE = User("nina", frozenset({"nurse"}))

@@ -9,8 +9,8 @@ from PySide6.QtCore import QSettings, Qt
 from ui_station_double import CUFF, OXIMETER, StationDouble, reading, session_history, status
 
 from kapmonitor.core.readings import WaveChunk
-from kapmonitor.devices.transport import LinkState
-from kapmonitor.ui.main_window import DEMO_BANNER, MainWindow
+from kapmonitor.devices.links.transport import LinkState
+from kapmonitor.ui.live.main_window import DEMO_BANNER, MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT
 
 NOW_US = 1_763_760_000_000_000

@@ -8,12 +8,11 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from kapmonitor.station import Station
+from kapmonitor.bed.station import Station
 from kapmonitor.store.clinical_log import session_record
-from kapmonitor.store.clinical_tables import ClinicalEntryRow
-from kapmonitor.store.models import Session
+from kapmonitor.store.tables import ClinicalEntryRow, Session
 from kapmonitor.store.users import User
-from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.live.main_window import MainWindow
 
 
 def test_a_note_typed_in_an_esketamine_session_is_in_the_database_at_once(qtbot: QtBot, tmp_path: Path) -> None:

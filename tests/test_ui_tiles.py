@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.live import Latest
-from kapmonitor.ui.tiles import DASHES, age_text, blood_pressure_view, flag_words, numeric_view
+from kapmonitor.ui.live.tiles import DASHES, age_text, blood_pressure_view, flag_words, numeric_view
 
 NOW = 1_763_760_000_000_000
 
@@ -52,8 +52,8 @@ def test_a_missing_or_untrustworthy_value_is_never_shown_as_a_number(
 
 def test_a_cuff_idle_between_measurements_is_connected_not_silent() -> None:
     from kapmonitor.devices.base import LinkStats
-    from kapmonitor.devices.transport import DeviceStatus, LinkState
-    from kapmonitor.ui.device_strip import badge_view
+    from kapmonitor.devices.links.transport import DeviceStatus, LinkState
+    from kapmonitor.ui.live.device_strip import badge_view
 
     now = 1_000_000_000_000
     idle_cuff = DeviceStatus(

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pytestqt.qtbot import QtBot
 
-from kapmonitor.ui.trace import MIN_SAMPLES_PER_COLUMN, Pyramid, TraceItem, column_spans
+from kapmonitor.ui.widgets.trace import MIN_SAMPLES_PER_COLUMN, Pyramid, TraceItem, column_spans
 
 values = arrays(
     np.float64,

@@ -1,4 +1,4 @@
-"""A stand-in for kapmonitor.station.Station for window tests that script exact values and link states: the
+"""A stand-in for kapmonitor.bed.station.Station for window tests that script exact values and link states: the
 same API the window uses, a real Hub and LiveBuffers, no devices or database. Tests publish real Readings and
 WaveChunks through it (tests/test_ui_app.py and the session tests run the real Station instead).
 
@@ -16,7 +16,7 @@ from kapmonitor.core.hub import Hub
 from kapmonitor.core.live import LiveBuffers
 from kapmonitor.core.readings import Item, Reading, WaveChunk
 from kapmonitor.devices.base import LinkStats
-from kapmonitor.devices.transport import DeviceStatus, LinkState
+from kapmonitor.devices.links.transport import DeviceStatus, LinkState
 
 OXIMETER = "nonin-df7@/tmp/kapmonitor/nonin-df7"
 CUFF = "suntech-advantage@sim"

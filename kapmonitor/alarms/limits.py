@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from kapmonitor.alarms.events import PRIORITIES, Priority
-from kapmonitor.paths import resources_dir
+from kapmonitor.core.paths import resources_dir
 
 Side = Literal["low", "high"]
 SIDES: tuple[Side, ...] = ("low", "high")

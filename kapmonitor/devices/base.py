@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from kapmonitor.core.readings import Item
 
 if TYPE_CHECKING:
-    from kapmonitor.devices.simulation import DeviceSimulator
+    from kapmonitor.devices.simulation.interface import DeviceSimulator
 
 
 @dataclass

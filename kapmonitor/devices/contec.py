@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, Keepalive, SerialSettings, TrackSpec
-from kapmonitor.devices.simulation import DeviceSimulator, PatientModel, VitalsSnapshot
+from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel, VitalsSnapshot
 
 PLETH_RATE_HZ = 60.0
 NUMERIC_EVERY = 60  # packets: re-send unchanged numerics once a second

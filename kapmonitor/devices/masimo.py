@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from kapmonitor.core.readings import DecodeError, Item, Reading
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, SerialSettings, TrackSpec
-from kapmonitor.devices.simulation import DeviceSimulator, PatientModel
+from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel
 
 PROTOCOL = "masimo-ascii"
 

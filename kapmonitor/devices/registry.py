@@ -12,10 +12,10 @@ ENTRY_POINT_GROUP = "kapmonitor.devices"
 
 # name -> (module, attribute holding the DeviceDescriptor)
 BUILTIN: dict[str, tuple[str, str]] = {
-    "nonin-df2": ("kapmonitor.devices.nonin", "DF2"),
-    "nonin-df7": ("kapmonitor.devices.nonin", "DF7"),
-    "nonin-df8": ("kapmonitor.devices.nonin", "DF8"),
-    "nonin-df13": ("kapmonitor.devices.nonin", "DF13"),
+    "nonin-df2": ("kapmonitor.devices.nonin.descriptors", "DF2"),
+    "nonin-df7": ("kapmonitor.devices.nonin.descriptors", "DF7"),
+    "nonin-df8": ("kapmonitor.devices.nonin.descriptors", "DF8"),
+    "nonin-df13": ("kapmonitor.devices.nonin.descriptors", "DF13"),
     "masimo-ascii": ("kapmonitor.devices.masimo", "MASIMO_ASCII"),
     "contec-v7": ("kapmonitor.devices.contec", "CONTEC_V7"),
     "contec-legacy": ("kapmonitor.devices.contec", "CONTEC_LEGACY"),

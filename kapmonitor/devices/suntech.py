@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, SerialSettings, TrackSpec
-from kapmonitor.devices.simulation import DeviceSimulator, PatientModel
+from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel
 
 PROTOCOL = "suntech-advantage"
 HOST_START, MODULE_START = 0x3A, 0x3E  # ':' and '>'

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from kapmonitor.core.errors import UserError
+from kapmonitor.core.paths import data_dir
 from kapmonitor.export.loader import LinkEventData, NumericTrack, SessionData, WaveTrack
-from kapmonitor.paths import data_dir
 from kapmonitor.session.entries import Amendment, Entry
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.deidentify import FREE_TEXT_KEYS, FREE_TEXT_WITHHELD, deidentify, pseudonym, shift_for

@@ -19,7 +19,7 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.store.models import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
+from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
 
 RecordLoader = Callable[[Engine, int], SessionRecord]
 

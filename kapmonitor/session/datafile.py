@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from kapmonitor.paths import resources_dir
+from kapmonitor.core.paths import resources_dir
 
 RESOURCES = resources_dir()
 

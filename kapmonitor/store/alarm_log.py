@@ -13,34 +13,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Float, ForeignKey, Index, Integer, String, Text, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Engine, insert, select
 
 from kapmonitor.alarms.events import AlarmEvent
-from kapmonitor.store.models import Base
+from kapmonitor.store.tables import AlarmLogRow
 
 log = logging.getLogger(__name__)
 MAX_UNWRITTEN = 10_000  # events kept in memory while the database refuses writes
-
-
-class AlarmLogRow(Base):
-    __tablename__ = "alarm_event"
-    __table_args__ = (Index("ix_alarm_event_session_time", "session_id", "t_us"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
-    t_us: Mapped[int] = mapped_column(BigInteger)
-    alarm_id: Mapped[str] = mapped_column(String(400))
-    alarm: Mapped[str] = mapped_column(String(64))
-    priority: Mapped[str] = mapped_column(String(10))
-    state: Mapped[str] = mapped_column(String(20))
-    kind: Mapped[str] = mapped_column(String(20))
-    device: Mapped[str] = mapped_column(String(300), default="")
-    metric: Mapped[str] = mapped_column(String(64), default="")
-    value: Mapped[float | None] = mapped_column(Float)
-    limit: Mapped[float | None] = mapped_column("limit_value", Float)
-    message: Mapped[str] = mapped_column(Text, default="")
-    user: Mapped[str] = mapped_column("user_name", String(200), default="")
 
 
 _table = AlarmLogRow.__table__

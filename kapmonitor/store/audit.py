@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, exc, func, insert, select
 
 from kapmonitor.core.clock import now_us
-from kapmonitor.store.trust_tables import AuditEntry
+from kapmonitor.store.tables import AuditEntry
 
 GENESIS = "0" * 64
 # Two processes appending at once: the loser of the seq/prev_hash race re-reads the head and tries again.

@@ -22,14 +22,8 @@ from kapmonitor.session.entries import DoseOverride, Entry, SignOff
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.audit import AuditTrail, canonical_json
-from kapmonitor.store.clinical_tables import (
-    ClinicalEntryRow,
-    ClinicalRecordRow,
-    UnreadableEntry,
-    entry_to_row,
-    row_to_entry,
-)
-from kapmonitor.store.models import Session
+from kapmonitor.store.entry_codec import UnreadableEntry, entry_to_row, row_to_entry
+from kapmonitor.store.tables import ClinicalEntryRow, ClinicalRecordRow, Session
 
 _entry = ClinicalEntryRow.__table__
 _record = ClinicalRecordRow.__table__

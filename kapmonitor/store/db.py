@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from kapmonitor.core.errors import UserError
-from kapmonitor.paths import default_db_url
+from kapmonitor.core.paths import default_db_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # How long a writer waits for another connection's lock before SQLite reports "database is locked".

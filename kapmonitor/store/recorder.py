@@ -21,8 +21,8 @@ from sqlalchemy import Connection, Engine, bindparam, exc, insert, select, updat
 
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Item, LinkEvent, Reading, WaveChunk
-from kapmonitor.store.models import Device, LinkEventRow, NumericReading, WaveChunkRow
 from kapmonitor.store.pending import Pending, WaveRow
+from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, WaveChunkRow
 
 log = logging.getLogger(__name__)
 

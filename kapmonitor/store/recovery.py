@@ -25,8 +25,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
-from kapmonitor.store.models import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
-from kapmonitor.store.trust_tables import SessionOwner
+from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, SessionOwner, WaveChunkRow
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import Reading
-from kapmonitor.store.models import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
+from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
 
 _patient = Patient.__table__
 _session = Session.__table__

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, exc, func, insert, select, update
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
-from kapmonitor.store.trust_tables import UserAccount
+from kapmonitor.store.tables import UserAccount
 
 ROLES = ("nurse", "clinician", "technician", "administrator")
 PERMISSIONS: dict[str, frozenset[str]] = {

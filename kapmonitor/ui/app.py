@@ -19,9 +19,9 @@ from kapmonitor.ui import platform_libs
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication, QObject
 
-    from kapmonitor.station import Station
+    from kapmonitor.bed.station import Station
     from kapmonitor.store.users import User
-    from kapmonitor.ui.main_window import MainWindow
+    from kapmonitor.ui.live.main_window import MainWindow
 
 NO_DISPLAY = (
     "kapmonitor needs a graphical display: no DISPLAY or WAYLAND_DISPLAY is set "
@@ -126,8 +126,8 @@ def run(db_url: str | None, demo: bool) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from kapmonitor.station import Station
-    from kapmonitor.ui.main_window import MainWindow
+    from kapmonitor.bed.station import Station
+    from kapmonitor.ui.live.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("kapmonitor")
@@ -165,7 +165,7 @@ def run(db_url: str | None, demo: bool) -> int:
 def _log_in(station: Station, demo: bool) -> User | None:
     """The demo runs as the demo user; otherwise the login dialog (first-run administrator set-up included)."""
     from kapmonitor.store.users import UserDirectory
-    from kapmonitor.ui.login_dialog import log_in
+    from kapmonitor.ui.access.login_dialog import log_in
 
     directory = UserDirectory(station.engine, audit=station.audit)
     return directory.demo_user() if demo else log_in(directory)
@@ -173,7 +173,7 @@ def _log_in(station: Station, demo: bool) -> User | None:
 
 def _install_trust(station: Station, window: MainWindow, user: User) -> None:
     from kapmonitor.store.users import UserDirectory
-    from kapmonitor.ui.access import install_trust
+    from kapmonitor.ui.access.permissions import install_trust
 
     install_trust(window, UserDirectory(station.engine, audit=station.audit), user)
 
@@ -188,7 +188,7 @@ def _offer_recovery(station: Station, window: MainWindow) -> None:
 def _add_configured_devices(station: Station, window: MainWindow) -> None:
     """The devices saved in the Devices window; a bad file is shown, and the monitor opens without them."""
     from kapmonitor.core.errors import UserError
-    from kapmonitor.devices.station_config import add_configured_devices
+    from kapmonitor.devices.config import add_configured_devices
 
     try:
         problems = add_configured_devices(station)
@@ -204,7 +204,7 @@ def _add_configured_devices(station: Station, window: MainWindow) -> None:
 def _start_demo(station: Station, window: MainWindow) -> None:
     """The demo scenario's first 45 minutes already recorded (trends, doses, ratings, notes), then its simulated
     oximeter and NIBP module streaming on, each on a pseudo-terminal read through the real serial transport."""
-    from kapmonitor.demo import ALREADY_MINUTES, demo_scenario, start_demo
+    from kapmonitor.bed.demo import ALREADY_MINUTES, demo_scenario, start_demo
 
     print(f"kapmonitor: preparing the demo session ({ALREADY_MINUTES:.0f} min already recorded)", file=sys.stderr)
     demo = start_demo(station, demo_scenario())

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from kapmonitor.store.recovery import InterruptedSession
 
 if TYPE_CHECKING:
-    from kapmonitor.station import Station
-    from kapmonitor.ui.main_window import MainWindow
+    from kapmonitor.bed.station import Station
+    from kapmonitor.ui.live.main_window import MainWindow
 
 RESUME, CLOSE, LATER = "resume", "close", "later"
 Ask = Callable[[InterruptedSession, "QWidget | None"], str]

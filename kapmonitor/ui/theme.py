@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 
-from kapmonitor.paths import config_dir
+from kapmonitor.core.paths import config_dir
 
 SETTINGS_KEY = "view/theme"
 

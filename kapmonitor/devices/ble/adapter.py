@@ -35,7 +35,7 @@ from kapmonitor.devices.ble.racp import (
     RacpRequest,
     RacpResponse,
 )
-from kapmonitor.devices.transport import LinkState, Publish, Transport
+from kapmonitor.devices.links.transport import LinkState, Publish, Transport
 
 RACP_UUID = bluetooth_uuid(RECORD_ACCESS_CONTROL_POINT)
 PLX_FEATURES_UUID = bluetooth_uuid(PLX_FEATURES)

@@ -30,7 +30,7 @@ from kapmonitor.devices.ble.descriptors import PROFILES, bluetooth_uuid, expand_
 from kapmonitor.devices.ble.plx import PlxFeatures, encode_plx_features
 from kapmonitor.devices.ble.racp import RECORD_ACCESS_CONTROL_POINT
 from kapmonitor.devices.ble.simulators import NotificationSimulator
-from kapmonitor.devices.simulation import PatientModel
+from kapmonitor.devices.simulation.interface import PatientModel
 
 if TYPE_CHECKING:
     from kapmonitor.devices.ble.adapter import BleTransport

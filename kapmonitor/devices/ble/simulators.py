@@ -26,7 +26,7 @@ from kapmonitor.devices.ble.plx import (
     encode_plx_spot_check,
 )
 from kapmonitor.devices.ble.racp import RacpOpCode, RacpResponse, RacpResponseCode, parse_racp_request
-from kapmonitor.devices.simulation import DeviceSimulator, PatientModel, VitalsSnapshot
+from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel, VitalsSnapshot
 
 SENSOR_DISCONNECTED = 1 << 15  # PLX device and sensor status
 ERRATIC_SIGNAL = 1 << 6

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from kapmonitor.store.db import engine_for
-from kapmonitor.store.models import Base
+from kapmonitor.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,299 @@
+"""A bed's worth of kapmonitor without a window: devices, the hub, live buffers, the recorder and the
+sessions.
+
+The application, ``kapmonitor record`` and the tests all wire a bed the same way through this class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Any
+
+from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.limits import LimitProfile
+from kapmonitor.alarms.ticker import AlarmSink, AlarmTicker
+from kapmonitor.core.clock import HOST_CLOCK
+from kapmonitor.core.hub import Hub, Sink
+from kapmonitor.core.live import LiveBuffers
+from kapmonitor.core.readings import Item, LinkEvent
+from kapmonitor.devices.links.transport import DeviceStatus, Transport
+from kapmonitor.store.alarm_log import AlarmLog
+from kapmonitor.store.audit import AuditTrail
+from kapmonitor.store.db import open_database
+from kapmonitor.store.recorder import Recorder
+from kapmonitor.store.recovery import SessionGuard, SessionRecovery
+from kapmonitor.store.repository import SessionRepository
+
+if TYPE_CHECKING:
+    from kapmonitor.alarms.engine import AlarmEngine
+    from kapmonitor.alarms.events import AlarmEvent
+    from kapmonitor.alarms.limits import LimitProfile
+    from kapmonitor.devices.links.stamping import HostDriver
+    from kapmonitor.devices.simulation.interface import PatientModel
+    from kapmonitor.devices.simulation.physiology import PhysiologicalModel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ALARM_PROFILE = "kap-clinic"
+RECORDER_DEVICE = "kapmonitor-recorder"  # the "device" of the recording-failed technical alarm
+
+
+class Station:
+    def __init__(
+        self,
+        db_url: str | None = None,
+        *,
+        record: bool = True,
+        alarm_profile: str | LimitProfile = DEFAULT_ALARM_PROFILE,
+    ) -> None:
+        self._patient_model: PhysiologicalModel | None = None
+        self.hub = Hub()
+        self.buffers = LiveBuffers()
+        self.hub.subscribe(self.buffers.write)
+        self.engine = open_database(db_url)
+        self.repository = SessionRepository(self.engine)
+        self.recorder: Recorder | None = Recorder(self.engine, publish=self.hub.publish) if record else None
+        self.audit = AuditTrail(self.engine)
+        self.user = ""  # who is logged in: the name audited for this station's session, device and limit changes
+        self.recovery = SessionRecovery(self.engine, audit=self.audit)  # trust: crash recovery
+        self._guard = SessionGuard(self.recovery)
+        if self.recorder is not None:
+            self.hub.subscribe(self.recorder.write)
+        self.session_id: int | None = None
+        self._transports: list[Transport] = []
+        self._pty_devices: list[Any] = []  # simulated serial devices this station owns (PtyDevice)
+        self._started = False
+        self._stopped = False
+        self._init_alarms(alarm_profile)
+
+    # ---- alarms: the engine watches the hub, a ticker beats it and feeds the alarm log and the window ----
+
+    def _init_alarms(self, profile: str | LimitProfile) -> None:
+        if isinstance(profile, str):
+            profile = LimitProfile.builtin(profile)
+        self.alarms = AlarmEngine(profile)
+        self.hub.subscribe(self.alarms.write)
+        self._recording_failed = False
+        self.alarm_ticker = AlarmTicker(self.alarms, checks=[self._recording_health])
+        self.alarm_log: AlarmLog | None = AlarmLog(self.engine) if self.recorder is not None else None
+        if self.alarm_log is not None:
+            self.alarm_ticker.subscribe(self.alarm_log.write)
+
+    def subscribe_alarms(self, sink: AlarmSink) -> None:
+        """``sink(events)`` gets every alarm event, on the alarm-tick thread, about once a second."""
+        self.alarm_ticker.subscribe(sink)
+
+    def _recording_health(self, now: int) -> list[Item]:
+        """A recorder that cannot write raises the high-priority technical alarm; writing again clears it."""
+        failure = self.recorder.failure if self.recorder is not None else None
+        if (failure is not None) == self._recording_failed:
+            return []
+        self._recording_failed = failure is not None
+        kind = "recording_failed" if failure is not None else "recording_resumed"
+        return [LinkEvent(kind, failure or "", now, RECORDER_DEVICE)]
+
+    def subscribe(self, sink: Sink) -> None:
+        self.hub.subscribe(sink)
+
+    @property
+    def transports(self) -> list[Transport]:
+        return list(self._transports)
+
+    def add_transport(self, transport: Transport) -> None:
+        self._transports.append(transport)
+        if self.recorder is not None:
+            self.recorder.register_device(transport.device, transport.protocol, transport.address)
+        if self._started:
+            transport.start(self.hub.publish)
+        self._audit_device("added", transport)
+
+    def remove_transport(self, transport: Transport) -> None:
+        """Disconnect a device: it stops and its readings stop arriving; what it sent stays recorded."""
+        if transport not in self._transports:
+            return
+        self._transports.remove(transport)
+        transport.stop()
+        self._audit_device("removed", transport)
+
+    def _audit_device(self, change: str, transport: Transport) -> None:
+        payload = {"change": change, "device": transport.device, "protocol": transport.protocol,
+                   "address": transport.address, "session": self.session_id}
+        self.audit.append(self.user, "device.change", transport.device, payload)
+
+    # ---- alarm limits, audited (the engine itself stays free of the database) --------------------------
+
+    def change_alarm_limit(
+        self,
+        alarms: AlarmEngine,
+        key: str,
+        *,
+        reason: str = "",
+        user: str | None = None,
+        now_us: int | None = None,
+        **changes: object,
+    ) -> list[AlarmEvent]:
+        """Change one alarm limit of ``alarms`` for this session and audit the before and after."""
+        who = self.user if user is None else user
+        before = alarms.profile.limit(key)
+        events = alarms.override_limit(key, user=who, reason=reason, now_us=now_us, **changes)
+        after = alarms.profile.limit(key)
+        payload = {"key": key, "before": _plain(before), "after": _plain(after), "reason": reason,
+                   "session": self.session_id}
+        self.audit.append(who, "alarm.limit_change", key, payload)
+        return events
+
+    def set_alarm_profile(
+        self, alarms: AlarmEngine, profile: LimitProfile, *, user: str | None = None
+    ) -> list[AlarmEvent]:
+        """Use another alarm profile from now on, audited with both profiles' names."""
+        who = self.user if user is None else user
+        before = alarms.profile.name
+        events = alarms.set_profile(profile)
+        payload = {"before": before, "after": profile.name, "session": self.session_id}
+        self.audit.append(who, "alarm.profile_change", profile.name, payload)
+        return events
+
+    def add_simulated(
+        self,
+        protocol: str,
+        *,
+        model: PatientModel | None = None,
+        via_pty: bool = True,
+        driver: HostDriver | None = None,
+    ) -> Transport:
+        """A simulated ``protocol`` device: on a pseudo-terminal read by the real serial path, or in-process.
+
+        Every simulated device of a station watches one simulated patient (so the cuff's pulse rate and the
+        oximeter's agree) unless ``model`` is given. Bluetooth protocols have no serial path: always in-process.
+        """
+        from kapmonitor.devices.registry import descriptor
+
+        found = descriptor(protocol)
+        if found.simulator is None:
+            raise ValueError(f"{protocol} has no simulator")
+        if model is None:
+            model = self._simulated_patient().for_device(protocol)
+        simulator = found.simulator(model)
+        transport: Transport
+        if via_pty and found.link == "serial":
+            from kapmonitor.devices.links.pty import PtyDevice
+            from kapmonitor.devices.links.serial import SerialTransport
+
+            pty = PtyDevice(simulator, name=protocol)
+            pty.start()
+            self._pty_devices.append(pty)
+            transport = SerialTransport(protocol, pty.port, driver=driver)
+        else:
+            from kapmonitor.devices.links.simulated import SimulatedTransport
+
+            transport = SimulatedTransport(protocol, simulator, driver=driver)
+        self.add_transport(transport)
+        return transport
+
+    def add_simulated_bluetooth(
+        self, profiles: tuple[str, ...] = ("ble-plx-cont", "ble-cuff"), *, address: str = "FA:KE:00:00:00:01"
+    ) -> Transport:
+        """A simulated Bluetooth cuff and oximeter watching this station's patient, taking the real adapter
+        path (subscription, decoding, watchdog, reconnection)."""
+        from kapmonitor.devices.ble.fake import simulated_ble_transport
+
+        transport = simulated_ble_transport(self._simulated_patient().for_device("ble"), profiles, address=address)
+        self.add_transport(transport)
+        return transport
+
+    def _simulated_patient(self) -> PhysiologicalModel:
+        from kapmonitor.devices.simulation.physiology import PhysiologicalModel
+
+        if self._patient_model is None:
+            self._patient_model = PhysiologicalModel()  # a scenario's patient is passed as `model`
+        return self._patient_model
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.hub.start()
+        self.alarm_ticker.start()
+        for transport in self._transports:
+            transport.start(self.hub.publish)
+
+    def statuses(self) -> list[DeviceStatus]:
+        return [t.status() for t in self._transports]
+
+    def start_session(self, patient: str, protocol: str = "", *, room: str = "", prescriber: str = "") -> int:
+        """Start recording a session for the patient with this pseudonymous code; returns the session id.
+
+        The nurse on duty is the station's logged-in user."""
+        if self.recorder is None:
+            raise RuntimeError("this station was opened without recording")
+        if self.session_id is not None:
+            raise RuntimeError(f"session {self.session_id} is still running")
+        HOST_CLOCK.reanchor()  # the only time the host clock follows a changed wall clock: between sessions
+        session_id = self.repository.start_session(
+            patient, protocol, room=room, nurse=self.user, prescriber=prescriber
+        )
+        self._guard.hold(session_id)
+        self._record(session_id)
+        payload = {"patient": patient, "protocol": protocol, "room": room, "prescriber": prescriber}
+        self.audit.append(self.user, "session.start", f"session {session_id}", payload)
+        return session_id
+
+    def resume_session(self, session_id: int, *, user: str = "") -> None:
+        """Continue recording a session a crashed kapmonitor left in progress; the gap is recorded and
+        ``user`` is audited as the one who resumed it. ``self.recovery.interrupted()`` lists candidates."""
+        if self.recorder is None:
+            raise RuntimeError("this station was opened without recording")
+        if self.session_id is not None:
+            raise RuntimeError(f"session {self.session_id} is still running")
+        self.recovery.resume(session_id, user=user or self.user)
+        self._guard.hold(session_id, claimed=True)
+        self._record(session_id)
+
+    def _record(self, session_id: int) -> None:
+        assert self.recorder is not None
+        for transport in self._transports:
+            self.recorder.register_device(transport.device, transport.protocol, transport.address)
+        self.recorder.begin(session_id)
+        self.session_id = session_id
+        if self.alarm_log is not None:
+            self.alarm_log.session_id = session_id
+
+    def stop_session(self) -> None:
+        """End the running session once what it received is on disk (or the recorder gives up waiting)."""
+        if self.session_id is None or self.recorder is None:
+            return
+        self.hub.sync()  # readings already on their way belong to this session
+        self.alarm_ticker.pump()  # the session's last alarm events belong in its log
+        if self.alarm_log is not None:
+            self.alarm_log.session_id = None
+        session_id, self.session_id = self.session_id, None
+        self.recorder.end()
+        if not self.recorder.flush(timeout=10.0):
+            log.error("session %s ended with unwritten data: %s", session_id, self.recorder.failure)
+        try:
+            self.repository.end_session(session_id)
+        finally:
+            self._guard.let_go()
+        self.audit.append(self.user, "session.stop", f"session {session_id}")
+
+    def stop(self) -> None:
+        """Stop devices, end a running session, stop the hub and the recorder. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for transport in self._transports:
+            transport.stop()
+        for pty in self._pty_devices:
+            pty.stop()
+        self.hub.stop()  # delivers what the devices published before stopping
+        self.alarm_ticker.stop()
+        self.stop_session()
+        if self.recorder is not None:
+            self.recorder.stop()
+        self.engine.dispose()
+
+
+def _plain(limit: object) -> dict[str, Any]:
+    """An alarm limit as plain JSON values for the audit trail."""
+    return dataclasses.asdict(limit)  # type: ignore[call-overload]

@@ -1,0 +1,168 @@
+"""The command line, as DESIGN.md fixes it. Each command imports only what it needs, so `decode` stays light."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from kapmonitor import __version__
+from kapmonitor.core.errors import UserError
+
+
+def _db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user data directory)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kapmonitor", description="Vital-sign monitoring for KAP sessions.")
+    parser.add_argument("--version", action="version", version=f"kapmonitor {__version__}")
+    parser.add_argument("--demo", action="store_true", help="start with simulated monitors streaming")
+    _db(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("decode", help="decode raw device bytes to JSON Lines")
+    p.add_argument("--protocol", required=True, metavar="NAME")
+    p.add_argument("--hex", action="store_true", help="input is hex text (Bluetooth: one notification per line)")
+    p.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+
+    p = sub.add_parser("simulate", help="run a simulated device on a pseudo-terminal or serial port")
+    p.add_argument("--protocol", required=True, metavar="NAME")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--pty", action="store_true", help="create a pseudo-terminal and print its path (default)")
+    where.add_argument("--port", metavar="PATH", help="write to this serial port")
+    p.add_argument("--scenario", metavar="FILE")
+
+    p = sub.add_parser("record", help="record devices into a session without a window")
+    p.add_argument("--device", action="append", default=[], metavar="PROTOCOL@ADDRESS")
+    p.add_argument("--simulate", action="append", default=[], metavar="PROTOCOL")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until interrupted)")
+    p.add_argument("--patient", default="SIM-0001", metavar="ID", help="pseudonymous patient ID")
+    _db(p)
+
+    p = sub.add_parser("replay", help="run a scenario through decoders, hub and alarms without a window")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--speed", type=float, default=0.0, metavar="N", help="N x real time (default: as fast as possible)")
+    p.add_argument("--json", action="store_true")
+    _db(p)
+
+    p = sub.add_parser("devices", help="serial ports and Bluetooth devices")
+    dsub = p.add_subparsers(dest="devices_command", metavar="list|scan", required=True)
+    pl = dsub.add_parser("list", help="serial ports")
+    pl.add_argument("--probe", action="store_true", help="detect which protocol speaks on each port")
+    ps = dsub.add_parser("scan", help="scan for Bluetooth LE health devices")
+    ps.add_argument("--timeout", type=float, default=8.0, metavar="S")
+
+    p = sub.add_parser("sessions", help="recorded sessions")
+    ssub = p.add_subparsers(dest="sessions_command", metavar="list|show|export", required=True)
+    sl = ssub.add_parser("list")
+    sl.add_argument("--json", action="store_true")
+    _db(sl)
+    sh = ssub.add_parser("show")
+    sh.add_argument("id", type=int)
+    sh.add_argument("--json", action="store_true")
+    _db(sh)
+    se = ssub.add_parser("export")
+    se.add_argument("id", type=int)
+    se.add_argument("--format", required=True, choices=["csv", "pdf", "edf", "fhir"])
+    se.add_argument("--out", required=True, metavar="PATH")
+    se.add_argument("--deidentify", action="store_true", help="pseudonymise the patient and shift every date")
+    se.add_argument("--salt-file", metavar="FILE", help="the --deidentify secret (default: this computer's own)")
+    se.add_argument(
+        "--keep-free-text", action="store_true", help="with --deidentify: keep notes (dates shifted; check for names)"
+    )
+    _db(se)
+
+    p = sub.add_parser("audit", help="the audit trail")
+    asub = p.add_subparsers(dest="audit_command", metavar="verify", required=True)
+    _db(asub.add_parser("verify"))
+
+    p = sub.add_parser("db", help="database maintenance")
+    dbsub = p.add_subparsers(dest="db_command", metavar="upgrade", required=True)
+    _db(dbsub.add_parser("upgrade"))
+    return parser
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    from kapmonitor.ui.app import run
+
+    return run(db_url=args.db, demo=args.demo)
+
+
+def _run_decode(args: argparse.Namespace) -> int:
+    from kapmonitor.cli.decode import run
+
+    return run(args.protocol, args.file, hex_input=args.hex)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from kapmonitor.cli.simulate import run
+
+    return run(args.protocol, port=args.port, scenario=args.scenario)
+
+
+def _run_record(args: argparse.Namespace) -> int:
+    from kapmonitor.cli.record import run
+
+    return run(args)
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from kapmonitor.cli.replay import run
+
+    return run(args)
+
+
+def _run_devices(args: argparse.Namespace) -> int:
+    from kapmonitor.cli.devices import run
+
+    return run(args)
+
+
+def _run_sessions(args: argparse.Namespace) -> int:
+    from kapmonitor.cli.sessions import run
+
+    return run(args)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from kapmonitor.cli.audit import run
+
+    return run(args)
+
+
+def _run_db(args: argparse.Namespace) -> int:
+    from kapmonitor.store.db import upgrade
+
+    url = upgrade(args.db)
+    print(f"database is at the newest schema: {url}")
+    return 0
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: _run_app,
+    "decode": _run_decode,
+    "simulate": _run_simulate,
+    "record": _run_record,
+    "replay": _run_replay,
+    "devices": _run_devices,
+    "sessions": _run_sessions,
+    "audit": _run_audit,
+    "db": _run_db,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"kapmonitor: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("kapmonitor."):
+            print(f"kapmonitor: this command is not available in this build ({exc.name})", file=sys.stderr)
+            return 2
+        raise

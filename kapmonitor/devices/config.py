@@ -1,0 +1,234 @@
+"""The station's device configuration: which monitors this bed uses and how to reach them.
+
+Kept as ``devices.json`` in the user's config directory, with a ``version`` field so a later kapmonitor can
+read an older file. Every problem in the file is reported as one plain sentence naming the entry and the
+field; nothing in a bad file is silently dropped.
+
+    {"version": 1, "devices": [
+        {"protocol": "nonin-df7", "link": "serial", "port": "/dev/ttyUSB0", "serial_number": "A10K3XYZ",
+         "baudrate": 9600, "bytesize": 8, "parity": "N", "stopbits": 1, "xonxoff": false, "rtscts": false},
+        {"protocol": "ble-plx-cont", "link": "ble", "address": "AA:BB:CC:DD:EE:FF"},
+        {"protocol": "suntech-advantage", "link": "simulated"}]}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from kapmonitor.core.errors import UserError
+from kapmonitor.core.paths import config_dir, data_dir
+from kapmonitor.devices.base import SerialSettings
+from kapmonitor.devices.registry import UnknownProtocol, descriptor
+
+if TYPE_CHECKING:
+    from kapmonitor.bed.station import Station
+    from kapmonitor.devices.links.transport import Transport
+
+VERSION = 1
+FILE_NAME = "devices.json"
+Link = Literal["serial", "ble", "simulated"]
+LINKS: tuple[str, ...] = ("serial", "ble", "simulated")
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+class StationConfigError(UserError):
+    """The device configuration file cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    protocol: str
+    link: Link
+    address: str = ""  # the serial port, or the Bluetooth address ("" for a simulated device)
+    settings: SerialSettings | None = None  # serial only; None: the protocol's own
+    serial_number: str | None = None  # the USB adapter's, so it is found under a new port name
+    profiles: tuple[str, ...] = ()  # Bluetooth only; () means the protocol itself
+    capture: bool = False  # serial only: also record the port's raw bytes (see capture_path)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"protocol": self.protocol, "link": self.link}
+        if self.link == "serial":
+            out["port"] = self.address
+            if self.serial_number:
+                out["serial_number"] = self.serial_number
+            if self.settings is not None:
+                out.update(self.settings.as_pyserial())
+            if self.capture:
+                out["capture"] = True
+        elif self.link == "ble":
+            out["address"] = self.address
+            if self.profiles:
+                out["profiles"] = list(self.profiles)
+        return out
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    devices: tuple[DeviceConfig, ...] = field(default_factory=tuple)
+
+    def with_device(self, device: DeviceConfig) -> StationConfig:
+        """This configuration with ``device`` added, replacing one on the same link and address."""
+        kept = tuple(
+            d for d in self.devices if not (d.link == device.link and d.address == device.address and d.address)
+        )
+        return StationConfig((*kept, device))
+
+    def without(self, device: DeviceConfig) -> StationConfig:
+        return StationConfig(tuple(d for d in self.devices if d != device))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": VERSION, "devices": [d.to_json() for d in self.devices]}
+
+
+def config_path() -> Path:
+    return config_dir() / FILE_NAME
+
+
+def load(path: Path | None = None) -> StationConfig:
+    """The saved configuration (empty when there is none). Raises :class:`StationConfigError`."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return StationConfig()
+    except OSError as exc:
+        raise StationConfigError(f"cannot read the device configuration {path}: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StationConfigError(
+            f"the device configuration {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); fix it or delete it and set the devices up again"
+        ) from exc
+    return parse(data, str(path))
+
+
+def parse(data: object, where: str = "the device configuration") -> StationConfig:
+    if not isinstance(data, dict):
+        raise StationConfigError(f"{where}: expected a JSON object with 'version' and 'devices'")
+    version = data.get("version")
+    if version != VERSION:
+        raise StationConfigError(
+            f"{where}: version {version!r} is not one this kapmonitor reads (it reads version {VERSION})"
+        )
+    devices = data.get("devices", [])
+    if not isinstance(devices, list):
+        raise StationConfigError(f"{where}: 'devices' must be a list")
+    return StationConfig(tuple(_device(entry, f"{where}, device {n}") for n, entry in enumerate(devices, 1)))
+
+
+def _device(entry: object, where: str) -> DeviceConfig:
+    if not isinstance(entry, dict):
+        raise StationConfigError(f"{where}: expected an object")
+    protocol = entry.get("protocol")
+    try:
+        found = descriptor(str(protocol))
+    except UnknownProtocol as exc:
+        raise StationConfigError(f"{where}: {exc}") from exc
+    link = entry.get("link", found.link)
+    if link not in LINKS:
+        raise StationConfigError(f"{where}: link must be one of {', '.join(LINKS)}, not {link!r}")
+    if link != "simulated" and link != found.link:
+        raise StationConfigError(f"{where}: {protocol} is a {found.link} device, not {link}")
+    if link == "simulated":
+        return DeviceConfig(found.protocol, "simulated")
+    if link == "ble":
+        address = _text(entry, "address", where)
+        profiles = entry.get("profiles", [])
+        if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+            raise StationConfigError(f"{where}: 'profiles' must be a list of profile names")
+        return DeviceConfig(found.protocol, "ble", address, profiles=tuple(profiles))
+    port = _text(entry, "port", where)
+    number = entry.get("serial_number")
+    settings = _settings(entry, found.serial or SerialSettings(), where)
+    capture = entry.get("capture", False)
+    if not isinstance(capture, bool):
+        raise StationConfigError(f"{where}: capture must be true or false, not {capture!r}")
+    return DeviceConfig(found.protocol, "serial", port, settings, str(number) if number else None, capture=capture)
+
+
+def _text(entry: dict[str, Any], key: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise StationConfigError(f"{where}: '{key}' is missing")
+    return value.strip()
+
+
+def _settings(entry: dict[str, Any], default: SerialSettings, where: str) -> SerialSettings:
+    s = default
+    checks: dict[str, tuple[type, tuple[object, ...] | None]] = {
+        "baudrate": (int, None),
+        "bytesize": (int, (5, 6, 7, 8)),
+        "parity": (str, ("N", "E", "O")),
+        "stopbits": (float, (1, 1.5, 2)),
+        "xonxoff": (bool, (True, False)),
+        "rtscts": (bool, (True, False)),
+    }
+    for key, (kind, allowed) in checks.items():
+        if key not in entry:
+            continue
+        value = entry[key]
+        ok = isinstance(value, int | float) if kind is float else isinstance(value, kind)
+        if kind is int and isinstance(value, bool):
+            ok = False
+        if not ok or (allowed is not None and value not in allowed) or (key == "baudrate" and value <= 0):
+            choices = f" (one of {', '.join(map(str, allowed))})" if allowed else ""
+            raise StationConfigError(f"{where}: {key} {value!r} is not a valid setting{choices}")
+        s = replace(s, **{key: value})
+    return s
+
+
+def capture_path(port: str) -> Path:
+    """A new file for one port's raw bytes, under the data directory's ``captures`` folder."""
+    folder = data_dir() / "captures"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{Path(port).name}-{datetime.now():%Y%m%d-%H%M%S}.bin"
+
+
+def save(config: StationConfig, path: Path | None = None) -> Path:
+    """Write atomically, so a crash mid-save leaves the previous file whole."""
+    path = path or config_path()
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(config.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def transport_for(device: DeviceConfig, station: Station | None = None) -> Transport:
+    """The link a configured device needs. A simulated one is added to ``station`` (it owns the simulator)."""
+    if device.link == "simulated":
+        if station is None:
+            raise ValueError("a simulated device needs the station that owns its simulator")
+        return station.add_simulated(device.protocol)
+    if device.link == "ble":
+        from kapmonitor.devices.ble.adapter import BleTransport
+
+        return BleTransport(device.address, profiles=list(device.profiles or (device.protocol,)))
+    from kapmonitor.devices.links.serial import SerialTransport
+
+    return SerialTransport(
+        device.protocol,
+        device.address,
+        settings=device.settings,
+        serial_number=device.serial_number,
+        capture=capture_path(device.address) if device.capture else None,
+    )
+
+
+def add_configured_devices(station: Station, config: StationConfig | None = None) -> list[str]:
+    """Add every configured device to the station; returns what could not be added, in plain words."""
+    problems = []
+    for device in (config or load()).devices:
+        try:
+            transport = transport_for(device, station)
+        except Exception as exc:  # noqa: BLE001 - one bad entry must not keep the others from the bed
+            problems.append(f"{device.protocol} at {device.address or 'simulator'}: {exc}")
+            continue
+        if device.link != "simulated":
+            station.add_transport(transport)
+    return problems

@@ -1,0 +1,2 @@
+"""Links: the transports that own a device's I/O (serial, pseudo-terminal, simulated), stamping, probing and
+inspection."""

@@ -1,0 +1,1 @@
+"""Simulated patients and devices: the physiological model, scenario files and the simulator interface."""

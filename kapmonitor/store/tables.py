@@ -1,0 +1,211 @@
+"""Every table of kapmonitor's database, in one place (created and changed only by the Alembic migrations).
+
+The recording: patients, sessions, the devices in them, and what each device said. Times are UTC microseconds
+since the epoch (BigInteger), as the rest of kapmonitor keeps them. Numerics are one row per reading; waveforms
+are one row per ~1 s chunk with the samples as little-endian int32 bytes, which keeps a 3-hour pleth track small
+and quick to reload (DESIGN.md, Storage).
+
+The clinical record: ``clinical_entry`` holds every entry of a session's record in the order it was entered
+(``seq`` is the record's ``ref``). Who and when are columns; the entry's other fields are JSON text (see
+``entry_codec``). An amendment is a row of its own whose ``amends_seq`` points at the original; nothing is
+UPDATEd or DELETEd (on SQLite, triggers from migration 0002 refuse both). ``clinical_record`` is one row per
+session with clinical entries: the protocol and the clinic's maximum mg/kg the record checks doses against.
+
+The alarm log: every alarm state change of a session, as it happened.
+
+Trust: who may do what (user accounts), what was done (the audit trail), and which running kapmonitor owns a
+session in progress (so a crash leaves evidence that recovery can find).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SESSION_STATUSES = ("planned", "in_progress", "ended", "signed")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Patient(Base):
+    __tablename__ = "patient"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # pseudonymous ID, e.g. "SIM-0001"
+    name: Mapped[str | None] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+
+    sessions: Mapped[list[Session]] = relationship(back_populates="patient")
+
+
+class Session(Base):
+    __tablename__ = "session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    protocol: Mapped[str] = mapped_column(
+        String(200), default=""
+    )  # the clinical protocol, e.g. "IV ketamine"
+    room: Mapped[str] = mapped_column(String(100), default="")
+    nurse: Mapped[str] = mapped_column(String(200), default="")
+    prescriber: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    start_us: Mapped[int | None] = mapped_column(BigInteger)
+    end_us: Mapped[int | None] = mapped_column(BigInteger)
+
+    patient: Mapped[Patient] = relationship(back_populates="sessions")
+    devices: Mapped[list[Device]] = relationship(back_populates="session")
+
+
+class Device(Base):
+    __tablename__ = "device"
+    __table_args__ = (Index("ix_device_session_device", "session_id", "device", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    device: Mapped[str] = mapped_column(String(300))  # "protocol@address", as transports name themselves
+    protocol: Mapped[str] = mapped_column(String(64), default="")
+    address: Mapped[str] = mapped_column(String(255), default="")
+
+    session: Mapped[Session] = relationship(back_populates="devices")
+
+
+class NumericReading(Base):
+    __tablename__ = "numeric_reading"
+    # Covering: a track is read in time order with its values from the index alone (migration 0005).
+    __table_args__ = (
+        Index("ix_numeric_track_cover", "session_id", "device_id", "metric", "t_us", "id", "value", "flags"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    metric: Mapped[str] = mapped_column(String(64))
+    t_us: Mapped[int] = mapped_column(BigInteger)  # host receive time
+    t_device_us: Mapped[int | None] = mapped_column(BigInteger)  # the device's clock, when it sends one
+    value: Mapped[float | None] = mapped_column(Float)  # None: the device reported "no value"
+    flags: Mapped[str] = mapped_column(Text, default="")  # sorted, comma-separated
+
+
+class WaveChunkRow(Base):
+    __tablename__ = "wave_chunk"
+    __table_args__ = (Index("ix_wave_track_time", "session_id", "device_id", "metric", "t_us"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    metric: Mapped[str] = mapped_column(String(64))
+    t_us: Mapped[int] = mapped_column(BigInteger)  # time of the first sample
+    rate_hz: Mapped[float] = mapped_column(Float)
+    n_samples: Mapped[int] = mapped_column(Integer)
+    samples: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian int32
+    flags: Mapped[str] = mapped_column(Text, default="")
+
+
+class LinkEventRow(Base):
+    __tablename__ = "link_event"
+    __table_args__ = (Index("ix_link_event_session_time", "session_id", "device_id", "t_us"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    t_us: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+# The clinical record
+
+
+class ClinicalRecordRow(Base):
+    __tablename__ = "clinical_record"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"), primary_key=True)
+    protocol: Mapped[str] = mapped_column(String(200), default="")  # the template's name
+    max_mg_per_kg: Mapped[float | None] = mapped_column(Float)  # None: doses are not checked
+
+
+class ClinicalEntryRow(Base):
+    __tablename__ = "clinical_entry"
+    __table_args__ = (Index("ix_clinical_entry_session_seq", "session_id", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # 1-based order of entry: the record's ref
+    kind: Mapped[str] = mapped_column(String(32))  # a key of ENTRY_KINDS
+    t_us: Mapped[int] = mapped_column(BigInteger)  # when it happened
+    entered_us: Mapped[int] = mapped_column(BigInteger)  # when it was typed
+    author: Mapped[str] = mapped_column(String(200))
+    amends_seq: Mapped[int | None] = mapped_column(Integer)  # an amendment: the seq it corrects
+    fields: Mapped[str] = mapped_column(Text)  # the entry's other fields, JSON
+
+
+# The alarm log
+
+
+class AlarmLogRow(Base):
+    __tablename__ = "alarm_event"
+    __table_args__ = (Index("ix_alarm_event_session_time", "session_id", "t_us"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    t_us: Mapped[int] = mapped_column(BigInteger)
+    alarm_id: Mapped[str] = mapped_column(String(400))
+    alarm: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    device: Mapped[str] = mapped_column(String(300), default="")
+    metric: Mapped[str] = mapped_column(String(64), default="")
+    value: Mapped[float | None] = mapped_column(Float)
+    limit: Mapped[float | None] = mapped_column("limit_value", Float)
+    message: Mapped[str] = mapped_column(Text, default="")
+    user: Mapped[str] = mapped_column("user_name", String(200), default="")
+
+
+# Trust
+
+
+class UserAccount(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    roles: Mapped[str] = mapped_column(String(200))  # sorted, comma-separated: "clinician,nurse"
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string format
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last successful login
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class AuditEntry(Base):
+    """One audit row. ``hash`` = sha256(prev_hash + canonical JSON of the row); the chain is the proof."""
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    t_us: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # unique: the chain cannot fork
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SessionOwner(Base):
+    """The process recording a session in progress; it refreshes ``heartbeat_us`` while alive."""
+
+    __tablename__ = "session_owner"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    process_start: Mapped[str] = mapped_column(String(64), default="")  # tells a reused pid from the owner
+    claimed_us: Mapped[int] = mapped_column(BigInteger)
+    heartbeat_us: Mapped[int] = mapped_column(BigInteger)

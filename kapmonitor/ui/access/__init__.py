@@ -1,0 +1,1 @@
+"""Users and access: login, lock screen, permissions and the users window."""

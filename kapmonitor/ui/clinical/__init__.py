@@ -1,0 +1,1 @@
+"""The clinical record during a session: doses, ratings, notes, entries, prompts and discharge."""

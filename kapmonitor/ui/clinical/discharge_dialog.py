@@ -1,0 +1,146 @@
+"""Discharge: the template's checklist with the nurse's confirmations, the ready time, and the Spravato REMS
+monitoring form as far as the record fills it, with what is still missing before sign-off."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from kapmonitor.session.discharge import RemsForm, discharge_checklist, rems_form
+from kapmonitor.session.entries import Confirmation, Discharged
+from kapmonitor.ui.clinical.context import ClinicalContext, big_label, refusal
+from kapmonitor.ui.live.tiles import clock_text
+
+
+def yes_no(value: bool | None) -> str:
+    return "not assessed" if value is None else ("yes" if value else "no")
+
+
+def rems_rows(form: RemsForm) -> list[tuple[str, str]]:
+    """The form's fields as (question, answer) rows, answers in words; blanks as a dash."""
+
+    def when(t_us: int | None) -> str:
+        return "\u2014" if t_us is None else clock_text(t_us)
+
+    def bp(m: object) -> str:
+        return "\u2014" if m is None else f"{m} mmHg at {clock_text(m.t_us)}"  # type: ignore[attr-defined]
+
+    return [
+        ("Dose", f"{form.dose_mg:g} mg ({form.dose_choice}), {form.devices} device(s)"),
+        ("Lot(s)", ", ".join(form.lots) or "\u2014"),
+        ("First spray", when(form.first_spray_us)),
+        ("Monitored", "\u2014" if form.monitoring_minutes is None else f"{form.monitoring_minutes} min"),
+        ("BP pre-dose", bp(form.bp_pre_dose)),
+        ("BP at ~40 min", bp(form.bp_40_min)),
+        ("BP at discharge", bp(form.bp_discharge)),
+        ("Sedation", yes_no(form.sedation)),
+        ("Dissociation", yes_no(form.dissociation)),
+        ("Respiratory depression", yes_no(form.respiratory_depression)),
+        ("BP increase", yes_no(form.bp_increase)),
+        ("Ready to leave (without the 2 h rule)", when(form.ready_to_leave_us)),
+    ]
+
+
+class DischargeDialog(QDialog):
+    entered = Signal()
+
+    def __init__(self, ctx: ClinicalContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(f"Discharge \u2014 {ctx.template.title}")
+        self.resize(760, 820)
+        self.confirm_buttons: dict[str, QPushButton] = {}
+        self.rems: RemsForm | None = None
+        self.body = QVBoxLayout()
+        self.message = QLabel("")
+        self.message.setObjectName("warning")
+        self.discharge_button = QPushButton("Record discharge")
+        self.discharge_button.clicked.connect(self.record_discharge)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.discharge_button)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.body, 1)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    def refresh(self) -> None:
+        while self.body.count():
+            item = self.body.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        now = self.ctx.clock()
+        readings = self.ctx.readings()
+        status = discharge_checklist(self.ctx.template, self.ctx.record, readings, now)
+        self.body.addWidget(big_label("Discharge checklist", px=22))
+        grid = QGridLayout()
+        self.confirm_buttons = {}
+        for row, item in enumerate(status.items):
+            mark = QLabel("\u2713" if item.met else "\u25cb")
+            mark.setObjectName("ok" if item.met else "warning")
+            detail = QLabel(item.detail)
+            detail.setObjectName("muted")
+            grid.addWidget(mark, row, 0)
+            grid.addWidget(QLabel(item.criterion.label), row, 1)
+            grid.addWidget(detail, row, 2)
+            if item.criterion.kind == "confirm" and not item.met:
+                button = QPushButton("Confirm")
+                button.clicked.connect(lambda _=False, k=item.criterion.key: self.confirm(k))
+                self.confirm_buttons[item.criterion.key] = button
+                grid.addWidget(button, row, 3)
+        self.body.addLayout(grid)
+        ready = status.ready_us
+        self.ready_label = big_label(
+            f"Ready since {clock_text(ready)}"
+            if ready is not None
+            else f"Not ready: {len(status.outstanding)} open",
+            px=20,
+        )
+        self.ready_label.setObjectName("ok" if ready is not None else "warning")
+        self.body.addWidget(self.ready_label)
+        if self.ctx.template.dosing.form == "intranasal":
+            self._show_rems(readings)
+        self.body.addStretch(1)
+        self.discharge_button.setEnabled(self.ctx.record.discharged_us() is None)
+
+    def _show_rems(self, readings: list) -> None:
+        self.rems = rems_form(self.ctx.record, readings, template=self.ctx.template, spo2_readings=readings)
+        self.body.addSpacing(12)
+        self.body.addWidget(big_label("Spravato REMS monitoring form", px=22))
+        grid = QGridLayout()
+        for row, (question, answer) in enumerate(rems_rows(self.rems)):
+            name = QLabel(question)
+            name.setObjectName("muted")
+            grid.addWidget(name, row, 0)
+            grid.addWidget(QLabel(answer), row, 1)
+        self.body.addLayout(grid)
+        missing = QLabel(
+            "Missing before sign-off: " + "; ".join(self.rems.missing)
+            if self.rems.missing
+            else "Form complete"
+        )
+        missing.setWordWrap(True)
+        missing.setObjectName("warning" if self.rems.missing else "ok")
+        self.missing_label = missing
+        self.body.addWidget(missing)
+
+    def confirm(self, key: str) -> None:
+        now = self.ctx.clock()
+        self._add(Confirmation(t_us=now, entered_us=now, author=self.ctx.author, item=key))
+
+    def record_discharge(self) -> None:
+        now = self.ctx.clock()
+        self._add(Discharged(t_us=now, entered_us=now, author=self.ctx.author))
+
+    def _add(self, entry: Confirmation | Discharged) -> None:
+        try:
+            self.ctx.record.add(entry)
+        except Exception as exc:  # refused, or the store failed: say why, keep the typing
+            self.message.setText(refusal(exc))
+            return
+        self.message.setText("")
+        self.refresh()
+        self.entered.emit()

@@ -1,0 +1,79 @@
+"""Intranasal devices: the lot of each device, the devices given, and the rest countdown between them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+from kapmonitor.session.entries import Dose, IntranasalDevice
+from kapmonitor.session.prompts import rest_timer
+from kapmonitor.ui.clinical.context import ClinicalContext, big_label, minutes_text
+from kapmonitor.ui.live.tiles import clock_text
+
+
+class SprayBox(QWidget):
+    def __init__(self, ctx: ClinicalContext, give: Callable[[Dose], bool]) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.give = give
+        self.lot = QLineEdit(placeholderText="lot number on this device")
+        self.lot.returnPressed.connect(self.device_given)
+        self.button = QPushButton("")
+        self.button.clicked.connect(self.device_given)
+        self.countdown = big_label(px=24)
+        self.given = QLabel("")
+        self.given.setObjectName("muted")
+        self.problem = QLabel("")
+        self.problem.setObjectName("warning")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QLabel("Lot"), 0, 0)
+        grid.addWidget(self.lot, 0, 1)
+        grid.addWidget(self.button, 0, 2)
+        grid.addWidget(self.countdown, 1, 0, 1, 3)
+        grid.addWidget(self.given, 2, 0, 1, 3)
+        grid.addWidget(self.problem, 3, 0, 1, 3)
+
+    def device_given(self) -> None:
+        lot = self.lot.text().strip()
+        if not lot:
+            self.problem.setText("Type the lot number printed on this device first.")
+            self.lot.setFocus()
+            return
+        now = self.ctx.clock()
+        timer = rest_timer(self.ctx.template, self.ctx.record.sprays(), now)
+        if timer is not None and timer.resting:
+            self.problem.setText(f"Rest between devices: {minutes_text(timer.remaining_us)} to go.")
+            return
+        device = IntranasalDevice(
+            t_us=now,
+            entered_us=now,
+            author=self.ctx.author,
+            lot=lot,
+            mg=self.ctx.template.dosing.device_mg or 28.0,
+            drug=self.ctx.template.dosing.drug,
+        )
+        if self.give(device):
+            self.lot.clear()
+            self.problem.setText("")
+
+    def refresh(self) -> None:
+        now = self.ctx.clock()
+        sprays = self.ctx.record.sprays()
+        mg = self.ctx.template.dosing.device_mg or 28.0
+        self.button.setText(f"Device {len(sprays) + 1} given ({mg:g} mg)")
+        timer = rest_timer(self.ctx.template, sprays, now)
+        if timer is None:
+            self.countdown.setText("No device given yet")
+        elif timer.resting:
+            self.countdown.setText(f"Rest {minutes_text(timer.remaining_us)} before device {len(sprays) + 1}")
+        else:
+            ago = round((now - max(s.t_us for s in sprays)) / 60_000_000)
+            self.countdown.setText(f"Rest over (last device {ago} min ago)")
+        self.countdown.setObjectName("warning" if timer is not None and timer.resting else "ok")
+        self.countdown.style().polish(self.countdown)
+        self.button.setEnabled(timer is None or not timer.resting)
+        self.given.setText(
+            "   ".join(f"#{i} {clock_text(s.t_us)} lot {s.lot}" for i, s in enumerate(sprays, start=1))
+        )

@@ -1,0 +1,1 @@
+"""The nurse's live screen: the main window, tiles, device strip, alarm bar, limits and tones."""

@@ -1,0 +1,1 @@
+"""Review of recorded sessions: the session browser and the review window."""

@@ -1,0 +1,1 @@
+"""Widgets several screens share: plots, traces, event lanes and tables."""

@@ -1,0 +1,183 @@
+"""The event lane under the trends: infusion bars, doses, ratings, notes and quick events on the trends' clock.
+
+What goes where is a pure function of the record (``lane_content``), so tests read marks, not pixels; the
+lane draws them and shows a mark's details when the pointer rests on it.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QToolTip
+
+from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.ui.live.tiles import clock_text
+from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.lane_marks import (
+    BAR_HEIGHT,
+    HOVER_PX,
+    LABEL_PX,
+    ROWS,
+    InfusionBar,
+    LaneMark,
+    lane_content,
+    readable,
+)
+
+
+def _font() -> QFont:
+    font = QFont()
+    font.setPixelSize(LABEL_PX)
+    return font
+
+
+SYMBOLS = {"bolus": "t1", "spray": "o", "infusion": "t1", "rating": "s", "note": "d", "quick-event": "d"}
+
+
+class EventLane(pg.PlotWidget):
+    def __init__(self, record: SessionRecord | None = None) -> None:
+        super().__init__()
+        self.record = record
+        self.marks: list[LaneMark] = []
+        self.bars: list[InfusionBar] = []
+        self.texts: list[pg.TextItem] = []
+        self._theme: Theme | None = None
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.setFixedHeight(150)
+        item = self.getPlotItem()
+        item.getAxis("left").setWidth(64)  # the trends' width, so both time axes line up
+        item.getAxis("left").setTicks([[(y, name.capitalize() + "s") for name, y in ROWS.items()]])
+        item.getAxis("bottom").setStyle(showValues=False)
+        item.getAxis("left").setStyle(tickFont=_font())
+        self.setYRange(0.4, 3.9, padding=0)
+        self.bar_item = pg.BarGraphItem(x0=[], x1=[], y0=[], height=[])
+        self.scatter = pg.ScatterPlotItem(size=14)
+        item.addItem(self.bar_item)
+        item.addItem(self.scatter)
+        self.scene().sigMouseMoved.connect(self._hover)
+
+    def link_to(self, plot: pg.PlotItem) -> None:
+        """Share the trends' time axis: the lane scrolls and zooms with them."""
+        self.setXLink(plot)
+        self.trend_plot = plot
+
+    def _align(self) -> None:
+        """Line the lane's plot area up with the trends' (their layouts have different margins)."""
+        plot = getattr(self, "trend_plot", None)
+        if plot is None or not self.isVisible() or plot.scene() is None or not plot.scene().views():
+            return
+        theirs = _global_span(plot.scene().views()[0], plot.getViewBox())
+        mine = _global_span(self, self.getPlotItem().getViewBox())
+        old_left, top, old_right, bottom = self.getPlotItem().layout.getContentsMargins()
+        left = max(0.0, old_left + theirs[0] - mine[0])
+        right = max(0.0, old_right + mine[1] - theirs[1])
+        if (left, right) != (old_left, old_right):
+            self.getPlotItem().layout.setContentsMargins(left, top, right, bottom)
+
+    def refresh(self, now_us: int) -> None:
+        if self.record is None:
+            return
+        self.marks, self.bars = lane_content(self.record, now_us)
+        self._align()
+        self._draw()
+
+    def _draw(self) -> None:
+        theme = self._theme
+        colours = _colours(theme) if theme else {}
+        item = self.getPlotItem()
+        for text in self.texts:
+            item.removeItem(text)
+        self.texts = []
+        fastest = max((b.mg_per_h for b in self.bars), default=1.0) or 1.0
+        brush = pg.mkBrush(colours.get("bar", "#806aa0"))
+        self.bar_item.setOpts(
+            x0=[b.start_s for b in self.bars],
+            x1=[b.end_s for b in self.bars],
+            y0=[ROWS["dose"] - 0.35] * len(self.bars),
+            height=[max(0.08, BAR_HEIGHT * b.mg_per_h / fastest) for b in self.bars],
+            brush=brush,
+            pen=pg.mkPen(None),
+        )
+        spots = [
+            {
+                "pos": (m.t_s, ROWS[m.row]),
+                "symbol": SYMBOLS[m.kind],
+                "data": m.detail,
+                "brush": pg.mkBrush(colours.get(m.kind, "#aaaaaa")),
+                "pen": pg.mkPen(None),
+            }
+            for m in self.marks
+        ]
+        self.scatter.setData(spots)
+        labelled = [(b.start_s, ROWS["dose"] + 0.42, b.label, "bar") for b in self.bars]
+        labelled += [(m.t_s, ROWS[m.row], m.label, m.kind) for m in self.marks]
+        view_s = tuple(self.getPlotItem().getViewBox().viewRange()[0])
+        for (x, y, text, kind), flip in readable(labelled, self._seconds_per_px(), view_s):
+            colour = colours.get(f"{kind}-text", colours.get(kind, "#cccccc"))
+            label = pg.TextItem(text, color=colour, anchor=(1.08, 0.5) if flip else (-0.08, 0.5))
+            label.setFont(_font())
+            label.setPos(x, y)
+            item.addItem(label)
+            self.texts.append(label)
+
+    def _seconds_per_px(self) -> float | None:
+        view = self.getPlotItem().getViewBox()
+        (x0, x1), _ = view.viewRange()
+        return (x1 - x0) / view.width() if view.width() > 0 else None
+
+    def detail_near(self, t_s: float, y: float) -> str:
+        """The details of the mark closest to a point of the lane, within a few pixels."""
+        px_x, px_y = self.getPlotItem().getViewBox().viewPixelSize()
+        best, best_d = "", HOVER_PX
+        for m in self.marks:
+            d = ((m.t_s - t_s) / px_x) ** 2 + ((ROWS[m.row] - y) / px_y) ** 2
+            if d**0.5 <= best_d:
+                best, best_d = m.detail, d**0.5
+        if not best:
+            for b in self.bars:
+                if b.start_s <= t_s <= b.end_s and abs(y - ROWS["dose"]) < 0.45:
+                    best = f"infusion {clock_text(int(b.start_s * 1e6))}-{clock_text(int(b.end_s * 1e6))}: {b.label}"
+        return best
+
+    def _hover(self, scene_pos: QPointF) -> None:
+        point = self.getPlotItem().getViewBox().mapSceneToView(scene_pos)
+        detail = self.detail_near(point.x(), point.y())
+        self.setToolTip(detail)
+        if detail:
+            QToolTip.showText(self.mapToGlobal(self.mapFromScene(scene_pos)), detail, self)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self.setBackground(theme.panel)
+        item = self.getPlotItem()
+        item.showGrid(x=True, y=False, alpha=theme.grid_alpha)
+        for side in ("left", "bottom"):
+            item.getAxis(side).setPen(pg.mkPen(theme.border, width=1))
+            item.getAxis(side).setTextPen(pg.mkPen(theme.muted))
+        self._draw()
+
+
+def _global_span(view: pg.GraphicsView, box: pg.ViewBox) -> tuple[float, float]:
+    rect = box.sceneBoundingRect()
+    left = view.mapToGlobal(view.mapFromScene(rect.topLeft())).x()
+    return float(left), float(left + rect.width())
+
+
+def _colours(theme: Theme) -> dict[str, str]:
+    return {
+        "bar": theme.perfusion,
+        "bar-text": theme.text,
+        "bolus": theme.perfusion,
+        "spray": theme.perfusion,
+        "spray-text": theme.text,
+        "bolus-text": theme.text,
+        "infusion": theme.perfusion,
+        "rating": theme.spo2,
+        "rating-text": theme.text,
+        "note": theme.muted,
+        "quick-event": theme.warning,
+        "quick-event-text": theme.muted,
+    }
