@@ -7,7 +7,7 @@ recording does not read its samples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select, update
@@ -242,7 +242,7 @@ class RecordedReadings:
     """A running session's recorded readings of some metrics, read incrementally: each call asks the database
     only for rows stored since the last one (the clinical panels ask every few seconds for hours)."""
 
-    def __init__(self, repository: SessionRepository, session_id: int, metrics: Sequence[str]) -> None:
+    def __init__(self, repository: SessionRepository, session_id: int, metrics: Iterable[str]) -> None:
         self.repository, self.session_id, self.metrics = repository, session_id, tuple(metrics)
         self._last_row = 0
         self._readings: list[Reading] = []

@@ -20,15 +20,18 @@ session in progress (so a crash leaves evidence that recovery can find).
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SESSION_STATUSES = ("planned", "in_progress", "ended", "signed")
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every mapping here is a plain Table (no joins or selects mapped), so say so: Core's insert()/update()
+    # then accept Model.__table__ as they do at run time.
+    __table__: ClassVar[Table]
 
 
 class Patient(Base):

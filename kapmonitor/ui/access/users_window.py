@@ -94,10 +94,11 @@ class UsersWindow(QDialog):
 
     def unlock_clicked(self) -> None:
         row = self.table.currentRow()
-        if row < 0:
+        cell = self.table.item(row, 0) if row >= 0 else None
+        if cell is None:
             self._say("Select the account to unlock first.")
             return
-        name = self.table.item(row, 0).text()
+        name = cell.text()
         try:
             self.directory.unlock(self.admin, name)
         except UserError as error:

@@ -69,9 +69,10 @@ class DischargeDialog(QDialog):
 
     def refresh(self) -> None:
         while self.body.count():
-            item = self.body.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            taken = self.body.takeAt(0)
+            widget = taken.widget() if taken is not None else None
+            if widget is not None:
+                widget.deleteLater()
         now = self.ctx.clock()
         readings = self.ctx.readings()
         status = discharge_checklist(self.ctx.template, self.ctx.record, readings, now)

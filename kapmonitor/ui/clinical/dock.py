@@ -76,7 +76,7 @@ class ClinicalDock(QDockWidget):
         ):
             widget.setObjectName("clinicalPage")
             self.tabs.addTab(widget, title)
-            widget.entered.connect(self.entries_changed)  # type: ignore[attr-defined]
+            widget.entered.connect(self.entries_changed)
         self.discharge_button = QPushButton("Discharge\u2026")
         self.discharge_button.clicked.connect(self.open_discharge)
         self.dialog: DischargeDialog | None = None

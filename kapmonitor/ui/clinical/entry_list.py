@@ -119,7 +119,7 @@ class EntryList(QWidget):
     def amend(self) -> None:
         ref = self.selected_ref()
         current = next((c for c in self.entries if c.ref == ref), None)
-        if current is None or not self.field.currentText():
+        if ref is None or current is None or not self.field.currentText():
             return
         name = self.field.currentText()
         try:

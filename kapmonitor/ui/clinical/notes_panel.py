@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from kapmonitor.session.entries import US_PER_MIN, Note
+from kapmonitor.session.entries import US_PER_MIN, Note, QuickEvent
 from kapmonitor.session.quick_events import QuickEventMap, builtin_quick_events
 from kapmonitor.ui.clinical.context import ClinicalContext, refusal
 from kapmonitor.ui.live.tiles import clock_text
@@ -79,13 +79,13 @@ class NotesPanel(QWidget):
         event = self.events.event(key, t_us=t_us, entered_us=entered, author=self.ctx.author)
         return self._add(event)
 
-    def _add(self, entry: Note | object) -> bool:
+    def _add(self, entry: Note | QuickEvent) -> bool:
         try:
-            self.ctx.record.add(entry)  # type: ignore[arg-type]
+            self.ctx.record.add(entry)
         except Exception as exc:  # refused, or the store failed: say why, keep the typing
             return self._say(refusal(exc))
-        what = getattr(entry, "label", None) or getattr(entry, "text", "")
-        self.last.setText(f"{clock_text(entry.t_us)}  {what}")  # type: ignore[attr-defined]
+        what = entry.text if isinstance(entry, Note) else entry.label
+        self.last.setText(f"{clock_text(entry.t_us)}  {what}")
         self.minutes_ago.setValue(0)
         self._say("")
         self.entered.emit()

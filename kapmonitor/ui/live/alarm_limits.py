@@ -283,7 +283,7 @@ class AlarmLimitsDialog(QDialog):
             spin.setAccessibleName(f"{limit.key} {side}")
             priority = QComboBox()
             priority.addItems(PRIORITIES)
-            priority.setCurrentText(limit.priority(side))  # type: ignore[arg-type]
+            priority.setCurrentText(limit.priority(side))
             thresholds[side], priorities[side] = spin, priority
             self.grid.addWidget(spin, r, column)
             self.grid.addWidget(priority, r, column + 1)

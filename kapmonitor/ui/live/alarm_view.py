@@ -66,7 +66,8 @@ STATE_WORDS = {
 def mix(colour: str, base: str, share: float) -> str:
     """``share`` of ``colour`` over ``base``: a tint that keeps the tile's numbers readable."""
     a, b = QColor(colour), QColor(base)
-    rgb = [round(x * share + y * (1 - share)) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True)]
+    pairs = ((a.red(), b.red()), (a.green(), b.green()), (a.blue(), b.blue()))
+    rgb = [round(x * share + y * (1 - share)) for x, y in pairs]
     return QColor(*rgb).name()
 
 
@@ -121,13 +122,14 @@ class DimOverlay(QWidget):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        self.covered = parent
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         parent.installEventFilter(self)
         self.hide()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.Resize:
-            self.setGeometry(self.parentWidget().rect())
+            self.setGeometry(self.covered.rect())
         return False
 
     def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
@@ -157,10 +159,19 @@ class AlarmPanel(QObject):
         self.dock.hide()
         self.dock.visibilityChanged.connect(self._opened)
         central = window.centralWidget()
+        if central is None:
+            raise TypeError("the alarm panel goes into a window whose central widget is built")
         # Above the curves, beside the big numbers: the tile column is as tall as the window allows already.
         curves = _layout_holding(central.layout(), window.pleth)
-        (curves or central.layout()).insertWidget(0 if curves else 1, self.bar)
+        if curves is not None:
+            curves.insertWidget(0, self.bar)
+        else:
+            top = central.layout()
+            if not isinstance(top, QBoxLayout):
+                raise TypeError("the alarm bar needs the window's central widget laid out in a box layout")
+            top.insertWidget(1, self.bar)
         self.overlay = DimOverlay(central)
+        self.limits_action: QAction | None = None  # View > Alarm limits…, for a station that audits changes
         self._incoming: deque[AlarmEvent] = deque()  # filled on the alarm-tick thread, emptied here
         if subscribe is not None:
             subscribe(self._incoming.extend)
@@ -200,7 +211,7 @@ class AlarmPanel(QObject):
     def set_therapy_room(self, on: bool) -> None:
         self.therapy_action.setChecked(on)
         self.bar.player.therapy_room = on
-        self.overlay.setGeometry(self.overlay.parentWidget().rect())
+        self.overlay.setGeometry(self.overlay.covered.rect())
         self.overlay.setVisible(on)
         self.overlay.raise_()
         self.bar.raise_()  # alarms stay bright above the dimming
@@ -251,7 +262,8 @@ def _layout_holding(layout: QLayout | None, widget: QWidget) -> QBoxLayout | Non
     if layout.indexOf(widget) >= 0 and isinstance(layout, QBoxLayout):
         return layout
     for i in range(layout.count()):
-        found = _layout_holding(layout.itemAt(i).layout(), widget)
+        item = layout.itemAt(i)
+        found = _layout_holding(item.layout() if item is not None else None, widget)
         if found is not None:
             return found
     return None

@@ -222,7 +222,7 @@ class MainWindow(QMainWindow):
         clinical entries, and the clinical panels allow what their roles allow."""
         self.current_user = user
         if hasattr(self.station, "user"):
-            self.station.user = user.username  # type: ignore[attr-defined]
+            self.station.user = user.username
         if self.clinical is not None:
             apply_permissions(self.clinical, user)
         self.user_changed.emit(user)

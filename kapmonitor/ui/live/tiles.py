@@ -161,7 +161,7 @@ class NumericTile(QFrame):
         number.addStretch(1)
         number.addWidget(self.value_label)
         number.addWidget(self.detail_label)
-        box = QVBoxLayout(self)
+        box = self.box = QVBoxLayout(self)
         box.setContentsMargins(16, 10, 16, 10)
         box.setSpacing(0)
         box.addLayout(head)
@@ -194,7 +194,7 @@ class NumericTile(QFrame):
 
     def _fit(self) -> None:
         """Shrink the number (never below legible) rather than let a narrow or short window clip it."""
-        margins = self.layout().contentsMargins()
+        margins = self.box.contentsMargins()
         room = self.width() - margins.left() - margins.right() - 8
         if self.detail_label.isVisible():
             room -= QFontMetrics(self.detail_label.font()).horizontalAdvance(self.view.detail) + 8

@@ -114,7 +114,8 @@ class CursorReadout(QGroupBox):
 
     def cell(self, metric: str, column: int) -> str:
         row = next(i for i, s in enumerate(self.series) if s.metric == metric)
-        return self.table.item(row, column).text()
+        item = self.table.item(row, column)
+        return item.text() if item is not None else ""
 
 
 class RangeStatistics(QGroupBox):
@@ -197,7 +198,8 @@ class RangeStatistics(QGroupBox):
 
     def cell(self, metric: str, column: int) -> str:
         row = next(i for i, s in enumerate(self.series) if s.metric == metric)
-        return self.table.item(row, column).text()
+        item = self.table.item(row, column)
+        return item.text() if item is not None else ""
 
 
 class SignOffPanel(QGroupBox):
