@@ -15,7 +15,7 @@ from kapmonitor.ui.live.tones import Backend, TonePlayer
 class AlarmStationDouble(StationDouble):
     def __init__(self) -> None:
         super().__init__()
-        self.alarms = AlarmEngine(LimitProfile.builtin("kap-clinic"))
+        self.alarm_engine = AlarmEngine(LimitProfile.builtin("kap-clinic"))
         self.alarm_sinks: list[Callable[[Sequence[AlarmEvent]], None]] = []
 
     def subscribe_alarms(self, sink: Callable[[Sequence[AlarmEvent]], None]) -> None:
@@ -23,12 +23,12 @@ class AlarmStationDouble(StationDouble):
 
     def publish(self, items: Sequence[Item]) -> None:
         super().publish(items)
-        self.alarms.process(items)
+        self.alarm_engine.process(items)
         self.deliver_alarms()
 
     def deliver_alarms(self) -> list[AlarmEvent]:
         """What the station's alarm-tick thread does once a second."""
-        events = self.alarms.drain_events()
+        events = self.alarm_engine.drain_events()
         for sink in self.alarm_sinks:
             sink(events)
         return events

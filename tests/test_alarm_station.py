@@ -38,14 +38,14 @@ def test_a_desaturation_in_a_session_is_logged_with_who_acknowledged_and_paused(
         t0 = now_us()
         station.hub.publish([spo2(80.0, t0), spo2(79.0, t0 + 11_000_000)])  # below 85 for 11 s
         wait_for(lambda: any(e.alarm == "spo2_desat" for e in heard))  # delivered by the tick thread
-        [desat] = [a for a in station.alarms.active() if a.alarm == "spo2_desat"]
+        [desat] = [a for a in station.alarm_engine.active() if a.alarm == "spo2_desat"]
         assert desat.priority == "high"
-        station.alarms.pause_audio(seconds=120, user="RN Diaz")
-        station.alarms.acknowledge(desat.alarm_id, "RN Diaz")
+        station.alarm_engine.pause_audio(seconds=120, user="RN Diaz")
+        station.alarm_engine.acknowledge(desat.alarm_id, "RN Diaz")
         station.hub.publish([spo2(97.0, t0 + 20_000_000)])
         wait_for(lambda: any(e.alarm == "spo2_low" and e.state == "cleared" for e in heard))
         station.stop_session()
-        logged = [(e.alarm, e.state, e.user) for e in alarm_events(station.engine, session)]
+        logged = [(e.alarm, e.state, e.user) for e in alarm_events(station.database, session)]
     finally:
         station.stop()
     assert ("spo2_desat", "active", "") in logged
@@ -74,7 +74,7 @@ def test_a_recorder_that_cannot_write_raises_the_high_technical_alarm(tmp_path: 
 def test_the_alarm_profile_is_configurable(tmp_path: Path) -> None:
     station = Station(f"sqlite:///{tmp_path / 's.sqlite'}", alarm_profile="adult")
     try:
-        assert station.alarms.profile.name == "adult"
+        assert station.alarm_engine.profile.name == "adult"
         assert Station.__init__.__kwdefaults__["alarm_profile"] == "kap-clinic"
     finally:
         station.stop()

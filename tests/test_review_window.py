@@ -315,7 +315,7 @@ def test_both_themes_apply(window: ReviewWindow) -> None:
 
 def test_the_main_windows_review_menu_opens_the_session_browser(qtbot: QtBot, engine: Engine, tmp_path: Path) -> None:
     station = StationDouble()
-    station.engine = engine
+    station.database = engine
     main = MainWindow(station, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(main)
     main.plot_timer.stop()

@@ -223,7 +223,7 @@ def test_the_station_publishes_recorder_failures_on_its_hub(db_path: Path) -> No
     station.start()
     try:
         station.start_session("P-001")
-        fault = DiskFull(station.engine)
+        fault = DiskFull(station.database)
         monitor.send([spo2(97, 0)])
         wait_for(lambda: any(getattr(i, "kind", "") == "recording_failed" for i in seen), "recording_failed")
         fault.failing = False
@@ -266,7 +266,7 @@ def test_a_wall_clock_set_back_an_hour_mid_session_keeps_times_in_order_and_the_
 
     def readings() -> int:
         recorder.flush(timeout=5)
-        return rows(station.engine, "SELECT count(*) FROM numeric_reading")[0][0]
+        return rows(station.database, "SELECT count(*) FROM numeric_reading")[0][0]
 
     try:
         started = time.monotonic()

@@ -12,8 +12,6 @@ import pytest
 from sqlalchemy import Engine, text
 from store_fakes import ScriptedMonitor
 
-from kapmonitor.alarms.engine import AlarmEngine
-from kapmonitor.alarms.limits import LimitProfile
 from kapmonitor.bed.station import Station
 from kapmonitor.cli import main
 from kapmonitor.core.clock import now_us
@@ -40,17 +38,16 @@ def scripted(db_path: Path) -> Iterator[tuple[int, Engine]]:
     monitor = ScriptedMonitor(DEV)
     station.add_transport(monitor)
     station.start()
-    alarms = AlarmEngine(LimitProfile.builtin("kap-clinic"))
     try:
         station.user = "nina"
         session = station.start_session("KAP-0042", "im-ketamine")
-        log = ClinicalLog(station.engine, session, builtin_templates()["im-ketamine"])
+        log = ClinicalLog(station.database, session, builtin_templates()["im-ketamine"])
         t = now_us()
         log.add(BodyWeight(t_us=t, entered_us=t, author="nina", kg=70.0))
         log.add(BolusDose(t_us=t + 1, entered_us=t + 1, author="nina", mg=35.0, route="im"))
         log.add(Note(t_us=t + 2, entered_us=t + 2, author="nina", text="calm, eyes closed"))
         log.amend(2, {"site": "left deltoid"}, author="nina", reason="site left out", entered_us=t + 3)
-        station.change_alarm_limit(alarms, "spo2", user="tim", reason="baseline 91%", low=88.0)
+        station.change_alarm_limit("spo2", user="tim", reason="baseline 91%", low=88.0)
         station.remove_transport(monitor)
         station.stop_session()
         log.sign_off(author="dr.lee", entered_us=t + 4)

@@ -116,9 +116,9 @@ def test_resuming_continues_the_same_session_with_the_gap_on_file(killed: dict[s
     try:
         station.resume_session(session)
         assert station.session_id == session
-        log = ClinicalLog.load(station.engine, session)
+        log = ClinicalLog.load(station.database, session)
         log.add(Note(t_us=now_us(), entered_us=now_us(), author="nina", text="monitoring again"))
-        wait_for(lambda: (newest_sample_us(station.engine, session) or 0) > (before or 0), "samples after resume")
+        wait_for(lambda: (newest_sample_us(station.database, session) or 0) > (before or 0), "samples after resume")
     finally:
         station.stop()
     engine = open_database(str(killed["url"]))

@@ -108,7 +108,7 @@ def test_a_low_alarm_is_cyan_and_steady(bed: Bed) -> None:
 def test_acknowledge_silences_stops_the_flashing_and_is_logged_with_who(bed: Bed) -> None:
     bed.spo2((80, 0), (79, 11))
     bed.bar.acknowledge_button.click()
-    assert {s.state for s in bed.station.alarms.active()} == {"acknowledged"}
+    assert {s.state for s in bed.station.alarm_engine.active()} == {"acknowledged"}
     assert not bed.bar.flash_timer.isActive() and bed.bar.flash_on
     assert not bed.bar.acknowledge_button.isEnabled()
     bed.station.deliver_alarms()
@@ -133,7 +133,7 @@ def test_pause_audio_counts_down_from_2_minutes_is_logged_and_ends(bed: Bed) -> 
     bed.panel.refresh()
     assert ("low", "audio paused", "audio paused for 120 s", "RN Diaz") in [r[1:] for r in bed.panel.log_view.rows()]
     bed.clock[0] += 80 * S
-    bed.station.alarms.tick(bed.clock[0])
+    bed.station.alarm_engine.tick(bed.clock[0])
     bed.bar.refresh()
     assert bed.bar.pause_button.text() == "Pause audio 2:00" and bed.bar.pause_button.isEnabled()
     assert len(bed.bar.player.played) == played + 1  # the alarm sounds again

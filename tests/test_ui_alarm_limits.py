@@ -45,8 +45,8 @@ def test_lowering_the_systolic_high_limit_alarms_at_175_and_is_listed_and_audite
     dialog.reason.setText("baseline 150/95, per Dr Lee")
     assert dialog.apply(), dialog.message.text()
 
-    assert station.alarms.profile.limit("nibp_systolic").high == 170
-    events = station.alarms.process([Reading("nibp_systolic", 175.0, "mmHg", t_us=now_us(), device=CUFF)])
+    assert station.alarm_engine.profile.limit("nibp_systolic").high == 170
+    events = station.alarm_engine.process([Reading("nibp_systolic", 175.0, "mmHg", t_us=now_us(), device=CUFF)])
     assert [(e.alarm, e.state) for e in events] == [("nibp_systolic_high", "active")]
 
     cells = [dialog.overrides.item(0, c).text() for c in range(dialog.overrides.columnCount())]
@@ -60,7 +60,7 @@ def test_lowering_the_systolic_high_limit_alarms_at_175_and_is_listed_and_audite
 def test_every_limit_is_listed_with_the_desaturation_limit_on_its_own_row(qtbot, station) -> None:  # noqa: ANN001
     dialog = open_dialog(qtbot, station)
     assert "kap-clinic" in dialog.profile_label.text()
-    assert list(dialog.rows) == station.alarms.profile.keys()
+    assert list(dialog.rows) == station.alarm_engine.profile.keys()
     desat = dialog.rows["spo2_desat"]
     assert desat.threshold("low") == 85 and "high" not in desat.thresholds
     assert desat.priorities["low"].currentText() == "high"
@@ -74,7 +74,7 @@ def test_a_user_without_the_permission_sees_the_limits_read_only(qtbot, station)
     assert not dialog.apply_button.isEnabled() and not dialog.switch_button.isEnabled()
     assert "read-only" in dialog.refusal.text() and "ada" in dialog.refusal.text()
     assert not dialog.apply()  # even called directly
-    assert station.alarms.profile.overrides == ()
+    assert station.alarm_engine.profile.overrides == ()
 
 
 def test_a_nurse_may_change_limits_but_not_switch_the_profile(qtbot, station) -> None:  # noqa: ANN001
@@ -90,7 +90,7 @@ def test_a_low_limit_above_the_high_limit_gives_a_message_and_changes_nothing(qt
     dialog.reason.setText("trial")
     assert not dialog.apply()
     assert "low limit (130) must be below the high limit (120)" in dialog.message.text()
-    assert station.alarms.profile.overrides == ()
+    assert station.alarm_engine.profile.overrides == ()
     assert not [e for e in station.audit.entries() if e.action == "alarm.limit_change"]
 
 
@@ -99,7 +99,7 @@ def test_a_change_without_a_reason_is_refused(qtbot, station) -> None:  # noqa: 
     dialog.rows["nibp_systolic"].thresholds["high"].setValue(170)
     assert not dialog.apply()
     assert "reason" in dialog.message.text()
-    assert station.alarms.profile.limit("nibp_systolic").high == 180
+    assert station.alarm_engine.profile.limit("nibp_systolic").high == 180
 
 
 def test_a_limit_switched_off_is_allowed_and_shown_as_off(qtbot, station) -> None:  # noqa: ANN001
@@ -108,7 +108,7 @@ def test_a_limit_switched_off_is_allowed_and_shown_as_off(qtbot, station) -> Non
     box.setValue(box.minimum())
     dialog.reason.setText("no ECG on this patient")
     assert dialog.apply(), dialog.message.text()
-    assert station.alarms.profile.limit("heart_rate").high is None
+    assert station.alarm_engine.profile.limit("heart_rate").high is None
     assert dialog.rows["heart_rate"].thresholds["high"].text() == OFF
     assert dialog.overrides.item(0, 3).text() == "high 120 \u2192 off"
 
@@ -121,16 +121,16 @@ def test_baseline_relative_limits_follow_the_profile_rules(qtbot, station) -> No
     assert not dialog.rows["nibp_systolic"].thresholds["high"].isEnabled()
     dialog.reason.setText("pre-dose baseline")
     assert dialog.apply(), dialog.message.text()
-    limit = station.alarms.profile.limit("nibp_systolic")
+    limit = station.alarm_engine.profile.limit("nibp_systolic")
     assert (limit.low, limit.high) == (round(150 * 0.68 + 10), 167)
-    assert station.alarms.profile.overrides[-1].reason.startswith("baseline")
+    assert station.alarm_engine.profile.overrides[-1].reason.startswith("baseline")
 
 
 def test_a_technician_switches_to_the_adult_profile_and_it_is_audited(qtbot, station) -> None:  # noqa: ANN001
     dialog = open_dialog(qtbot, station, User("tim", frozenset({"technician"})))
     dialog.profile_choice.setCurrentText("adult")
     assert dialog.switch_profile(), dialog.message.text()
-    assert station.alarms.profile.name == "adult"
+    assert station.alarm_engine.profile.name == "adult"
     assert dialog.rows["nibp_systolic"].threshold("high") == 160
     [entry] = [e for e in station.audit.entries() if e.action == "alarm.profile_change"]
     assert entry.user == "tim" and entry.data()["before"] == "kap-clinic" and entry.data()["after"] == "adult"
@@ -142,7 +142,7 @@ def test_without_logins_the_os_user_is_the_author(qtbot, station, monkeypatch) -
     dialog.rows["spo2"].thresholds["low"].setValue(88)
     dialog.reason.setText("COPD, usual 89-91")
     assert dialog.apply()
-    assert station.alarms.profile.overrides[-1].user == "bed1"
+    assert station.alarm_engine.profile.overrides[-1].user == "bed1"
 
 
 def test_screenshot_of_the_alarm_limits_screen(qtbot, station, tmp_path: Path) -> None:  # noqa: ANN001

@@ -47,7 +47,7 @@ def test_demo_session_in_progress(qtbot: QtBot, tmp_path: Path, theme: Theme) ->
         window.refresh_plots()
         window.refresh_numbers()
 
-        record = session_record(station.engine, demo.session_id)
+        record = session_record(station.database, demo.session_id)
         assert demo.entries == len(record.log) >= 8  # weight, doses, ratings, a note, a quick event
         assert window.clinical is not None
         assert window.session_panel.elapsed_label.text().startswith(f"0:{ALREADY_MINUTES:.0f}")

@@ -40,7 +40,7 @@ def bed(qtbot, tmp_path: Path) -> Iterator[tuple[MainWindow, Station, ScriptedMo
     monitor = ScriptedMonitor(DEV)
     station.add_transport(monitor)
     station.start()
-    directory = UserDirectory(station.engine)
+    directory = UserDirectory(station.database)
     admin = directory.create_first_admin("ada", PASSWORD)
     nina = directory.add_user(admin, "nina", "nurse", PASSWORD)
     window = MainWindow(station, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
@@ -61,7 +61,7 @@ def spo2(value: float) -> Reading:
 
 
 def stored_spo2(station: Station) -> list[float]:
-    with station.engine.connect() as conn:
+    with station.database.connect() as conn:
         return [v for (v,) in conn.execute(text("SELECT value FROM numeric_reading WHERE metric = 'spo2'"))]
 
 

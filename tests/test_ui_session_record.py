@@ -31,19 +31,19 @@ def test_a_note_typed_in_an_esketamine_session_is_in_the_database_at_once(qtbot:
         assert window.clinical is not None and station.session_id is not None
         detail = station.repository.session_detail(station.session_id)
         assert (detail["room"], detail["nurse"], detail["protocol"]) == ("Room 2", "rn.okafor", "intranasal-esketamine")
-        with station.engine.connect() as conn:
+        with station.database.connect() as conn:
             assert conn.execute(select(Session.prescriber)).scalar() == "Dr. Lee"
 
         notes = window.clinical.notes
         qtbot.keyClicks(notes.note, "Eyeshades on, music started")
         qtbot.keyClick(notes.note, Qt.Key.Key_Return)
 
-        with station.engine.connect() as conn:  # a second connection sees it: committed, not buffered
+        with station.database.connect() as conn:  # a second connection sees it: committed, not buffered
             kinds = conn.execute(select(ClinicalEntryRow.kind).order_by(ClinicalEntryRow.seq)).scalars().all()
         assert kinds == ["weight", "note"]
         actions = [e.action for e in station.audit.entries()]
         assert actions.count("clinical.add") == 2 and station.audit.verify().intact  # audited as entered
-        record = session_record(station.engine, station.session_id)
+        record = session_record(station.database, station.session_id)
         assert record.weight_kg == 68.0
         assert [n.text for n in record.notes()] == ["Eyeshades on, music started"]
 

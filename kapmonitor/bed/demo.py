@@ -22,7 +22,6 @@ from kapmonitor.devices.simulation.scenario import Scenario
 from kapmonitor.devices.suntech import NibpSchedule, SuntechDriver
 from kapmonitor.session.scenario_entries import entries_from_sections
 from kapmonitor.session.templates import builtin_templates
-from kapmonitor.store.clinical_log import ClinicalLog
 
 DEMO_SCENARIO = "demo.toml"
 ALREADY_MINUTES = 45.0
@@ -65,7 +64,7 @@ def start_demo(station: Station, scenario: Scenario, already_minutes: float = AL
     protocol = str(about.get("protocol", ""))
     session_id = station.start_session(patient, protocol)
     start_us = now_us() - round(offset_s * US_PER_S)
-    station.repository.backdate_start(session_id, start_us)
+    station.backdate_session(start_us)
     _record_beginning(station, items, events, shift_us=start_us - REPLAY_ORIGIN_US, live=live)
     entries = _clinical_beginning(station, scenario, session_id, protocol, start_us, offset_s)
     station.start()
@@ -80,7 +79,7 @@ def _replay_beginning(station: Station, scenario: Scenario) -> tuple[list[Item],
     events: list[AlarmEvent] = []
     Replay(
         scenario,
-        AlarmEngine(station.alarms.profile),
+        AlarmEngine(station.alarm_engine.profile),
         start_us=REPLAY_ORIGIN_US,
         on_items=items.extend,
         on_events=events.extend,
@@ -91,8 +90,8 @@ def _replay_beginning(station: Station, scenario: Scenario) -> tuple[list[Item],
 def _record_beginning(
     station: Station, items: list[Item], events: list[AlarmEvent], *, shift_us: int, live: dict[str, str]
 ) -> None:
-    """The replayed minutes go where live data goes (buffers, recorder, alarm log), on the session's time axis
-    and under the live devices' ids, so the trends run on without a seam."""
+    """The replayed minutes go where live data goes (buffers, recording, alarm log: the station's prefill path),
+    on the session's time axis and under the live devices' ids, so the trends run on without a seam."""
     moved: list[Item] = []
     for item in items:
         device = live.get(item.device.split("@")[0], item.device)
@@ -100,12 +99,7 @@ def _record_beginning(
             moved.append(replace(item, t_us=item.t_us + shift_us, device=device))
         else:
             moved.append(item.stamped(item.t_us + shift_us, device))
-    station.buffers.write(moved)
-    if station.recorder is not None:
-        station.recorder.write(moved)
-        station.recorder.flush(timeout=60.0)
-    if station.alarm_log is not None:
-        station.alarm_log.write([replace(e, t_us=e.t_us + shift_us) for e in events])
+    station.prefill(moved, [replace(e, t_us=e.t_us + shift_us) for e in events])
 
 
 def _clinical_beginning(
@@ -116,7 +110,7 @@ def _clinical_beginning(
         for e in entries_from_sections(scenario.sections, start_us, author=DEMO_AUTHOR, source=scenario.source)
         if e.t_us <= start_us + offset_s * US_PER_S
     ]
-    record = ClinicalLog(station.engine, session_id, builtin_templates().get(protocol), audit=station.audit)
+    record = station.records.clinical_log(session_id, builtin_templates().get(protocol))
     for entry in entries:
         record.add(entry)
     return len(entries)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
 from kapmonitor.alarms.ticker import AlarmSink, AlarmTicker
+from kapmonitor.bed.records import ClinicRecords
 from kapmonitor.core.clock import HOST_CLOCK
 from kapmonitor.core.hub import Hub, Sink
 from kapmonitor.core.live import LiveBuffers
@@ -23,7 +25,6 @@ from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionGuard, SessionRecovery
-from kapmonitor.store.repository import SessionRepository
 
 if TYPE_CHECKING:
     from kapmonitor.alarms.engine import AlarmEngine
@@ -51,12 +52,13 @@ class Station:
         self.hub = Hub()
         self.buffers = LiveBuffers()
         self.hub.subscribe(self.buffers.write)
-        self.engine = open_database(db_url)
-        self.repository = SessionRepository(self.engine)
-        self.recorder: Recorder | None = Recorder(self.engine, publish=self.hub.publish) if record else None
-        self.audit = AuditTrail(self.engine)
+        self.database = open_database(db_url)  # the SQLAlchemy engine of the clinic's database
+        self.audit = AuditTrail(self.database)
+        self.records = ClinicRecords(self.database, audit=self.audit)  # what the screens read and write
+        self.repository = self.records.repository
+        self.recorder: Recorder | None = Recorder(self.database, publish=self.hub.publish) if record else None
         self.user = ""  # who is logged in: the name audited for this station's session, device and limit changes
-        self.recovery = SessionRecovery(self.engine, audit=self.audit)  # trust: crash recovery
+        self.recovery = SessionRecovery(self.database, audit=self.audit)  # trust: crash recovery
         self._guard = SessionGuard(self.recovery)
         if self.recorder is not None:
             self.hub.subscribe(self.recorder.write)
@@ -72,13 +74,13 @@ class Station:
     def _init_alarms(self, profile: str | LimitProfile) -> None:
         if isinstance(profile, str):
             profile = LimitProfile.builtin(profile)
-        self.alarms = AlarmEngine(profile)
-        self.hub.subscribe(self.alarms.write)
+        self.alarm_engine = AlarmEngine(profile)
+        self.hub.subscribe(self.alarm_engine.write)
         self._recording_failed = False
-        self.alarm_ticker = AlarmTicker(self.alarms, checks=[self._recording_health])
-        self.alarm_log: AlarmLog | None = AlarmLog(self.engine) if self.recorder is not None else None
-        if self.alarm_log is not None:
-            self.alarm_ticker.subscribe(self.alarm_log.write)
+        self.alarm_ticker = AlarmTicker(self.alarm_engine, checks=[self._recording_health])
+        self._alarm_log: AlarmLog | None = AlarmLog(self.database) if self.recorder is not None else None
+        if self._alarm_log is not None:
+            self.alarm_ticker.subscribe(self._alarm_log.write)
 
     def subscribe_alarms(self, sink: AlarmSink) -> None:
         """``sink(events)`` gets every alarm event, on the alarm-tick thread, about once a second."""
@@ -125,7 +127,6 @@ class Station:
 
     def change_alarm_limit(
         self,
-        alarms: AlarmEngine,
         key: str,
         *,
         reason: str = "",
@@ -133,23 +134,21 @@ class Station:
         now_us: int | None = None,
         **changes: object,
     ) -> list[AlarmEvent]:
-        """Change one alarm limit of ``alarms`` for this session and audit the before and after."""
+        """Change one alarm limit for this session and audit the before and after."""
         who = self.user if user is None else user
-        before = alarms.profile.limit(key)
-        events = alarms.override_limit(key, user=who, reason=reason, now_us=now_us, **changes)
-        after = alarms.profile.limit(key)
+        before = self.alarm_engine.profile.limit(key)
+        events = self.alarm_engine.override_limit(key, user=who, reason=reason, now_us=now_us, **changes)
+        after = self.alarm_engine.profile.limit(key)
         payload = {"key": key, "before": _plain(before), "after": _plain(after), "reason": reason,
                    "session": self.session_id}
         self.audit.append(who, "alarm.limit_change", key, payload)
         return events
 
-    def set_alarm_profile(
-        self, alarms: AlarmEngine, profile: LimitProfile, *, user: str | None = None
-    ) -> list[AlarmEvent]:
+    def set_alarm_profile(self, profile: LimitProfile, *, user: str | None = None) -> list[AlarmEvent]:
         """Use another alarm profile from now on, audited with both profiles' names."""
         who = self.user if user is None else user
-        before = alarms.profile.name
-        events = alarms.set_profile(profile)
+        before = self.alarm_engine.profile.name
+        events = self.alarm_engine.set_profile(profile)
         payload = {"before": before, "after": profile.name, "session": self.session_id}
         self.audit.append(who, "alarm.profile_change", profile.name, payload)
         return events
@@ -256,8 +255,29 @@ class Station:
             self.recorder.register_device(transport.device, transport.protocol, transport.address)
         self.recorder.begin(session_id)
         self.session_id = session_id
-        if self.alarm_log is not None:
-            self.alarm_log.session_id = session_id
+        if self._alarm_log is not None:
+            self._alarm_log.session_id = session_id
+
+    def backdate_session(self, start_us: int) -> None:
+        """Say the running session began at ``start_us``: its beginning is being recorded after the fact
+        (the demo records a scenario's first minutes with :meth:`prefill`)."""
+        if self.session_id is None:
+            raise RuntimeError("no session is running")
+        self.repository.backdate_start(self.session_id, start_us)
+
+    def prefill(self, items: Sequence[Item], alarm_events: Sequence[AlarmEvent] = (), *, timeout: float = 60.0) -> bool:
+        """Record what happened before this station was watching, as if it had been: ``items`` go to the live
+        buffers and the running session's recording, ``alarm_events`` (already decided, by an engine that saw
+        those items) to its alarm log. The station's alarm engine does not see them: an alarm of the past must
+        not sound now. Returns once the recording holds them (False: the recorder gave up after ``timeout`` s)."""
+        self.buffers.write(items)
+        if self.recorder is None:
+            return True
+        self.recorder.write(items)
+        written = self.recorder.flush(timeout=timeout)
+        if self._alarm_log is not None and alarm_events:
+            self._alarm_log.write(alarm_events)
+        return written
 
     def stop_session(self) -> None:
         """End the running session once what it received is on disk (or the recorder gives up waiting)."""
@@ -265,8 +285,8 @@ class Station:
             return
         self.hub.sync()  # readings already on their way belong to this session
         self.alarm_ticker.pump()  # the session's last alarm events belong in its log
-        if self.alarm_log is not None:
-            self.alarm_log.session_id = None
+        if self._alarm_log is not None:
+            self._alarm_log.session_id = None
         session_id, self.session_id = self.session_id, None
         self.recorder.end()
         if not self.recorder.flush(timeout=10.0):
@@ -291,7 +311,7 @@ class Station:
         self.stop_session()
         if self.recorder is not None:
             self.recorder.stop()
-        self.engine.dispose()
+        self.database.dispose()
 
 
 def _plain(limit: object) -> dict[str, Any]:

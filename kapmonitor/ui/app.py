@@ -167,7 +167,7 @@ def _log_in(station: Station, demo: bool) -> User | None:
     from kapmonitor.store.users import UserDirectory
     from kapmonitor.ui.access.login_dialog import log_in
 
-    directory = UserDirectory(station.engine, audit=station.audit)
+    directory = UserDirectory(station.database, audit=station.audit)
     return directory.demo_user() if demo else log_in(directory)
 
 
@@ -175,7 +175,7 @@ def _install_trust(station: Station, window: MainWindow, user: User) -> None:
     from kapmonitor.store.users import UserDirectory
     from kapmonitor.ui.access.permissions import install_trust
 
-    install_trust(window, UserDirectory(station.engine, audit=station.audit), user)
+    install_trust(window, UserDirectory(station.database, audit=station.audit), user)
 
 
 def _offer_recovery(station: Station, window: MainWindow) -> None:

@@ -239,7 +239,7 @@ class AlarmLimitsDialog(QDialog):
 
     def load(self) -> None:
         """Show the limits in force now (after a change, a profile switch, or on opening)."""
-        profile: LimitProfile = self.station.alarms.profile
+        profile: LimitProfile = self.station.alarm_engine.profile
         self.profile_label.setText(f"Profile: {profile.title} ({profile.name})")
         self.profile_choice.setCurrentText(profile.name)
         self._clear_grid()
@@ -346,7 +346,7 @@ class AlarmLimitsDialog(QDialog):
     def _baseline_changed(self) -> None:
         """With the option on, the blood-pressure limits follow the baseline by the profile's rules."""
         on = self.baseline_box.isChecked()
-        profile: LimitProfile = self.station.alarms.profile
+        profile: LimitProfile = self.station.alarm_engine.profile
         for metric in BASELINE_METRICS:
             rules = [rule for rule in profile.baseline_rules if rule.metric == metric]
             row = next((r for r in self.rows.values() if r.limit.metric == metric and not r.limit.name), None)
@@ -363,7 +363,7 @@ class AlarmLimitsDialog(QDialog):
                 box.setEnabled(not on and self.may(SESSION_LIMITS))
 
     def _baseline_reason(self, key: str) -> str:
-        limit = self.station.alarms.profile.limit(key)
+        limit = self.station.alarm_engine.profile.limit(key)
         if not self.baseline_box.isChecked() or limit.metric not in self.baseline_spins or limit.name:
             return ""
         return f"baseline {self.baseline_spins[limit.metric].value()} mmHg; "
@@ -392,7 +392,7 @@ class AlarmLimitsDialog(QDialog):
             problems.append("Say why the limits change (the reason is kept with the change).")
         if problems:
             return self._say(" ".join(problems), ok=False)
-        profile: LimitProfile = self.station.alarms.profile
+        profile: LimitProfile = self.station.alarm_engine.profile
         try:  # every change checked before the first is applied, so a bad row changes nothing
             for key, changes in changed.items():
                 _check(key, profile.limit(key), changes)
@@ -401,7 +401,6 @@ class AlarmLimitsDialog(QDialog):
         reason = self.reason.text().strip()
         for key, changes in changed.items():
             self.station.change_alarm_limit(
-                self.station.alarms,
                 key,
                 reason=self._baseline_reason(key) + reason,
                 user=self.author,
@@ -419,13 +418,13 @@ class AlarmLimitsDialog(QDialog):
                 require(self.user, PROFILE_EDIT)
             except UserError as error:
                 return self._say(str(error), ok=False)
-        if name == self.station.alarms.profile.name:
+        if name == self.station.alarm_engine.profile.name:
             return self._say(f"The {name} profile is already in force.", ok=False)
         try:
             profile = LimitProfile.builtin(name)
         except ProfileError as error:
             return self._say(str(error), ok=False)
-        self.station.set_alarm_profile(self.station.alarms, profile, user=self.author)
+        self.station.set_alarm_profile(profile, user=self.author)
         self.load()
         note = "earlier changes this session no longer apply"
         return self._say(f"Now using the {profile.title} profile; {note}.", ok=True)

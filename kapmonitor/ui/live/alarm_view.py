@@ -271,7 +271,7 @@ def _layout_holding(layout: QLayout | None, widget: QWidget) -> QBoxLayout | Non
 
 def install_alarm_panel(window: MainWindow, station: Any) -> AlarmPanel | None:
     """The alarm bar, tile colours, log and therapy-room mode for a station with an alarm engine."""
-    alarms = getattr(station, "alarms", None)
+    alarms = getattr(station, "alarm_engine", None)
     if alarms is None:
         return None
     def who() -> str:  # the person logged in now; the OS account only in a window without logins
@@ -279,7 +279,7 @@ def install_alarm_panel(window: MainWindow, station: Any) -> AlarmPanel | None:
         return user.username if user is not None else getpass.getuser()
 
     panel = AlarmPanel(window, alarms, subscribe=getattr(station, "subscribe_alarms", None), user=who)
-    engine = getattr(station, "engine", None)
+    engine = getattr(station, "database", None)
     sessions = getattr(window, "session_panel", None)
     if engine is not None and sessions is not None:
         # A session resumed after a crash, or the demo's, already has a log: show it with what comes next.

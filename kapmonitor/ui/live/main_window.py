@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
 
     def open_session_browser(self) -> QWidget | None:
         """The recorded sessions of the station's database; reviewing one opens its own window."""
-        engine = getattr(self.station, "engine", None)
+        engine = getattr(self.station, "database", None)
         if engine is None:
             return None
         import getpass
@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
 
     def _open_clinical_record(self, session_id: int, patient: str, protocol: str, weight_kg: float | None) -> None:
         """A protocol session gets its clinical record, written to the station's database entry by entry."""
-        engine = getattr(self.station, "engine", None)
+        engine = getattr(self.station, "database", None)
         template = templates().get(protocol)
         if engine is None or template is None:
             return
