@@ -31,6 +31,9 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("cuff_pressure", "mmHg", "Cuff", 150020, "MDC_PRESS_BLD_NONINV", (), "mm[Hg]"),
         MetricInfo("perfusion_index", "%", "PI", 150488, "MDC_BLD_PERF_INDEX", ("61006-3",), "%"),
         MetricInfo("rr_interval", "s", "RR", 147240, "MDC_ECG_TIME_PD_RR_GL", (), "s"),
+        MetricInfo("resp_rate", "/min", "Resp", 151562, "MDC_RESP_RATE", ("9279-1",), "/min"),
+        MetricInfo("temperature", "°C", "Temp", 150344, "MDC_TEMP", ("8310-5",), "Cel"),
+        MetricInfo("etco2", "mmHg", "EtCO\u2082", 151712, "MDC_CONC_AWAY_CO2_EXP", ("19889-5",), "mm[Hg]"),
         MetricInfo("pleth", "", "Pleth", 150452, "MDC_PULS_OXIM_PLETH", (), None, waveform=True),
     )
 }

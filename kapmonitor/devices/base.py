@@ -88,7 +88,7 @@ class DeviceDescriptor:
 
     protocol: str
     title: str
-    link: Literal["serial", "ble"]
+    link: Literal["serial", "ble", "network"]
     decoder: Callable[[], Decoder]
     tracks: tuple[TrackSpec, ...]
     serial: SerialSettings | None = None

@@ -25,6 +25,7 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "ble-icp": ("kapmonitor.devices.ble.descriptors", "ICP"),
     "ble-plx-spot": ("kapmonitor.devices.ble.descriptors", "PLX_SPOT"),
     "ble-plx-cont": ("kapmonitor.devices.ble.descriptors", "PLX_CONT"),
+    "hl7-pcd01": ("kapmonitor.devices.hl7.descriptors", "HL7_PCD01"),
 }
 
 
