@@ -2,7 +2,8 @@
 
 Written straight through the real Recorder, SessionRepository and ClinicalLog (no real-time simulation): an
 oximeter with SpO2, pulse rate and perfusion index at 1 Hz and pleth at 75 Hz following the pulse (chunks of
-25 samples placed by a SampleClock), a cuff with NIBP every 5 minutes, two holes in the oximeter data (probe
+25 samples placed by a SampleClock), a cuff with NIBP and its own pulse rate every 5 minutes (and its inflation
+pressure while it measures), two holes in the oximeter data (probe
 off, a cable pulled), a clinical record (weight, an infusion with a rate change, ondansetron after an emesis,
 MOAA/S every 15 minutes, CADSS and patient ratings, notes, quick events) and an alarm log with desaturations,
 no-data alarms and a high blood pressure.
@@ -40,6 +41,7 @@ FIRST_DOSE_S = INFUSION_START_S
 DESATURATIONS_S = ((25 * 60, 25 * 60 + 90, 89.0), (50 * 60, 50 * 60 + 40, 91.0))  # (from, to, SpO2 there)
 BP_RISE_S = (20 * 60, 70 * 60)  # the ketamine blood-pressure rise
 BP_EVERY_S = 300
+CUFF_CYCLE_S = 35  # a cuff measurement: 8 s inflating, then deflating to 0, the result at its end
 
 
 @dataclass(frozen=True)
@@ -124,14 +126,22 @@ def _oximeter(duration_s: int, gaps: tuple[tuple[int, int], ...]) -> list[Item]:
 
 
 def _cuff(duration_s: int) -> list[Item]:
+    """Each measurement as a SunTech cuff reports it: the inflation pressure once a second while it inflates
+    above the systolic and deflates, then the pressures and the pulse rate it measured."""
     items: list[Item] = []
     for s in range(60, duration_s, BP_EVERY_S):
         systolic, diastolic, mean = bp_at(s)
+        top = systolic + 30
+        for k in range(CUFF_CYCLE_S):
+            pressure = top * k / 8 if k < 8 else top * (CUFF_CYCLE_S - 1 - k) / (CUFF_CYCLE_S - 9)
+            t = T0 + (s - CUFF_CYCLE_S + k) * S
+            items.append(Reading("cuff_pressure", round(pressure), "mmHg", t_us=t, device=CUFF))
         t = T0 + s * S
         items += [
             Reading("nibp_systolic", systolic, "mmHg", t_us=t, device=CUFF),
             Reading("nibp_diastolic", diastolic, "mmHg", t_us=t, device=CUFF),
             Reading("nibp_mean", mean, "mmHg", t_us=t, device=CUFF),
+            Reading("pulse_rate", round(pulse_at(s)) + 2, "bpm", t_us=t, device=CUFF),
         ]
     return items
 

@@ -126,13 +126,15 @@ def test_every_track_is_drawn_on_one_time_axis_with_holes_left_open(window: Revi
         ("spo2",),
         ("pulse_rate",),
         ("nibp_systolic", "nibp_diastolic", "nibp_mean"),
+        ("cuff_pressure",),
         ("perfusion_index",),
     ]
     first = window.tracks.rows[0].getViewBox()
     assert all(p.getViewBox().linkedView(0) is first for p in window.tracks.rows[1:])
     assert window.lane.getPlotItem().getViewBox().linkedView(0) is first
     for curve, series in window.tracks.curves:
-        if series.metric.startswith("nibp_"):  # a few points with symbols, joined only across no hole
+        if series.metric.startswith("nibp_") or series.device == fixtures.CUFF and series.metric == "pulse_rate":
+            # a few points with symbols, joined only across no hole
             assert isinstance(curve, pg.PlotDataItem) and curve.opts["connect"] == "finite"
         else:  # continuous traces: one span per pixel column
             assert isinstance(curve, TraceItem)
@@ -161,8 +163,65 @@ def test_a_cursor_in_a_hole_reads_no_value(window: ReviewWindow, written: fixtur
     gap_start, _ = written.gaps_s[1]
     window.set_cursors(at(written, gap_start + 60), at(written, 100))
     assert window.readout.cell("spo2", 1) == "\u2014"
-    assert window.readout.cell("pleth", 1) == "\u2014"
+    assert window.readout.cell("perfusion_index", 1) == "\u2014"
     assert window.readout.cell("spo2", 3) == "\u2014"
+
+
+def test_every_track_is_named_by_its_metric_and_where_two_devices_give_it_by_the_device_model(
+    window: ReviewWindow,
+) -> None:
+    assert window.readout.column(0) == [
+        "SpO\u2082 %",
+        "Pulse bpm\nNonin oximeter",
+        "Pulse bpm\nSunTech Advantage",
+        "Systolic mmHg",
+        "Diastolic mmHg",
+        "Mean mmHg",
+        "Cuff inflation mmHg",
+        "PI %",
+    ]  # no pleth: a waveform in relative units has no value to read at a cursor
+    pulse_row = window.tracks.row_metrics.index(("pulse_rate",))
+    assert window.tracks.titles[pulse_row].toPlainText() == (
+        "Pulse bpm: Nonin oximeter (line), SunTech Advantage (squares)"
+    )
+    assert [t.toPlainText() for t in window.tracks.titles].count("SpO\u2082 %") == 1
+
+
+def test_the_cuff_inflation_pressure_is_not_a_blood_pressure_in_the_statistics(
+    window: ReviewWindow, written: fixtures.RecordedReview
+) -> None:
+    window.select_range(written.t0_us, written.t0_us + written.duration_s * S)
+    names = window.statistics.column(0)
+    assert "Cuff inflation mmHg" not in names and not any(n.startswith("Pleth") for n in names)
+    assert names[3:6] == ["Systolic mmHg", "Diastolic mmHg", "Mean mmHg"]
+    lowest = min(fixtures.bp_at(s)[0] for s in range(60, DURATION_S, fixtures.BP_EVERY_S))
+    assert window.statistics.cell("nibp_systolic", 1) == f"{lowest:.0f}"
+
+
+def test_the_pleth_is_relative_and_drawn_as_its_envelope_until_zoomed_in(
+    qtbot: QtBot, window: ReviewWindow, written: fixtures.RecordedReview
+) -> None:
+    pleth = next(c for c, s in window.tracks.curves if s.metric == "pleth")
+    assert isinstance(pleth, TraceItem)
+    assert np.nanpercentile(pleth.v, [1, 99]) == pytest.approx([0.0, 100.0], abs=0.5)
+    assert window.tracks.titles[0].toPlainText() == "Pleth (relative)"
+    axis = window.tracks.rows[0].getAxis("left")
+    assert [label for _, label in axis._tickLevels[0]] == ["0", "50", "100"]
+    assert pleth.drawn_as_envelope()  # the whole session: the band the wave filled
+    assert len(pleth.envelope()) == 3  # broken by the probe-off and the pulled cable
+    window.select_range(at(written, 600), at(written, 610))
+    assert not pleth.drawn_as_envelope()  # ten seconds: the wave itself
+
+
+def test_the_header_names_room_and_nurse_from_the_session_and_says_when_none_was_recorded(
+    qtbot: QtBot, window: ReviewWindow, engine: Engine
+) -> None:
+    assert f"room 3  \u00b7  nurse {fixtures.NURSE}" in window.header.text()
+    bare = SessionRepository(engine).start_session("KAP-0101", "iv-infusion")
+    other = ReviewWindow(load_session(engine, bare), engine=engine, theme=DARK)
+    qtbot.addWidget(other)
+    assert "no room recorded  \u00b7  no nurse recorded" in other.header.text()
+    assert "?" not in other.header.text()
 
 
 def test_a_selected_range_shows_its_statistics(

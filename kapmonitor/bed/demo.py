@@ -62,7 +62,7 @@ def start_demo(station: Station, scenario: Scenario, already_minutes: float = AL
     about = scenario.sections.get("session", {})
     patient = str(about.get("patient", "DEMO-001"))
     protocol = str(about.get("protocol", ""))
-    session_id = station.start_session(patient, protocol)
+    session_id = station.start_session(patient, protocol, room=str(about.get("room", "")))
     start_us = now_us() - round(offset_s * US_PER_S)
     station.backdate_session(start_us)
     _record_beginning(station, items, events, shift_us=start_us - REPLAY_ORIGIN_US, live=live)

@@ -44,7 +44,8 @@ class ReplayRecording:
         self.template_name = str(about.get("protocol", "")) if isinstance(about, dict) else ""
         if isinstance(about, dict) and about.get("patient") and patient == PATIENT:
             patient = str(about["patient"])
-        self.session_id = self.repository.start_session(patient, protocol=self.template_name or "replay")
+        room = str(about.get("room", "")) if isinstance(about, dict) else ""
+        self.session_id = self.repository.start_session(patient, protocol=self.template_name or "replay", room=room)
         for device in replay.devices:
             self.recorder.register_device(device.device, device.descriptor.protocol, ADDRESS)
         self.recorder.begin(self.session_id)

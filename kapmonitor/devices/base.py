@@ -97,3 +97,9 @@ class DeviceDescriptor:
     simulator: Callable[..., DeviceSimulator] | None = None
     notes: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    model: str = ""  # the short name a chart or a log line gives the device; derived from the title when empty
+
+    @property
+    def model_name(self) -> str:
+        """The device as a clinician names it beside a track ("Nonin oximeter", "SunTech Advantage")."""
+        return self.model or self.title.split(" (")[0].split(",")[0].strip()

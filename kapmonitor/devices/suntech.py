@@ -436,4 +436,5 @@ SUNTECH_ADVANTAGE = DeviceDescriptor(
     notes="Measures only when asked: the transport runs extra['driver']() (a SuntechDriver) "
     "to schedule measurements and poll the cuff.",
     extra={"driver": SuntechDriver},
+    model="SunTech Advantage",
 )

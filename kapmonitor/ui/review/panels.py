@@ -29,10 +29,11 @@ from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.analysis import Series, peak, range_stats, time_below, value_at
 from kapmonitor.session.entries import Addendum, SignOff
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.ui.review.tracks import row_title
+from kapmonitor.ui.review.names import track_labels
 
 SPO2_THRESHOLD = 90.0
 NO_VALUE = "\u2014"
+ROW_PX = 26
 
 
 def clock_seconds(t_us: int) -> str:
@@ -49,14 +50,22 @@ def duration_text(seconds: float) -> str:
     return f"{sign}{minutes} min {secs:02d} s" if minutes else f"{sign}{secs} s"
 
 
+def measured_text(seconds: float) -> str:
+    """How long a track was measured: to the minute past ten minutes (the seconds only crowd the column)."""
+    if seconds < 600:
+        return duration_text(seconds)
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
 def number(value: float | None, decimals: int = 0) -> str:
     return NO_VALUE if value is None else f"{value:.{decimals}f}"
 
 
-def track_name(series: Series) -> str:
-    if series.metric.startswith("nibp_"):
-        return {"nibp_systolic": "Systolic", "nibp_diastolic": "Diastolic", "nibp_mean": "Mean"}[series.metric]
-    return row_title((series.metric,))[0]
+# The pleth is a waveform in relative units: no value of it means anything at a cursor or over a range. The
+# cuff's inflation pressure is how the cuff measures, not a blood pressure: its range would read as one.
+NOT_READ_AT_CURSORS = frozenset({"pleth"})
+NOT_IN_STATISTICS = frozenset({"pleth", "cuff_pressure"})
 
 
 def _table(columns: list[str], rows: int) -> QTableWidget:
@@ -65,12 +74,31 @@ def _table(columns: list[str], rows: int) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    # The numbers take the room they need; the track names the rest (a long one wraps under its metric).
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    table.verticalHeader().setDefaultSectionSize(26)
-    table.setFixedHeight(26 * rows + 30)  # every track visible: no scrolling inside the panel
+    table.verticalHeader().setDefaultSectionSize(ROW_PX)
+    table.setFixedHeight(ROW_PX * rows + 30)  # every track visible: no scrolling inside the panel
     return table
+
+
+def _name_rows(table: QTableWidget, series: list[Series], labels: dict[Series, str]) -> None:
+    """The first column's track names, and rows as tall as their text (a track named with its device takes
+    two lines), the table as tall as its rows."""
+    for row, s in enumerate(series):
+        table.setItem(row, 0, QTableWidgetItem(labels[s]))
+    fit_rows(table)
+
+
+def fit_rows(table: QTableWidget) -> None:
+    """Rows as tall as their text in the table's current font (call again once a style sheet changed it)."""
+    table.ensurePolished()
+    table.resizeRowsToContents()
+    rows = sum(max(table.rowHeight(r), ROW_PX) for r in range(table.rowCount()))
+    for row in range(table.rowCount()):
+        table.setRowHeight(row, max(table.rowHeight(row), ROW_PX))
+    table.setFixedHeight(rows + table.horizontalHeader().sizeHint().height() + 4)
 
 
 def _put(table: QTableWidget, row: int, cells: list[str]) -> None:
@@ -86,13 +114,15 @@ class CursorReadout(QGroupBox):
 
     def __init__(self, series: list[Series]) -> None:
         super().__init__("Cursors")
-        self.series = series
+        self.series = [s for s in series if s.metric not in NOT_READ_AT_CURSORS]
+        self.labels = track_labels(self.series, separator="\n")  # the model under the metric: a narrow column
         self.times = QLabel()
         self.times.setObjectName("readoutTimes")
-        self.table = _table(["Track", "A", "B", "B \u2212 A"], len(series))
+        self.table = _table(["Track", "A", "B", "B \u2212 A"], len(self.series))
         layout = QVBoxLayout(self)
         layout.addWidget(self.times)
         layout.addWidget(self.table)
+        _name_rows(self.table, self.series, self.labels)
 
     def show_cursors(self, a_us: int, b_us: int) -> None:
         apart = duration_text((b_us - a_us) / US_PER_S)
@@ -105,7 +135,7 @@ class CursorReadout(QGroupBox):
                 self.table,
                 row,
                 [
-                    f"{track_name(s)} {s.unit}".strip(),
+                    self.labels[s],
                     number(a, decimals),
                     number(b, decimals),
                     (NO_VALUE if diff is None else f"{diff:+.{decimals}f}"),
@@ -117,6 +147,12 @@ class CursorReadout(QGroupBox):
         item = self.table.item(row, column)
         return item.text() if item is not None else ""
 
+    def refit(self) -> None:
+        fit_rows(self.table)
+
+    def column(self, column: int) -> list[str]:
+        return [self.table.item(row, column).text() for row in range(self.table.rowCount())]
+
 
 class RangeStatistics(QGroupBox):
     """Min, max and mean of every numeric track over the range in view, time below an SpO2 threshold, and the
@@ -124,7 +160,8 @@ class RangeStatistics(QGroupBox):
 
     def __init__(self, series: list[Series], first_dose_us: int | None) -> None:
         super().__init__("Statistics of the range in view")
-        self.series = [s for s in series if s.metric != "pleth"]
+        self.series = [s for s in series if s.metric not in NOT_IN_STATISTICS]
+        self.labels = track_labels(self.series, separator="\n")  # the model under the metric: a narrow column
         self.first_dose_us = first_dose_us
         self.range_label = QLabel()
         self.table = _table(["Track", "Min", "Max", "Mean", "Measured"], len(self.series))
@@ -145,6 +182,7 @@ class RangeStatistics(QGroupBox):
         layout.addWidget(self.table)
         layout.addLayout(threshold_row)
         layout.addWidget(self.peak)
+        _name_rows(self.table, self.series, self.labels)
         self._range: tuple[int, int] = (0, 0)
         self.threshold.valueChanged.connect(lambda _v: self.show_range(*self._range))
 
@@ -159,11 +197,11 @@ class RangeStatistics(QGroupBox):
                 self.table,
                 row,
                 [
-                    f"{track_name(s)} {s.unit}".strip(),
+                    self.labels[s],
                     number(stats.minimum, decimals),
                     number(stats.maximum, decimals),
                     number(stats.mean, 1),
-                    duration_text(stats.measured_s),
+                    measured_text(stats.measured_s),
                 ],
             )
         self.below.setText(self._below_text(start_us, end_us))
@@ -200,6 +238,12 @@ class RangeStatistics(QGroupBox):
         row = next(i for i, s in enumerate(self.series) if s.metric == metric)
         item = self.table.item(row, column)
         return item.text() if item is not None else ""
+
+    def refit(self) -> None:
+        fit_rows(self.table)
+
+    def column(self, column: int) -> list[str]:
+        return [self.table.item(row, column).text() for row in range(self.table.rowCount())]
 
 
 class SignOffPanel(QGroupBox):

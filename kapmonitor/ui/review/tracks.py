@@ -20,25 +20,68 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
 from kapmonitor.core.clock import US_PER_S
-from kapmonitor.core.metrics import METRICS
 from kapmonitor.export.analysis import Series, with_breaks
+from kapmonitor.ui.review.names import device_model, metric_name, metric_unit
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.plots import TREND_ROWS, TREND_STYLE
 from kapmonitor.ui.widgets.trace import TraceItem
 
+PLETH_RANGE = (-15.0, 115.0)  # the relative pleth's 0-100 with room for the envelope's edges
+PLETH_ENVELOPE_S_PER_PX = 0.5  # zoomed out past this, a pixel column holds about a beat: draw the envelope
 AXIS_WIDTH = 64  # the left axes (and the event lane's) share one width so the time axes line up
 OVERVIEW_METRICS = ("spo2", "pulse_rate")
 
 
 def row_title(metrics: tuple[str, ...]) -> tuple[str, str]:
-    """(title, unit) of a row: the live view's titles for SpO2, pulse and NIBP, the metric's label otherwise."""
+    """(title, unit) of a row: the live view's titles for SpO2, pulse and NIBP, the track's name otherwise."""
     if not metrics:
         return "Nothing was recorded in this session", ""
     for title, unit, shown, _ in TREND_ROWS:
         if metrics == shown:
             return title, unit
-    info = METRICS.get(metrics[0])
-    return (info.label if info else metrics[0]), (info.unit if info else "")
+    return metric_name(metrics[0]), metric_unit(metrics[0])
+
+
+def row_legend(metrics: tuple[str, ...], series: list[Series]) -> str:
+    """The row's title, naming each device where two give the same metric and how its curve is drawn:
+    "Pulse bpm: Nonin oximeter (line), SunTech Advantage (squares)"."""
+    title, unit = row_title(metrics)
+    heading = f"{title} {unit}".strip()
+    shown = [s for s in series if s.metric in metrics]
+    repeated = [m for m in metrics if sum(s.metric == m for s in shown) > 1]
+    if not repeated:
+        return heading
+    named = [s for s in shown if s.metric in repeated]
+    parts = [f"{device_model(s.device)} ({STYLE_WORDS[curve_style(s, named)]})" for s in named]
+    return f"{heading}: " + ", ".join(parts)
+
+
+def is_sparse(series: Series) -> bool:
+    """An intermittent measurement (a cuff's pulse rate every few minutes): its points matter, not a line."""
+    return len(series) > 1 and float(np.median(np.diff(series.t_us))) >= SPARSE_INTERVAL_US
+
+
+def curve_style(series: Series, same_metric: list[Series]) -> str:
+    """"line", "dashed" or "points": the first device of a metric draws a line, a second a dashed one; an
+    intermittent one draws points."""
+    if TREND_STYLE.get(series.metric, ("", None))[1] is not None or is_sparse(series):
+        return "points"
+    lines = [s for s in same_metric if s.metric == series.metric and not is_sparse(s)]
+    return "dashed" if lines and lines[0] is not series else "line"
+
+
+STYLE_WORDS = {"line": "line", "dashed": "dashed", "points": "squares"}
+SPARSE_INTERVAL_US = 20 * US_PER_S
+
+
+def normalised_pleth(values: np.ndarray) -> np.ndarray:
+    """The pleth in relative units: 0 and 100 at the recording's 1st and 99th percentiles, so a 16-bit and an
+    8-bit oximeter draw alike and no raw device count is read as a value (artefacts may go past either end)."""
+    finite = values[~np.isnan(values)]
+    if not len(finite):
+        return values.copy()
+    low, high = np.percentile(finite[:: max(len(finite) // 200_000, 1)], [1.0, 99.0])
+    return (values - low) * (100.0 / max(float(high - low), 1e-9))
 
 
 def rows_for(series: list[Series]) -> list[tuple[str, ...]]:
@@ -61,6 +104,8 @@ def in_row_order(series: list[Series]) -> list[Series]:
 
 
 def _fixed_range(metrics: tuple[str, ...], series: list[Series]) -> tuple[float, float]:
+    if metrics == ("pleth",):
+        return PLETH_RANGE
     for _, _, shown, y_range in TREND_ROWS:
         if set(metrics) <= set(shown):
             return y_range
@@ -244,6 +289,7 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         self.row_metrics: list[tuple[str, ...]] = rows_for(series)
         self.curves: list[tuple[pg.PlotDataItem | TraceItem, Series]] = []
         self.titles: list[pg.TextItem] = []
+        self.styles: dict[Series, str] = {}  # how each track's curve is drawn: "line", "dashed" or "points"
         self.cursors = (Cursor("A", lambda _t: cursor_moved()), Cursor("B", lambda _t: cursor_moved()))
         self._build_rows()
         self._build_overview()
@@ -272,10 +318,13 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             settle_before_paint(plot.getViewBox())
             if self.rows:
                 plot.setXLink(self.rows[0])
-            for s in (s for s in self.series if s.metric in metrics):
-                self.curves.append((self._curve(plot, s), s))
-            title, unit = row_title(metrics)
-            label = pg.TextItem(f"{title} {unit}".strip(), anchor=(0, 0))  # filled in apply_theme: over a curve
+            in_row = [s for s in self.series if s.metric in metrics]
+            for s in in_row:
+                self.styles[s] = curve_style(s, in_row)
+                self.curves.append((self._curve(plot, s, self.styles[s]), s))
+            if metrics == ("pleth",):  # relative units: a few round levels, not device counts
+                plot.getAxis("left").setTicks([[(v, f"{v:.0f}") for v in (0.0, 50.0, 100.0)]])
+            label = pg.TextItem(row_legend(metrics, self.series), anchor=(0, 0))  # filled in apply_theme: over a curve
             label.setParentItem(plot.getViewBox())
             label.setPos(6, 2)
             self.titles.append(label)
@@ -285,15 +334,18 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         self.grid = [GridLines(plot) for plot in self.rows]
 
     @staticmethod
-    def _curve(plot: pg.PlotItem, series: Series) -> pg.PlotDataItem | TraceItem:
+    def _curve(plot: pg.PlotItem, series: Series, style: str) -> pg.PlotDataItem | TraceItem:
         t_s, v = with_breaks(series)
-        symbol = TREND_STYLE.get(series.metric, (None, None))[1]
-        if symbol is None:  # a continuous trace: one span per pixel column (see ``trace``)
-            trace = TraceItem(t_s, v)
+        if style != "points":  # a continuous trace: one span per pixel column (see ``trace``)
+            if series.metric == "pleth":
+                trace = TraceItem(t_s, normalised_pleth(v), envelope_s_per_px=PLETH_ENVELOPE_S_PER_PX)
+            else:
+                trace = TraceItem(t_s, v)
             plot.addItem(trace, ignoreBounds=True)
             return trace
         # An intermittent measurement (NIBP every few minutes): the points matter, the line only guides the eye.
         # Few points, drawn whole: clipping them on every pan would only rebuild the symbols each time.
+        symbol = TREND_STYLE.get(series.metric, (None, None))[1] or "s"
         curve = plot.plot(t_s, v, connect="finite", symbol=symbol, symbolSize=9)
         curve.setClipToView(False)
         curve.setDownsampling(auto=False)
@@ -319,7 +371,7 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         self.overview_curves = [
             (self.overview.plot(*with_breaks(s), connect="finite"), s)
             for s in self.series
-            if s.metric in OVERVIEW_METRICS
+            if s.metric in OVERVIEW_METRICS and not is_sparse(s)
         ]
         for curve, _ in self.overview_curves:
             # The overview never pans: keep its curves as pixmaps so moving the region does not redraw 4 hours.
@@ -375,7 +427,10 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
                 plot.getAxis(side).setTextPen(pg.mkPen(theme.muted))
         for curve, s in [*self.curves, *self.overview_curves]:
             colour = getattr(theme, TREND_STYLE.get(s.metric, ("perfusion" if s.metric != "pleth" else "pleth",))[0])
-            curve.setPen(pg.mkPen(colour, width=1))
+            if self.styles.get(s) == "dashed":
+                curve.setPen(pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
+            else:
+                curve.setPen(pg.mkPen(colour, width=1))
             if isinstance(curve, pg.PlotDataItem):
                 curve.setSymbolBrush(pg.mkBrush(colour))
                 curve.setSymbolPen(pg.mkPen(None))

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QScrollArea,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -43,7 +45,9 @@ from kapmonitor.ui.review.lane import ReviewLane
 from kapmonitor.ui.review.panels import CursorReadout, RangeStatistics, SignOffPanel, clock_seconds
 from kapmonitor.ui.review.tracks import ReviewTracks, in_row_order
 
-SIDE_WIDTH = 600
+SIDE_MIN_WIDTH = 470  # the cursor and statistics tables whole, beside curves still wide enough to read
+TITLE_BAR_ALLOWANCE = 32  # the window manager's frame above the window, inside the screen's free area
+OPEN_SIZE = (1800, 1050)  # as large as this, and never larger than the screen it opens on
 STATS_DELAY_MS = 120  # statistics follow a pan once it pauses, so dragging stays at full frame rate
 EXPORT_FORMATS = (("csv", "CSV"), ("pdf", "PDF report"), ("edf", "EDF+"), ("fhir", "FHIR bundle"))
 PathChooser = Callable[[str, str], Path | None]  # (format, suggested name) -> where to write, None: cancelled
@@ -70,7 +74,7 @@ class ReviewWindow(QMainWindow):
         self.theme = theme or themes.remembered_theme(themes.settings())
         info = data.info
         self.setWindowTitle(f"Review \u2014 {info.patient}, session {info.id} ({info.protocol or 'no protocol'})")
-        self.resize(1800, 1050)
+        self.resize(*fitting_size(self, OPEN_SIZE))
         self.series = in_row_order(session_series(data))
         span = data.span_us() or (0, US_PER_S)
         self.span_us = span
@@ -114,11 +118,14 @@ class ReviewWindow(QMainWindow):
     def _layout(self) -> None:
         header = QLabel(self._header_text())
         header.setObjectName("reviewHeader")
+        header.setWordWrap(True)  # a narrow window wraps the header, it does not widen the window
+        self.header = header
         steps = QHBoxLayout()
         steps.addWidget(self.previous_button)
         steps.addWidget(self.next_button)
         steps.addWidget(self.event_label, 1)
         curves = QVBoxLayout()
+        curves.setContentsMargins(0, 0, 6, 0)
         curves.addWidget(header)
         curves.addLayout(steps)
         curves.addWidget(self.tracks, 1)
@@ -139,11 +146,21 @@ class ReviewWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(side_widget)
         scroll.setWidgetResizable(True)
-        scroll.setFixedWidth(SIDE_WIDTH)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(SIDE_MIN_WIDTH)
+        self.side = scroll
+        curves_widget = QWidget()
+        curves_widget.setLayout(curves)
+        # The reviewer drags the divide: wider curves for reading a trace, a wider side for the tables.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(curves_widget)
+        self.splitter.addWidget(scroll)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
         page = QHBoxLayout()
         page.setContentsMargins(10, 8, 10, 8)
-        page.addLayout(curves, 1)
-        page.addWidget(scroll)
+        page.addWidget(self.splitter)
         central = QWidget()
         central.setObjectName("central")
         central.setLayout(page)
@@ -154,9 +171,11 @@ class ReviewWindow(QMainWindow):
         start = "" if info.start_us is None else clock_seconds(info.start_us)
         end = "" if info.end_us is None else clock_seconds(info.end_us)
         day = "" if info.start_us is None else _day(info.start_us)
+        room = f"room {info.room}" if info.room else "no room recorded"
+        nurse = f"nurse {info.nurse}" if info.nurse else "no nurse recorded"
         return (
             f"{info.patient}  \u00b7  {day} {start}\u2013{end}  \u00b7  {info.protocol or 'no protocol'}  \u00b7  "
-            f"room {info.room or '?'}  \u00b7  nurse {info.nurse or '?'}  \u00b7  read-only review"
+            f"{room}  \u00b7  {nurse}  \u00b7  read-only review"
         )
 
     def _menus(self) -> None:
@@ -190,6 +209,8 @@ class ReviewWindow(QMainWindow):
             QLabel#problem {{ color: {theme.fault}; }}
             """
         )
+        self.readout.refit()  # the style sheet's font decides how tall a two-line track name is
+        self.statistics.refit()
         self.tracks.apply_theme(theme)
         self.lane.apply_theme(theme)
         self.tracks.overview_widget.setBackground(theme.panel)
@@ -302,6 +323,15 @@ class ReviewWindow(QMainWindow):
             return []
         self.status_label.setText("Written: " + ", ".join(str(p) for p in written))
         return written
+
+
+def fitting_size(window: QWidget, wanted: tuple[int, int]) -> tuple[int, int]:
+    """``wanted``, shrunk to the screen's free area (a 1366x768 laptop opens a window it can show whole)."""
+    screen = window.screen() or QApplication.primaryScreen()
+    if screen is None:
+        return wanted
+    free = screen.availableGeometry()
+    return min(wanted[0], free.width()), min(wanted[1], free.height() - TITLE_BAR_ALLOWANCE)
 
 
 def _day(t_us: int) -> str:

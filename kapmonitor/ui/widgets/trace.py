@@ -4,7 +4,10 @@ A 4-hour 75 Hz pleth is a million samples over some 1,700 pixels. Drawn as a pea
 pyqtgraph does) every column gets a zig-zag of four segments; here it gets one vertical segment from the lowest
 to the highest sample under it, which is the same picture for a quarter of the ink. The spans come from a
 min/max pyramid built once, so a pan reads a few thousand block extremes, never the million samples. Zoomed in
-past ``MIN_SAMPLES_PER_COLUMN``, the samples themselves are joined by straight lines.
+past ``MIN_SAMPLES_PER_COLUMN``, the samples themselves are joined by straight lines. A waveform zoomed out so
+far that a column holds whole beats (``envelope_s_per_px``) is drawn as its envelope instead: the upper and
+lower edges of the spans with a faint fill between, which reads as "the wave was here, this tall" rather than as
+a solid block.
 
 Holes stay holes: a column with no sample is left empty, and NaN samples (the breaks ``with_breaks`` inserts)
 are skipped by the extremes and cut the line when zoomed in.
@@ -17,9 +20,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QRectF
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen
 
 MIN_SAMPLES_PER_COLUMN = 2.0  # sparser than this, the samples are joined by lines
+ENVELOPE_FILL_ALPHA = 70  # of 255: the envelope's inside, faint against the edges
 BLOCKS_PER_COLUMN = 8  # pyramid level: at least this many blocks per column, so column edges are within 1/8
 
 
@@ -98,8 +102,11 @@ def column_spans(
 class TraceItem(pg.GraphicsObject):
     """A line trace of (t, v) in a plot's data coordinates, redrawn for the view at every paint."""
 
-    def __init__(self, t: np.ndarray, v: np.ndarray, pen: QPen | None = None) -> None:
+    def __init__(
+        self, t: np.ndarray, v: np.ndarray, pen: QPen | None = None, *, envelope_s_per_px: float | None = None
+    ) -> None:
         super().__init__()
+        self.envelope_s_per_px = envelope_s_per_px  # None: always spans; else wider columns draw the envelope
         self.t = np.asarray(t, dtype=np.float64)
         self.v = np.asarray(v, dtype=np.float64)
         self.pyramid = Pyramid(self.v)
@@ -113,6 +120,35 @@ class TraceItem(pg.GraphicsObject):
     def setPen(self, *args: object, **kwargs: object) -> None:  # noqa: N802 - pyqtgraph's spelling
         self.pen = pg.mkPen(*args, **kwargs)
         self.update()
+
+    def drawn_as_envelope(self) -> bool:
+        """Whether the view is zoomed out past ``envelope_s_per_px`` (and so shows the envelope)."""
+        view = self.getViewBox()
+        if self.envelope_s_per_px is None or view is None or view.width() < 1:
+            return False
+        (x0, x1), _ = view.viewRange()
+        return (x1 - x0) / view.width() > self.envelope_s_per_px
+
+    def envelope(self) -> list[pg.QtGui.QPainterPath]:
+        """One closed outline per unbroken run of columns: along the highs, back along the lows."""
+        view = self.getViewBox()
+        if view is None or not len(self.t):
+            return []
+        (x0, x1), _ = view.viewRange()
+        found = column_spans(self.t, self.pyramid, x0, x1, round(view.width()))
+        if found is None or not len(found[0]):
+            return []
+        centres, low, high = found
+        column = (x1 - x0) / max(round(view.width()), 1)
+        cuts = np.flatnonzero(np.diff(centres) > 1.5 * column) + 1  # a hole: the envelope stops there
+        paths = []
+        for run in np.split(np.arange(len(centres)), cuts):
+            xs = np.concatenate([centres[run], centres[run][::-1]])
+            ys = np.concatenate([high[run], low[run][::-1]])
+            path = pg.arrayToQPath(xs, ys)
+            path.closeSubpath()
+            paths.append(path)
+        return paths
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         return self._bounds
@@ -153,6 +189,13 @@ class TraceItem(pg.GraphicsObject):
 
     def paint(self, painter: QPainter, *_args: object) -> None:
         painter.setPen(self.pen)
+        if self.drawn_as_envelope():
+            fill = QColor(self.pen.color())
+            fill.setAlpha(ENVELOPE_FILL_ALPHA)
+            painter.setBrush(fill)
+            for outline in self.envelope():
+                painter.drawPath(outline)
+            return
         lines = self.spans()
         if lines is not None:
             painter.drawLines(*lines.drawargs())  # type: ignore[attr-defined]
