@@ -171,6 +171,7 @@ class RangeStatistics(QGroupBox):
         self.threshold.setSuffix(" %")
         self.threshold.setValue(SPO2_THRESHOLD)
         self.below = QLabel()
+        self.below.setWordWrap(True)  # "1 min 30 s (4.1 % of 36 min 48 s measured)" wraps in a narrow panel
         self.peak = QLabel()
         self.peak.setWordWrap(True)
         threshold_row = QHBoxLayout()
