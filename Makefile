@@ -21,14 +21,18 @@ demo: $(STAMP)
 system-deps: $(STAMP)
 	$(BIN)/python -m kapmonitor.ui.platform_libs --install
 
+# The tests, then the types (mypy, configured in pyproject.toml), then the layers (import-linter contracts).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/mypy kapmonitor
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check kapmonitor tests bench
+	$(BIN)/mypy kapmonitor
 	$(BIN)/lint-imports
 
 screenshots: $(STAMP)

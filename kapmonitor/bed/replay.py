@@ -81,16 +81,20 @@ def _action(entry: Any, where: str) -> AlarmAction:
         raise ScenarioError(f"{where} has unknown key(s) {', '.join(unknown)}")
     if entry.get("action") not in ("acknowledge", "pause"):
         raise ScenarioError(f'{where}: action must be "acknowledge" or "pause", not {entry.get("action")!r}')
-    at_s, seconds = entry.get("at_s"), entry.get("seconds", 120.0)
-    for key, number in (("at_s", at_s), ("seconds", seconds)):
-        if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
-            raise ScenarioError(f"{where}: {key} must be a number of seconds, 0 or more, not {number!r}")
+    at_s, seconds = _seconds(entry, "at_s", None, where), _seconds(entry, "seconds", 120.0, where)
     user, alarm = entry.get("user", ""), entry.get("alarm", "")
     if not isinstance(user, str) or not user.strip():
         raise ScenarioError(f'{where}: user must name the person acting, e.g. user = "RN Diaz"')
     if not isinstance(alarm, str):
         raise ScenarioError(f'{where}: alarm must be an alarm name such as "spo2_desat"')
-    return AlarmAction(float(at_s), entry["action"], user, alarm, float(seconds) or 120.0)
+    return AlarmAction(at_s, entry["action"], user, alarm, seconds or 120.0)
+
+
+def _seconds(entry: dict[str, Any], key: str, default: float | None, where: str) -> float:
+    number = entry.get(key, default)
+    if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+        raise ScenarioError(f"{where}: {key} must be a number of seconds, 0 or more, not {number!r}")
+    return float(number)
 
 
 class RememberingModel:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict
 
 from kapmonitor.core.readings import Item
 
@@ -46,6 +46,17 @@ class Decoder(ABC):
         """Decode what ``data`` completes; keep any partial frame for the next call."""
 
 
+class PySerialOptions(TypedDict):
+    """The keyword arguments of ``serial.Serial`` that :class:`SerialSettings` sets."""
+
+    baudrate: int
+    bytesize: int
+    parity: str
+    stopbits: float
+    xonxoff: bool
+    rtscts: bool
+
+
 @dataclass(frozen=True)
 class SerialSettings:
     baudrate: int = 9600
@@ -55,7 +66,7 @@ class SerialSettings:
     xonxoff: bool = False
     rtscts: bool = False
 
-    def as_pyserial(self) -> dict[str, object]:
+    def as_pyserial(self) -> PySerialOptions:
         return {
             "baudrate": self.baudrate,
             "bytesize": self.bytesize,

@@ -109,4 +109,4 @@ def _entry(entry: Entry, salt: str, days: int, keep_free_text: bool) -> Entry:
             )
             for name, value in entry.changes
         )
-    return dataclasses.replace(entry, **changes)  # type: ignore[type-var]
+    return dataclasses.replace(entry, **changes)

@@ -197,9 +197,11 @@ def _write_file(data: SessionData, stretch: Stretch, path: Path, events: list[tu
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 writer.setDatarecordDuration(record_s)
-        headers = []
+        headers: list[dict[str, str | int | float | None]] = []
+        ranges: list[tuple[float, float]] = []
         for channel in channels:
             low, high = physical_range(channel.values)
+            ranges.append((low, high))
             headers.append(
                 {
                     "label": channel.label,
@@ -216,7 +218,7 @@ def _write_file(data: SessionData, stretch: Stretch, path: Path, events: list[tu
         writer.setSignalHeaders(headers)
         _set_identity(writer, data, stretch)
         writer.writeSamples(
-            [digital(c.values, h["physical_min"], h["physical_max"]) for c, h in zip(channels, headers, strict=True)],
+            [digital(c.values, low, high) for c, (low, high) in zip(channels, ranges, strict=True)],
             digital=True,
         )
         for t_us, text in events:

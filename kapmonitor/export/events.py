@@ -7,6 +7,7 @@ each. Amended entries appear as amended; voided entries stay in the list, marked
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.session.entries import (
@@ -67,8 +68,16 @@ def rating_text(rating: Rating) -> str:
     return f"{rating.scale}{form}{score}" + (f" [{items}]" if items else "")
 
 
+class _EntryCommon(TypedDict):
+    """What every entry's event takes from the entry itself."""
+
+    t_us: int
+    author: str
+    void: bool
+
+
 def _entry_event(entry: Entry, void: bool) -> SessionEvent | None:
-    common = {"t_us": entry.t_us, "author": entry.author, "void": void}
+    common: _EntryCommon = {"t_us": entry.t_us, "author": entry.author, "void": void}
     if isinstance(entry, IntranasalDevice | BolusDose):
         lot = f" lot {entry.lot}" if entry.lot else ""
         brief = f"{entry.drug} {entry.mg:g} mg{lot}"

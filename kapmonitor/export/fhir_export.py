@@ -109,8 +109,8 @@ def fhir_bundle(data: SessionData, *, chart_interval_s: float = 60, wave_window_
     ids = _Ids(data)
     patient = ids("patient")
     devices = {d: ids(f"device:{d}") for d, _, _ in data.info.devices}
-    for track in [*data.numerics, *data.waves]:
-        devices.setdefault(track.device, ids(f"device:{track.device}"))
+    for device in [*(t.device for t in data.numerics), *(w.device for w in data.waves)]:
+        devices.setdefault(device, ids(f"device:{device}"))
     resources: list[tuple[str, dict[str, Any]]] = [(patient, _patient(data, patient))]
     protocols = {d: p for d, p, _ in data.info.devices}
     resources += [(uid, _device(uid, d, protocols.get(d, ""), patient)) for d, uid in devices.items()]

@@ -72,7 +72,10 @@ def _range(tracks: list[NumericTrack], low: float, high: float, pad: float) -> t
 
 
 def _frame(group: Group, panel: _Panel, axis: _Axis, title: str, step: float) -> None:
-    group.add(Rect(axis.x0, panel.y0, axis.x1 - axis.x0, panel.y1 - panel.y0, strokeColor=colors.grey, fillColor=None))
+    # Colours set after construction: the reportlab stubs type Rect's keywords wrongly (no Unpack).
+    frame = Rect(axis.x0, panel.y0, axis.x1 - axis.x0, panel.y1 - panel.y0)
+    frame.strokeColor, frame.fillColor = colors.grey, None
+    group.add(frame)
     tick = np.ceil(panel.low / step) * step
     while tick <= panel.high:
         y = float(panel.y(tick))

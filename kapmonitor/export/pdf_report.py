@@ -7,6 +7,7 @@ tables, marked "voided", as the record keeps them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -43,7 +44,7 @@ def _p(text: object) -> Paragraph:
     return Paragraph(escape(str(text)), BODY)
 
 
-def _table(header: list[str], rows: list[list[object]], widths: list[float]) -> Table:
+def _table(header: list[str], rows: Sequence[Sequence[object]], widths: list[float]) -> Table:
     table = Table([[_p(h) for h in header], *[[_p(c) for c in row] for row in rows]], colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -57,7 +58,9 @@ def _table(header: list[str], rows: list[list[object]], widths: list[float]) -> 
     return table
 
 
-def _section(title: str, header: list[str], rows: list[list[object]], widths: list[float]) -> list[Flowable]:
+def _section(
+    title: str, header: list[str], rows: Sequence[Sequence[object]], widths: list[float]
+) -> list[Flowable]:
     body: Flowable = _table(header, rows, widths) if rows else _p("none recorded")
     return [Paragraph(escape(title), HEADING), body]
 

@@ -8,7 +8,7 @@ simulated cuff for a measurement; :func:`bp_times_s` lists when. Every mistake n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kapmonitor.core.errors import UserError
@@ -139,7 +139,12 @@ class _Reader:
         kind = f.choice("kind", DOSE_KINDS)
         _known(f, kind)
         f = Fields(f.source, f.table, f"{f.where} ({kind})")
-        return {"bolus": self.bolus, "infusion": self.infusion, "intranasal": self.intranasal}[kind](f)
+        makers: dict[str, Callable[[Fields], Entry]] = {
+            "bolus": self.bolus,
+            "infusion": self.infusion,
+            "intranasal": self.intranasal,
+        }
+        return makers[kind](f)
 
     def bolus(self, f: Fields) -> BolusDose:
         when = self.time(f)

@@ -245,7 +245,7 @@ class SessionRecord:
 
     def current_of(self, kind: type[E]) -> list[E]:
         """The live (not voided) entries of one kind, as amended, in time order."""
-        return [c.entry for c in self.current() if not c.void and isinstance(c.entry, kind)]  # type: ignore[misc]
+        return [c.entry for c in self.current() if not c.void and isinstance(c.entry, kind)]
 
     def doses(self) -> list[Dose]:
         return [

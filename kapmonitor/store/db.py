@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import CursorResult, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from kapmonitor.core.errors import UserError
@@ -96,3 +96,11 @@ def open_database(url: str | None = None) -> Engine:
     engine = engine_for(url)
     upgrade_engine(engine)
     return engine
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The id of the row a single-row INSERT just added (every kapmonitor table has an integer key)."""
+    key = result.inserted_primary_key
+    if key is None:  # only an executemany or a non-INSERT has none: a programming error, not bad input
+        raise RuntimeError("the statement was not a single-row INSERT")
+    return int(key[0])

@@ -157,7 +157,7 @@ class Pending:
         for rows in (self.numerics, self.waves, self.links):
             n = min(excess, len(rows))
             if rows is self.waves:
-                for row in rows[:n]:
+                for row in self.waves[:n]:
                     row.queued = False
             del rows[:n]
             self.dropped += n

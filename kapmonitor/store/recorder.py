@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, exc, insert, select, updat
 
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Item, LinkEvent, Reading, WaveChunk
+from kapmonitor.store.db import inserted_id
 from kapmonitor.store.pending import Pending, WaveRow
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, WaveChunkRow
 
@@ -79,7 +80,7 @@ class Recorder:
         with self._cond:
             if self._session_id is None or self._stopping:
                 return
-            items = [i for i in batch if isinstance(i, _STORED)]
+            items: list[Item] = [i for i in batch if isinstance(i, _STORED)]
             if items:
                 self._incoming.append((self._session_id, items))
                 self._queued += 1
@@ -198,7 +199,7 @@ class Recorder:
         result = conn.execute(
             insert(table).values(session_id=session_id, device=device, protocol=protocol, address=address)
         )
-        return int(result.inserted_primary_key[0])
+        return inserted_id(result)
 
     def _insert_rows(self, conn: Connection, ids: dict[tuple[int, str], int]) -> list[tuple[WaveRow, int]]:
         pending = self._pending

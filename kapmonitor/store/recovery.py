@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
+from kapmonitor.store.db import inserted_id
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, SessionOwner, WaveChunkRow
 
 log = logging.getLogger(__name__)
@@ -249,7 +250,7 @@ def _station_device(conn: Connection, session_id: int) -> int:
         return int(found)
     protocol, _, address = STATION_DEVICE.partition("@")
     values = {"session_id": session_id, "device": STATION_DEVICE, "protocol": protocol, "address": address}
-    return int(conn.execute(insert(_device).values(**values)).inserted_primary_key[0])
+    return inserted_id(conn.execute(insert(_device).values(**values)))
 
 
 class SessionGuard:

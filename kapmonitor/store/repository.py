@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import Reading
+from kapmonitor.store.db import inserted_id
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
 
 _patient = Patient.__table__
@@ -41,7 +42,7 @@ class SessionRepository:
         with self.engine.begin() as conn:
             patient_id = conn.execute(select(_patient.c.id).where(_patient.c.code == patient)).scalar()
             if patient_id is None:
-                patient_id = conn.execute(insert(_patient).values(code=patient)).inserted_primary_key[0]
+                patient_id = inserted_id(conn.execute(insert(_patient).values(code=patient)))
             values = {
                 "patient_id": patient_id,
                 "protocol": protocol,
@@ -51,7 +52,7 @@ class SessionRepository:
                 "status": "in_progress",
                 "start_us": now_us(),
             }
-            return int(conn.execute(insert(_session).values(**values)).inserted_primary_key[0])
+            return inserted_id(conn.execute(insert(_session).values(**values)))
 
     def start_of(self, session_id: int) -> int | None:
         with self.engine.connect() as conn:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Item, LinkEvent, Reading
@@ -37,6 +37,9 @@ from kapmonitor.devices.ble.racp import (
 )
 from kapmonitor.devices.links.transport import LinkState, Publish, Transport
 
+if TYPE_CHECKING:
+    from bleak.backends.device import BLEDevice
+
 RACP_UUID = bluetooth_uuid(RECORD_ACCESS_CONTROL_POINT)
 PLX_FEATURES_UUID = bluetooth_uuid(PLX_FEATURES)
 BATTERY_LEVEL_UUID = bluetooth_uuid(0x2A19)
@@ -47,7 +50,7 @@ _PUSHED_ON_SUBSCRIBE = {"ble-bpm", "ble-plx-spot"}
 Connect = Callable[..., Any]
 
 
-def bleak_connect(address_or_device: object, *, disconnected_callback: Callable[[Any], None]) -> Any:
+def bleak_connect(address_or_device: BLEDevice | str, *, disconnected_callback: Callable[[Any], None]) -> Any:
     """The default seam: a real ``bleak.BleakClient`` (pairing requested: many cuffs only send when
     bonded)."""
     from bleak import BleakClient

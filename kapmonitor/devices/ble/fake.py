@@ -33,6 +33,8 @@ from kapmonitor.devices.ble.simulators import NotificationSimulator
 from kapmonitor.devices.simulation.interface import PatientModel
 
 if TYPE_CHECKING:
+    from bleak.assigned_numbers import CharacteristicPropertyName
+
     from kapmonitor.devices.ble.adapter import BleTransport
 
 RACP_UUID = bluetooth_uuid(RECORD_ACCESS_CONTROL_POINT)
@@ -66,7 +68,7 @@ Step = Notify | Pause | Disconnect
 class GattCharacteristic:
     uuid: str
     service_uuid: str
-    properties: tuple[str, ...]
+    properties: tuple[CharacteristicPropertyName, ...]
     value: bytes = b""
 
 
@@ -76,7 +78,7 @@ def profile_characteristics(profiles: Iterable[str]) -> list[GattCharacteristic]
     table: list[GattCharacteristic] = []
     for name in expand_profiles(list(profiles)):
         extra = PROFILES[name].extra
-        kind = "indicate" if extra["indicate"] else "notify"
+        kind: CharacteristicPropertyName = "indicate" if extra["indicate"] else "notify"
         table.append(
             GattCharacteristic(str(extra["characteristic_uuid"]), str(extra["service_uuid"]), (kind,))
         )
@@ -189,7 +191,7 @@ class FakeBleakClient:
         self._services: BleakGATTServiceCollection | None = None
         self._connected = False
         self._callbacks: dict[str, list[Callable[..., Any]]] = {}
-        self._subscribed = {}  # uuid -> asyncio.Event
+        self._subscribed: dict[str, asyncio.Event] = {}  # uuid -> set once notifications are on
         self._task: asyncio.Task[None] | None = None
         self.start_notify_calls: dict[str, int] = {}
         self.address = peripheral.address

@@ -99,8 +99,8 @@ class NotificationDecoder(Decoder):
         known = self._remembered.get(payload)
         if known is not None:
             self.stats.frames_ok += 1
-            items, has_errors = known
-            return self._shift(items, start) if has_errors else list(items)
+            remembered, has_errors = known
+            return self._shift(remembered, start) if has_errors else list(remembered)
         try:
             items = self.decode(payload)
         except ShortPayload as exc:

@@ -79,14 +79,17 @@ class RacpResponse:
     def describe(self) -> str:
         if self.number_of_records is not None:
             return f"{self.number_of_records} stored record(s)"
+        request, response = self.request_op_code, self.response_code
+        if request is None or response is None:
+            return "an empty response"
         try:
-            op = RacpOpCode(self.request_op_code).name.lower().replace("_", " ")
+            op = RacpOpCode(request).name.lower().replace("_", " ")
         except ValueError:
-            op = f"op code 0x{self.request_op_code:02X}"
+            op = f"op code 0x{request:02X}"
         try:
-            code = RacpResponseCode(self.response_code).name.lower().replace("_", " ")
+            code = RacpResponseCode(response).name.lower().replace("_", " ")
         except ValueError:
-            code = f"response code 0x{self.response_code:02X}"
+            code = f"response code 0x{response:02X}"
         return f"{op}: {code}"
 
     def encode(self) -> bytes:

@@ -108,6 +108,8 @@ Discover = Callable[..., Awaitable[Mapping[str, tuple[Any, Any]]]]
 async def _bleak_discover(timeout: float, service_uuids: list[str] | None) -> Mapping[str, tuple[Any, Any]]:
     from bleak import BleakScanner
 
+    if service_uuids is None:
+        return await BleakScanner.discover(timeout, return_adv=True)
     return await BleakScanner.discover(timeout, return_adv=True, service_uuids=service_uuids)
 
 
