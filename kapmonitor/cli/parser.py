@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="create a pseudo-terminal and print its path (default)")
     where.add_argument("--port", metavar="PATH", help="write to this serial port")
+    where.add_argument(
+        "--to", metavar="tcp://HOST:PORT", help="network protocols (hl7-pcd01): send to this listener"
+    )
     p.add_argument("--scenario", metavar="FILE")
 
     p = sub.add_parser("record", help="record devices into a session without a window")
@@ -98,7 +101,7 @@ def _run_decode(args: argparse.Namespace) -> int:
 def _run_simulate(args: argparse.Namespace) -> int:
     from kapmonitor.cli.simulate import run
 
-    return run(args.protocol, port=args.port, scenario=args.scenario)
+    return run(args.protocol, port=args.port, scenario=args.scenario, to=args.to)
 
 
 def _run_record(args: argparse.Namespace) -> int:

@@ -30,6 +30,11 @@ def _known(protocol: str, option: str) -> None:
 
 
 def _add_device(station: Station, protocol: str, address: str) -> None:
+    if descriptor(protocol).link == "network":  # a listener: every monitor that connects records to this bed
+        from kapmonitor.devices.config import DeviceConfig, transport_for
+
+        station.add_transport(transport_for(DeviceConfig(protocol, "network", address), station))
+        return
     if descriptor(protocol).link != "serial":
         raise CommandError(
             f"--device {protocol}@{address}: Bluetooth devices cannot be recorded from the command "

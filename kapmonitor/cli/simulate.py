@@ -1,4 +1,6 @@
-"""`kapmonitor simulate`: a simulated device on a pseudo-terminal (path printed) or on a serial port."""
+"""`kapmonitor simulate`: a simulated device on a pseudo-terminal (path printed) or on a serial port; a network
+monitor (``hl7-pcd01``) sends to a listener instead (``--to tcp://HOST:PORT``), one message a second, and prints
+each answer that is not an acceptance."""
 
 from __future__ import annotations
 
@@ -23,26 +25,36 @@ from kapmonitor.devices.simulation.scenario import Scenario, ScenarioError
 TICK_S = 0.02
 
 
-def run(protocol: str, port: str | None = None, scenario: str | None = None) -> int:
-    found = _descriptor(protocol)
+def run(protocol: str, port: str | None = None, scenario: str | None = None, to: str | None = None) -> int:
+    found = _descriptor(protocol, network=to is not None)
     model = PhysiologicalModel(_scenario(scenario)).for_device(found.protocol)
     simulator = found.simulator(model)  # type: ignore[misc]  # checked in _descriptor
     stop = threading.Event()
     with _until_signalled(stop):
-        if port is None:
+        if to is not None:
+            from kapmonitor.cli.simulate_network import serve_network
+
+            serve_network(simulator, to, stop)
+        elif port is None:
             _serve_pty(simulator, found.protocol, stop)
         else:
             _serve_port(simulator, port, found.serial or SerialSettings(), stop)
     return 0
 
 
-def _descriptor(protocol: str) -> DeviceDescriptor:
+def _descriptor(protocol: str, network: bool = False) -> DeviceDescriptor:
     try:
         found = descriptor(protocol)
     except UnknownProtocol as exc:
         raise CommandError(str(exc)) from None
     if found.simulator is None:
         raise CommandError(f"protocol {protocol!r} has no simulator")
+    if found.link == "network" and not network:
+        raise CommandError(f"protocol {protocol!r} sends to a listener: give --to tcp://HOST:PORT")
+    if found.link == "network":
+        return found
+    if network:
+        raise CommandError(f"protocol {protocol!r} is not a network protocol; use --pty or --port")
     if found.link != "serial":
         raise CommandError(
             f"protocol {protocol!r} is a Bluetooth profile; only serial devices can be simulated here"

@@ -8,7 +8,13 @@ field; nothing in a bad file is silently dropped.
         {"protocol": "nonin-df7", "link": "serial", "port": "/dev/ttyUSB0", "serial_number": "A10K3XYZ",
          "baudrate": 9600, "bytesize": 8, "parity": "N", "stopbits": 1, "xonxoff": false, "rtscts": false},
         {"protocol": "ble-plx-cont", "link": "ble", "address": "AA:BB:CC:DD:EE:FF"},
-        {"protocol": "suntech-advantage", "link": "simulated"}]}
+        {"protocol": "suntech-advantage", "link": "simulated"},
+        {"protocol": "hl7-pcd01", "link": "network", "address": "tcp://0.0.0.0:2575",
+         "bind_by": "eui64", "bind_value": "0012A1FFFE000001"}]}
+
+A network monitor's entry is a listening endpoint and the binding that says which monitors belong to this bed
+(``bind_by``: ``any``, ``eui64``, ``sender`` (MSH-3, or ``APP/FACILITY``), or ``patient`` (PID-3; an empty
+``bind_value`` means the chair's current patient)).
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ if TYPE_CHECKING:
 
 VERSION = 1
 FILE_NAME = "devices.json"
-Link = Literal["serial", "ble", "simulated"]
-LINKS: tuple[str, ...] = ("serial", "ble", "simulated")
+Link = Literal["serial", "ble", "simulated", "network"]
+LINKS: tuple[str, ...] = ("serial", "ble", "simulated", "network")
+BIND_CHOICES: tuple[str, ...] = ("any", "eui64", "sender", "patient")  # as devices.links.mllp.Binding
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
@@ -49,6 +56,8 @@ class DeviceConfig:
     serial_number: str | None = None  # the USB adapter's, so it is found under a new port name
     profiles: tuple[str, ...] = ()  # Bluetooth only; () means the protocol itself
     capture: bool = False  # serial only: also record the port's raw bytes (see capture_path)
+    bind_by: str = "any"  # network only: which monitors belong to this bed (BIND_CHOICES)
+    bind_value: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"protocol": self.protocol, "link": self.link}
@@ -64,6 +73,8 @@ class DeviceConfig:
             out["address"] = self.address
             if self.profiles:
                 out["profiles"] = list(self.profiles)
+        elif self.link == "network":
+            out.update(address=self.address, bind_by=self.bind_by, bind_value=self.bind_value)
         return out
 
 
@@ -137,6 +148,8 @@ def _device(entry: object, where: str) -> DeviceConfig:
         raise StationConfigError(f"{where}: {protocol} is a {found.link} device, not {link}")
     if link == "simulated":
         return DeviceConfig(found.protocol, "simulated")
+    if link == "network":
+        return _network_device(found.protocol, entry, where)
     if link == "ble":
         address = _text(entry, "address", where)
         profiles = entry.get("profiles", [])
@@ -150,6 +163,25 @@ def _device(entry: object, where: str) -> DeviceConfig:
     if not isinstance(capture, bool):
         raise StationConfigError(f"{where}: capture must be true or false, not {capture!r}")
     return DeviceConfig(found.protocol, "serial", port, settings, str(number) if number else None, capture=capture)
+
+
+def _network_device(protocol: str, entry: dict[str, Any], where: str) -> DeviceConfig:
+    from kapmonitor.devices.links.mllp import ListenerError, parse_endpoint
+
+    address = _text(entry, "address", where)
+    try:
+        parse_endpoint(address)
+    except ListenerError as exc:
+        raise StationConfigError(f"{where}: {exc}") from exc
+    bind_by = entry.get("bind_by", "any")
+    if bind_by not in BIND_CHOICES:
+        raise StationConfigError(f"{where}: bind_by must be one of {', '.join(BIND_CHOICES)}, not {bind_by!r}")
+    bind_value = entry.get("bind_value", "")
+    if not isinstance(bind_value, str):
+        raise StationConfigError(f"{where}: bind_value must be text")
+    if bind_by in ("eui64", "sender") and not bind_value.strip():
+        raise StationConfigError(f"{where}: bind_by {bind_by} needs a bind_value (the monitor's {bind_by})")
+    return DeviceConfig(protocol, "network", address, bind_by=bind_by, bind_value=bind_value.strip())
 
 
 def _text(entry: dict[str, Any], key: str, where: str) -> str:
@@ -205,6 +237,8 @@ def transport_for(device: DeviceConfig, station: Station | None = None) -> Trans
         if station is None:
             raise ValueError("a simulated device needs the station that owns its simulator")
         return station.add_simulated(device.protocol)
+    if device.link == "network":
+        return _listener(device, station)
     if device.link == "ble":
         from kapmonitor.devices.ble.adapter import BleTransport
 
@@ -218,6 +252,36 @@ def transport_for(device: DeviceConfig, station: Station | None = None) -> Trans
         serial_number=device.serial_number,
         capture=capture_path(device.address) if device.capture else None,
     )
+
+
+def _listener(device: DeviceConfig, station: Station | None) -> Transport:
+    from kapmonitor.devices.links.mllp import Binding, MllpListener
+
+    binding = Binding(device.bind_by, device.bind_value)  # type: ignore[arg-type]  # checked by parse
+    recorder = station.recorder if station is not None else None
+    return MllpListener(
+        device.address,
+        binding=binding,
+        chair_patient=_ChairPatient(station) if station is not None else None,
+        register=recorder.register_device if recorder is not None else None,
+    )
+
+
+class _ChairPatient:
+    """The pseudonymous code of the patient whose session this station is recording (None between sessions)."""
+
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self._cached: tuple[int, str] | None = None
+
+    def __call__(self) -> str | None:
+        session_id = self.station.session_id
+        if session_id is None:
+            return None
+        if self._cached is None or self._cached[0] != session_id:
+            patient = str(self.station.repository.session_detail(session_id).get("patient") or "")
+            self._cached = (session_id, patient)
+        return self._cached[1] or None
 
 
 def add_configured_devices(station: Station, config: StationConfig | None = None) -> list[str]:

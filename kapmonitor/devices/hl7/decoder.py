@@ -16,9 +16,9 @@ class Hl7Decoder(Decoder):
     protocol = "hl7-pcd01"
     max_buffer = MAX_MESSAGE
 
-    def __init__(self, max_message: int = MAX_MESSAGE) -> None:
+    def __init__(self, max_message: int = MAX_MESSAGE, mode: str | None = None) -> None:
         super().__init__()
-        self.framer = MessageFramer(max_message)
+        self.framer = MessageFramer(max_message, mode)
         self.reader = MessageReader()
 
     def feed_messages(self, data: bytes) -> list[ParsedMessage | FramingProblem]:
@@ -26,7 +26,7 @@ class Hl7Decoder(Decoder):
         try:
             return self._read(self.framer.feed(data))
         except Exception as exc:  # noqa: BLE001 - a framing bug must not take the monitor's stream down
-            self.framer = MessageFramer(self.framer.max_message)
+            self.framer = MessageFramer(self.framer.max_message, self.framer.mode)
             self.stats.resyncs += 1
             return [FramingProblem("internal", self.stats.bytes_in, f"framing reset after {type(exc).__name__}")]
 

@@ -45,9 +45,9 @@ class MessageFramer:
     """Finds messages in a stream. The first byte that is not white space decides the mode: ``0x0B`` MLLP,
     anything else plain text. An MLLP stream may still carry stray bytes between frames (reported as garbage)."""
 
-    def __init__(self, max_message: int = MAX_MESSAGE) -> None:
+    def __init__(self, max_message: int = MAX_MESSAGE, mode: str | None = None) -> None:
         self.max_message = max_message
-        self.mode: str | None = None  # "mllp" | "text"
+        self.mode = mode  # "mllp" | "text"; None: decided by the first byte that is not white space
         self._buf = bytearray()
         self._base = 0  # stream offset of _buf[0]
         self._in_frame = False
