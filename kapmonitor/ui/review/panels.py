@@ -151,7 +151,8 @@ class CursorReadout(QGroupBox):
         fit_rows(self.table)
 
     def column(self, column: int) -> list[str]:
-        return [self.table.item(row, column).text() for row in range(self.table.rowCount())]
+        items = (self.table.item(row, column) for row in range(self.table.rowCount()))
+        return [item.text() if item is not None else "" for item in items]
 
 
 class RangeStatistics(QGroupBox):
@@ -244,7 +245,8 @@ class RangeStatistics(QGroupBox):
         fit_rows(self.table)
 
     def column(self, column: int) -> list[str]:
-        return [self.table.item(row, column).text() for row in range(self.table.rowCount())]
+        items = (self.table.item(row, column) for row in range(self.table.rowCount()))
+        return [item.text() if item is not None else "" for item in items]
 
 
 class SignOffPanel(QGroupBox):
