@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from kapmonitor.bed.devices import add_configured_devices
 from kapmonitor.devices.base import SerialSettings
 from kapmonitor.devices.config import (
     DeviceConfig,
     StationConfig,
     StationConfigError,
-    add_configured_devices,
     config_path,
     load,
     save,

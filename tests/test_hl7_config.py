@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kapmonitor.devices.config import DeviceConfig, StationConfig, StationConfigError, load, parse, save, transport_for
+from kapmonitor.bed.devices import transport_for
+from kapmonitor.devices.config import DeviceConfig, StationConfig, StationConfigError, load, parse, save
 from kapmonitor.devices.links.mllp import Binding, MllpListener
 
 

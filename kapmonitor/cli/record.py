@@ -31,7 +31,8 @@ def _known(protocol: str, option: str) -> None:
 
 def _add_device(station: Station, protocol: str, address: str) -> None:
     if descriptor(protocol).link == "network":  # a listener: every monitor that connects records to this bed
-        from kapmonitor.devices.config import DeviceConfig, transport_for
+        from kapmonitor.bed.devices import transport_for
+        from kapmonitor.devices.config import DeviceConfig
 
         station.add_transport(transport_for(DeviceConfig(protocol, "network", address), station))
         return

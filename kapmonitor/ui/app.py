@@ -187,8 +187,8 @@ def _offer_recovery(station: Station, window: MainWindow) -> None:
 
 def _add_configured_devices(station: Station, window: MainWindow) -> None:
     """The devices saved in the Devices window; a bad file is shown, and the monitor opens without them."""
+    from kapmonitor.bed.devices import add_configured_devices
     from kapmonitor.core.errors import UserError
-    from kapmonitor.devices.config import add_configured_devices
 
     try:
         problems = add_configured_devices(station)

@@ -29,7 +29,7 @@ from kapmonitor.ui.background import BackgroundTask
 from kapmonitor.ui.devices.link_test_panel import LinkTestPanel
 from kapmonitor.ui.widgets.pick_table import pick_table
 
-Port = dict[str, object]  # as kapmonitor.cli.devices.list_serial_ports gives them
+Port = dict[str, object]  # as kapmonitor.devices.links.ports.list_serial_ports gives them
 Assign = Callable[[DeviceConfig, Transport], None]
 PARITIES = {"N": "None", "E": "Even", "O": "Odd"}
 FLOWS = ("None", "XON/XOFF", "RTS/CTS")
@@ -37,7 +37,7 @@ STOP_BITS = ("1", "1.5", "2")
 
 
 def default_port_lister() -> list[Port]:
-    from kapmonitor.cli.devices import list_serial_ports
+    from kapmonitor.devices.links.ports import list_serial_ports
 
     return list_serial_ports()
 
