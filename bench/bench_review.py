@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from bench.fixtures import record_review_session
 from bench.harness import Figure, median, percentile
+from kapmonitor.bed.records import ClinicRecords
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.analysis import session_series
 from kapmonitor.export.loader import SessionData, load_session
@@ -36,8 +37,9 @@ def _open_and_draw(url: str, session_id: int, alarms: tuple) -> float:  # type: 
 
     app = QApplication.instance() or QApplication([])
     engine = engine_for(url)
+    records = ClinicRecords(engine)
     started = time.perf_counter()
-    window = open_review(engine, session_id, author="bench", alarms=alarms)
+    window = open_review(records, session_id, author="bench", alarms=alarms)
     window.resize(1800, 1050)
     app.processEvents()
     window.repaint()  # a synchronous paint of everything, as the first frame on screen
@@ -57,7 +59,7 @@ def _pan_and_zoom(url: str, session_id: int, alarms: tuple) -> list[float]:  # t
 
     app = QApplication.instance() or QApplication([])
     engine = engine_for(url)
-    window = open_review(engine, session_id, author="bench", alarms=alarms)
+    window = open_review(ClinicRecords(engine), session_id, author="bench", alarms=alarms)
     window.resize(1800, 1050)
     app.processEvents()
     window.repaint()

@@ -3,23 +3,17 @@ sounding, for the alarm UI tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ui_station_double import StationDouble
 
-from kapmonitor.alarms import AlarmEngine, AlarmEvent, LimitProfile
+from kapmonitor.alarms import AlarmEvent
 from kapmonitor.core.readings import Item
 from kapmonitor.ui.live.tones import Backend, TonePlayer
 
 
 class AlarmStationDouble(StationDouble):
-    def __init__(self) -> None:
-        super().__init__()
-        self.alarm_engine = AlarmEngine(LimitProfile.builtin("kap-clinic"))
-        self.alarm_sinks: list[Callable[[Sequence[AlarmEvent]], None]] = []
-
-    def subscribe_alarms(self, sink: Callable[[Sequence[AlarmEvent]], None]) -> None:
-        self.alarm_sinks.append(sink)
+    """Its alarm engine (kap-clinic) sees what is published, and the alarm tick is delivered on request."""
 
     def publish(self, items: Sequence[Item]) -> None:
         super().publish(items)

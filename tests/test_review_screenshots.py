@@ -19,6 +19,7 @@ from screen_fit import DESK, LAPTOP, fits
 from test_ui_screenshots import pixels_near
 
 from bench import fixtures
+from kapmonitor.bed.records import ClinicRecords
 from kapmonitor.store.db import open_database
 from kapmonitor.ui.review.window import ReviewWindow, open_review
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
@@ -40,7 +41,12 @@ def _window(
     engine, written = recorded
     clock = written.t0_us + written.duration_s * S + 20 * 60 * S
     window = open_review(
-        engine, written.session_id, author="Dr. A. Lee", alarms=written.alarms, theme=theme, clock=lambda: clock
+        ClinicRecords(engine),
+        written.session_id,
+        author="Dr. A. Lee",
+        alarms=written.alarms,
+        theme=theme,
+        clock=lambda: clock,
     )  # type: ignore[arg-type]
     qtbot.addWidget(window)
     qtbot.waitExposed(window)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from ui_station_double import StationDouble
 
 from bench import fixtures
+from kapmonitor.bed.records import ClinicRecords
 from kapmonitor.export.loader import load_session
 from kapmonitor.session.entries import Addendum, SignOff
 from kapmonitor.store.clinical_log import ClinicalLog
@@ -59,7 +60,11 @@ def written(recorded_file: tuple[Path, fixtures.RecordedReview]) -> fixtures.Rec
 @pytest.fixture
 def browser(qtbot: QtBot, engine: Engine, written: fixtures.RecordedReview) -> SessionBrowser:
     found = SessionBrowser(
-        engine, author="Dr. A. Lee", alarm_log=lambda _id: written.alarms, theme=DARK, clock=lambda: CLOCK_US
+        ClinicRecords(engine),
+        author="Dr. A. Lee",
+        alarm_log=lambda _id: written.alarms,
+        theme=DARK,
+        clock=lambda: CLOCK_US,
     )
     qtbot.addWidget(found)
     return found
@@ -100,7 +105,7 @@ def test_a_session_that_cannot_be_opened_says_so_in_the_browser(browser: Session
 
 def test_a_session_without_recorded_data_opens_with_its_record(qtbot: QtBot, engine: Engine) -> None:
     empty = SessionRepository(engine).start_session("KAP-0100", "iv-infusion")
-    window = ReviewWindow(load_session(engine, empty), engine=engine, author="Dr. A. Lee", theme=DARK)
+    window = ReviewWindow(load_session(engine, empty), records=ClinicRecords(engine), author="Dr. A. Lee", theme=DARK)
     qtbot.addWidget(window)
     assert window.tracks.row_metrics == [()]
     assert window.tracks.titles[0].toPlainText() == "Nothing was recorded in this session"
@@ -218,7 +223,7 @@ def test_the_header_names_room_and_nurse_from_the_session_and_says_when_none_was
 ) -> None:
     assert f"room 3  \u00b7  nurse {fixtures.NURSE}" in window.header.text()
     bare = SessionRepository(engine).start_session("KAP-0101", "iv-infusion")
-    other = ReviewWindow(load_session(engine, bare), engine=engine, theme=DARK)
+    other = ReviewWindow(load_session(engine, bare), records=ClinicRecords(engine), theme=DARK)
     qtbot.addWidget(other)
     assert "no room recorded  \u00b7  no nurse recorded" in other.header.text()
     assert "?" not in other.header.text()
@@ -329,8 +334,8 @@ def test_signing_needs_a_name(qtbot: QtBot, window: ReviewWindow, engine: Engine
 def test_a_logged_in_nurse_cannot_sign_and_a_clinician_signs_in_their_own_name(
     window: ReviewWindow, engine: Engine, written  # noqa: ANN001
 ) -> None:
+    from kapmonitor.core.access import User
     from kapmonitor.store.audit import AuditTrail
-    from kapmonitor.store.users import User
 
     window.user = User("rn.kim", frozenset({"nurse"}))
     assert window.sign() is False
@@ -373,8 +378,7 @@ def test_both_themes_apply(window: ReviewWindow) -> None:
 
 
 def test_the_main_windows_review_menu_opens_the_session_browser(qtbot: QtBot, engine: Engine, tmp_path: Path) -> None:
-    station = StationDouble()
-    station.database = engine
+    station = StationDouble(records=ClinicRecords(engine))
     main = MainWindow(station, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(main)
     main.plot_timer.stop()

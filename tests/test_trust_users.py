@@ -6,9 +6,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
+from kapmonitor.core.access import PERMISSIONS, User, require
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
-from kapmonitor.store.users import LOGIN_FAILED, MAX_FAILED_LOGINS, PERMISSIONS, User, UserDirectory, require
+from kapmonitor.store.users import LOGIN_FAILED, MAX_FAILED_LOGINS, UserDirectory
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tests only: real accounts use defaults
 

@@ -214,7 +214,7 @@ def test_closing_the_window_stops_the_bar(bed: Bed) -> None:
 
 
 def test_the_logged_in_user_acknowledges_not_the_computer_account(bed: Bed) -> None:
-    from kapmonitor.store.users import User
+    from kapmonitor.core.access import User
 
     bed.window.set_user(User("rn.okafor", frozenset({"nurse"})))
     bed.spo2((80, 0), (79, 11))

@@ -13,9 +13,9 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from kapmonitor.bed.station import Station
+from kapmonitor.core.access import User
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Reading
-from kapmonitor.store.users import User
 from kapmonitor.ui.live.alarm_limits import OFF, AlarmLimitsDialog
 from kapmonitor.ui.theme import DARK
 

@@ -52,7 +52,7 @@ def test_the_alarm_log_of_a_resumed_session_is_shown_in_time_order(qtbot: QtBot,
         window.show()
         panel.dock.show()
         qtbot.waitUntil(lambda: panel.dock.height() >= LOG_HEIGHT - 10)  # room for rows, not a two-row sliver
-        panel.show_stored(station.database, session)  # the stored log again (and the live event again): no repeats
+        panel.show_stored(station.records, session)  # the stored log again (and the live event again): no repeats
         panel.log_view.add_events([live])
         assert panel.log_view.rows() == rows
     finally:

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from kapmonitor.store.users import User
+from kapmonitor.core.access import User
 from kapmonitor.ui import app
 from kapmonitor.ui.live.main_window import MainWindow
 

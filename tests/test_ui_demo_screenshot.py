@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from kapmonitor.bed.demo import ALREADY_MINUTES, demo_scenario, start_demo
 from kapmonitor.bed.station import Station
+from kapmonitor.core.access import User
 from kapmonitor.store.clinical_log import session_record
-from kapmonitor.store.users import User
 from kapmonitor.ui.live.main_window import MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
 

@@ -20,7 +20,6 @@ from kapmonitor.core.readings import Reading
 from kapmonitor.store.users import UserDirectory
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.access.lock_screen import MONITORING_CONTINUES, InactivityLock
-from kapmonitor.ui.access.permissions import install_trust
 from kapmonitor.ui.live.main_window import MainWindow
 
 DEV = "nonin-df7@/dev/ttyUSB0"
@@ -40,12 +39,12 @@ def bed(qtbot, tmp_path: Path) -> Iterator[tuple[MainWindow, Station, ScriptedMo
     monitor = ScriptedMonitor(DEV)
     station.add_transport(monitor)
     station.start()
-    directory = UserDirectory(station.database)
+    directory = station.records.users
     admin = directory.create_first_admin("ada", PASSWORD)
     nina = directory.add_user(admin, "nina", "nurse", PASSWORD)
     window = MainWindow(station, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
-    install_trust(window, directory, nina)
+    window.log_in(nina)
     window.resize(1280, 800)
     window.show()
     try:

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QApplication
 from sqlalchemy import Engine
 from ui_station_double import StationDouble
 
+from kapmonitor.bed.records import ClinicRecords
+from kapmonitor.core.access import User
 from kapmonitor.core.errors import UserError
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
@@ -19,10 +21,10 @@ from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recovery import InterruptedSession
 from kapmonitor.store.repository import SessionRepository
-from kapmonitor.store.users import MAX_FAILED_LOGINS, User, UserDirectory
+from kapmonitor.store.users import MAX_FAILED_LOGINS, UserDirectory
 from kapmonitor.ui import app, recovery_prompt
 from kapmonitor.ui.access.login_dialog import PASSWORDS_DIFFER, LoginDialog
-from kapmonitor.ui.access.permissions import DEMO_USER, install_trust
+from kapmonitor.ui.access.permissions import DEMO_USER
 from kapmonitor.ui.access.users_window import UsersWindow
 from kapmonitor.ui.live.main_window import MainWindow
 
@@ -32,8 +34,13 @@ TECHNICIAN = User("tim", frozenset({"technician"}))
 
 
 @pytest.fixture
-def directory(engine: Engine) -> UserDirectory:
-    return UserDirectory(engine)
+def records(engine: Engine) -> ClinicRecords:
+    return ClinicRecords(engine)
+
+
+@pytest.fixture
+def directory(records: ClinicRecords) -> UserDirectory:
+    return records.users
 
 
 def fill(dialog: LoginDialog, name: str, password: str, repeat: str | None = None) -> None:
@@ -100,8 +107,8 @@ def test_administrators_add_users_with_roles_and_others_cannot_open_the_window(
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path, directory: UserDirectory) -> MainWindow:  # noqa: ANN001
-    win = MainWindow(StationDouble(), store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+def window(qtbot, tmp_path: Path, records: ClinicRecords) -> MainWindow:  # noqa: ANN001
+    win = MainWindow(StationDouble(records), store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     return win
 
@@ -114,7 +121,7 @@ def open_record(window: MainWindow) -> None:
 def test_a_technician_sees_the_clinical_panels_greyed_with_the_reason(
     window: MainWindow, directory: UserDirectory
 ) -> None:
-    install_trust(window, directory, TECHNICIAN)
+    window.log_in(TECHNICIAN)
     open_record(window)
     dock = window.clinical
     assert dock is not None
@@ -131,14 +138,14 @@ def test_a_technician_sees_the_clinical_panels_greyed_with_the_reason(
 
 
 def test_a_nurses_entries_carry_her_name(window: MainWindow, directory: UserDirectory) -> None:
-    install_trust(window, directory, NURSE)
+    window.log_in(NURSE)
     open_record(window)
     assert window.clinical is not None and window.clinical.ctx.author == "nina"
     assert window.clinical.doses.isEnabled() and window.clinical.ratings.isEnabled()
 
 
 def test_the_demo_runs_as_the_demo_user_and_says_so(window: MainWindow, directory: UserDirectory) -> None:
-    install_trust(window, directory, directory.demo_user())
+    window.log_in(directory.demo_user())
     assert window.current_user is not None and window.current_user.is_demo
     assert window.trust.user_label.text() == DEMO_USER == "DEMO USER"
 

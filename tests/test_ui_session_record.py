@@ -9,9 +9,9 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from kapmonitor.bed.station import Station
+from kapmonitor.core.access import User
 from kapmonitor.store.clinical_log import session_record
 from kapmonitor.store.tables import ClinicalEntryRow, Session
-from kapmonitor.store.users import User
 from kapmonitor.ui.live.main_window import MainWindow
 
 

@@ -1,8 +1,9 @@
 """A stand-in for kapmonitor.bed.station.Station for window tests that script exact values and link states: the
-same API the window uses, a real Hub and LiveBuffers, no devices or database. Tests publish real Readings and
-WaveChunks through it (tests/test_ui_app.py and the session tests run the real Station instead).
+same port the window uses (kapmonitor.bed.port.BedPort), a real Hub, LiveBuffers and alarm engine, no devices,
+and no database unless the test hands it ``records``. Tests publish real Readings and WaveChunks through it
+(tests/test_ui_app.py and the session tests run the real Station instead).
 
-Only ``publish`` and ``set_statuses`` are test conveniences.
+Only ``publish`` and ``set_statuses`` are test conveniences; limit changes are applied but not audited.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kapmonitor.alarms import AlarmEngine, AlarmEvent, LimitProfile
+from kapmonitor.alarms.ticker import AlarmSink
+from kapmonitor.bed.port import Records
 from kapmonitor.core.hub import Hub
 from kapmonitor.core.live import LiveBuffers
 from kapmonitor.core.readings import Item, Reading, WaveChunk
 from kapmonitor.devices.base import LinkStats
-from kapmonitor.devices.links.transport import DeviceStatus, LinkState
+from kapmonitor.devices.links.transport import DeviceStatus, LinkState, Transport
 
 OXIMETER = "nonin-df7@/tmp/kapmonitor/nonin-df7"
 CUFF = "suntech-advantage@sim"
 
 
 class StationDouble:
-    def __init__(self) -> None:
+    def __init__(self, records: Records | None = None) -> None:
         self.hub = Hub()
         self.buffers = LiveBuffers()
         self.hub.subscribe(self.buffers.write)
@@ -32,7 +36,11 @@ class StationDouble:
         self.stopped_sessions: list[int] = []
         self.fail_next_start: Exception | None = None
         self._statuses: list[DeviceStatus] = []
-        self.engine = None
+        self.records = records
+        self.user = ""
+        self.alarm_engine = AlarmEngine(LimitProfile.builtin("kap-clinic"))
+        self.alarm_sinks: list[AlarmSink] = []
+        self._transports: list[Transport] = []
         self.simulated: list[str] = []
         self.unavailable: set[str] = set()  # protocols add_simulated refuses, as a build without them would
         self.running = False
@@ -42,7 +50,7 @@ class StationDouble:
     def statuses(self) -> list[DeviceStatus]:
         return list(self._statuses)
 
-    def start_session(self, patient: str, protocol: str = "") -> int:
+    def start_session(self, patient: str, protocol: str = "", *, room: str = "", prescriber: str = "") -> int:
         if self.fail_next_start is not None:
             error, self.fail_next_start = self.fail_next_start, None
             raise error
@@ -55,6 +63,33 @@ class StationDouble:
             self.stopped_sessions.append(self.session_id)
         self.session_id = None
 
+    def resume_session(self, session_id: int, *, user: str = "") -> None:
+        self.session_id = session_id
+
+    def subscribe_alarms(self, sink: AlarmSink) -> None:
+        self.alarm_sinks.append(sink)
+
+    def change_alarm_limit(
+        self, key: str, *, reason: str = "", user: str | None = None, now_us: int | None = None, **changes: object
+    ) -> list[AlarmEvent]:
+        who = self.user if user is None else user
+        return self.alarm_engine.override_limit(key, user=who, reason=reason, now_us=now_us, **changes)
+
+    def set_alarm_profile(self, profile: LimitProfile, *, user: str | None = None) -> list[AlarmEvent]:
+        return self.alarm_engine.set_profile(profile)
+
+    @property
+    def transports(self) -> list[Transport]:
+        return list(self._transports)
+
+    def add_transport(self, transport: Transport) -> None:
+        self._transports.append(transport)
+
+    def remove_transport(self, transport: Transport) -> None:
+        if transport in self._transports:
+            self._transports.remove(transport)
+            transport.stop()
+
     def subscribe(self, sink) -> None:  # noqa: ANN001 - a hub Sink
         self.hub.subscribe(sink)
 
@@ -63,6 +98,10 @@ class StationDouble:
             raise KeyError(f"unknown protocol {protocol!r}")
         self.simulated.append(protocol)
         return protocol
+
+    def add_simulated_bluetooth(self, profiles: tuple[str, ...] = (), *, address: str = "") -> object:
+        self.simulated.append("+".join(profiles) or "ble")
+        return address
 
     def start(self) -> None:
         """The real Station starts its hub thread here; the double delivers synchronously in ``publish``."""

@@ -1,71 +1,29 @@
-"""Clinic user accounts: who may do what, passwords kept as argon2id hashes, logins and changes audited.
+"""Clinic user accounts: passwords kept as argon2id hashes, logins and changes audited.
 
-Roles and what each may do are data (``PERMISSIONS``): technicians set up devices and alarm profiles, nurses
-enter doses, ratings and notes, clinicians sign sessions (all three may change alarm limits for one session),
-administrators manage users. A person can hold several roles. The first account on a fresh database must be
-an administrator.
+Who may do what (roles, permissions, ``User``) is ``kapmonitor.core.access``. The first account on a fresh
+database must be an administrator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, exc, func, insert, select, update
 
+from kapmonitor.core.access import DEMO_USERNAME, MIN_PASSWORD_LENGTH, ROLES, User, require
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.tables import UserAccount
 
-ROLES = ("nurse", "clinician", "technician", "administrator")
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "technician": frozenset({"device.configure", "alarm_profile.edit", "alarm.session_limits"}),
-    "nurse": frozenset({"dose.enter", "rating.enter", "note.enter", "alarm.session_limits"}),
-    "clinician": frozenset({"session.sign", "alarm.session_limits"}),
-    "administrator": frozenset({"user.manage"}),
-}
 MAX_FAILED_LOGINS = 5
-MIN_PASSWORD_LENGTH = 8
-DEMO_USERNAME = "demo"
 DEMO_ROLES = frozenset({"nurse", "clinician"})
 # One message for an unknown name and a wrong password, so a login screen does not tell which names exist.
 LOGIN_FAILED = "wrong user name or password"
 
 _users = UserAccount.__table__
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    roles: frozenset[str]
-
-    @property
-    def permissions(self) -> frozenset[str]:
-        return frozenset().union(*(PERMISSIONS[r] for r in self.roles))
-
-    def may(self, permission: str) -> bool:
-        return permission in self.permissions
-
-    @property
-    def is_demo(self) -> bool:
-        return self.username == DEMO_USERNAME
-
-
-def roles_granting(permission: str) -> list[str]:
-    return [role for role in ROLES if permission in PERMISSIONS[role]]
-
-
-def require(user: User, permission: str) -> None:
-    """Raise a UserError naming the missing permission unless ``user`` holds it."""
-    if user.may(permission):
-        return
-    if not roles_granting(permission):
-        raise UserError(f"'{permission}' is not a kapmonitor permission")
-    needed = " or ".join(roles_granting(permission))
-    raise UserError(f"{user.username} may not do this: it needs the '{permission}' permission ({needed})")
 
 
 def _roles(roles: str | Iterable[str]) -> frozenset[str]:

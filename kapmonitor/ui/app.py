@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication, QObject
 
     from kapmonitor.bed.station import Station
-    from kapmonitor.store.users import User
+    from kapmonitor.core.access import User
     from kapmonitor.ui.live.main_window import MainWindow
 
 NO_DISPLAY = (
@@ -141,7 +141,7 @@ def run(db_url: str | None, demo: bool) -> int:
         if user is None:
             return 0  # the login was cancelled: nothing was started
         window = MainWindow(station, demo=demo)
-        _install_trust(station, window, user)
+        window.log_in(user)
         _offer_recovery(station, window)
         if demo:
             try:
@@ -156,7 +156,8 @@ def run(db_url: str | None, demo: bool) -> int:
         with _quit_on_interrupt(app, window):
             code = app.exec()
         window.close()
-        window.trust.stop()  # type: ignore[attr-defined]  # the inactivity lock stops watching input
+        if window.trust is not None:
+            window.trust.stop()  # the inactivity lock stops watching input
         return code
     finally:
         station.stop()
@@ -164,18 +165,10 @@ def run(db_url: str | None, demo: bool) -> int:
 
 def _log_in(station: Station, demo: bool) -> User | None:
     """The demo runs as the demo user; otherwise the login dialog (first-run administrator set-up included)."""
-    from kapmonitor.store.users import UserDirectory
     from kapmonitor.ui.access.login_dialog import log_in
 
-    directory = UserDirectory(station.database, audit=station.audit)
+    directory = station.records.users
     return directory.demo_user() if demo else log_in(directory)
-
-
-def _install_trust(station: Station, window: MainWindow, user: User) -> None:
-    from kapmonitor.store.users import UserDirectory
-    from kapmonitor.ui.access.permissions import install_trust
-
-    install_trust(window, UserDirectory(station.database, audit=station.audit), user)
 
 
 def _offer_recovery(station: Station, window: MainWindow) -> None:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from kapmonitor.store.recovery import InterruptedSession
-
-if TYPE_CHECKING:
-    from kapmonitor.bed.station import Station
-    from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.bed.port import BedPort, InterruptedSession
+from kapmonitor.ui.live.main_window import MainWindow
 
 RESUME, CLOSE, LATER = "resume", "close", "later"
 Ask = Callable[[InterruptedSession, "QWidget | None"], str]
@@ -42,17 +38,20 @@ def ask(found: InterruptedSession, parent: QWidget | None) -> str:
     return RESUME if clicked is resume else CLOSE if clicked is close else LATER
 
 
-def offer_recovery(station: Station, window: MainWindow, asking: Ask | None = None) -> int | None:
+def offer_recovery(station: BedPort, window: MainWindow, asking: Ask | None = None) -> int | None:
     """Ask about every interrupted session (``asking``: default :func:`ask`, a dialog); returns the id of
     the one resumed (only one session runs at a time)."""
+    records = station.records
+    if records is None:
+        return None
     resumed: int | None = None
-    for found in station.recovery.interrupted():
+    for found in records.interrupted_sessions():
         choice = (asking or ask)(found, window)
         if choice == RESUME and station.session_id is None:
             station.resume_session(found.session_id, user=station.user)
-            protocol = str(station.repository.session_detail(found.session_id).get("protocol") or "")
+            protocol = records.session_protocol(found.session_id)
             window.session_panel.show_resumed(found.session_id, found.patient, protocol, found.start_us)
             resumed = found.session_id
         elif choice == CLOSE:
-            station.recovery.close_interrupted(found.session_id, user=station.user)
+            records.close_interrupted(found.session_id, user=station.user)
     return resumed

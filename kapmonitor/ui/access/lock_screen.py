@@ -6,19 +6,27 @@ behind it, and the lock screen itself shows the big numbers in their current (al
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from kapmonitor.bed.port import UserAccounts
+from kapmonitor.core.access import User
 from kapmonitor.core.errors import UserError
-from kapmonitor.store.users import User, UserDirectory
 from kapmonitor.ui.access.login_dialog import sentence
-
-if TYPE_CHECKING:
-    from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.live.tiles import NumericTile
+from kapmonitor.ui.theme import Theme
 
 LOCK_AFTER_MIN = 5.0
 MONITORING_CONTINUES = "Locked \u2014 monitoring, recording and alarms continue"
@@ -40,19 +48,31 @@ def _font(px: int, bold: bool = True) -> QFont:
 
 class LockScreen(QWidget):
     """Covers the whole main window. Anyone with an account can unlock; unlocking as someone else switches
-    the window to that user."""
+    the window to that user (``unlocked``). While locked, what ``covered`` returns (the menu bar, the central
+    widget, the clinical dock) is disabled so keyboard focus cannot reach it; ``tiles`` are shown as they are."""
 
-    def __init__(self, window: MainWindow, directory: UserDirectory) -> None:
+    def __init__(
+        self,
+        window: QMainWindow,
+        directory: UserAccounts,
+        *,
+        tiles: Sequence[NumericTile],
+        theme: Callable[[], Theme],
+        current_user: Callable[[], User | None],
+        unlocked: Callable[[User], None],
+        covered: Callable[[], Sequence[QWidget | None]],
+    ) -> None:
         super().__init__(window)
         self.window_ = window
         self.directory = directory
+        self.theme, self.current_user, self.unlocked, self.covered = theme, current_user, unlocked, covered
         self.setObjectName("lockScreen")
         self.setAutoFillBackground(True)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.status_label = QLabel(MONITORING_CONTINUES)
         self.status_label.setFont(_font(32))
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.values = {tile: QLabel("") for tile in window.tiles}
+        self.values = {tile: QLabel("") for tile in tiles}
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("user name")
         self.name_edit.setMinimumWidth(220)
@@ -101,26 +121,25 @@ class LockScreen(QWidget):
 
     def refresh(self) -> None:
         """The tiles' numbers in the colours the tiles draw them in now (an alarm colour included)."""
-        theme = self.window_.theme
+        theme = self.theme()
         self.setStyleSheet(f"#lockScreen {{ background: {theme.background}; }} QLabel {{ color: {theme.text}; }}")
         for tile, label in self.values.items():
             text = tile.value_label.text()
-            label.setText(f"{_title(tile)} {text}")
+            label.setText(f"{tile.title_label.text()} {text}")
             label.setStyleSheet(f"color: {tile.value_colour or theme.text};")
         self.setGeometry(self.window_.rect())
 
     def lock(self) -> None:
         if self.locked:
             return
-        user = self.window_.current_user
+        user = self.current_user()
         self.name_edit.setText(user.username if user is not None else "")
         self.password_edit.clear()
         self.message_label.setText("")
         demo = user is not None and user.is_demo
         self.password_edit.setVisible(not demo)  # the demo account has no password to type
         self.refresh()
-        behind = (self.window_.menuBar(), self.window_.centralWidget(), self.window_.clinical)
-        self._covered = [w for w in behind if w is not None and w.isEnabled()]
+        self._covered = [w for w in self.covered() if w is not None and w.isEnabled()]
         for widget in self._covered:
             widget.setEnabled(False)
         self.show()
@@ -129,7 +148,7 @@ class LockScreen(QWidget):
         (self.name_edit if demo else self.password_edit).setFocus()
 
     def unlock_clicked(self) -> None:
-        current = self.window_.current_user
+        current = self.current_user()
         name = self.name_edit.text().strip()
         if current is not None and current.is_demo and name == current.username:
             self.unlock(current)
@@ -149,12 +168,7 @@ class LockScreen(QWidget):
         for widget in self._covered:
             widget.setEnabled(True)
         self._covered = []
-        self.window_.set_user(user)
-
-
-def _title(tile: QWidget) -> str:
-    label = getattr(tile, "title_label", None)
-    return label.text() if isinstance(label, QLabel) else ""
+        self.unlocked(user)
 
 
 class InactivityLock(QObject):

@@ -13,8 +13,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapmonitor.bed.port import UserAccounts
+from kapmonitor.core.access import MIN_PASSWORD_LENGTH, User
 from kapmonitor.core.errors import UserError
-from kapmonitor.store.users import MIN_PASSWORD_LENGTH, User, UserDirectory
 from kapmonitor.ui import theme as themes
 
 FIRST_ADMIN_TITLE = "Set up kapmonitor"
@@ -35,7 +36,7 @@ def sentence(message: str) -> str:
 class LoginDialog(QDialog):
     """Asks who is at the monitor. ``user`` holds the result once the dialog is accepted."""
 
-    def __init__(self, directory: UserDirectory, parent: QWidget | None = None) -> None:
+    def __init__(self, directory: UserAccounts, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.directory = directory
         self.first_admin = directory.needs_first_admin()
@@ -103,7 +104,7 @@ class LoginDialog(QDialog):
         self.message_label.setText(text)
 
 
-def log_in(directory: UserDirectory, parent: QWidget | None = None) -> User | None:
+def log_in(directory: UserAccounts, parent: QWidget | None = None) -> User | None:
     """Show the dialog until someone logs in (their User) or it is cancelled (None)."""
     dialog = LoginDialog(directory, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:

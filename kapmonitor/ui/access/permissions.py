@@ -4,27 +4,30 @@ the inactivity lock."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
-from kapmonitor.store.users import ROLES, User, UserDirectory, roles_granting
+from kapmonitor.bed.port import UserAccounts
+from kapmonitor.core.access import ROLES, User, roles_granting
 from kapmonitor.ui.access.lock_screen import LOCK_AFTER_MIN, InactivityLock, LockScreen
 from kapmonitor.ui.access.users_window import UsersWindow
-
-if TYPE_CHECKING:
-    from kapmonitor.ui.clinical.dock import ClinicalDock
-    from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.clinical.dock import ClinicalDock
+from kapmonitor.ui.theme import Theme
 
 DEMO_USER = "DEMO USER"
-# Each clinical panel of the dock, the permission it needs, and what that lets someone do (for the tooltip).
-PANEL_PERMISSIONS = (
-    ("doses", "dose.enter", "enter doses"),
-    ("ratings", "rating.enter", "enter ratings"),
-    ("notes", "note.enter", "write notes and quick events"),
-)
+
+
+def panel_permissions(dock: ClinicalDock) -> tuple[tuple[QWidget, str, str], ...]:
+    """Each clinical panel of the dock, the permission it needs, and what that lets someone do (for the
+    tooltip)."""
+    return (
+        (dock.doses, "dose.enter", "enter doses"),
+        (dock.ratings, "rating.enter", "enter ratings"),
+        (dock.notes, "note.enter", "write notes and quick events"),
+    )
 
 
 def refusal_tip(user: User, permission: str, what: str) -> str:
@@ -47,8 +50,7 @@ def apply_permissions(dock: ClinicalDock, user: User | None) -> None:
     if user is None:
         return
     dock.ctx.author = user.username
-    for attribute, permission, what in PANEL_PERMISSIONS:
-        panel = getattr(dock, attribute)
+    for panel, permission, what in panel_permissions(dock):
         allowed = user.may(permission)
         tip = "" if allowed else refusal_tip(user, permission, what)
         panel.setEnabled(allowed)
@@ -62,11 +64,20 @@ def apply_permissions(dock: ClinicalDock, user: User | None) -> None:
 
 
 class TrustControls:
-    """The user label, the Users menu and the lock of one main window."""
+    """The user label, the Users menu and the lock of one main window, which builds them (``lock_screen``: the
+    LockScreen it made over itself) when logins start."""
 
-    def __init__(self, window: MainWindow, directory: UserDirectory, *, lock_after_min: float = LOCK_AFTER_MIN) -> None:
-        self.window = window
-        self.directory = directory
+    def __init__(
+        self,
+        window: QMainWindow,
+        directory: UserAccounts,
+        lock_screen: LockScreen,
+        *,
+        theme: Callable[[], Theme],
+        current_user: Callable[[], User | None],
+        lock_after_min: float = LOCK_AFTER_MIN,
+    ) -> None:
+        self.window, self.directory, self.theme, self.current_user = window, directory, theme, current_user
         self.user_label = QLabel("")
         self.user_label.setObjectName("userLabel")
         font = QFont()
@@ -81,18 +92,18 @@ class TrustControls:
         self.users_action = QAction("Manage users\u2026", window)
         menu.addAction(self.lock_action)
         menu.addAction(self.users_action)
-        self.lock_screen = LockScreen(window, directory)
+        self.lock_screen = lock_screen
         self.lock_action.triggered.connect(self.lock_screen.lock)
         self.users_action.triggered.connect(self.open_users)
         self.inactivity = InactivityLock(self.lock_screen, lock_after_min)
         self.users_window: UsersWindow | None = None
-        window.user_changed.connect(self.show_user)
-        if window.current_user is not None:
-            self.show_user(window.current_user)
+        user = current_user()
+        if user is not None:
+            self.show_user(user)
 
     def show_user(self, user: User) -> None:
         self.user_label.setText(user_text(user))
-        theme = self.window.theme
+        theme = self.theme()
         if user.is_demo:
             self.user_label.setStyleSheet(f"background: {theme.banner}; color: #ffffff; border-radius: 4px;")
         else:
@@ -101,7 +112,7 @@ class TrustControls:
         self.users_action.setToolTip("" if user.may("user.manage") else "Only an administrator manages users.")
 
     def open_users(self) -> UsersWindow | None:
-        user = self.window.current_user
+        user = self.current_user()
         if user is None or not user.may("user.manage"):
             return None
         self.users_window = UsersWindow(self.directory, user, self.window)
@@ -110,13 +121,3 @@ class TrustControls:
 
     def stop(self) -> None:
         self.inactivity.stop()
-
-
-def install_trust(
-    window: MainWindow, directory: UserDirectory, user: User, *, lock_after_min: float = LOCK_AFTER_MIN
-) -> TrustControls:
-    """Put the user label, the Users menu and the lock on ``window`` and make ``user`` its current user."""
-    controls = TrustControls(window, directory, lock_after_min=lock_after_min)
-    window.set_user(user)
-    window.trust = controls  # type: ignore[attr-defined]
-    return controls

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapmonitor.bed.port import UserAccounts
+from kapmonitor.core.access import MIN_PASSWORD_LENGTH, ROLES, User, require
 from kapmonitor.core.errors import UserError
-from kapmonitor.store.users import MIN_PASSWORD_LENGTH, ROLES, User, UserDirectory, require
 from kapmonitor.ui.access.login_dialog import sentence
 from kapmonitor.ui.widgets.pick_table import pick_table
 
@@ -29,7 +30,7 @@ ROLE_HELP = {
 
 
 class UsersWindow(QDialog):
-    def __init__(self, directory: UserDirectory, admin: User, parent: QWidget | None = None) -> None:
+    def __init__(self, directory: UserAccounts, admin: User, parent: QWidget | None = None) -> None:
         require(admin, "user.manage")  # the menu offers it only to administrators; this is the real check
         super().__init__(parent)
         self.directory = directory

@@ -8,13 +8,10 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from kapmonitor.core.live import LiveBuffers
 from kapmonitor.core.readings import Reading
-from kapmonitor.session.entries import BodyWeight
-from kapmonitor.session.templates import ProtocolTemplate
-from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.clinical.context import ClinicalContext, panel_stylesheet
 from kapmonitor.ui.clinical.discharge_dialog import DischargeDialog
 from kapmonitor.ui.clinical.dose_panel import DosePanel
@@ -119,47 +116,3 @@ class ClinicalDock(QDockWidget):
         self.setStyleSheet(panel_stylesheet(theme))
         self.prompts.apply_theme(theme)
         self.lane.apply_theme(theme)
-
-
-def attach_clinical(
-    window: QMainWindow,
-    record: SessionRecord,
-    template: ProtocolTemplate,
-    weight_kg: float | None,
-    *,
-    author: str = "nurse",
-    session_start_us: int | None = None,
-    readings: Callable[[], list[Reading]] | None = None,
-) -> ClinicalDock:
-    """Put the clinical dock on the right of a MainWindow and the event lane under its trends.
-
-    A weight different from the record's is recorded first (mg/kg needs it). Calling again for the next
-    session replaces the previous dock and lane.
-    """
-    now = window.clock()  # type: ignore[attr-defined]
-    if weight_kg is not None and record.weight_kg != weight_kg:
-        record.add(BodyWeight(t_us=now, entered_us=now, author=author, kg=weight_kg))
-    old = window.clinical  # type: ignore[attr-defined]
-    if old is not None:
-        window.removeDockWidget(old)
-        for shortcut in old.shortcuts:
-            shortcut.setParent(None)
-        old.lane.setParent(None)
-        old.deleteLater()
-    ctx = ClinicalContext(
-        record,
-        template,
-        window.clock,  # type: ignore[attr-defined]
-        author,
-        now if session_start_us is None else session_start_us,
-        readings or live_readings(window.station.buffers),  # type: ignore[attr-defined]
-    )
-    lane = EventLane(record)
-    lane.link_to(window.trends.rows[0])  # type: ignore[attr-defined]
-    window.curves_layout.addWidget(lane)  # type: ignore[attr-defined]
-    dock = ClinicalDock(ctx, lane)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.shortcuts = dock.notes.install_shortcuts(window)
-    window.clinical = dock  # type: ignore[attr-defined]
-    dock.apply_theme(window.theme)  # type: ignore[attr-defined]
-    return dock

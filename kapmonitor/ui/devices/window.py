@@ -4,7 +4,6 @@ link quality. Assigned devices are added to the station and saved in the station
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapmonitor.bed.port import DeviceControl
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.devices.config import DeviceConfig, StationConfig, config_path, load, save
@@ -35,18 +35,6 @@ from kapmonitor.ui.devices.serial_tab import Port, SerialTab, default_port_liste
 REFRESH_MS = 1000
 SIMULATED_BLUETOOTH = "ble-cuff+oximeter"
 BED_COLUMNS = ("Device", "State", "Frames", "Checksum errors", "Resyncs", "Bytes discarded", "Data age", "Message")
-
-
-class DeviceStation(Protocol):
-    """What the window needs from kapmonitor.bed.station.Station."""
-
-    def statuses(self) -> list[DeviceStatus]: ...
-
-    def add_transport(self, transport: Transport) -> None: ...
-
-    def add_simulated(self, protocol: str) -> Transport: ...
-
-    def add_simulated_bluetooth(self, profiles: tuple[str, ...] = ..., *, address: str = ...) -> Transport: ...
 
 
 def bed_row(status: DeviceStatus, now: int) -> tuple[str, ...]:
@@ -67,7 +55,7 @@ def bed_row(status: DeviceStatus, now: int) -> tuple[str, ...]:
 class DevicesWindow(QWidget):
     def __init__(
         self,
-        station: DeviceStation,
+        station: DeviceControl,
         *,
         theme: themes.Theme = themes.DARK,
         list_ports: Callable[[], list[Port]] = default_port_lister,

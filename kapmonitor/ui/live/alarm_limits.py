@@ -3,7 +3,7 @@ with a reason, the profile switched, blood-pressure limits set from the patient'
 overrides listed with who, when and why.
 
 Every change goes through the station (``change_alarm_limit`` / ``set_alarm_profile``), which applies it to the
-engine and writes it to the audit trail. Who may do what comes from ``kapmonitor.store.users.PERMISSIONS``.
+engine and writes it to the audit trail. Who may do what comes from ``kapmonitor.core.access.PERMISSIONS``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMenu,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -43,15 +40,13 @@ from kapmonitor.alarms.limits import (
     ProfileError,
     available_profiles,
 )
+from kapmonitor.bed.port import BedPort
+from kapmonitor.core.access import User, require
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.core.metrics import metric_info
-from kapmonitor.store.users import User, require
 from kapmonitor.ui.access.permissions import refusal_tip
 from kapmonitor.ui.theme import DARK, Theme, stylesheet
-
-if TYPE_CHECKING:
-    from kapmonitor.ui.live.main_window import MainWindow
 
 SESSION_LIMITS = "alarm.session_limits"
 PROFILE_EDIT = "alarm_profile.edit"
@@ -120,7 +115,7 @@ def change_words(override: LimitOverride) -> str:
     return ", ".join(parts) or "no change"
 
 
-def shown_any(value: Any) -> str:
+def shown_any(value: object) -> str:
     return shown(value) if value is None or isinstance(value, int | float) else str(value)
 
 
@@ -161,7 +156,7 @@ class AlarmLimitsDialog(QDialog):
 
     def __init__(
         self,
-        station: Any,
+        station: BedPort,
         user: User | None,
         *,
         theme: Theme = DARK,
@@ -301,9 +296,7 @@ class AlarmLimitsDialog(QDialog):
         return row
 
     def _latest(self, metric: str) -> float | None:
-        buffers = getattr(self.station, "buffers", None)
-        if buffers is None:
-            return None
+        buffers = self.station.buffers
         keys = [key for key in buffers.tracks() if key[1] == metric]
         latest = buffers.latest(keys[-1]) if keys else None
         return None if latest is None else latest.value
@@ -441,22 +434,3 @@ def _check(key: str, before: AlarmLimit, changes: dict[str, object]) -> None:
     problems = after.check()
     if problems:
         raise ProfileError(f"limit {key!r}: " + "; ".join(problems))
-
-
-def install_limits_action(window: MainWindow, station: Any, menu: QMenu) -> QAction | None:
-    """"Alarm limits…" in ``menu`` for a station that audits limit changes; opens :class:`AlarmLimitsDialog`
-    for the person logged in at ``window``."""
-    if not hasattr(station, "change_alarm_limit"):
-        return None
-    action = QAction("Alarm limits\u2026", window)
-
-    def open_dialog() -> None:
-        dialog = AlarmLimitsDialog(
-            station, window.current_user, theme=window.theme, clock=window.clock, parent=window
-        )
-        window.alarm_limits_dialog = dialog  # type: ignore[attr-defined]
-        dialog.show()
-
-    action.triggered.connect(open_dialog)
-    menu.addAction(action)
-    return action

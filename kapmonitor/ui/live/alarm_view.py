@@ -3,7 +3,7 @@ priority colour, the session's alarm log as a dock (View > Alarm log), and thera
 the screen dimmed and medium/low tones softer, while high-priority alarms stay fully audible and the bar
 stays bright.
 
-Installed by one call from MainWindow (:func:`install_alarm_panel`) so the window module stays about vitals.
+MainWindow builds one :class:`AlarmPanel` and places its bar; this module keeps the window module about vitals.
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from __future__ import annotations
 import getpass
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
-    QBoxLayout,
     QDockWidget,
     QHeaderView,
-    QLayout,
+    QMainWindow,
     QMenu,
     QTableWidget,
     QTableWidgetItem,
@@ -29,30 +27,18 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.alarms.events import AlarmEvent, AlarmState
+from kapmonitor.bed.port import Records
 from kapmonitor.core.clock import US_PER_S
-from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.ui.live.alarm_bar import ALARM_COLOURS, AlarmBar, AlarmSource
-from kapmonitor.ui.live.alarm_limits import install_limits_action
+from kapmonitor.ui.live.tiles import NumericTile
 from kapmonitor.ui.live.tones import TonePlayer
 from kapmonitor.ui.theme import Theme
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from kapmonitor.ui.live.main_window import MainWindow
-    from kapmonitor.ui.live.tiles import NumericTile
 
 log = logging.getLogger(__name__)
 
 THERAPY_ROOM_KEY = "view/therapy_room"
 LOG_HEIGHT = 220  # px: about six rows of the alarm log when it opens (Qt would give it two)
 DIM_ALPHA = 140  # of 255: the dimming over the window in therapy-room mode
-TILE_METRICS: dict[str, tuple[str, ...]] = {
-    "spo2_tile": ("spo2",),
-    "pulse_tile": ("pulse_rate", "heart_rate"),
-    "nibp_tile": ("nibp_systolic", "nibp_diastolic", "nibp_mean"),
-    "pi_tile": ("perfusion_index",),
-}
 # How the alarm log names the engine's states.
 STATE_WORDS = {
     "active": "raised",
@@ -137,20 +123,30 @@ class DimOverlay(QWidget):
 
 
 class AlarmPanel(QObject):
+    """The main window's alarms: the bar (the window puts it above the curves), the tiles of vitals in alarm in
+    their priority colour, the alarm log dock and therapy-room mode, with their View-menu entries. "Alarm
+    limits…" is offered in the same menu; the window opens the screen (:attr:`limits_requested`)."""
+
+    limits_requested = Signal()
+
     def __init__(
         self,
-        window: MainWindow,
+        window: QMainWindow,
         source: AlarmSource,
         *,
+        view_menu: QMenu,
+        tiles: Mapping[NumericTile, tuple[str, ...]],
+        theme: Callable[[], Theme],
+        clock: Callable[[], int],
+        store: QSettings,
         subscribe: Callable[[Callable[[Sequence[AlarmEvent]], None]], None] | None = None,
         user: Callable[[], str] | None = None,
         player: TonePlayer | None = None,
-        store: QSettings | None = None,
     ) -> None:
         super().__init__(window)
-        self.window, self.store = window, store if store is not None else window.store
+        self.window, self.store, self.tiles, self.theme = window, store, dict(tiles), theme
         # Who acknowledges: the person logged in at this station (the log keeps the name with each action).
-        self.bar = AlarmBar(source, user=user or (lambda: getpass.getuser()), clock=window.clock, player=player)
+        self.bar = AlarmBar(source, user=user or (lambda: getpass.getuser()), clock=clock, player=player)
         self.log_view = AlarmLogView()
         self.dock = QDockWidget("Alarm log", window)
         self.dock.setObjectName("alarmLog")
@@ -161,26 +157,17 @@ class AlarmPanel(QObject):
         central = window.centralWidget()
         if central is None:
             raise TypeError("the alarm panel goes into a window whose central widget is built")
-        # Above the curves, beside the big numbers: the tile column is as tall as the window allows already.
-        curves = _layout_holding(central.layout(), window.pleth)
-        if curves is not None:
-            curves.insertWidget(0, self.bar)
-        else:
-            top = central.layout()
-            if not isinstance(top, QBoxLayout):
-                raise TypeError("the alarm bar needs the window's central widget laid out in a box layout")
-            top.insertWidget(1, self.bar)
         self.overlay = DimOverlay(central)
-        self.limits_action: QAction | None = None  # View > Alarm limits…, for a station that audits changes
         self._incoming: deque[AlarmEvent] = deque()  # filled on the alarm-tick thread, emptied here
         if subscribe is not None:
             subscribe(self._incoming.extend)
         self._theme: Theme | None = None
-        self._menu(window)
+        self._menu(view_menu)
         self.set_therapy_room(str(self.store.value(THERAPY_ROOM_KEY, "false")) == "true")
         self.bar.refreshed.connect(self.refresh)
         window.installEventFilter(self)
         self.refresh()
+        QTimer.singleShot(0, self.refresh)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if watched is self.window and event.type() == QEvent.Type.Close:
@@ -189,19 +176,17 @@ class AlarmPanel(QObject):
             self.bar.player.stop()  # a tone still playing through a player command ends with the window
         return False
 
-    def _menu(self, window: MainWindow) -> None:
-        view = next(
-            (a.menu() for a in window.menuBar().actions() if a.menu() and a.text().replace("&", "") == "View"),
-            None,
-        )
-        menu: QMenu = view if isinstance(view, QMenu) else window.menuBar().addMenu("&View")
+    def _menu(self, menu: QMenu) -> None:
         menu.addSeparator()
-        self.therapy_action = QAction("Therapy-room mode (dim, softer medium/low tones)", window, checkable=True)
+        self.therapy_action = QAction("Therapy-room mode (dim, softer medium/low tones)", self.window, checkable=True)
         self.therapy_action.toggled.connect(self.set_therapy_room)
         menu.addAction(self.therapy_action)
         log_action = self.dock.toggleViewAction()
         log_action.setText("Alarm log")
         menu.addAction(log_action)
+        self.limits_action = QAction("Alarm limits\u2026", self.window)
+        self.limits_action.triggered.connect(self.limits_requested)
+        menu.addAction(self.limits_action)
         self.view_menu = menu
 
     @property
@@ -221,10 +206,10 @@ class AlarmPanel(QObject):
         if visible:  # room for a few rows, taken from the curves; the nurse can drag the edge (once laid out)
             QTimer.singleShot(0, lambda: self.window.resizeDocks([self.dock], [LOG_HEIGHT], Qt.Orientation.Vertical))
 
-    def show_stored(self, engine: Engine, session_id: int) -> None:
+    def show_stored(self, records: Records, session_id: int) -> None:
         """Add the session's stored alarm log to the view (events already shown are not repeated)."""
         try:
-            stored = alarm_events(engine, session_id)
+            stored = records.alarm_log(session_id)
         except Exception as exc:  # noqa: BLE001 - the live log goes on; say why the earlier part is missing
             log.warning("cannot read the alarm log of session %s: %s", session_id, exc)
             self.dock.setWindowTitle("Alarm log (earlier events could not be read)")
@@ -236,54 +221,17 @@ class AlarmPanel(QObject):
         events = [self._incoming.popleft() for _ in range(len(self._incoming))]
         if events:
             self.log_view.add_events(events)
-        theme = self.window.theme
+        theme = self.theme()
         if theme is not self._theme:
             self._theme = theme
             self.bar.apply_theme(theme)
         self.colour_tiles(self.bar.states, theme)
 
     def colour_tiles(self, states: Sequence[AlarmState], theme: Theme) -> None:
-        for name, metrics in TILE_METRICS.items():
-            tile: NumericTile | None = getattr(self.window, name, None)
-            if tile is None:
-                continue
+        for tile, metrics in self.tiles.items():
             on_it = [s for s in states if s.metric in metrics]  # highest priority first (the engine's order)
             if not on_it:
                 tile.show_alarm(None)
                 continue
             colour = ALARM_COLOURS[on_it[0].priority][0]
             tile.show_alarm(colour, mix(colour, theme.panel, 0.22 if theme.name == "dark" else 0.2))
-
-
-def _layout_holding(layout: QLayout | None, widget: QWidget) -> QBoxLayout | None:
-    """The box layout (at any depth under ``layout``) that holds ``widget`` directly."""
-    if layout is None:
-        return None
-    if layout.indexOf(widget) >= 0 and isinstance(layout, QBoxLayout):
-        return layout
-    for i in range(layout.count()):
-        item = layout.itemAt(i)
-        found = _layout_holding(item.layout() if item is not None else None, widget)
-        if found is not None:
-            return found
-    return None
-
-
-def install_alarm_panel(window: MainWindow, station: Any) -> AlarmPanel | None:
-    """The alarm bar, tile colours, log and therapy-room mode for a station with an alarm engine."""
-    alarms = getattr(station, "alarm_engine", None)
-    if alarms is None:
-        return None
-    def who() -> str:  # the person logged in now; the OS account only in a window without logins
-        user = getattr(window, "current_user", None)
-        return user.username if user is not None else getpass.getuser()
-
-    panel = AlarmPanel(window, alarms, subscribe=getattr(station, "subscribe_alarms", None), user=who)
-    engine = getattr(station, "database", None)
-    sessions = getattr(window, "session_panel", None)
-    if engine is not None and sessions is not None:
-        # A session resumed after a crash, or the demo's, already has a log: show it with what comes next.
-        sessions.session_started.connect(lambda session_id, *_: panel.show_stored(engine, session_id))
-    panel.limits_action = install_limits_action(window, station, panel.view_menu)  # View > Alarm limits…
-    QTimer.singleShot(0, panel.refresh)
-    return panel

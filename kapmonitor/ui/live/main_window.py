@@ -3,30 +3,40 @@
 Two timers drive it, both separate from data arrival: the plot timer (30 fps) hands the live buffers'
 numpy arrays to the curves, and the status timer (2 Hz) refreshes the tiles, the device strip and the
 session clock.
+
+The window builds its own panels: the alarm bar, log and limits screen (``alarm_view``, ``alarm_limits``),
+the clinical dock of a protocol session (``ui/clinical``), and, once someone logs in, the user label, Users
+menu and lock (``ui/access``). It reaches the bed only through :class:`kapmonitor.bed.port.BedPort`.
 """
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
-from typing import Protocol
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
 
+from kapmonitor.bed.port import BedPort
+from kapmonitor.core.access import User
 from kapmonitor.core.clock import now_us
-from kapmonitor.core.live import Latest, LiveBuffers
-from kapmonitor.devices.links.transport import DeviceStatus
+from kapmonitor.core.live import Latest
+from kapmonitor.core.readings import Reading
+from kapmonitor.session.entries import BodyWeight
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.store.users import User
 from kapmonitor.ui import theme as themes
-from kapmonitor.ui.access.permissions import apply_permissions
-from kapmonitor.ui.clinical.dock import CLINICAL_METRICS, ClinicalDock, attach_clinical
-from kapmonitor.ui.live.alarm_view import install_alarm_panel
+from kapmonitor.ui.access.lock_screen import LOCK_AFTER_MIN, LockScreen
+from kapmonitor.ui.access.permissions import TrustControls, apply_permissions
+from kapmonitor.ui.clinical.context import ClinicalContext
+from kapmonitor.ui.clinical.dock import CLINICAL_METRICS, ClinicalDock, live_readings
+from kapmonitor.ui.live.alarm_limits import AlarmLimitsDialog
+from kapmonitor.ui.live.alarm_view import AlarmPanel
 from kapmonitor.ui.live.device_strip import DeviceStrip
 from kapmonitor.ui.live.session_panel import SessionPanel, templates
 from kapmonitor.ui.live.tiles import DASHES, NumericTile, TileView, blood_pressure_view, numeric_view
+from kapmonitor.ui.widgets.event_lane import EventLane
 from kapmonitor.ui.widgets.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
 
 PLOT_INTERVAL_MS = 33  # ~30 fps: smooth for a 75 Hz pleth, light on a small clinic PC
@@ -34,18 +44,13 @@ TREND_REFRESH_S = 1.0
 STATUS_INTERVAL_MS = 500
 DEMO_BANNER = "DEMO \u2014 simulated monitors"
 
-
-class StationView(Protocol):
-    """What the window needs from kapmonitor.bed.station.Station."""
-
-    buffers: LiveBuffers
-    session_id: int | None
-
-    def statuses(self) -> list[DeviceStatus]: ...
-
-    def start_session(self, patient: str, protocol: str = "") -> int: ...
-
-    def stop_session(self) -> None: ...
+# The tiles an alarm on these metrics colours.
+TILE_ALARM_METRICS = {
+    "spo2": ("spo2",),
+    "pulse": ("pulse_rate", "heart_rate"),
+    "nibp": ("nibp_systolic", "nibp_diastolic", "nibp_mean"),
+    "pi": ("perfusion_index",),
+}
 
 
 class MainWindow(QMainWindow):
@@ -53,7 +58,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        station: StationView,
+        station: BedPort,
         *,
         clock: Callable[[], int] = now_us,
         store: QSettings | None = None,
@@ -82,9 +87,11 @@ class MainWindow(QMainWindow):
         self.device_strip = DeviceStrip()
         self.clinical: ClinicalDock | None = None  # set_clinical adds the dock and the event lane
         self.current_user: User | None = None  # who is logged in (None: a window without logins, in tests)
+        self.trust: TrustControls | None = None  # log_in adds the user label, the Users menu and the lock
+        self.alarm_limits_dialog: AlarmLimitsDialog | None = None
         self._layout()
         self._menus()
-        self.alarm_panel = install_alarm_panel(self, station)  # bar, tile colours, log, therapy room: alarm_view.py
+        self.alarm_panel = self._alarm_panel()
         self.set_theme(self.theme)
 
         self._trends_drawn_s = 0.0
@@ -106,7 +113,7 @@ class MainWindow(QMainWindow):
         curves = QVBoxLayout()
         curves.addWidget(self.pleth, 1)
         curves.addWidget(self.trends, 3)
-        self.curves_layout = curves  # the event lane goes here, under the trends
+        self.curves_layout = curves  # the alarm bar goes on top, the event lane under the trends
         tiles = QVBoxLayout()
         tiles.addWidget(self.spo2_tile, 5)
         tiles.addWidget(self.pulse_tile, 5)
@@ -131,6 +138,7 @@ class MainWindow(QMainWindow):
 
     def _menus(self) -> None:
         view = self.menuBar().addMenu("&View")
+        self.view_menu: QMenu = view
         group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
         for theme in themes.THEMES.values():
@@ -142,6 +150,45 @@ class MainWindow(QMainWindow):
             self.theme_actions[theme.name] = action
         self._devices_menu()
         self._review_menu()
+
+    # ---- alarms: the bar above the curves, tile colours, the log, therapy-room mode, the limits screen ----
+
+    def _alarm_panel(self) -> AlarmPanel:
+        tiles = {self.spo2_tile: "spo2", self.pulse_tile: "pulse", self.nibp_tile: "nibp", self.pi_tile: "pi"}
+        panel = AlarmPanel(
+            self,
+            self.station.alarm_engine,
+            view_menu=self.view_menu,
+            tiles={tile: TILE_ALARM_METRICS[name] for tile, name in tiles.items()},
+            theme=lambda: self.theme,
+            clock=self.clock,
+            store=self.store,
+            subscribe=self.station.subscribe_alarms,
+            user=self._who,
+        )
+        # Above the curves, beside the big numbers: the tile column is as tall as the window allows already.
+        self.curves_layout.insertWidget(0, panel.bar)
+        panel.limits_requested.connect(self.open_alarm_limits)
+        # A session resumed after a crash, or the demo's, already has a log: show it with what comes next.
+        self.session_panel.session_started.connect(self._show_stored_alarms)
+        return panel
+
+    def _who(self) -> str:
+        """Who acts at this monitor: the person logged in; the OS account only in a window without logins."""
+        return self.current_user.username if self.current_user is not None else getpass.getuser()
+
+    def _show_stored_alarms(self, session_id: int, *_details: object) -> None:
+        records = self.station.records
+        if records is not None:
+            self.alarm_panel.show_stored(records, session_id)
+
+    def open_alarm_limits(self) -> AlarmLimitsDialog:
+        """View > Alarm limits…: every limit of the bed's profile, changed (audited) for this session."""
+        self.alarm_limits_dialog = AlarmLimitsDialog(
+            self.station, self.current_user, theme=self.theme, clock=self.clock, parent=self
+        )
+        self.alarm_limits_dialog.show()
+        return self.alarm_limits_dialog
 
     # -- the technician's Devices window (kapmonitor.ui.devices.window) ---------------------------------------
 
@@ -155,7 +202,7 @@ class MainWindow(QMainWindow):
         from kapmonitor.ui.devices.window import DevicesWindow
 
         if self.devices_window is None:
-            self.devices_window = DevicesWindow(self.station, theme=self.theme)  # type: ignore[arg-type]
+            self.devices_window = DevicesWindow(self.station, theme=self.theme)
         self.devices_window.show()
         self.devices_window.raise_()
 
@@ -170,20 +217,13 @@ class MainWindow(QMainWindow):
 
     def open_session_browser(self) -> QWidget | None:
         """The recorded sessions of the station's database; reviewing one opens its own window."""
-        engine = getattr(self.station, "database", None)
-        if engine is None:
+        records = self.station.records
+        if records is None:
             return None
-        import getpass
-
-        from kapmonitor.store.alarm_log import alarm_events
         from kapmonitor.ui.review.session_browser import SessionBrowser
 
         self.session_browser = SessionBrowser(
-            engine,
-            author=getpass.getuser(),
-            alarm_log=lambda session_id: tuple(alarm_events(engine, session_id)),
-            theme=self.theme,
-            user=self.current_user,
+            records, author=getpass.getuser(), theme=self.theme, user=self.current_user
         )
         self.session_browser.show()
         return self.session_browser
@@ -207,43 +247,106 @@ class MainWindow(QMainWindow):
             self.clinical.apply_theme(theme)
 
     def set_clinical(
-        self, record: SessionRecord, template: ProtocolTemplate, weight_kg: float | None, **options: object
+        self,
+        record: SessionRecord,
+        template: ProtocolTemplate,
+        weight_kg: float | None,
+        *,
+        author: str | None = None,
+        session_start_us: int | None = None,
+        readings: Callable[[], list[Reading]] | None = None,
     ) -> ClinicalDock:
         """Show the clinical record of the running session (``record``: the SessionRecord API, e.g. the
-        store's ClinicalLog). ``options``: author, session_start_us, readings (see attach_clinical)."""
-        if self.current_user is not None:
-            options.setdefault("author", self.current_user.username)
-        dock = attach_clinical(self, record, template, weight_kg, **options)  # type: ignore[arg-type]
+        bed's audited clinical log) in a dock on the right, and its event lane under the trends.
+
+        A weight different from the record's is recorded first (mg/kg needs it). Entries are written in the
+        name of the person logged in (``author`` without logins). Calling again for the next session
+        replaces the previous dock and lane.
+        """
+        if author is None:
+            author = self.current_user.username if self.current_user is not None else "nurse"
+        now = self.clock()
+        if weight_kg is not None and record.weight_kg != weight_kg:
+            record.add(BodyWeight(t_us=now, entered_us=now, author=author, kg=weight_kg))
+        old = self.clinical
+        if old is not None:
+            self.removeDockWidget(old)
+            for shortcut in old.shortcuts:
+                shortcut.setParent(None)
+            old.lane.setParent(None)
+            old.deleteLater()
+        ctx = ClinicalContext(
+            record,
+            template,
+            self.clock,
+            author,
+            now if session_start_us is None else session_start_us,
+            readings or live_readings(self.station.buffers),
+        )
+        lane = EventLane(record)
+        lane.link_to(self.trends.rows[0])
+        self.curves_layout.addWidget(lane)
+        dock = ClinicalDock(ctx, lane)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.shortcuts = dock.notes.install_shortcuts(self)
+        self.clinical = dock
+        dock.apply_theme(self.theme)
         apply_permissions(dock, self.current_user)
         return dock
+
+    # ---- who is at the monitor (kapmonitor.ui.access) ----------------------------------------------------
+
+    def log_in(self, user: User, *, lock_after_min: float = LOCK_AFTER_MIN) -> TrustControls:
+        """Logins on: the user label and the Users menu, the lock (Ctrl+L and after ``lock_after_min`` without
+        input), with ``user`` at the monitor. The accounts are the bed's."""
+        if self.trust is None:
+            records = self.station.records
+            if records is None:
+                raise RuntimeError("this bed has no database, so no user accounts to log in with")
+            lock_screen = LockScreen(
+                self,
+                records.users,
+                tiles=self.tiles,
+                theme=lambda: self.theme,
+                current_user=lambda: self.current_user,
+                unlocked=self.set_user,
+                covered=lambda: (self.menuBar(), self.centralWidget(), self.clinical),
+            )
+            self.trust = TrustControls(
+                self,
+                records.users,
+                lock_screen,
+                theme=lambda: self.theme,
+                current_user=lambda: self.current_user,
+                lock_after_min=lock_after_min,
+            )
+            self.user_changed.connect(self.trust.show_user)
+        self.set_user(user)
+        return self.trust
 
     def set_user(self, user: User) -> None:
         """Who is at the monitor now: their name is audited for the station's actions and written on their
         clinical entries, and the clinical panels allow what their roles allow."""
         self.current_user = user
-        if hasattr(self.station, "user"):
-            self.station.user = user.username
+        self.station.user = user.username
         if self.clinical is not None:
             apply_permissions(self.clinical, user)
         self.user_changed.emit(user)
 
     def _open_clinical_record(self, session_id: int, patient: str, protocol: str, weight_kg: float | None) -> None:
-        """A protocol session gets its clinical record, written to the station's database entry by entry."""
-        engine = getattr(self.station, "database", None)
+        """A protocol session gets its clinical record, written to the station's database entry by entry;
+        prompts and discharge read the recorded readings, flags and all."""
+        records = self.station.records
         template = templates().get(protocol)
-        if engine is None or template is None:
+        if records is None or template is None:
             return
-        from kapmonitor.store.clinical_log import ClinicalLog
-
-        record = ClinicalLog(engine, session_id, template, audit=getattr(self.station, "audit", None))
-        repository = getattr(self.station, "repository", None)
-        options: dict[str, object] = {}
-        if repository is not None:  # prompts and discharge from the recorded readings, flags and all
-            options["session_start_us"] = repository.start_of(session_id)
-            from kapmonitor.store.repository import RecordedReadings
-
-            options["readings"] = RecordedReadings(repository, session_id, CLINICAL_METRICS)
-        self.set_clinical(record, template, weight_kg, **options)
+        self.set_clinical(
+            records.clinical_log(session_id, template),
+            template,
+            weight_kg,
+            session_start_us=records.session_start_us(session_id),
+            readings=records.recorded_readings(session_id, list(CLINICAL_METRICS)),
+        )
 
     def _close_clinical_record(self, session_id: int) -> None:
         """An ended session takes no more entries here (corrections go through review, as addenda)."""

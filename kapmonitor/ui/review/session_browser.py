@@ -20,13 +20,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine
 
 from kapmonitor.alarms.events import AlarmEvent
+from kapmonitor.bed.port import Records
 from kapmonitor.core.clock import US_PER_S, from_iso
 from kapmonitor.core.errors import UserError
-from kapmonitor.store.repository import SessionRepository
-from kapmonitor.store.tables import SESSION_STATUSES
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.review.panels import duration_text
 from kapmonitor.ui.review.window import ReviewWindow, open_review
@@ -34,7 +32,7 @@ from kapmonitor.ui.widgets.pick_table import pick_table
 
 ANY = "Any"
 COLUMNS = ("Patient", "Date", "Start", "Duration", "Protocol", "Room", "Nurse", "Status")
-AlarmLog = Callable[[int], tuple[AlarmEvent, ...]]  # session id -> its alarm log
+AlarmLog = Callable[[int], tuple[AlarmEvent, ...]]  # session id -> its alarm log (default: the stored one)
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ class SessionBrowser(QWidget):
 
     def __init__(
         self,
-        engine: Engine,
+        records: Records,
         *,
         author: str = "",
         alarm_log: AlarmLog | None = None,
@@ -115,7 +113,7 @@ class SessionBrowser(QWidget):
         **review_options: object,
     ) -> None:
         super().__init__()
-        self.engine = engine
+        self.records = records
         self.author = author
         self.alarm_log = alarm_log
         self.theme = theme or themes.remembered_theme(themes.settings())
@@ -166,15 +164,16 @@ class SessionBrowser(QWidget):
 
     def reload(self) -> None:
         """Read the session list again and reset the choices of the filters to what it holds."""
-        self.rows = [SessionRow.from_listing(s) for s in SessionRepository(self.engine).list_sessions()]
+        self.rows = [SessionRow.from_listing(s) for s in self.records.list_sessions()]
         days = [r.start.date() for r in self.rows if r.start is not None] or [date.today()]
+        statuses = self.records.statuses
         for edit, day in ((self.first_day, min(days)), (self.last_day, max(days))):
             edit.blockSignals(True)
             edit.setDate(QDate(day.year, day.month, day.day))
             edit.blockSignals(False)
         for box, values in (
             (self.protocol, sorted({r.protocol for r in self.rows})),
-            (self.status, [*SESSION_STATUSES, *sorted({r.status for r in self.rows} - set(SESSION_STATUSES))]),
+            (self.status, [*statuses, *sorted({r.status for r in self.rows} - set(statuses))]),
         ):
             box.blockSignals(True)
             box.clear()
@@ -197,10 +196,10 @@ class SessionBrowser(QWidget):
                 self.table.setItem(index, column, QTableWidgetItem(text))
 
     def open_session(self, session_id: int) -> ReviewWindow | None:
-        alarms = self.alarm_log(session_id) if self.alarm_log is not None else ()
         try:
+            alarms = self.alarm_log(session_id) if self.alarm_log is not None else None
             window = open_review(
-                self.engine, session_id, author=self.author, alarms=alarms, theme=self.theme, **self.review_options
+                self.records, session_id, author=self.author, alarms=alarms, theme=self.theme, **self.review_options
             )
         except UserError as error:  # a session deleted meanwhile, an unreadable clinical record
             self.hint.setText(f"Session {session_id} cannot be opened: {error}")

@@ -28,18 +28,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine
 
 from kapmonitor.alarms.events import AlarmEvent
+from kapmonitor.bed.port import Records
+from kapmonitor.core.access import User
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.export.analysis import jump_targets, next_event, session_series
 from kapmonitor.export.events import SessionEvent, labelled
-from kapmonitor.export.loader import SessionData, load_session
+from kapmonitor.export.loader import SessionData
 from kapmonitor.export.writers import export_writer
 from kapmonitor.session.entries import Addendum
 from kapmonitor.session.timeline import EntryError, SessionRecord
-from kapmonitor.store.users import User
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.review.lane import ReviewLane
 from kapmonitor.ui.review.panels import CursorReadout, RangeStatistics, SignOffPanel, clock_seconds
@@ -58,7 +58,7 @@ class ReviewWindow(QMainWindow):
         self,
         data: SessionData,
         *,
-        engine: Engine | None = None,
+        records: Records | None = None,
         author: str = "",
         clock: Callable[[], int] = now_us,
         theme: themes.Theme | None = None,
@@ -68,7 +68,7 @@ class ReviewWindow(QMainWindow):
         super().__init__()
         self.data = data
         self.user = user  # the logged-in reviewer: signs in their own name, and only with the permission
-        self.engine = engine  # None: nothing can be signed (a session read from elsewhere)
+        self.records = records  # None: nothing can be signed (a session read from elsewhere)
         self.clock = clock
         self.choose_path = choose_path or self._ask_path
         self.theme = theme or themes.remembered_theme(themes.settings())
@@ -255,19 +255,15 @@ class ReviewWindow(QMainWindow):
 
     def _show_record(self) -> None:
         self.sign_off.show_record(self.data.record)
-        if self.engine is None:
+        if self.records is None:
             self.sign_off.sign_button.setEnabled(False)
             self.sign_off.sign_button.setToolTip("This session was not opened from the clinic's database")
 
     def _write(self, change: Callable[[SessionRecord], object]) -> bool:
-        from kapmonitor.store.clinical_log import ClinicalLog
-
-        if self.engine is None:
+        if self.records is None:
             return False
-        from kapmonitor.store.audit import AuditTrail
-
         try:
-            log = ClinicalLog(self.engine, self.data.info.id, audit=AuditTrail(self.engine))
+            log = self.records.clinical_log(self.data.info.id)
             change(log)
         except (UserError, EntryError) as error:
             self.sign_off.problem.setText(str(error))
@@ -339,9 +335,16 @@ def _day(t_us: int) -> str:
 
 
 def open_review(
-    engine: Engine, session_id: int, *, author: str = "", alarms: tuple[AlarmEvent, ...] = (), **options: object
+    records: Records,
+    session_id: int,
+    *,
+    author: str = "",
+    alarms: tuple[AlarmEvent, ...] | None = None,
+    **options: object,
 ) -> ReviewWindow:
-    """Load a recorded session and show it for review (``options``: clock, theme, choose_path)."""
-    window = ReviewWindow(load_session(engine, session_id, alarms=alarms), engine=engine, author=author, **options)  # type: ignore[arg-type]
+    """Load a recorded session and show it for review (``alarms``: default its stored alarm log; ``options``:
+    clock, theme, choose_path, user)."""
+    data = records.load_session(session_id, alarms)
+    window = ReviewWindow(data, records=records, author=author, **options)  # type: ignore[arg-type]
     window.show()
     return window
