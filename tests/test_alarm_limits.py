@@ -62,7 +62,7 @@ def test_a_profile_file_with_mistakes_gets_every_mistake_named(tmp_path: Path) -
         low = 180
         high = 90
         delay_s = -1
-        [limits.temperature]
+        [limits.blood_glucose]
         high = 38
         [limits.pulse_rate]
         priority = "high"
@@ -86,7 +86,7 @@ def test_a_profile_file_with_mistakes_gets_every_mistake_named(tmp_path: Path) -
         "[limits.spo2] priority: must be one of high, medium, low, got 'urgent'",
         "[limits.nibp_systolic]: low (180) must be below high (90)",
         "[limits.nibp_systolic]: delay_s must be between 0 and 600 seconds, got -1.0",
-        "unknown metric 'temperature'",
+        "unknown metric 'blood_glucose'",
         "[limits.pulse_rate]: needs a low or a high limit",
         "[desaturation]: needs 'below'",
         "[technical] sensor_off: must be one of high, medium, low, got 'loud'",
