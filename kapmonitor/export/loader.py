@@ -1,8 +1,9 @@
 """A recorded session read once into memory, in the shape every export works from.
 
 ``load_session`` reads the session's metadata, its numeric tracks (numpy arrays per device and metric), its
-waveform chunks, link events, the clinical record and (when given) the alarm log. Exports take the resulting
-``SessionData`` and never touch the database, so they can be tested and reused on their own.
+waveform chunks, link events, the clinical record and (when given) the alarm log, through the store's
+``SessionRepository.reading`` (the queries live there; this module shapes their rows). Exports take the
+resulting ``SessionData`` and never touch the database, so they can be tested and reused on their own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Select, Table, select
+from sqlalchemy import Engine
 
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import US_PER_S
@@ -20,16 +21,9 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
+from kapmonitor.store.repository import SessionRepository, StoredSession
 
 RecordLoader = Callable[[Engine, int], SessionRecord]
-
-_patient = Patient.__table__
-_session = Session.__table__
-_device = Device.__table__
-_numeric = NumericReading.__table__
-_wave = WaveChunkRow.__table__
-_link = LinkEventRow.__table__
 
 
 class SessionNotFound(UserError):
@@ -198,19 +192,11 @@ def load_session(
 ) -> SessionData:
     """Everything recorded for one session. ``record_loader`` reads the clinical record (default: the clinical
     store's ``session_record``; an empty record while that store is not part of this build)."""
-    with engine.connect() as conn:
-        info = _info(conn, session_id)
-        numerics = _numerics(conn, session_id)
-        waves = _waves(conn, session_id)
-        links = tuple(
-            LinkEventData(t, d, k, x)
-            for d, t, k, x in conn.execute(
-                select(_device.c.device, _link.c.t_us, _link.c.kind, _link.c.detail)
-                .join(_device, _device.c.id == _link.c.device_id)
-                .where(_link.c.session_id == session_id)
-                .order_by(_link.c.t_us, _link.c.id)
-            )
-        )
+    with SessionRepository(engine).reading(session_id) as stored:
+        info = _info(stored)
+        numerics = tuple(_numeric_track(device, metric, rows) for device, metric, rows in stored.numeric_tracks())
+        waves = tuple(_wave_track(device, metric, rows) for device, metric, rows in stored.wave_tracks())
+        links = tuple(LinkEventData(t, d, k, x) for d, t, k, x in stored.link_events())
     loader = record_loader or _default_record_loader()
     record = loader(engine, session_id) if loader is not None else SessionRecord(info.protocol)
     return SessionData(info, numerics, waves, links, record, tuple(sorted(alarms, key=lambda a: a.t_us)))
@@ -226,19 +212,10 @@ def _default_record_loader() -> RecordLoader | None:
     return session_record
 
 
-def _info(conn: Connection, session_id: int) -> SessionInfo:
-    row = conn.execute(
-        select(_session, _patient.c.code)
-        .join(_patient, _patient.c.id == _session.c.patient_id)
-        .where(_session.c.id == session_id)
-    ).first()
+def _info(stored: StoredSession) -> SessionInfo:
+    row = stored.header()
     if row is None:
-        raise SessionNotFound(f"no session {session_id} in this database")
-    devices = conn.execute(
-        select(_device.c.device, _device.c.protocol, _device.c.address)
-        .where(_device.c.session_id == session_id)
-        .order_by(_device.c.id)
-    ).all()
+        raise SessionNotFound(f"no session {stored.session_id} in this database")
     return SessionInfo(
         id=row.id,
         patient=row.code,
@@ -249,71 +226,31 @@ def _info(conn: Connection, session_id: int) -> SessionInfo:
         status=row.status,
         start_us=row.start_us,
         end_us=row.end_us,
-        devices=tuple((d, p, a) for d, p, a in devices),
+        devices=tuple(stored.devices()),
     )
 
 
-def _tracks(conn: Connection, table: Table, session_id: int) -> list[tuple[int, str, str]]:
-    """(device row id, device, metric) of every track of one kind in the session."""
-    return [
-        (i, d, m)
-        for i, d, m in conn.execute(
-            select(table.c.device_id, _device.c.device, table.c.metric)
-            .distinct()
-            .join(_device, _device.c.id == table.c.device_id)
-            .where(table.c.session_id == session_id)
-            .order_by(_device.c.device, table.c.metric)
-        )
-    ]
+def _numeric_track(device: str, metric: str, rows: Sequence[Any]) -> NumericTrack:
+    """A track from its stored rows ``(t_us, value, flags)``."""
+    return NumericTrack(
+        device,
+        metric,
+        _frozen(np.array([r[0] for r in rows], dtype=np.int64)),
+        _frozen(np.array([r[1] for r in rows], dtype=np.float64)),  # a stored NULL becomes NaN
+        tuple([r[2] or "" for r in rows]),
+    )
 
 
-def _raw_rows(conn: Connection, query: Select[Any]) -> Sequence[Any]:
-    """The query's rows as the database driver returns them: plain tuples, without SQLAlchemy's per-row
-    processing (a third of a 4-hour session's load time; the columns read here need no conversion)."""
-    return conn.execute(query).cursor.fetchall()
-
-
-def _numerics(conn: Connection, session_id: int) -> tuple[NumericTrack, ...]:
-    found: list[NumericTrack] = []
-    for device_id, device, metric in _tracks(conn, _numeric, session_id):
-        rows = _raw_rows(
-            conn,
-            select(_numeric.c.t_us, _numeric.c.value, _numeric.c.flags)
-            .where(_numeric.c.session_id == session_id, _numeric.c.device_id == device_id, _numeric.c.metric == metric)
-            .order_by(_numeric.c.t_us, _numeric.c.id),
-        )
-        found.append(
-            NumericTrack(
-                device,
-                metric,
-                _frozen(np.array([r[0] for r in rows], dtype=np.int64)),
-                _frozen(np.array([r[1] for r in rows], dtype=np.float64)),  # a stored NULL becomes NaN
-                tuple([r[2] or "" for r in rows]),
-            )
-        )
-    return tuple(found)
-
-
-def _waves(conn: Connection, session_id: int) -> tuple[WaveTrack, ...]:
-    found: list[WaveTrack] = []
-    for device_id, device, metric in _tracks(conn, _wave, session_id):
-        rows = _raw_rows(
-            conn,
-            select(_wave.c.t_us, _wave.c.rate_hz, _wave.c.n_samples, _wave.c.samples, _wave.c.flags)
-            .where(_wave.c.session_id == session_id, _wave.c.device_id == device_id, _wave.c.metric == metric)
-            .order_by(_wave.c.t_us, _wave.c.id),
-        )
-        # One buffer for the whole track, cut into read-only views per chunk: no copy per chunk.
-        samples = _frozen(np.frombuffer(b"".join([r[3] for r in rows]), dtype="<i4").astype(np.int32, copy=False))
-        ends = np.cumsum([r[2] for r in rows]).tolist()
-        found.append(
-            WaveTrack(
-                device,
-                metric,
-                _frozen(np.array([r[0] for r in rows], dtype=np.int64)),
-                _frozen(np.array([r[1] for r in rows], dtype=np.float64)),
-                tuple([samples[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]),
-                tuple([r[4] or "" for r in rows]),
-            )
-        )
-    return tuple(found)
+def _wave_track(device: str, metric: str, rows: Sequence[Any]) -> WaveTrack:
+    """A waveform from its stored chunks ``(t_us, rate_hz, n_samples, samples, flags)``."""
+    # One buffer for the whole track, cut into read-only views per chunk: no copy per chunk.
+    samples = _frozen(np.frombuffer(b"".join([r[3] for r in rows]), dtype="<i4").astype(np.int32, copy=False))
+    ends = np.cumsum([r[2] for r in rows]).tolist()
+    return WaveTrack(
+        device,
+        metric,
+        _frozen(np.array([r[0] for r in rows], dtype=np.int64)),
+        _frozen(np.array([r[1] for r in rows], dtype=np.float64)),
+        tuple([samples[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]),
+        tuple([r[4] or "" for r in rows]),
+    )

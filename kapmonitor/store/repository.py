@@ -1,5 +1,6 @@
 """Sessions as the command line, the review window and exports see them: who, when, and which tracks hold
-data.
+data; and (:meth:`SessionRepository.reading`) one session's recording read back row by row, which
+``kapmonitor.export.loader`` turns into arrays.
 
 Track summaries come from SQL aggregates over the (session, device, metric, t_us) indices, so listing a 4-hour
 recording does not read its samples.
@@ -7,10 +8,11 @@ recording does not read its samples.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Select, Table, and_, func, insert, select, update
 
 from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.metrics import unit_of
@@ -99,6 +101,12 @@ class SessionRepository:
                     .values(status="ended", end_us=now_us())
                 )
 
+    @contextmanager
+    def reading(self, session_id: int) -> Iterator[StoredSession]:
+        """One session's recording, read on one connection (so the parts agree with each other)."""
+        with self.engine.connect() as conn:
+            yield StoredSession(conn, session_id)
+
     def list_sessions(self) -> list[dict[str, Any]]:
         """Every session, oldest first, in the DESIGN.md ``sessions list --json`` shape."""
         return self._sessions(None)
@@ -109,18 +117,9 @@ class SessionRepository:
         if not found:
             raise UnknownSession(session_id)
         detail = found[0]
-        with self.engine.connect() as conn:
-            devices = conn.execute(
-                select(_device.c.device, _device.c.protocol, _device.c.address)
-                .where(_device.c.session_id == session_id)
-                .order_by(_device.c.id)
-            ).all()
-            events = conn.execute(
-                select(_device.c.device, _link.c.t_us, _link.c.kind, _link.c.detail)
-                .join(_device, _device.c.id == _link.c.device_id)
-                .where(_link.c.session_id == session_id)
-                .order_by(_link.c.t_us, _link.c.id)
-            ).all()
+        with self.reading(session_id) as stored:
+            devices = stored.devices()
+            events = stored.link_events()
         detail["devices"] = [{"device": d, "protocol": p, "address": a} for d, p, a in devices]
         detail["link_events"] = [{"device": d, "t": iso(t), "kind": k, "detail": x} for d, t, k, x in events]
         return detail
@@ -159,6 +158,83 @@ class SessionRepository:
             }
             for sid, code, protocol, room, nurse, status, start, end in rows
         ]
+
+
+class StoredSession:
+    """What is stored of one session, as plain rows: its header, devices, link events and each recorded
+    track's rows in time order. Read from :meth:`SessionRepository.reading`."""
+
+    def __init__(self, conn: Connection, session_id: int) -> None:
+        self.conn, self.session_id = conn, session_id
+
+    def header(self) -> Row[Any] | None:
+        """The session row with its patient's ``code``; None when there is no such session."""
+        return self.conn.execute(
+            select(_session, _patient.c.code)
+            .join(_patient, _patient.c.id == _session.c.patient_id)
+            .where(_session.c.id == self.session_id)
+        ).first()
+
+    def devices(self) -> list[tuple[str, str, str]]:
+        """(device id, protocol, address) of every device of the session, in the order they were added."""
+        rows = self.conn.execute(
+            select(_device.c.device, _device.c.protocol, _device.c.address)
+            .where(_device.c.session_id == self.session_id)
+            .order_by(_device.c.id)
+        )
+        return [(d, p, a) for d, p, a in rows]
+
+    def link_events(self) -> list[tuple[str, int, str, str]]:
+        """(device, t_us, kind, detail) of every link event, in time order."""
+        rows = self.conn.execute(
+            select(_device.c.device, _link.c.t_us, _link.c.kind, _link.c.detail)
+            .join(_device, _device.c.id == _link.c.device_id)
+            .where(_link.c.session_id == self.session_id)
+            .order_by(_link.c.t_us, _link.c.id)
+        )
+        return [(d, t, k, x) for d, t, k, x in rows]
+
+    def numeric_tracks(self) -> Iterator[tuple[str, str, Sequence[Any]]]:
+        """Per (device, metric), its readings' rows ``(t_us, value, flags)`` in time order (a value or flags
+        of NULL stay None), one track at a time."""
+        for device_id, device, metric in self._tracks(_numeric):
+            query = (
+                select(_numeric.c.t_us, _numeric.c.value, _numeric.c.flags)
+                .where(
+                    _numeric.c.session_id == self.session_id,
+                    _numeric.c.device_id == device_id,
+                    _numeric.c.metric == metric,
+                )
+                .order_by(_numeric.c.t_us, _numeric.c.id)
+            )
+            yield device, metric, self._raw_rows(query)
+
+    def wave_tracks(self) -> Iterator[tuple[str, str, Sequence[Any]]]:
+        """Per (device, metric), its chunks' rows ``(t_us, rate_hz, n_samples, samples, flags)`` in time order
+        (``samples``: little-endian int32 bytes), one track at a time."""
+        for device_id, device, metric in self._tracks(_wave):
+            query = (
+                select(_wave.c.t_us, _wave.c.rate_hz, _wave.c.n_samples, _wave.c.samples, _wave.c.flags)
+                .where(_wave.c.session_id == self.session_id, _wave.c.device_id == device_id, _wave.c.metric == metric)
+                .order_by(_wave.c.t_us, _wave.c.id)
+            )
+            yield device, metric, self._raw_rows(query)
+
+    def _tracks(self, table: Table) -> list[tuple[int, str, str]]:
+        """(device row id, device, metric) of every track of one kind in the session."""
+        rows = self.conn.execute(
+            select(table.c.device_id, _device.c.device, table.c.metric)
+            .distinct()
+            .join(_device, _device.c.id == table.c.device_id)
+            .where(table.c.session_id == self.session_id)
+            .order_by(_device.c.device, table.c.metric)
+        )
+        return [(i, d, m) for i, d, m in rows]
+
+    def _raw_rows(self, query: Select[Any]) -> Sequence[Any]:
+        """The query's rows as the database driver returns them: plain tuples, without SQLAlchemy's per-row
+        processing (a third of a 4-hour session's load time; the columns read here need no conversion)."""
+        return self.conn.execute(query).cursor.fetchall()
 
 
 def _tracks(conn: Any, only: int | None) -> dict[int, list[dict[str, Any]]]:
