@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint screenshots system-deps clean
+.PHONY: demo demo-clinic test bench lint screenshots system-deps postgresql clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -21,13 +21,27 @@ demo: $(STAMP)
 system-deps: $(STAMP)
 	$(BIN)/python -m kapmonitor.ui.platform_libs --install
 
+# The PostgreSQL server programs the tests and the clinic demo start a private server from (Debian's package;
+# as root it is installed when missing, otherwise the PostgreSQL tests say they need it).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+		{ if [ "$$(id -u)" = 0 ]; then \
+			echo "installing the PostgreSQL server for the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		else echo "PostgreSQL server programs missing: apt-get install postgresql (as root)"; exit 1; fi; }
+
 # The tests, then the types (mypy, configured in pyproject.toml), then the layers (import-linter contracts).
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# The same store tests run on SQLite and on a real PostgreSQL server, which must start here.
+test: $(STAMP) postgresql
+	KAPMONITOR_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 	$(BIN)/mypy kapmonitor
 	$(BIN)/lint-imports
 
-bench: $(STAMP)
+# A server, three simulated chairs recording into it, and the central station watching them.
+demo-clinic: $(STAMP) postgresql
+	$(BIN)/python -m kapmonitor.ui.central.demo
+
+bench: $(STAMP) postgresql
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

@@ -1,8 +1,13 @@
 """Test configuration shared by every test: Qt offscreen, a throw-away data directory, no stray threads; and
-the empty clinic database the store tests start from (``db_url``, ``engine``)."""
+the empty clinic database the store tests start from (``db_url``, ``engine``), once on SQLite and once on a real
+PostgreSQL server that this test run starts (``pg_server``).
+
+Without PostgreSQL installed the PostgreSQL half is skipped with the reason; where it must run (CI, or
+``make test``, which sets KAPMONITOR_REQUIRE_POSTGRES=1) a server that cannot start fails those tests instead."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Iterator
@@ -12,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kapmonitor.store.db import open_database
+from kapmonitor.store.pg_server import LocalServer, ServerUnavailable, start_local_server
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -39,9 +45,42 @@ def _no_leaked_threads() -> object:
     assert not still, f"threads left running: {still}"
 
 
+def postgres_required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("KAPMONITOR_REQUIRE_POSTGRES"))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[LocalServer]:
+    """One PostgreSQL server for the whole test run, on loopback and a free port; stopped and removed after."""
+    try:
+        server = start_local_server()
+    except ServerUnavailable as error:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required here but did not start: {error}", pytrace=False)
+        pytest.skip(f"no PostgreSQL server: {error}")
+    yield server
+    server.cleanup()
+
+
+_databases = itertools.count(1)
+
+
+def fresh_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    server: LocalServer = request.getfixturevalue("pg_server")
+    return server.create_database(f"test_{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh empty database for one test: a SQLite file, then a database on the test run's PostgreSQL."""
+    return fresh_database_url(request.param, tmp_path, request)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A fresh SQLite database file for one test."""
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite database file, for tests about the embedded database itself (its file, its locks)."""
     return f"sqlite:///{tmp_path / 'store.sqlite'}"
 
 

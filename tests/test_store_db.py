@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, exc, inspect, text
 
 from kapmonitor.cli import main
 from kapmonitor.store.db import engine_for, open_database, upgrade
@@ -121,3 +121,33 @@ def test_a_track_of_numerics_is_read_from_the_covering_index_and_0005_goes_back_
         assert names == {"ix_numeric_track_time"}
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "table, statement",
+    [
+        ("audit_entry", "UPDATE audit_entry SET action = 'forged'"),
+        ("audit_entry", "DELETE FROM audit_entry"),
+        ("clinical_entry", "UPDATE clinical_entry SET author = 'someone else'"),
+        ("clinical_entry", "DELETE FROM clinical_entry"),
+    ],
+)
+def test_the_database_refuses_to_change_the_audit_trail_and_clinical_entries(
+    engine: Engine, table: str, statement: str
+) -> None:
+    """On SQLite and on PostgreSQL alike, the migrations' triggers refuse edits of append-only rows."""
+    from kapmonitor.session.entries import Note
+    from kapmonitor.store.audit import AuditTrail
+    from kapmonitor.store.clinical_log import ClinicalLog
+    from kapmonitor.store.repository import SessionRepository
+
+    session_id = SessionRepository(engine).start_session("SIM-0001")
+    AuditTrail(engine).append("nurse", "session.start", f"session {session_id}")
+    ClinicalLog(engine, session_id).add(Note(t_us=1, entered_us=1, author="nurse", text="calm"))
+    count = f"SELECT count(*), min(t_us) FROM {table}"
+    with engine.connect() as conn:
+        before = conn.execute(text(count)).one()
+    with pytest.raises(exc.DBAPIError, match="never changed|append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(text(count)).one() == before and before[0] >= 1

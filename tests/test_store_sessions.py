@@ -25,7 +25,9 @@ def record_two_sessions(engine: Engine) -> tuple[int, int]:
     recorder = Recorder(engine)
     try:
         recorder.register_device(OXIMETER, "nonin-df7", "/dev/ttyUSB0")
-        first = repository.start_session("KAP-0042", "IV ketamine 0.5 mg/kg", room="2", nurse="R. Ortiz")
+        first = repository.start_session(
+            "KAP-0042", "IV ketamine 0.5 mg/kg", room="2", nurse="R. Ortiz", bed="chair 2"
+        )
         recorder.begin(first)
         clock = SampleClock(75.0)
         pleth = [
@@ -75,6 +77,7 @@ def test_sessions_list_json_has_the_contract_shape(
             "patient": "KAP-0042",
             "protocol": "IV ketamine 0.5 mg/kg",
             "room": "2",
+            "bed": "chair 2",
             "nurse": "R. Ortiz",
             "status": "ended",
             "start": iso(start1),
@@ -111,6 +114,7 @@ def test_sessions_list_json_has_the_contract_shape(
             "patient": "KAP-0043",
             "protocol": "",
             "room": "",
+            "bed": "",
             "nurse": "",
             "status": "in_progress",
             "start": iso(start2),
@@ -141,12 +145,12 @@ def test_readable_tables(engine: Engine, db_url: str, capsys: pytest.CaptureFixt
     first, second = record_two_sessions(engine)
     assert main(["sessions", "list", "--db", db_url]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["ID", "PATIENT", "PROTOCOL", "STATUS", "START", "END", "TRACKS"]
+    assert lines[0].split() == ["ID", "PATIENT", "PROTOCOL", "BED", "STATUS", "START", "END", "TRACKS"]
     assert lines[1].split()[:2] == [str(first), "KAP-0042"] and lines[1].split()[-1] == "3"
     assert lines[2].split()[:2] == [str(second), "KAP-0043"] and "in_progress" in lines[2]
     assert main(["sessions", "show", str(first), "--db", db_url]) == 0
     out = capsys.readouterr().out
-    assert "patient KAP-0042" in out and "nibp_systolic" in out and "connected" in out
+    assert "patient KAP-0042" in out and "bed: chair 2" in out and "nibp_systolic" in out and "connected" in out
 
 
 def test_an_empty_database_lists_nothing(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,7 +32,9 @@ FLUSH_EVERY_BATCHES = 2000  # let the writer catch up now and then: a replay pro
 class ReplayRecording:
     """Context manager: opens the database and a session, hooks into ``replay``, closes everything on exit."""
 
-    def __init__(self, db_url: str | None, scenario: Scenario, replay: Replay, patient: str = PATIENT) -> None:
+    def __init__(
+        self, db_url: str | None, scenario: Scenario, replay: Replay, patient: str = PATIENT, *, bed: str = ""
+    ) -> None:
         self.scenario, self.replay = scenario, replay
         self.engine = open_database(db_url)
         self.repository = SessionRepository(self.engine)
@@ -45,7 +47,9 @@ class ReplayRecording:
         if isinstance(about, dict) and about.get("patient") and patient == PATIENT:
             patient = str(about["patient"])
         room = str(about.get("room", "")) if isinstance(about, dict) else ""
-        self.session_id = self.repository.start_session(patient, protocol=self.template_name or "replay", room=room)
+        self.session_id = self.repository.start_session(
+            patient, protocol=self.template_name or "replay", room=room, bed=bed
+        )
         for device in replay.devices:
             self.recorder.register_device(device.device, device.descriptor.protocol, ADDRESS)
         self.recorder.begin(self.session_id)

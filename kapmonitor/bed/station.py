@@ -15,6 +15,7 @@ from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
 from kapmonitor.alarms.ticker import AlarmSink, AlarmTicker
 from kapmonitor.bed.records import ClinicRecords
+from kapmonitor.core.beds import bed_or_configured
 from kapmonitor.core.clock import HOST_CLOCK
 from kapmonitor.core.hub import Hub, Sink
 from kapmonitor.core.live import LiveBuffers
@@ -47,7 +48,9 @@ class Station:
         *,
         record: bool = True,
         alarm_profile: str | LimitProfile = DEFAULT_ALARM_PROFILE,
+        bed: str | None = None,
     ) -> None:
+        self.bed = bed_or_configured(bed)  # the chair this station's sessions are recorded at
         self._patient_model: PhysiologicalModel | None = None
         self.hub = Hub()
         self.buffers = LiveBuffers()
@@ -230,11 +233,11 @@ class Station:
             raise RuntimeError(f"session {self.session_id} is still running")
         HOST_CLOCK.reanchor()  # the only time the host clock follows a changed wall clock: between sessions
         session_id = self.repository.start_session(
-            patient, protocol, room=room, nurse=self.user, prescriber=prescriber
+            patient, protocol, room=room, nurse=self.user, prescriber=prescriber, bed=self.bed
         )
-        self._guard.hold(session_id)
+        self._guard.hold(session_id, bed=self.bed)
         self._record(session_id)
-        payload = {"patient": patient, "protocol": protocol, "room": room, "prescriber": prescriber}
+        payload = {"patient": patient, "protocol": protocol, "room": room, "prescriber": prescriber, "bed": self.bed}
         self.audit.append(self.user, "session.start", f"session {session_id}", payload)
         return session_id
 
@@ -245,7 +248,7 @@ class Station:
             raise RuntimeError("this station was opened without recording")
         if self.session_id is not None:
             raise RuntimeError(f"session {self.session_id} is still running")
-        self.recovery.resume(session_id, user=user or self.user)
+        self.recovery.resume(session_id, user=user or self.user, bed=self.bed)
         self._guard.hold(session_id, claimed=True)
         self._record(session_id)
 

@@ -14,11 +14,18 @@ def _db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user data directory)")
 
 
+def _bed(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--bed", metavar="NAME", help="the bed or chair recorded at (default: this computer's configured bed)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kapmonitor", description="Vital-sign monitoring for KAP sessions.")
     parser.add_argument("--version", action="version", version=f"kapmonitor {__version__}")
     parser.add_argument("--demo", action="store_true", help="start with simulated monitors streaming")
     _db(parser)
+    _bed(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("decode", help="decode raw device bytes to JSON Lines")
@@ -42,12 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until interrupted)")
     p.add_argument("--patient", default="SIM-0001", metavar="ID", help="pseudonymous patient ID")
     _db(p)
+    _bed(p)
 
     p = sub.add_parser("replay", help="run a scenario through decoders, hub and alarms without a window")
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--speed", type=float, default=0.0, metavar="N", help="N x real time (default: as fast as possible)")
     p.add_argument("--json", action="store_true")
     _db(p)
+    _bed(p)
 
     p = sub.add_parser("devices", help="serial ports and Bluetooth devices")
     dsub = p.add_subparsers(dest="devices_command", metavar="list|scan", required=True)
@@ -87,9 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_app(args: argparse.Namespace) -> int:
+    from kapmonitor.core.beds import bed_or_configured
     from kapmonitor.ui.app import run
 
-    return run(db_url=args.db, demo=args.demo)
+    return run(db_url=args.db, demo=args.demo, bed=bed_or_configured(args.bed))
 
 
 def _run_decode(args: argparse.Namespace) -> int:

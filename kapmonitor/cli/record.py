@@ -10,6 +10,7 @@ from types import FrameType
 
 from kapmonitor.bed.station import Station
 from kapmonitor.cli.errors import CommandError
+from kapmonitor.core.beds import bed_or_configured
 from kapmonitor.devices.registry import descriptor, protocol_names
 
 STATUS_EVERY_S = 10.0
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    station = Station(args.db)
+    station = Station(args.db, bed=bed_or_configured(args.bed))
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for protocol, address in devices:

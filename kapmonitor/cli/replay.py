@@ -77,8 +77,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         replay.run()
         return 0
     from kapmonitor.bed.replay_recording import ReplayRecording
+    from kapmonitor.core.beds import bed_or_configured
 
-    with ReplayRecording(args.db, scenario, replay) as recording:
+    with ReplayRecording(args.db, scenario, replay, bed=bed_or_configured(args.bed)) as recording:
         replay.run()
     print(
         f"recorded as session {recording.session_id} ({replay_duration_s(scenario):g} s of scenario)",

@@ -48,6 +48,7 @@ def _table(sessions: list[dict[str, Any]]) -> str:
             str(s["id"]),
             s["patient"],
             s["protocol"] or "-",
+            s["bed"] or "-",
             s["status"],
             s["start"] or "-",
             s["end"] or "-",
@@ -55,13 +56,14 @@ def _table(sessions: list[dict[str, Any]]) -> str:
         ]
         for s in sessions
     ]
-    return _columns(["ID", "PATIENT", "PROTOCOL", "STATUS", "START", "END", "TRACKS"], rows)
+    return _columns(["ID", "PATIENT", "PROTOCOL", "BED", "STATUS", "START", "END", "TRACKS"], rows)
 
 
 def _detail(s: dict[str, Any]) -> str:
     lines = [
         f"session {s['id']}  patient {s['patient']}  {s['status']}",
-        f"protocol: {s['protocol'] or '-'}   room: {s['room'] or '-'}   nurse: {s['nurse'] or '-'}",
+        f"protocol: {s['protocol'] or '-'}   bed: {s['bed'] or '-'}   room: {s['room'] or '-'}   "
+        f"nurse: {s['nurse'] or '-'}",
         f"start: {s['start'] or '-'}   end: {s['end'] or '-'}",
         "",
     ]

@@ -67,6 +67,16 @@ def _positive(value: float | None, what: str, unit: str) -> float:
     return value
 
 
+def pump_state(events: Iterable[InfusionEvent]) -> str:
+    """The infusion pump as the record leaves it: "idle" (never started), "running", "paused" or "stopped"."""
+    state = "idle"
+    for ev in events:
+        state = {"start": "running", "resume": "running", "pause": "paused", "stop": "stopped"}.get(
+            ev.action, state
+        )
+    return state
+
+
 def infusion_mg_per_h(event: InfusionEvent) -> float:
     if event.rate is None:
         raise DosingError(f"infusion {event.action} at {iso(event.t_us)} has no rate")

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, exc, func, insert, select, update
 
 from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.errors import UserError
@@ -73,6 +73,10 @@ def _alive_here(owner: Owner) -> bool | None:
     except PermissionError:  # exists, belongs to another account
         pass
     return not owner.process_start or _process_start(owner.pid) == owner.process_start
+
+
+class SessionHeldElsewhere(UserError):
+    """A session belongs to another bed, or another live station is recording it: this one may not write it."""
 
 
 @dataclass(frozen=True)
@@ -139,17 +143,45 @@ class SessionRecovery:
 
     # -- ownership, used by the station while it records ---------------------------------------------------
 
-    def claim(self, session_id: int) -> None:
+    def claim(self, session_id: int, bed: str = "") -> None:
+        """Hold ``session_id`` for this process at ``bed``; :class:`SessionHeldElsewhere` when the session
+        belongs to another bed or a live station (this process excepted) already records it."""
         me, t = this_process(), now_us()
         values = {
+            "bed": bed,
             "hostname": me.hostname,
             "pid": me.pid,
             "process_start": me.process_start,
             "heartbeat_us": t,
         }
-        with self.engine.begin() as conn:
-            conn.execute(delete(_owner).where(_owner.c.session_id == session_id))
-            conn.execute(insert(_owner).values(session_id=session_id, claimed_us=t, **values))
+        try:
+            with self.engine.begin() as conn:
+                self._check_free(conn, session_id, bed, me, t)
+                conn.execute(delete(_owner).where(_owner.c.session_id == session_id))
+                conn.execute(insert(_owner).values(session_id=session_id, claimed_us=t, **values))
+        except exc.IntegrityError as error:  # another station claimed it between our check and our insert
+            raise SessionHeldElsewhere(f"session {session_id} was just claimed by another station") from error
+
+    @staticmethod
+    def _check_free(conn: Connection, session_id: int, bed: str, me: Owner, now: int) -> None:
+        session_bed = conn.execute(select(_session.c.bed).where(_session.c.id == session_id)).scalar()
+        if bed and session_bed and session_bed != bed:
+            raise SessionHeldElsewhere(
+                f"session {session_id} belongs to bed {session_bed!r}; it cannot be recorded at bed {bed!r}"
+            )
+        held = conn.execute(
+            select(_owner.c.bed, _owner.c.hostname, _owner.c.pid, _owner.c.process_start, _owner.c.heartbeat_us)
+            .where(_owner.c.session_id == session_id)
+            .with_for_update()
+        ).first()
+        if held is None:
+            return
+        owner = Owner(held.hostname, held.pid, held.process_start)
+        if owner != me and _owner_is_live(owner, held.heartbeat_us, now):
+            where = f"at bed {held.bed!r} " if held.bed else ""
+            raise SessionHeldElsewhere(
+                f"session {session_id} is being recorded {where}by {owner.describe()}"
+            )
 
     def heartbeat(self, session_id: int) -> None:
         with self.engine.begin() as conn:
@@ -166,9 +198,12 @@ class SessionRecovery:
     def interrupted(self) -> list[InterruptedSession]:
         return interrupted_sessions(self.engine)
 
-    def resume(self, session_id: int, *, user: str | None = None) -> InterruptedSession:
-        """Continue an interrupted session in this process, recording the gap; the caller starts recording."""
+    def resume(self, session_id: int, *, user: str | None = None, bed: str = "") -> InterruptedSession:
+        """Continue an interrupted session in this process at ``bed``, recording the gap; the caller starts
+        recording. A session is resumed only at its own bed."""
         found = self._interrupted(session_id)
+        with self.engine.connect() as conn:
+            self._check_free(conn, session_id, bed, this_process(), now_us())
         now = now_us()
         with self.engine.begin() as conn:
             self._gap_event(conn, found, until=now)
@@ -179,7 +214,7 @@ class SessionRecovery:
                     session_id=session_id, device_id=device_id, t_us=now, kind=SESSION_RESUMED, detail=detail
                 )
             )
-        self.claim(session_id)
+        self.claim(session_id, bed)
         who = self.user if user is None else user
         self.audit.append(who, "session.resume", f"session {session_id}", self._gap_payload(found, now))
         return found
@@ -263,10 +298,10 @@ class SessionGuard:
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def hold(self, session_id: int, *, claimed: bool = False) -> None:
+    def hold(self, session_id: int, *, claimed: bool = False, bed: str = "") -> None:
         self.let_go()
         if not claimed:
-            self.recovery.claim(session_id)
+            self.recovery.claim(session_id, bed)
         self._session_id = session_id
         self._halt = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="kapmonitor-heartbeat", daemon=True)

@@ -38,9 +38,16 @@ class SessionRepository:
         self.engine = engine
 
     def start_session(
-        self, patient: str, protocol: str = "", room: str = "", nurse: str = "", prescriber: str = ""
+        self,
+        patient: str,
+        protocol: str = "",
+        room: str = "",
+        nurse: str = "",
+        prescriber: str = "",
+        *,
+        bed: str = "",
     ) -> int:
-        """Open a session for the patient with this pseudonymous code (created on first use); its id."""
+        """Open a session at ``bed`` for the patient with this pseudonymous code (created on first use); its id."""
         with self.engine.begin() as conn:
             patient_id = conn.execute(select(_patient.c.id).where(_patient.c.code == patient)).scalar()
             if patient_id is None:
@@ -51,6 +58,7 @@ class SessionRepository:
                 "room": room,
                 "nurse": nurse,
                 "prescriber": prescriber,
+                "bed": bed,
                 "status": "in_progress",
                 "start_us": now_us(),
             }
@@ -131,6 +139,7 @@ class SessionRepository:
                 _patient.c.code,
                 _session.c.protocol,
                 _session.c.room,
+                _session.c.bed,
                 _session.c.nurse,
                 _session.c.status,
                 _session.c.start_us,
@@ -150,13 +159,14 @@ class SessionRepository:
                 "patient": code,
                 "protocol": protocol,
                 "room": room,
+                "bed": bed,
                 "nurse": nurse,
                 "status": status,
                 "start": iso(start),
                 "end": iso(end),
                 "tracks": tracks.get(sid, []),
             }
-            for sid, code, protocol, room, nurse, status, start, end in rows
+            for sid, code, protocol, room, bed, nurse, status, start, end in rows
         ]
 
 

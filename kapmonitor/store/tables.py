@@ -55,9 +55,10 @@ class Session(Base):
         String(200), default=""
     )  # the clinical protocol, e.g. "IV ketamine"
     room: Mapped[str] = mapped_column(String(100), default="")
+    bed: Mapped[str] = mapped_column(String(100), default="")  # the chair it is recorded at
     nurse: Mapped[str] = mapped_column(String(200), default="")
     prescriber: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(20), default="planned")
+    status: Mapped[str] = mapped_column(String(20), default="planned", index=True)
     start_us: Mapped[int | None] = mapped_column(BigInteger)
     end_us: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -169,6 +170,7 @@ class AlarmLogRow(Base):
     limit: Mapped[float | None] = mapped_column("limit_value", Float)
     message: Mapped[str] = mapped_column(Text, default="")
     user: Mapped[str] = mapped_column("user_name", String(200), default="")
+    origin: Mapped[str] = mapped_column(String(100), default="")  # "": the chair's station; "central"
 
 
 # Trust
@@ -207,6 +209,7 @@ class SessionOwner(Base):
     __tablename__ = "session_owner"
 
     session_id: Mapped[int] = mapped_column(ForeignKey("session.id"), primary_key=True)
+    bed: Mapped[str] = mapped_column(String(100), default="")  # the bed whose station holds it
     hostname: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     process_start: Mapped[str] = mapped_column(String(64), default="")  # tells a reused pid from the owner

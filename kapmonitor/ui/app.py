@@ -118,7 +118,7 @@ def startup_problem() -> str | None:
     return pyside_problem(sys.version_info[:2], installed_pyside()) or display_problem(os.environ)
 
 
-def run(db_url: str | None, demo: bool) -> int:
+def run(db_url: str | None, demo: bool, bed: str | None = None) -> int:
     problem = startup_problem()
     if problem:
         print(problem, file=sys.stderr)
@@ -132,7 +132,7 @@ def run(db_url: str | None, demo: bool) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("kapmonitor")
     try:
-        station = Station(db_url)
+        station = Station(db_url, bed=bed)
     except Exception as exc:  # an unreachable or unwritable database: say so in one line
         print(f"kapmonitor: cannot open the database: {exc}", file=sys.stderr)
         return 1

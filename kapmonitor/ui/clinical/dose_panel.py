@@ -19,7 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapmonitor.session.dosing import RATE_UNITS, DosingError, MaxDoseCheck, convert_rate, cumulative_dose_mg
+from kapmonitor.session.dosing import (
+    RATE_UNITS,
+    DosingError,
+    MaxDoseCheck,
+    convert_rate,
+    cumulative_dose_mg,
+    pump_state,
+)
 from kapmonitor.session.entries import US_PER_MIN, BolusDose, Dose, DoseOverride, InfusionEvent
 from kapmonitor.ui.clinical.context import ClinicalContext, big_label, refusal
 from kapmonitor.ui.clinical.spray_box import SprayBox
@@ -32,15 +39,6 @@ PUMP_ACTIONS = {
     "paused": ("rate", "resume", "stop"),
 }
 PUMP_LABELS = {"start": "Start", "rate": "Change rate", "pause": "Pause", "resume": "Resume", "stop": "Stop"}
-
-
-def infusion_state(events: list[InfusionEvent]) -> str:
-    state = "idle"
-    for ev in events:
-        state = {"start": "running", "resume": "running", "pause": "paused", "stop": "stopped"}.get(
-            ev.action, state
-        )
-    return state
 
 
 def total_text(mg: float, weight_kg: float | None) -> str:
@@ -275,7 +273,7 @@ class DosePanel(QWidget):
             self._show_bolus_equals()
         if hasattr(self, "rate_equals"):
             self._show_rate_equals()
-            state = infusion_state(record.current_of(InfusionEvent))
+            state = pump_state(record.current_of(InfusionEvent))
             self.pump_state.setText(state if state != "idle" else "not started")
             for action, button in self.pump_buttons.items():
                 button.setEnabled(action in PUMP_ACTIONS[state])

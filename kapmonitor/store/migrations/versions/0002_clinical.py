@@ -1,6 +1,6 @@
 """The clinical record: one row per entry, never changed, and the protocol each record checks doses against.
 
-On SQLite, triggers refuse any UPDATE or DELETE of these rows: corrections are amendment rows.
+Triggers (SQLite and PostgreSQL) refuse any UPDATE or DELETE of these rows: corrections are amendment rows.
 
 Revision ID: 0002
 Revises: 0001
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from kapmonitor.store.append_only import create_guards, drop_guards
 
 revision = "0002"
 down_revision = "0001"
@@ -40,20 +42,14 @@ def upgrade() -> None:
         sa.Column("fields", sa.Text(), nullable=False),
     )
     op.create_index("ix_clinical_entry_session_seq", "clinical_entry", ["session_id", "seq"], unique=True)
-    if op.get_bind().dialect.name == "sqlite":
-        for table in _APPEND_ONLY:
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are never changed: enter an amendment'); END"
-                )
+    dialect = op.get_bind().dialect.name
+    for table in _APPEND_ONLY:
+        create_guards(op.execute, dialect, table, f"{table} rows are never changed: enter an amendment")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for table in _APPEND_ONLY:
-            for action in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+    for table in _APPEND_ONLY:
+        drop_guards(op.execute, op.get_bind().dialect.name, table)
     op.drop_index("ix_clinical_entry_session_seq", table_name="clinical_entry")
     op.drop_table("clinical_entry")
     op.drop_table("clinical_record")

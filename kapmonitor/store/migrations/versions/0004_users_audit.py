@@ -1,8 +1,8 @@
 """Users and roles, the hash-chained audit trail, and session owners for crash recovery.
 
-On SQLite, triggers refuse UPDATE and DELETE on the audit table. They are a guard against mistakes and casual
-edits, not the proof: anyone with the file can drop a trigger. The proof is the hash chain, which
-``kapmonitor audit verify`` checks.
+Triggers (SQLite and PostgreSQL) refuse UPDATE and DELETE on the audit table. They are a guard against mistakes
+and casual edits, not the proof: anyone with the file (or the database's owner) can drop a trigger. The proof is
+the hash chain, which ``kapmonitor audit verify`` checks.
 
 Revision ID: 0004
 Revises: 0001
@@ -14,15 +14,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from kapmonitor.store.append_only import create_guards, drop_guards
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-APPEND_ONLY_TRIGGERS = {
-    "audit_entry_no_update": "UPDATE",
-    "audit_entry_no_delete": "DELETE",
-}
 
 
 def upgrade() -> None:
@@ -56,17 +54,10 @@ def upgrade() -> None:
         sa.Column("claimed_us", sa.BigInteger(), nullable=False),
         sa.Column("heartbeat_us", sa.BigInteger(), nullable=False),
     )
-    if op.get_bind().dialect.name == "sqlite":
-        for name, verb in APPEND_ONLY_TRIGGERS.items():
-            op.execute(
-                f"CREATE TRIGGER {name} BEFORE {verb} ON audit_entry "
-                "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
-            )
+    create_guards(op.execute, op.get_bind().dialect.name, "audit_entry", "the audit trail is append-only")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for name in APPEND_ONLY_TRIGGERS:
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    drop_guards(op.execute, op.get_bind().dialect.name, "audit_entry")
     for table in ("session_owner", "audit_entry", "user_account"):
         op.drop_table(table)
