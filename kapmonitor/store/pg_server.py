@@ -139,7 +139,7 @@ class LocalServer:
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres",
                              autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]  # a name we made up
+            conn.execute(f'CREATE DATABASE "{name}"')  # a name we made up
         return self.url(name)
 
     def log_tail(self, lines: int = 5) -> str:
