@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
 from kapmonitor.alarms.ticker import AlarmSink, AlarmTicker
+from kapmonitor.bed.central_link import CentralRequests
 from kapmonitor.bed.records import ClinicRecords
 from kapmonitor.core.beds import bed_or_configured
 from kapmonitor.core.clock import HOST_CLOCK
@@ -80,7 +81,8 @@ class Station:
         self.alarm_engine = AlarmEngine(profile)
         self.hub.subscribe(self.alarm_engine.write)
         self._recording_failed = False
-        self.alarm_ticker = AlarmTicker(self.alarm_engine, checks=[self._recording_health])
+        self._central = CentralRequests(self.database, self.alarm_engine)  # acknowledgements from the central station
+        self.alarm_ticker = AlarmTicker(self.alarm_engine, checks=[self._recording_health, self._central])
         self._alarm_log: AlarmLog | None = AlarmLog(self.database) if self.recorder is not None else None
         if self._alarm_log is not None:
             self.alarm_ticker.subscribe(self._alarm_log.write)
@@ -258,6 +260,7 @@ class Station:
             self.recorder.register_device(transport.device, transport.protocol, transport.address)
         self.recorder.begin(session_id)
         self.session_id = session_id
+        self._central.follow(session_id)
         if self._alarm_log is not None:
             self._alarm_log.session_id = session_id
 
@@ -290,6 +293,7 @@ class Station:
         self.alarm_ticker.pump()  # the session's last alarm events belong in its log
         if self._alarm_log is not None:
             self._alarm_log.session_id = None
+        self._central.follow(None)
         session_id, self.session_id = self.session_id, None
         self.recorder.end()
         if not self.recorder.flush(timeout=10.0):

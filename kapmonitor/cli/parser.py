@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     asub = p.add_subparsers(dest="audit_command", metavar="verify", required=True)
     _db(asub.add_parser("verify"))
 
+    p = sub.add_parser("central", help="the central station: every chair recording on a shared database")
+    _db(p)
+
     p = sub.add_parser("db", help="database maintenance")
     dbsub = p.add_subparsers(dest="db_command", metavar="upgrade", required=True)
     _db(dbsub.add_parser("upgrade"))
@@ -144,6 +147,12 @@ def _run_audit(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _run_central(args: argparse.Namespace) -> int:
+    from kapmonitor.ui.central.app import run
+
+    return run(args.db)
+
+
 def _run_db(args: argparse.Namespace) -> int:
     from kapmonitor.store.db import upgrade
 
@@ -161,6 +170,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "devices": _run_devices,
     "sessions": _run_sessions,
     "audit": _run_audit,
+    "central": _run_central,
     "db": _run_db,
 }
 

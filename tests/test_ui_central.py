@@ -1,0 +1,114 @@
+"""The central station's window: tiles for the chairs recording on the shared database, the most urgent alarm
+in the banner, a click on Acknowledge written to that chair's alarm log in the user's name, and the window
+fitting a laptop and a desk screen with eight chairs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alarm_ui_double import SilentPlayer
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from screen_fit import SCREENS, fits, grab
+from sqlalchemy import Engine
+from store_fakes import ScriptedMonitor
+
+from kapmonitor.bed.station import Station
+from kapmonitor.core.clock import US_PER_S, now_us
+from kapmonitor.core.readings import Reading
+from kapmonitor.store.alarm_log import alarm_events
+from kapmonitor.store.chair_board import ChairAlarm, ChairView, Value
+from kapmonitor.store.db import open_database
+from kapmonitor.ui.central.window import CentralWindow
+from kapmonitor.ui.theme import DARK, LIGHT
+
+OXIMETER = "nonin-df7@/dev/ttyUSB0"
+DOCS = Path(__file__).parents[1] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def chair(sqlite_url: str) -> Iterator[tuple[Station, ScriptedMonitor]]:
+    station = Station(sqlite_url, bed="chair 3")
+    monitor = ScriptedMonitor(OXIMETER)
+    station.add_transport(monitor)
+    station.start()
+    station.start_session("KAP-0003", "im-ketamine")
+    yield station, monitor
+    station.stop()
+
+
+@pytest.fixture
+def database(sqlite_url: str) -> Iterator[Engine]:
+    engine = open_database(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+def test_a_desaturating_chair_is_in_the_banner_and_acknowledged_from_here(
+    qtbot: QtBot, chair: tuple[Station, ScriptedMonitor], database: Engine
+) -> None:
+    station, monitor = chair
+    played = SilentPlayer()
+    window = CentralWindow(database, "RN Diaz", player=played, theme=DARK, poll_ms=100)
+    qtbot.addWidget(window)
+    window.show()
+    t0 = now_us()
+    monitor.send([Reading("spo2", 80, "%", t_us=t0, device=OXIMETER),
+                  Reading("spo2", 79, "%", t_us=t0 + 11 * US_PER_S, device=OXIMETER)])
+    qtbot.waitUntil(lambda: "chair 3" in window.banner.text() and window.banner.isVisible(), timeout=20_000)
+    assert window.banner.text().startswith("HIGH  chair 3: SpO\u2082 80 % below 85 (desaturation)")
+    assert ("high", False) in played.played  # sounded here too
+    [tile] = window.tiles.values()
+    assert tile.bed.text() == "chair 3" and "KAP-0003" in tile.who.text() and "im-ketamine" in tile.who.text()
+    assert tile.spo2.text() == "79"
+    for _ in range(2):  # the desaturation, then the low SpO2 beside it (most urgent first)
+        qtbot.waitUntil(lambda: tile.ack_button.isEnabled(), timeout=20_000)
+        qtbot.mouseClick(tile.ack_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: tile.top_unacknowledged() is None or "+1" not in window.banner.text(), timeout=20_000)
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=20_000)
+    assert [row.text().endswith("acknowledged by RN Diaz") for row in tile.alarm_rows if row.isVisible()] == [
+        True, True]
+    logged = [(e.alarm, e.state, e.user) for e in alarm_events(database, station.session_id or 0)]
+    assert ("spo2_desat", "acknowledged", "RN Diaz") in logged and ("spo2_low", "acknowledged", "RN Diaz") in logged
+
+
+def eight_chairs(now: int) -> list[ChairView]:
+    views = []
+    for n in range(1, 9):
+        alarms: tuple[ChairAlarm, ...] = ()
+        if n == 3:
+            alarms = (ChairAlarm("spo2_desat|ox|spo2", "spo2_desat", "high", "active", "physiological",
+                                 "SpO2 84 % below 85 for 10 s", now - 12 * US_PER_S),
+                      ChairAlarm("pulse_high|ox|pulse_rate", "pulse_high", "medium", "acknowledged",
+                                 "physiological", "Pulse 121 /min above 120", now - 60 * US_PER_S, "RN Diaz"))
+        if n == 6:
+            alarms = (ChairAlarm("chair_silent|chair 6|", "chair_silent", "high", "silent", "technical",
+                                 "chair 6 silent for 42 s", now - 42 * US_PER_S),)
+        views.append(ChairView(
+            session_id=n, bed=f"chair {n}", patient=f"KAP-00{n:02d}", protocol="iv-infusion",
+            start_us=now - (600 + 420 * n) * US_PER_S, spo2=Value(97 - n % 3, now), pulse=Value(70 + n, now),
+            nibp=(Value(120 + n, now - 200 * US_PER_S), Value(80, now - 200 * US_PER_S), Value(93, now)),
+            dose=f"given {30 + n:.1f} mg (0.{40 + n} mg/kg), infusion running", next_prompt="BP due",
+            alarms=alarms, last_heard_us=now, silent_s=42.0 if n == 6 else None,
+        ))
+    return views
+
+
+@pytest.mark.parametrize("theme", [DARK, LIGHT], ids=["dark", "light"])
+def test_eight_chairs_fit_a_laptop_and_a_desk_screen(
+    qtbot: QtBot, database: Engine, tmp_path: Path, theme: object
+) -> None:
+    window = CentralWindow(database, "RN Diaz", player=SilentPlayer(), theme=theme, poll_ms=None)
+    qtbot.addWidget(window)
+    now = now_us()
+    window.show_views(eight_chairs(now), now)
+    window.show()
+    out = DOCS if os.environ.get("KAPMONITOR_SCREENSHOTS") else tmp_path
+    for size in SCREENS:
+        assert fits(window, size) == []
+        grab(window, out / f"central-{theme.name}-{size[0]}x{size[1]}.png")  # type: ignore[attr-defined]
+    silent = window.tiles[6]
+    assert silent.spo2.text() == "\u2014" and "silent for 42 s" in silent.alarm_rows[0].text()
