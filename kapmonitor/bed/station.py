@@ -29,9 +29,7 @@ from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionGuard, SessionRecovery
 
 if TYPE_CHECKING:
-    from kapmonitor.alarms.engine import AlarmEngine
     from kapmonitor.alarms.events import AlarmEvent
-    from kapmonitor.alarms.limits import LimitProfile
     from kapmonitor.devices.links.stamping import HostDriver
     from kapmonitor.devices.simulation.interface import PatientModel
     from kapmonitor.devices.simulation.physiology import PhysiologicalModel
