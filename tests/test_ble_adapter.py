@@ -359,8 +359,8 @@ def test_registered_descriptors_carry_their_uuids_and_decode_one_notification(
     protocol: str, uuid: str, payload: str, metric: str
 ) -> None:
     d = descriptor(protocol)
-    assert d.link == "ble" and d.extra["characteristic_uuid"] == uuid
-    assert str(d.extra["service_uuid"]).endswith("-0000-1000-8000-00805f9b34fb")
+    assert d.link == "ble" and d.gatt is not None and d.gatt.characteristic_uuid == uuid
+    assert d.gatt.service_uuid.endswith("-0000-1000-8000-00805f9b34fb")
     items = d.decoder().feed(bytes.fromhex(payload))
     assert items[0].metric == metric
 

@@ -93,7 +93,8 @@ def test_garbage_before_a_frame_is_one_resync() -> None:
 def test_descriptor_has_a_driver_factory() -> None:
     assert descriptor("suntech-advantage") is SUNTECH_ADVANTAGE
     assert SUNTECH_ADVANTAGE.serial is not None and SUNTECH_ADVANTAGE.serial.baudrate == 9600
-    assert isinstance(SUNTECH_ADVANTAGE.extra["driver"](), SuntechDriver)
+    assert SUNTECH_ADVANTAGE.host_driver is not None and isinstance(SUNTECH_ADVANTAGE.host_driver(), SuntechDriver)
+    assert SUNTECH_ADVANTAGE.probe_query == GET_CUFF_PRESSURE
 
 
 @settings(max_examples=200, deadline=None)
@@ -268,7 +269,7 @@ def measure(patient: SteadyPatient) -> tuple[list[object], float]:
     """Run simulator, decoder and driver together on simulated time until the driver is idle again."""
     sim = SUNTECH_ADVANTAGE.simulator(patient)
     dec = SUNTECH_ADVANTAGE.decoder()
-    driver = SUNTECH_ADVANTAGE.extra["driver"](NibpSchedule(interval_s=None))
+    driver = SuntechDriver(NibpSchedule(interval_s=None))
     driver.request_now()
     items: list[object] = []
     t = 0.0

@@ -22,14 +22,14 @@ from kapmonitor.alarms.events import AlarmEvent, AlarmState, Kind, Priority, Sta
 from kapmonitor.alarms.limits import SIDES, AlarmLimit, LimitProfile, ProfileError, Side
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.core.metrics import metric_info
-from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading
+from kapmonitor.core.readings import DecodeError, Item, LinkEvent, LinkEventKind, Reading
 
-DISCONNECT_KINDS = frozenset({"reconnecting", "disconnected", "gap", "stale"})
-RECONNECT_KINDS = frozenset({"connected", "reconnected"})
-RECORDING_FAILED_KIND = "recording_failed"
-RECORDING_RESUMED_KIND = "recording_resumed"
-# "measurement_failed" is what the SunTech decoder and driver say (devices/suntech.py).
-NIBP_FAILED_KINDS = frozenset({"nibp_failed", "measurement_failed"})
+DISCONNECT_KINDS = frozenset(
+    {LinkEventKind.RECONNECTING, LinkEventKind.DISCONNECTED, LinkEventKind.GAP, LinkEventKind.STALE}
+)
+RECONNECT_KINDS = frozenset({LinkEventKind.CONNECTED, LinkEventKind.RECONNECTED})
+# MEASUREMENT_FAILED is what the SunTech decoder and driver say (devices/suntech/).
+NIBP_FAILED_KINDS = frozenset({LinkEventKind.NIBP_FAILED, LinkEventKind.MEASUREMENT_FAILED})
 NIBP_METRICS = frozenset({"nibp_systolic", "nibp_diastolic", "nibp_mean"})
 # A value carrying one of these flags says nothing reliable about the patient (or is an old stored record),
 # so it neither raises nor confirms a physiological alarm.
@@ -347,9 +347,9 @@ class AlarmEngine:
             return self._raise(ev.DEVICE_DISCONNECTED, e.device, t, f"{e.device}: {e.kind}{detail}")
         if e.kind in RECONNECT_KINDS:
             return self._restart_data_age(e.device, t, self._clear(ev.DEVICE_DISCONNECTED, e.device, t))
-        if e.kind == RECORDING_FAILED_KIND:
+        if e.kind is LinkEventKind.RECORDING_FAILED:
             return self._raise(ev.RECORDING_FAILED, e.device, t, f"recording failed{detail}")
-        if e.kind == RECORDING_RESUMED_KIND:
+        if e.kind is LinkEventKind.RECORDING_RESUMED:
             return self._clear(ev.RECORDING_FAILED, e.device, t)
         if e.kind in NIBP_FAILED_KINDS:
             return self._raise(

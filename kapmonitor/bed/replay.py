@@ -19,7 +19,7 @@ import numpy as np
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import US_PER_S, now_us
-from kapmonitor.core.readings import Item, LinkEvent
+from kapmonitor.core.readings import Item, LinkEvent, LinkEventKind
 from kapmonitor.devices.links.stamping import DecodePath, resolve
 from kapmonitor.devices.simulation.interface import DeviceSimulator, VitalsSnapshot
 from kapmonitor.devices.simulation.physiology import PhysiologicalModel
@@ -143,12 +143,12 @@ class ReplayedDevice:
         if connected != self._linked:
             self._linked = connected
             if self._linked:
-                out.append(LinkEvent("connected", "simulated device streaming", arrival_us, self.device))
+                out.append(LinkEvent(LinkEventKind.CONNECTED, "simulated device streaming", arrival_us, self.device))
                 command = self.descriptor.start_command
                 data += self.simulator.receive(command) if command else b""
             else:
                 self.path.reset()
-                out.append(LinkEvent("gap", "simulated device disconnected", arrival_us, self.device))
+                out.append(LinkEvent(LinkEventKind.GAP, "simulated device disconnected", arrival_us, self.device))
         keepalive = self.descriptor.keepalive
         if keepalive and sim_s >= self._next_keepalive_s:
             data += self.simulator.receive(keepalive.payload)

@@ -20,7 +20,7 @@ from kapmonitor.core.beds import bed_or_configured
 from kapmonitor.core.clock import HOST_CLOCK
 from kapmonitor.core.hub import Hub, Sink
 from kapmonitor.core.live import LiveBuffers
-from kapmonitor.core.readings import Item, LinkEvent
+from kapmonitor.core.readings import Item, LinkEvent, LinkEventKind
 from kapmonitor.devices.links.transport import DeviceStatus, Transport
 from kapmonitor.store.alarm_log import AlarmLog
 from kapmonitor.store.audit import AuditTrail
@@ -30,7 +30,7 @@ from kapmonitor.store.recovery import SessionGuard, SessionRecovery
 
 if TYPE_CHECKING:
     from kapmonitor.alarms.events import AlarmEvent
-    from kapmonitor.devices.links.stamping import HostDriver
+    from kapmonitor.devices.base import HostDriver
     from kapmonitor.devices.simulation.interface import PatientModel
     from kapmonitor.devices.simulation.physiology import PhysiologicalModel
 
@@ -95,7 +95,7 @@ class Station:
         if (failure is not None) == self._recording_failed:
             return []
         self._recording_failed = failure is not None
-        kind = "recording_failed" if failure is not None else "recording_resumed"
+        kind = LinkEventKind.RECORDING_FAILED if failure is not None else LinkEventKind.RECORDING_RESUMED
         return [LinkEvent(kind, failure or "", now, RECORDER_DEVICE)]
 
     def subscribe(self, sink: Sink) -> None:

@@ -1,7 +1,7 @@
 """Domain types and vocabulary shared by every other package. No Qt, no I/O."""
 
 from kapmonitor.core.metrics import FLAGS, METRICS, MetricInfo, metric_info
-from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
+from kapmonitor.core.readings import DecodeError, Item, LinkEvent, LinkEventKind, Reading, WaveChunk
 
 __all__ = [
     "FLAGS",
@@ -9,6 +9,7 @@ __all__ = [
     "DecodeError",
     "Item",
     "LinkEvent",
+    "LinkEventKind",
     "MetricInfo",
     "Reading",
     "WaveChunk",

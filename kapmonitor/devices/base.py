@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypedDict
 
 from kapmonitor.core.readings import Item
 
@@ -93,6 +93,30 @@ class Keepalive:
     interval_s: float
 
 
+class HostDriver(Protocol):
+    """A device the host must drive (an NIBP module: start a measurement, poll the cuff, fetch the result).
+
+    A descriptor offers a factory as ``host_driver``; the link calls :meth:`poll` every loop turn, even when
+    nothing was read, writes what it returns, and passes every decoded item to :meth:`on_items`.
+    """
+
+    def poll(self, now_s: float) -> bytes: ...
+
+    def on_items(self, items: Iterable[Item]) -> None: ...
+
+    def drain_events(self) -> list[Item]: ...
+
+
+@dataclass(frozen=True)
+class GattProfile:
+    """Where a Bluetooth health profile's measurements arrive (full 128-bit UUIDs, as bleak wants them)."""
+
+    service_uuid: str
+    characteristic_uuid: str
+    indicate: bool  # the characteristic indicates rather than notifies (bleak's start_notify handles both)
+    streaming: bool  # notifications arrive continuously, so silence means the data is stale
+
+
 @dataclass(frozen=True)
 class DeviceDescriptor:
     """One device model or protocol, as data: adding a model is a descriptor plus a decoder."""
@@ -107,7 +131,9 @@ class DeviceDescriptor:
     keepalive: Keepalive | None = None
     simulator: Callable[..., DeviceSimulator] | None = None
     notes: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
+    host_driver: Callable[[], HostDriver] | None = None  # a device that measures only when the host asks
+    probe_query: bytes | None = None  # what a port probe sends for a reply without side effects (None: it streams)
+    gatt: GattProfile | None = None  # a Bluetooth profile's service and characteristic
     model: str = ""  # the short name a chart or a log line gives the device; derived from the title when empty
 
     @property

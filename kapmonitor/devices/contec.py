@@ -18,7 +18,7 @@ import re
 from abc import abstractmethod
 from dataclasses import dataclass
 
-from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
+from kapmonitor.core.readings import DecodeError, Item, LinkEvent, LinkEventKind, Reading, WaveChunk
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, Keepalive, SerialSettings, TrackSpec
 from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel, VitalsSnapshot
 
@@ -332,9 +332,10 @@ class ContecV7Decoder(_BitSevenFramer):
         if packet_type == 0x0F:
             return _stored_pairs(d)
         if packet_type == 0x0D:
-            return [LinkEvent("device_notice", f"disconnect: {DISCONNECT_REASONS.get(d[0], f'code {d[0]}')}")]
+            reason = DISCONNECT_REASONS.get(d[0], f"code {d[0]}")
+            return [LinkEvent(LinkEventKind.DEVICE_NOTICE, f"disconnect: {reason}")]
         if packet_type == 0x0C:
-            return [LinkEvent("device_notice", "idle")]
+            return [LinkEvent(LinkEventKind.DEVICE_NOTICE, "idle")]
         return []  # identification and feedback replies: framed and counted, not shown
 
 

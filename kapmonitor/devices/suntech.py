@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading
+from kapmonitor.core.readings import DecodeError, Item, LinkEvent, LinkEventKind, Reading
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, SerialSettings, TrackSpec
 from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel
 
@@ -122,7 +122,7 @@ def _result_items(r: BpResult) -> list[Item]:
     out: list[Item] = []
     if r.error:
         reason, flags = error_reason(r.error)
-        out.append(LinkEvent("measurement_failed", reason, extra={"error_code": r.error}))
+        out.append(LinkEvent(LinkEventKind.MEASUREMENT_FAILED, reason, extra={"error_code": r.error}))
     out += [
         Reading("nibp_systolic", value(r.systolic), "mmHg", flags),
         Reading("nibp_diastolic", value(r.diastolic), "mmHg", flags),
@@ -198,10 +198,10 @@ class SuntechDecoder(Decoder):
         if length == CUFF_LEN:
             return [_cuff_reading(frame[2] | frame[3] << 8)]
         if length == STATUS_LEN and frame[2] == COMPLETE:
-            return [LinkEvent("measurement_complete", "NIBP measurement complete")]
+            return [LinkEvent(LinkEventKind.MEASUREMENT_COMPLETE, "NIBP measurement complete")]
         if length == RESULT_LEN:
             return _result_items(BpResult.decode(frame))
-        return [LinkEvent("module_reply", frame[2:-1].hex(" "))]
+        return [LinkEvent(LinkEventKind.MODULE_REPLY, frame[2:-1].hex(" "))]
 
 
 # ----------------------------------------------------------------------------------------------- host driver
@@ -232,7 +232,7 @@ class SuntechDriver:
         emit(items + driver.drain_events())
 
     ``request_now()`` and ``set_interval()`` may be called from the UI thread (they only set attributes).
-    Events: ``LinkEvent("measurement_started")`` and ``LinkEvent("measurement_failed", plain reason)``.
+    Events: ``LinkEventKind.MEASUREMENT_STARTED`` and ``LinkEventKind.MEASUREMENT_FAILED`` (with a plain reason).
     """
 
     def __init__(self, schedule: NibpSchedule | None = None) -> None:
@@ -261,19 +261,20 @@ class SuntechDriver:
 
     def on_items(self, items: Iterable[Item]) -> None:
         items = list(items)
-        explained = any(isinstance(i, LinkEvent) and i.kind == "measurement_failed" for i in items)
+        explained = any(isinstance(i, LinkEvent) and i.kind is LinkEventKind.MEASUREMENT_FAILED for i in items)
         for item in items:
             self._heard = True
             if isinstance(item, Reading) and item.metric == "cuff_pressure" and item.value is not None:
                 self._peak_mmhg = max(self._peak_mmhg, item.value)
                 # Deflated after having inflated: done even if the 'K' notice was lost.
                 self._complete |= self._peak_mmhg >= 50 and item.value <= 10
-            elif isinstance(item, LinkEvent) and item.kind == "measurement_complete":
+            elif isinstance(item, LinkEvent) and item.kind is LinkEventKind.MEASUREMENT_COMPLETE:
                 self._complete = True
             elif isinstance(item, Reading) and item.metric == "nibp_systolic" and self.state == "reading":
                 self._finished = True
                 if item.value is None and not explained:
-                    self._events.append(LinkEvent("measurement_failed", "the NIBP module returned no values"))
+                    failed = LinkEvent(LinkEventKind.MEASUREMENT_FAILED, "the NIBP module returned no values")
+                    self._events.append(failed)
 
     def poll(self, now_s: float) -> bytes:
         if self._anchor is None:
@@ -301,7 +302,7 @@ class SuntechDriver:
         self._anchor = now_s
         interval = self.schedule.interval_s
         self.next_due_s = None if interval is None else now_s + interval
-        self._events.append(LinkEvent("measurement_started", "NIBP measurement started"))
+        self._events.append(LinkEvent(LinkEventKind.MEASUREMENT_STARTED, "NIBP measurement started"))
         return START_BP
 
     def _measuring(self, now_s: float) -> bytes:
@@ -332,7 +333,7 @@ class SuntechDriver:
 
     def _fail(self, reason: str) -> bytes:
         self.state = "idle"
-        self._events.append(LinkEvent("measurement_failed", reason))
+        self._events.append(LinkEvent(LinkEventKind.MEASUREMENT_FAILED, reason))
         return b""
 
 
@@ -433,8 +434,9 @@ SUNTECH_ADVANTAGE = DeviceDescriptor(
     ),
     serial=SerialSettings(baudrate=9600),
     simulator=SuntechSimulator,
-    notes="Measures only when asked: the transport runs extra['driver']() (a SuntechDriver) "
+    notes="Measures only when asked: the transport runs a SuntechDriver (host_driver) "
     "to schedule measurements and poll the cuff.",
-    extra={"driver": SuntechDriver},
+    host_driver=SuntechDriver,
+    probe_query=GET_CUFF_PRESSURE,  # a pressure reading: answered at once, starts nothing
     model="SunTech Advantage",
 )

@@ -128,7 +128,7 @@ class Pending:
                 self._add_chunk(session_id, item)
             elif isinstance(item, LinkEvent):
                 self.links.append(
-                    (session_id, item.device, {"t_us": item.t_us, "kind": item.kind, "detail": item.detail})
+                    (session_id, item.device, {"t_us": item.t_us, "kind": item.kind.value, "detail": item.detail})
                 )
         self._enforce_bound()
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Connection, Engine, bindparam, exc, insert, select, update
 
 from kapmonitor.core.clock import now_us
-from kapmonitor.core.readings import Item, LinkEvent, Reading, WaveChunk
+from kapmonitor.core.readings import Item, LinkEvent, LinkEventKind, Reading, WaveChunk
 from kapmonitor.store.db import inserted_id
 from kapmonitor.store.pending import Pending, WaveRow
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, WaveChunkRow
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 RETRY_FIRST_S = 0.25
 RETRY_MAX_S = 5.0
 RECORDER_DEVICE = "kapmonitor@recorder"  # the device name the recorder's own link events carry
-RECORDING_FAILED = "recording_failed"
-RECORDING_RESUMED = "recording_resumed"
 _STORED = (Reading, WaveChunk, LinkEvent)  # decode errors live in the link counters, not in the recording
 
 
@@ -173,7 +171,7 @@ class Recorder:
             if message != self.failure:
                 log.error("%s", message)
             if self.failure is None:
-                self._announce(RECORDING_FAILED, message)
+                self._announce(LinkEventKind.RECORDING_FAILED, message)
             self.failure = message
             return False
         self._device_ids.update(new_device_ids)
@@ -181,10 +179,10 @@ class Recorder:
         if self.failure is not None:
             log.warning("database writes work again")
             self.failure = None
-            self._announce(RECORDING_RESUMED, "")
+            self._announce(LinkEventKind.RECORDING_RESUMED, "")
         return True
 
-    def _announce(self, kind: str, detail: str) -> None:
+    def _announce(self, kind: LinkEventKind, detail: str) -> None:
         if self.publish is not None:
             self.publish([LinkEvent(kind, detail, now_us(), RECORDER_DEVICE)])
 

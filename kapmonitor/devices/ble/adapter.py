@@ -22,10 +22,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kapmonitor.core.clock import now_us
-from kapmonitor.core.readings import Item, LinkEvent, Reading
+from kapmonitor.core.readings import Item, LinkEvent, LinkEventKind, Reading
 from kapmonitor.devices.base import Decoder, LinkStats
 from kapmonitor.devices.ble.bpm import Quirk, quirks_for_name
-from kapmonitor.devices.ble.descriptors import PROFILES, bluetooth_uuid, expand_profiles
+from kapmonitor.devices.ble.descriptors import GATT, PROFILES, bluetooth_uuid, expand_profiles
 from kapmonitor.devices.ble.plx import PLX_FEATURES, parse_plx_features
 from kapmonitor.devices.ble.racp import (
     RECORD_ACCESS_CONTROL_POINT,
@@ -244,7 +244,7 @@ class BleTransport(Transport):
                 await self._close(client)
 
     def _subscribed_names(self) -> list[str]:
-        names = {str(PROFILES[n].extra["characteristic_uuid"]): n for n in self.profiles}
+        names = {GATT[n].characteristic_uuid: n for n in self.profiles}
         return [names.get(u, u) for u in self._subscribed]
 
     async def _subscribe_all(self, client: Any, generation: int) -> None:
@@ -252,7 +252,7 @@ class BleTransport(Transport):
         self._stale, self._cuff_live = False, False
         self._subscribed_at = self._last_notification = time.monotonic()
         wanted: list[tuple[str, str]] = [
-            (str(PROFILES[n].extra["characteristic_uuid"]), n) for n in self.profiles
+            (GATT[n].characteristic_uuid, n) for n in self.profiles
         ]
         if "ble-plx-spot" in self.profiles:
             wanted.append((RACP_UUID, "racp"))
@@ -264,7 +264,7 @@ class BleTransport(Transport):
             kwargs = {"bluez": {"use_start_notify": True}} if name in _PUSHED_ON_SUBSCRIBE else {}
             await client.start_notify(char, self._callback(name, generation), **kwargs)
             self._subscribed.add(uuid)
-        if not any(str(PROFILES[n].extra["characteristic_uuid"]) in self._subscribed for n in self.profiles):
+        if not any(GATT[n].characteristic_uuid in self._subscribed for n in self.profiles):
             raise LookupError(f"the device offers none of {', '.join(self.profiles)}")
 
     def _callback(self, name: str, generation: int) -> Callable[[Any, bytearray], None]:
@@ -275,7 +275,7 @@ class BleTransport(Transport):
             try:
                 self._on_notification(name, bytes(data))
             except Exception as exc:  # noqa: BLE001 - never raise into bleak's notification machinery
-                self._link_event("error", f"handling a {name} notification failed: {describe_error(exc)}")
+                self._link_event(LinkEventKind.ERROR, f"handling a {name} notification failed: {describe_error(exc)}")
 
         return on_notification
 
@@ -288,13 +288,13 @@ class BleTransport(Transport):
         try:
             features, _ = parse_plx_features(bytes(await client.read_gatt_char(char)))
         except Exception as exc:  # noqa: BLE001 - features are informative only
-            self._link_event("features", f"could not read PLX features: {describe_error(exc)}")
+            self._link_event(LinkEventKind.FEATURES, f"could not read PLX features: {describe_error(exc)}")
             return
-        self._link_event("features", ", ".join(features.names) or "none", features=features)
+        self._link_event(LinkEventKind.FEATURES, ", ".join(features.names) or "none", features=features)
 
     async def _watch(self, client: Any) -> str:
         assert self._link_lost is not None and self._wake is not None
-        streaming = any(PROFILES[n].extra["streaming"] for n in self.profiles)
+        streaming = any(GATT[n].streaming for n in self.profiles)
         tick = max(0.01, min(self.stale_after_s / 4, 0.5))
         while not self._stop_requested.is_set():
             if self._link_lost.is_set() or not client.is_connected:
@@ -302,7 +302,7 @@ class BleTransport(Transport):
             silent = time.monotonic() - self._last_notification
             if streaming and not self._stale and silent > self.stale_after_s:
                 self._stale = True
-                self._link_event("stale", f"no notification for {silent:.0f} s")
+                self._link_event(LinkEventKind.STALE, f"no notification for {silent:.0f} s")
             if streaming and silent > self.stale_reconnect_s:
                 return f"no notification for {silent:.0f} s"
             await self._sleep(tick, or_until=self._link_lost)
@@ -321,7 +321,7 @@ class BleTransport(Transport):
         try:
             await client.disconnect()
         except Exception as exc:  # noqa: BLE001
-            self._link_event("disconnect", f"disconnect failed: {describe_error(exc)}")
+            self._link_event(LinkEventKind.DISCONNECT, f"disconnect failed: {describe_error(exc)}")
 
     def _on_disconnected(self, client: Any) -> None:
         loop = self._loop
@@ -339,7 +339,7 @@ class BleTransport(Transport):
         self._last_notification = time.monotonic()
         if self._stale:
             self._stale = False
-            self._link_event("fresh", "notifications resumed")
+            self._link_event(LinkEventKind.FRESH, "notifications resumed")
         if name == "battery":
             self._on_battery(data)
             return
@@ -373,13 +373,14 @@ class BleTransport(Transport):
         low = data[0] < LOW_BATTERY_PERCENT
         if low != self._low_battery:
             self._low_battery = low
-            self._link_event("battery", f"battery {data[0]} %" + (" (low)" if low else ""))
+            self._link_event(LinkEventKind.BATTERY, f"battery {data[0]} %" + (" (low)" if low else ""))
 
     def _on_racp(self, items: list[Item]) -> None:
         waiter = self._racp_waiter
         for item in items:
-            if isinstance(item, LinkEvent) and waiter is not None and not waiter.done():
-                waiter.set_result(item.extra["response"])  # type: ignore[arg-type]
+            response = item.extra.get("response") if isinstance(item, LinkEvent) else None
+            if isinstance(response, RacpResponse) and waiter is not None and not waiter.done():
+                waiter.set_result(response)
 
     async def _racp(self, request: RacpRequest) -> RacpResponse:
         client = self._client
@@ -398,9 +399,9 @@ class BleTransport(Transport):
             self._racp_waiter = None
             self._downloading = False
 
-    def _link_event(self, kind: str, detail: str, **extra: object) -> None:
+    def _link_event(self, kind: LinkEventKind, detail: str, **extra: object) -> None:
         if self._publish is not None:
-            self._publish([LinkEvent(kind, detail, now_us(), self.device, dict(extra))])
+            self._publish([LinkEvent(kind, detail, now_us(), self.device, extra)])
 
 
 def stamp(items: Sequence[Item], arrived_us: int, device: str) -> list[Item]:

@@ -1,13 +1,12 @@
 """The Bluetooth health profiles as device descriptors, and the table the adapter subscribes from.
 
-Each descriptor's ``extra`` holds ``service_uuid`` and ``characteristic_uuid`` (full 128-bit strings, as bleak
-wants them), ``indicate`` (the characteristic indicates rather than notifies; bleak's ``start_notify`` handles
-both) and ``streaming`` (notifications arrive continuously, so silence means the data is stale).
+Each descriptor's ``gatt`` (a :class:`~kapmonitor.devices.base.GattProfile`) says which service and
+characteristic its measurements arrive on, whether it indicates or notifies, and whether it streams.
 """
 
 from __future__ import annotations
 
-from kapmonitor.devices.base import DeviceDescriptor, TrackSpec
+from kapmonitor.devices.base import DeviceDescriptor, GattProfile, TrackSpec
 from kapmonitor.devices.ble.bpm import (
     BLOOD_PRESSURE_MEASUREMENT,
     BLOOD_PRESSURE_SERVICE,
@@ -39,13 +38,8 @@ def bluetooth_uuid(short: int) -> str:
     return f"0000{short:04x}{BASE_UUID_SUFFIX}"
 
 
-def _extra(service: int, characteristic: int, *, indicate: bool, streaming: bool) -> dict[str, object]:
-    return {
-        "service_uuid": bluetooth_uuid(service),
-        "characteristic_uuid": bluetooth_uuid(characteristic),
-        "indicate": indicate,
-        "streaming": streaming,
-    }
+def _gatt(service: int, characteristic: int, *, indicate: bool, streaming: bool) -> GattProfile:
+    return GattProfile(bluetooth_uuid(service), bluetooth_uuid(characteristic), indicate, streaming)
 
 
 HRM = DeviceDescriptor(
@@ -55,7 +49,7 @@ HRM = DeviceDescriptor(
     decoder=HeartRateDecoder,
     tracks=(TrackSpec("heart_rate", 1.0), TrackSpec("rr_interval", 1.0)),
     simulator=HeartRateSimulator,
-    extra=_extra(HEART_RATE_SERVICE, HEART_RATE_MEASUREMENT, indicate=False, streaming=True),
+    gatt=_gatt(HEART_RATE_SERVICE, HEART_RATE_MEASUREMENT, indicate=False, streaming=True),
 )
 BPM = DeviceDescriptor(
     protocol="ble-bpm",
@@ -67,7 +61,7 @@ BPM = DeviceDescriptor(
     ),
     simulator=BloodPressureSimulator,
     notes="Cuffs indicate their stored readings right after subscription, then disconnect: that is normal.",
-    extra=_extra(BLOOD_PRESSURE_SERVICE, BLOOD_PRESSURE_MEASUREMENT, indicate=True, streaming=False),
+    gatt=_gatt(BLOOD_PRESSURE_SERVICE, BLOOD_PRESSURE_MEASUREMENT, indicate=True, streaming=False),
 )
 ICP = DeviceDescriptor(
     protocol="ble-icp",
@@ -76,7 +70,7 @@ ICP = DeviceDescriptor(
     decoder=IntermediateCuffPressureDecoder,
     tracks=(TrackSpec("cuff_pressure", 2.0),),
     simulator=IntermediateCuffPressureSimulator,
-    extra=_extra(BLOOD_PRESSURE_SERVICE, INTERMEDIATE_CUFF_PRESSURE, indicate=False, streaming=False),
+    gatt=_gatt(BLOOD_PRESSURE_SERVICE, INTERMEDIATE_CUFF_PRESSURE, indicate=False, streaming=False),
 )
 PLX_SPOT = DeviceDescriptor(
     protocol="ble-plx-spot",
@@ -86,7 +80,7 @@ PLX_SPOT = DeviceDescriptor(
     tracks=(TrackSpec("spo2", 1 / 60), TrackSpec("pulse_rate", 1 / 60), TrackSpec("perfusion_index", 1 / 60)),
     simulator=PlxSpotCheckSimulator,
     notes="Stored spot-checks are downloaded through the Record Access Control Point 0x2A52 on request.",
-    extra=_extra(PULSE_OXIMETER_SERVICE, PLX_SPOT_CHECK_MEASUREMENT, indicate=True, streaming=False),
+    gatt=_gatt(PULSE_OXIMETER_SERVICE, PLX_SPOT_CHECK_MEASUREMENT, indicate=True, streaming=False),
 )
 PLX_CONT = DeviceDescriptor(
     protocol="ble-plx-cont",
@@ -95,10 +89,12 @@ PLX_CONT = DeviceDescriptor(
     decoder=PlxContinuousDecoder,
     tracks=(TrackSpec("spo2", 1.0), TrackSpec("pulse_rate", 1.0), TrackSpec("perfusion_index", 1.0)),
     simulator=PlxContinuousSimulator,
-    extra=_extra(PULSE_OXIMETER_SERVICE, PLX_CONTINUOUS_MEASUREMENT, indicate=False, streaming=True),
+    gatt=_gatt(PULSE_OXIMETER_SERVICE, PLX_CONTINUOUS_MEASUREMENT, indicate=False, streaming=True),
 )
 
 PROFILES: dict[str, DeviceDescriptor] = {d.protocol: d for d in (HRM, BPM, ICP, PLX_SPOT, PLX_CONT)}
+# Each profile's GATT characteristic, by profile name (every profile above has one).
+GATT: dict[str, GattProfile] = {name: d.gatt for name, d in PROFILES.items() if d.gatt is not None}
 
 # Names that stand for several characteristics of one device ("ble-plx@AA:BB:..." subscribes to both PLX
 # ones).

@@ -26,7 +26,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakCharacteristicNotFoundError, BleakDeviceNotFoundError, BleakError
 
-from kapmonitor.devices.ble.descriptors import PROFILES, bluetooth_uuid, expand_profiles
+from kapmonitor.devices.ble.descriptors import GATT, PROFILES, bluetooth_uuid, expand_profiles
 from kapmonitor.devices.ble.plx import PlxFeatures, encode_plx_features
 from kapmonitor.devices.ble.racp import RECORD_ACCESS_CONTROL_POINT
 from kapmonitor.devices.ble.simulators import NotificationSimulator
@@ -77,13 +77,11 @@ def profile_characteristics(profiles: Iterable[str]) -> list[GattCharacteristic]
     PLX)."""
     table: list[GattCharacteristic] = []
     for name in expand_profiles(list(profiles)):
-        extra = PROFILES[name].extra
-        kind: CharacteristicPropertyName = "indicate" if extra["indicate"] else "notify"
-        table.append(
-            GattCharacteristic(str(extra["characteristic_uuid"]), str(extra["service_uuid"]), (kind,))
-        )
+        gatt = GATT[name]
+        kind: CharacteristicPropertyName = "indicate" if gatt.indicate else "notify"
+        table.append(GattCharacteristic(gatt.characteristic_uuid, gatt.service_uuid, (kind,)))
         if name == "ble-plx-spot":
-            service = str(extra["service_uuid"])
+            service = gatt.service_uuid
             table.append(GattCharacteristic(RACP_UUID, service, ("write", "indicate")))
             table.append(
                 GattCharacteristic(
@@ -140,7 +138,7 @@ class FakePeripheral:
             assert factory is not None
             sim = factory(model)
             assert isinstance(sim, NotificationSimulator)
-            sims[str(PROFILES[name].extra["characteristic_uuid"])] = sim
+            sims[GATT[name].characteristic_uuid] = sim
         return cls(profile_characteristics(names), simulators=sims, speed=speed, tick_s=tick_s, **kwargs)
 
     def connector(self) -> Callable[..., FakeBleakClient]:
@@ -310,11 +308,11 @@ class FakeBleakClient:
         p = self.peripheral
         replies = p.racp_replies.get(request)
         if replies is None and p.simulators:
-            spot = p.simulators.get(str(PROFILES["ble-plx-spot"].extra["characteristic_uuid"]))
+            spot = p.simulators.get(GATT["ble-plx-spot"].characteristic_uuid)
             if spot is not None:
                 response = spot.receive(request)
                 replies = [
-                    Notify(str(PROFILES["ble-plx-spot"].extra["characteristic_uuid"]), b)
+                    Notify(GATT["ble-plx-spot"].characteristic_uuid, b)
                     for b in spot.notifications(0.0)
                 ]
                 replies.append(Notify(RACP_UUID, response))

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from kapmonitor.core.readings import DecodeError, Item, LinkEvent
+from kapmonitor.core.readings import DecodeError, Item, LinkEvent, LinkEventKind
 from kapmonitor.devices.ble.notification import NotificationDecoder, need
 
 RECORD_ACCESS_CONTROL_POINT = 0x2A52
@@ -128,16 +128,16 @@ def parse_racp_request(data: bytes) -> RacpRequest:
 
 
 class RacpDecoder(NotificationDecoder):
-    """One 0x2A52 indication -> a ``LinkEvent("racp", ...)`` whose ``extra["response"]`` is the
+    """One 0x2A52 indication -> a ``LinkEvent(LinkEventKind.RACP, ...)`` whose ``extra["response"]`` is the
     RacpResponse."""
 
     protocol = "ble-racp"
     characteristic = RECORD_ACCESS_CONTROL_POINT
-    max_remembered = 0  # rare replies whose event carries a mutable ``extra``: each gets its own
+    max_remembered = 0  # rare replies, each its own event: not worth remembering
 
     def decode(self, payload: bytes) -> list[Item]:
         try:
             response = parse_racp_response(payload)
         except MalformedRacp as exc:
             return [DecodeError("malformed", 0, f"RACP {payload.hex(' ')}: {exc}")]
-        return [LinkEvent("racp", response.describe(), extra={"response": response})]
+        return [LinkEvent(LinkEventKind.RACP, response.describe(), extra={"response": response})]

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from kapmonitor.core.clock import SampleClock, now_us
 from kapmonitor.core.errors import UserError
-from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
+from kapmonitor.core.readings import DecodeError, Item, LinkEvent, LinkEventKind, Reading, WaveChunk
 from kapmonitor.devices.base import LinkStats
 from kapmonitor.devices.hl7.ack import build_ack
 from kapmonitor.devices.hl7.decoder import Hl7Decoder
@@ -263,7 +263,8 @@ class MllpListener(Transport):
             if self.register is not None:
                 self.register(device, PROTOCOL, who.key)
             detail = " ".join(p for p in (who.model, who.sending_app, who.location) if p)
-            self._emit([LinkEvent("connected", f"monitor {who.key} ({detail or 'no model sent'})", now_us(), device)])
+            said = f"monitor {who.key} ({detail or 'no model sent'})"
+            self._emit([LinkEvent(LinkEventKind.CONNECTED, said, now_us(), device)])
         return found
 
     def _stamp(self, parsed: ParsedMessage, monitor: _Monitor, arrival: int) -> list[Item]:
@@ -272,7 +273,12 @@ class MllpListener(Transport):
             monitor.demo = parsed.demo
             words = "in demo or training mode: its values are not recorded" if parsed.demo else "back to patient data"
             out.append(
-                LinkEvent("demo" if parsed.demo else "patient_data", f"monitor {words}", arrival, monitor.device)
+                LinkEvent(
+                    LinkEventKind.DEMO if parsed.demo else LinkEventKind.PATIENT_DATA,
+                    f"monitor {words}",
+                    arrival,
+                    monitor.device,
+                )
             )
         for item, age in zip(parsed.items, parsed.ages_us, strict=True):
             if isinstance(item, Reading):

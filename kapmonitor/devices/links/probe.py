@@ -30,14 +30,7 @@ NO_PROTOCOL = "no known protocol"
 
 def host_query(descriptor: DeviceDescriptor) -> bytes | None:
     """What to ask a host-driven device to get a reply without side effects (None: it streams by itself)."""
-    query = descriptor.extra.get("probe_query")
-    if isinstance(query, bytes):
-        return query
-    if descriptor.protocol == "suntech-advantage":
-        from kapmonitor.devices.suntech import GET_CUFF_PRESSURE
-
-        return GET_CUFF_PRESSURE
-    return None
+    return descriptor.probe_query
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,8 @@ from typing import Any, BinaryIO
 import serial
 
 from kapmonitor.core.clock import now_us
-from kapmonitor.core.readings import LinkEvent
-from kapmonitor.devices.base import DeviceDescriptor, SerialSettings
-from kapmonitor.devices.links.stamping import HostDriver
+from kapmonitor.core.readings import LinkEvent, LinkEventKind
+from kapmonitor.devices.base import DeviceDescriptor, HostDriver, SerialSettings
 from kapmonitor.devices.links.threaded import ThreadedLink
 from kapmonitor.devices.links.transport import LinkState
 
@@ -148,7 +147,7 @@ class SerialTransport(ThreadedLink):
         detail = f"USB adapter {self.serial_number} moved from {self.port} to {found}"
         self.port = found
         if self._publish is not None:
-            self._publish([LinkEvent("port_moved", detail, now_us(), self.device)])
+            self._publish([LinkEvent(LinkEventKind.PORT_MOVED, detail, now_us(), self.device)])
         return True
 
     def _read_until_lost(self, ser: serial.Serial, capture: BinaryIO | None) -> str | None:
@@ -182,4 +181,4 @@ class SerialTransport(ThreadedLink):
         message = f"lost the connection to {self.port}; reconnecting"
         self._set_state(LinkState.RECONNECTING, message)
         if self._publish is not None:
-            self._publish([LinkEvent("gap", f"{message} ({reason})", now_us(), self.device)])
+            self._publish([LinkEvent(LinkEventKind.GAP, f"{message} ({reason})", now_us(), self.device)])

@@ -8,9 +8,8 @@ import logging
 import time
 
 from kapmonitor.core.clock import now_us
-from kapmonitor.core.readings import LinkEvent
-from kapmonitor.devices.base import DeviceDescriptor
-from kapmonitor.devices.links.stamping import HostDriver
+from kapmonitor.core.readings import LinkEvent, LinkEventKind
+from kapmonitor.devices.base import DeviceDescriptor, HostDriver
 from kapmonitor.devices.links.threaded import ThreadedLink
 from kapmonitor.devices.links.transport import LinkState
 from kapmonitor.devices.simulation.interface import DeviceSimulator
@@ -76,7 +75,7 @@ class SimulatedTransport(ThreadedLink):
         message = "simulated device disconnected; reconnecting"
         self._set_state(LinkState.RECONNECTING, message)
         if self._publish is not None:
-            self._publish([LinkEvent("gap", message, arrival, self.device)])
+            self._publish([LinkEvent(LinkEventKind.GAP, message, arrival, self.device)])
         return False
 
     def _greet(self) -> bytes:

@@ -6,33 +6,17 @@ sample clock per metric, so serial or scheduling jitter never bends a waveform.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
-from typing import Protocol
 
 from kapmonitor.core.clock import SampleClock
 from kapmonitor.core.readings import Item, LinkEvent, WaveChunk
-from kapmonitor.devices.base import Decoder, DeviceDescriptor, LinkStats
+from kapmonitor.devices.base import Decoder, DeviceDescriptor, HostDriver, LinkStats
 from kapmonitor.devices.registry import descriptor as registered
 
 
 def resolve(protocol: str | DeviceDescriptor) -> DeviceDescriptor:
     """A descriptor from a protocol name (raises registry.UnknownProtocol) or the descriptor itself."""
     return protocol if isinstance(protocol, DeviceDescriptor) else registered(protocol)
-
-
-class HostDriver(Protocol):
-    """A device the host must drive (an NIBP module: start a measurement, poll the cuff, fetch the result).
-
-    A descriptor offers one as ``extra["driver"]``, a factory; the link calls :meth:`poll` every loop turn, even
-    when nothing was read, writes what it returns, and passes every decoded item to :meth:`on_items`.
-    """
-
-    def poll(self, now_s: float) -> bytes: ...
-
-    def on_items(self, items: Iterable[Item]) -> None: ...
-
-    def drain_events(self) -> list[Item]: ...
 
 
 class DecodePath:
@@ -42,8 +26,8 @@ class DecodePath:
         self.descriptor = descriptor
         self.device = device
         self.decoder: Decoder = descriptor.decoder()
-        factory = descriptor.extra.get("driver")
-        self.driver: HostDriver | None = driver or (factory() if callable(factory) else None)
+        factory = descriptor.host_driver
+        self.driver: HostDriver | None = driver or (factory() if factory is not None else None)
         self._earlier = LinkStats()  # counts from decoders replaced by reset()
         self._clocks: dict[str, SampleClock] = {}
 

@@ -10,8 +10,8 @@ import logging
 import threading
 from abc import abstractmethod
 
-from kapmonitor.devices.base import DeviceDescriptor, LinkStats
-from kapmonitor.devices.links.stamping import DecodePath, HostDriver, resolve
+from kapmonitor.devices.base import DeviceDescriptor, HostDriver, LinkStats
+from kapmonitor.devices.links.stamping import DecodePath, resolve
 from kapmonitor.devices.links.transport import LinkState, Publish, Transport
 
 log = logging.getLogger(__name__)

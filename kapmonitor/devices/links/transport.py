@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kapmonitor.core.clock import now_us
-from kapmonitor.core.readings import Item, LinkEvent
+from kapmonitor.core.readings import Item, LinkEvent, LinkEventKind
 from kapmonitor.devices.base import LinkStats
 
 Publish = Callable[[Sequence[Item]], None]
@@ -96,7 +96,7 @@ class Transport(ABC):
             changed = state != self._state or message != self._message
             self._state, self._message = state, message
         if changed and self._publish is not None:
-            self._publish([LinkEvent(state.value, message, now_us(), self.device)])
+            self._publish([LinkEvent(LinkEventKind(state.value), message, now_us(), self.device)])
 
     def _emit(self, items: Sequence[Item]) -> None:
         if items and self._publish is not None:
