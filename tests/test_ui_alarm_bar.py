@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from alarm_ui_double import AlarmStationDouble, SilentPlayer
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from ui_station_double import reading
 
+from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.ui.live import alarm_bar
 from kapmonitor.ui.live.alarm_bar import ALARM_COLOURS, FLASH_HALF_MS, countdown
 from kapmonitor.ui.live.main_window import MainWindow
@@ -151,12 +152,28 @@ def test_therapy_room_mode_dims_softens_medium_but_not_high(bed: Bed) -> None:
     assert bed.panel.overlay.isHidden()
 
 
-def test_without_any_sound_output_the_bar_says_audio_unavailable(qtbot, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_without_any_sound_output_a_technical_alarm_says_why_and_what_to_do_once(
+    qtbot, tmp_path, monkeypatch  # noqa: ANN001
+) -> None:
+    logged: list[AlarmEvent] = []
     bed = Bed(qtbot, tmp_path, monkeypatch, SilentPlayer(available=False))
+    bed.station.subscribe_alarms(logged.extend)
     bed.window.show()
-    bed.spo2((80, 0), (79, 11))
-    assert bed.bar.audio_label.isVisible()
-    assert bed.bar.audio_label.text().endswith("audio unavailable")
+    bed.bar.refresh()
+    bed.station.deliver_alarms()
+    message = bed.bar.message_label.text()
+    assert message.startswith("No alarm sound: no sound output")  # what is wrong and why
+    assert "Alarms show on screen only" in message and "pw-play" in message  # and what to do
+    assert bed.bar.message_label.font().pixelSize() == 22  # two lines in the bar, not a wider window
+    assert [(e.alarm, e.kind, e.state) for e in logged] == [("no_alarm_sound", "technical", "active")]
+    qtbot.mouseClick(bed.bar.acknowledge_button, Qt.MouseButton.LeftButton)
+    bed.station.deliver_alarms()
+    assert bed.bar.message_label.text() == "No alarms"  # seen, and gone from the bar: no permanent red line
+    assert [(e.alarm, e.state, e.user) for e in logged[1:]] == [("no_alarm_sound", "cleared", "RN Diaz")]
+    bed.spo2((80, 0), (79, 11))  # a real alarm later: shown as ever, and the missing sound is not repeated
+    assert bed.bar.top is not None and bed.bar.top.alarm == "spo2_desat"
+    assert all(s.alarm != "no_alarm_sound" for s in bed.bar.states)
+    assert "No alarm sound" in bed.bar.pause_button.toolTip()
 
 
 def pulse_count(samples: np.ndarray) -> int:

@@ -54,6 +54,7 @@ class _Shown:
     latching: bool
     acknowledged: bool = False
     present: bool = True  # the condition still holds; False means the alarm is latched
+    once: bool = False  # a reported condition: an acknowledgement clears it from the bar
 
 
 @dataclass
@@ -130,7 +131,7 @@ class AlarmEngine:
             shown = self._shown.get(alarm_id)
             if shown is None or shown.acknowledged:
                 return self._queue(out)
-            if shown.present:
+            if shown.present and not shown.once:
                 shown.acknowledged = True
                 out.append(self._event(shown, "acknowledged", t, user))
             else:
@@ -167,6 +168,22 @@ class AlarmEngine:
             if self._pause_until_us is None:
                 return 0.0
             return max(0.0, (self._pause_until_us - self._resolve(now_us)) / US_PER_S)
+
+    def report_condition(
+        self, alarm: str, message: str, *, device: str = "", now_us: int | None = None
+    ) -> list[AlarmEvent]:
+        """A technical condition the data cannot show (this computer plays no alarm sound): on the bar until a
+        nurse acknowledges it, then gone; logged like any alarm. Reported again while shown, it is not repeated."""
+        with self._lock:
+            t, out = self._time(now_us)
+            key = alarm_id_of(alarm, device, "")
+            if key in self._shown:
+                return self._queue(out)
+            priority = self._profile.technical_priority(alarm)
+            shown = _Shown(alarm, priority, "technical", device, "", t, None, None, message, False, once=True)
+            self._shown[key] = shown
+            out.append(self._event(shown, "active", t))
+            return self._queue(out)
 
     # ---- limits ------------------------------------------------------------------------------------------
 

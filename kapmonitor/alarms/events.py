@@ -25,6 +25,7 @@ DEVICE_DISCONNECTED = "device_disconnected"
 NIBP_FAILED = "nibp_failed"
 LOW_BATTERY = "low_battery"
 RECORDING_FAILED = "recording_failed"
+NO_ALARM_SOUND = "no_alarm_sound"  # this computer cannot play the alarm tones: reported once, by the window
 TECHNICAL_ALARMS: tuple[str, ...] = (
     NO_DATA,
     SENSOR_OFF,
@@ -32,6 +33,7 @@ TECHNICAL_ALARMS: tuple[str, ...] = (
     NIBP_FAILED,
     LOW_BATTERY,
     RECORDING_FAILED,
+    NO_ALARM_SOUND,
 )
 # Not an alarm: the log row that records who silenced the audio, and when the silence ended.
 AUDIO_PAUSED = "audio_paused"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from kapmonitor.alarms.events import PRIORITIES, Priority
+from kapmonitor.alarms.events import NO_ALARM_SOUND, PRIORITIES, Priority
 from kapmonitor.core.paths import resources_dir
 
 Side = Literal["low", "high"]
@@ -153,7 +153,8 @@ class LimitProfile:
         return [limit.key for limit in self.limits]
 
     def technical_priority(self, alarm: str) -> Priority:
-        return self.technical.get(alarm, "medium")
+        # No alarm sound is below every physiological alarm: it never hides one on the bar.
+        return self.technical.get(alarm, "low" if alarm == NO_ALARM_SOUND else "medium")
 
     def should_latch(self, limit: AlarmLimit, side: Side) -> bool:
         return limit.latching or (self.latch_high and limit.priority(side) == "high")

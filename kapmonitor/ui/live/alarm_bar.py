@@ -2,8 +2,8 @@
 by priority (high red ~2 Hz, medium yellow ~0.6 Hz, low cyan steady), how many others are on, and the two
 things a nurse does: Acknowledge, and Pause audio for 2 minutes with a live countdown.
 
-It also sounds the tones (tones.py) for the highest audible alarm and says "audio unavailable" in plain
-sight when this machine cannot play them.
+It also sounds the tones (tones.py) for the highest audible alarm. When this machine cannot play them, it
+reports a technical alarm once (cause and remedy, on the bar until acknowledged, and in the alarm log).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kapmonitor.alarms.events import AlarmEvent, AlarmState
-from kapmonitor.ui.live.tones import TonePlayer, ToneSchedule
+from kapmonitor.alarms.events import NO_ALARM_SOUND, AlarmEvent, AlarmState
+from kapmonitor.ui.live.tones import TonePlayer, ToneSchedule, no_sound_message
 from kapmonitor.ui.theme import Theme
 
 # IEC 60601-1-8 colours: (background, text). The same in both themes: a nurse learns them once.
@@ -30,6 +30,7 @@ ALARM_COLOURS: dict[str, tuple[str, str]] = {
 FLASH_HALF_MS: dict[str, int | None] = {"high": 250, "medium": 833, "low": None}
 PAUSE_S = 120.0
 REFRESH_MS = 250
+LONG_MESSAGE = 60  # characters: a longer message (a technical alarm's remedy) takes a smaller font, two lines
 
 
 class AlarmSource(Protocol):
@@ -42,6 +43,10 @@ class AlarmSource(Protocol):
     def pause_audio(self, now_us: int | None = None, seconds: float = ..., user: str = "") -> list[AlarmEvent]: ...
 
     def pause_remaining_s(self, now_us: int | None = None) -> float: ...
+
+    def report_condition(
+        self, alarm: str, message: str, *, device: str = "", now_us: int | None = None
+    ) -> list[AlarmEvent]: ...
 
 
 def countdown(seconds: float) -> str:
@@ -75,9 +80,8 @@ class AlarmBar(QFrame):
         self.message_label.setFont(_font(34, bold=True))
         self.others_label = QLabel("")
         self.others_label.setFont(_font(20, bold=True))
-        self.audio_label = QLabel("")
-        self.audio_label.setObjectName("audio")
-        self.audio_label.setFont(_font(18, bold=True))
+        self.message_label.setWordWrap(True)  # a technical alarm's remedy wraps; it never widens the window
+        self.sound_reported = False  # the missing sound is reported once, as a technical alarm
         self.acknowledge_button = QPushButton("Acknowledge")
         self.pause_button = QPushButton(f"Pause audio {countdown(PAUSE_S)}")
         for button in (self.acknowledge_button, self.pause_button):
@@ -92,7 +96,6 @@ class AlarmBar(QFrame):
         words.addWidget(self.others_label)
         actions = QHBoxLayout()
         actions.setSpacing(12)
-        actions.addWidget(self.audio_label)
         actions.addStretch(1)
         actions.addWidget(self.acknowledge_button)
         actions.addWidget(self.pause_button)
@@ -135,9 +138,12 @@ class AlarmBar(QFrame):
 
     def refresh(self) -> None:
         now = self.clock()
+        self._report_missing_sound(now)  # before reading the alarms: it is one of them
         self.states = self.source.active()
         top = self.top
         self.message_label.setText(top.message if top else "No alarms")
+        long = top is not None and len(top.message) > LONG_MESSAGE
+        self.message_label.setFont(_font(22 if long else 34, bold=True))
         others = len(self.states) - 1
         self.others_label.setText(f"+{others} more" if others > 0 else "")
         remaining = self.source.pause_remaining_s(now)
@@ -170,9 +176,14 @@ class AlarmBar(QFrame):
         if due is not None:
             self.player.play(due)
         problem = self.player.problem
-        self.audio_label.setText("\u26a0 audio unavailable" if problem else "")
-        self.audio_label.setToolTip(problem or "")
-        self.audio_label.setVisible(problem is not None)
+        self.pause_button.setToolTip(no_sound_message(problem) if problem else "")
+
+    def _report_missing_sound(self, now: int) -> None:
+        """Once: this computer cannot sound the alarms. A technical alarm says why and what to do."""
+        problem = self.player.problem
+        if problem is not None and not self.sound_reported:
+            self.sound_reported = True
+            self.source.report_condition(NO_ALARM_SOUND, no_sound_message(problem), now_us=now)
 
     def _paint(self) -> None:
         theme, top = self._theme, self.top
@@ -187,11 +198,9 @@ class AlarmBar(QFrame):
             else:
                 background, text, border = theme.panel, colour, colour
         self.background = background
-        warning = theme.fault if top is None else text
         self.setStyleSheet(
             f"QFrame#alarmBar {{ background: {background}; border: 3px solid {border}; border-radius: 6px; }}"
             f"QLabel {{ color: {text}; }}"
-            f"QLabel#audio {{ color: {warning}; }}"
         )
 
 

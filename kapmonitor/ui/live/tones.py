@@ -5,8 +5,9 @@ pulses, low 1, each pulse a 523 Hz (C5) tone with harmonics so it is easy to loc
 room. Therapy-room mode plays medium and low from softer files; high always plays at full level.
 
 Sound may be unavailable: ``PySide6.QtMultimedia`` needs the PySide6-Addons wheel and libpulse, and a machine
-may have neither nor a player command. Then :attr:`TonePlayer.available` is False and the alarm bar says
-"audio unavailable" in plain sight; the alarms are never muted silently.
+may have neither nor a player command. Then :attr:`TonePlayer.available` is False and the alarm bar reports a
+technical alarm with the cause and what to do (``no_sound_message``), in the alarm log too; the alarms are never
+muted silently.
 """
 
 from __future__ import annotations
@@ -109,6 +110,14 @@ def find_backend(which: object = shutil.which) -> Backend:
     return Backend("")
 
 
+NO_SOUND_REMEDY = "Alarms show on screen only: install one of these and restart kapmonitor."
+
+
+def no_sound_message(problem: str) -> str:
+    """The technical alarm's words: what is wrong, why, and what to do."""
+    return f"No alarm sound: {problem}. {NO_SOUND_REMEDY}"
+
+
 class TonePlayer:
     """Plays a priority's burst. ``therapy_room`` softens medium and low; high is always at full level."""
 
@@ -116,7 +125,7 @@ class TonePlayer:
         self.backend = backend if backend is not None else find_backend()
         self.therapy_room = False
         self.problem: str | None = (
-            None if self.backend.name else "no sound output (Qt Multimedia or pw-play/paplay/aplay)"
+            None if self.backend.name else "no sound output found (Qt Multimedia, pw-play, paplay, aplay)"
         )
         self.files: dict[tuple[str, bool], Path] = {}
         self.played: list[tuple[str, bool]] = []  # (priority, soft) of each burst started, for the log and tests
