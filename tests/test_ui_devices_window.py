@@ -261,3 +261,22 @@ def test_closing_the_window_cuts_a_running_detection_short(qtbot, station: Stati
         assert not window.serial_tab.detector.running
     finally:
         quiet.stop()
+
+
+def test_the_bed_table_and_the_device_strip_name_the_same_errors_and_state() -> None:
+    from kapmonitor.devices.base import LinkStats
+    from kapmonitor.devices.links.transport import DeviceStatus, LinkState
+    from kapmonitor.ui.devices.window import bed_row
+    from kapmonitor.ui.live.device_strip import badge_view
+
+    now = 1_000_000_000_000
+    oximeter = DeviceStatus(
+        "nonin-df7@/dev/ttyUSB0", "nonin-df7", "/dev/ttyUSB0", LinkState.CONNECTED,
+        LinkStats(frames_ok=1200, resyncs=1), now - 2_000_000,
+    )  # fmt: skip
+    row = bed_row(oximeter, now)
+    assert row[1:5] == ("connected", "1200", "0", "1")  # state, frames, checksum errors, resyncs
+    assert badge_view(oximeter, now).detail == "1200 frames  \u00b7  1 resync  \u00b7  data 2 s ago"  # not "1 error"
+    waiting = DeviceStatus("ble-bpm@AA", "ble-bpm", "AA", LinkState.CONNECTED, LinkStats(), None)
+    assert bed_row(waiting, now)[1] == "connected, waiting for data"
+    assert bed_row(waiting, now)[6] == "no data yet"

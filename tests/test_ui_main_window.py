@@ -270,10 +270,13 @@ def test_device_strip_shows_state_frames_errors_and_data_age(
     )
     window.refresh_numbers()
     oximeter, cuff = window.device_strip.badges
-    assert oximeter.state_label.text() == "CONNECTED"
-    assert oximeter.detail_label.text() == "1200 frames  ·  2 errors  ·  data now"
-    assert cuff.state_label.text() == "RECONNECTING"
+    assert oximeter.name_label.text() == "Nonin oximeter"  # its simulator: the port is named for the protocol
+    assert oximeter.state_label.text() == "Connected"
+    assert oximeter.detail_label.text() == "1200 frames  ·  2 checksum errors  ·  data now"
+    assert cuff.state_label.text() == "Reconnecting"
     assert "data 40 s ago" in cuff.detail_label.text()
+    for badge in (oximeter, cuff):  # readable from the nurse's chair
+        assert min(label.font().pixelSize() for label in (badge.name_label, badge.detail_label)) >= 14
     assert window.device_strip.empty_label.isHidden()
     station.set_statuses([])
     window.refresh_numbers()
@@ -301,3 +304,17 @@ def test_a_session_ended_by_the_station_itself_is_shown_as_ended(
     window.refresh_numbers()
     assert window.session_panel.session_label.text() == "No session running"
     assert window.session_panel.start_button.isEnabled()
+
+
+def test_bedside_text_is_readable_from_two_metres(window: MainWindow) -> None:
+    """At least 14 px at 1080p: trend axes and their titles, the pleth's title, the session's controls."""
+    for plot in window.trends.rows:
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            assert axis.style["tickFont"].pixelSize() >= 14
+            assert axis.label.font().pixelSize() >= 14
+    assert window.trends.bp_key.textItem.font().pixelSize() >= 14
+    assert window.pleth.title.textItem.font().pixelSize() >= 14
+    panel = window.session_panel
+    for control in (panel.stop_button, panel.start_button, panel.patient_edit, panel.protocol_combo):
+        assert control.font().pixelSize() >= 14, control

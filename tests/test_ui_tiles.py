@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,5 +68,41 @@ def test_a_cuff_idle_between_measurements_is_connected_not_silent() -> None:
         quiet_between_requests=True,
     )
     silent_oximeter = DeviceStatus("ox@y", "nonin-df7", "y", LinkState.CONNECTED, LinkStats(), now - 120_000_000)
-    assert badge_view(idle_cuff, now).state == "CONNECTED"
-    assert badge_view(silent_oximeter, now).state == "NO DATA"
+    idle_cuff = replace(idle_cuff, stats=LinkStats(frames_ok=3))
+    silent_oximeter = replace(silent_oximeter, stats=LinkStats(frames_ok=300))
+    assert badge_view(idle_cuff, now).state == "Connected"
+    assert badge_view(idle_cuff, now).detail.endswith("last data 2 min ago")
+    assert (badge_view(silent_oximeter, now).state, badge_view(silent_oximeter, now).tone) == (
+        "No data for 120 s",
+        "warning",
+    )
+
+
+def test_a_link_is_connected_waiting_for_data_until_its_first_valid_frame() -> None:
+    from kapmonitor.devices.base import LinkStats
+    from kapmonitor.devices.links.transport import DeviceStatus, LinkState
+    from kapmonitor.ui.live.device_strip import badge_view
+
+    now = 1_000_000_000_000
+    cuff = DeviceStatus(
+        "suntech-advantage@/dev/ttyUSB1",
+        "suntech-advantage",
+        "/dev/ttyUSB1",
+        LinkState.CONNECTED,
+        LinkStats(),
+        None,
+        quiet_between_requests=True,
+    )
+    view = badge_view(cuff, now)
+    assert (view.name, view.state, view.tone) == (
+        "SunTech Advantage (ttyUSB1)",
+        "Connected, waiting for data",
+        "warning",
+    )
+    assert view.detail == "0 frames  \u00b7  no errors  \u00b7  no data yet"
+    garbled = replace(cuff, stats=LinkStats(checksum_errors=2, resyncs=1), last_data_us=now)  # errors, no frame
+    assert badge_view(garbled, now).state == "Connected, waiting for data"
+    assert "2 checksum errors, 1 resync" in badge_view(garbled, now).detail
+    measured = replace(cuff, stats=LinkStats(frames_ok=1, resyncs=1), last_data_us=now - 3_000_000)
+    assert (badge_view(measured, now).state, badge_view(measured, now).tone) == ("Connected", "ok")
+    assert badge_view(measured, now).detail == "1 frame  \u00b7  1 resync  \u00b7  data 3 s ago"

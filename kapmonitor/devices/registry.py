@@ -56,5 +56,14 @@ def descriptor(name: str) -> DeviceDescriptor:
     return found
 
 
+def model_of(device: str) -> str:
+    """The model of a device named "protocol@address" ("nonin-df7@/dev/ttyUSB0" -> "Nonin oximeter"); the
+    device's own name when its protocol is not one kapmonitor knows."""
+    try:
+        return descriptor(device.split("@")[0]).model_name
+    except UnknownProtocol:
+        return device
+
+
 def all_descriptors() -> list[DeviceDescriptor]:
     return [descriptor(n) for n in protocol_names()]

@@ -31,6 +31,7 @@ from kapmonitor.devices.registry import all_descriptors
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.devices.bluetooth_tab import BluetoothTab, Connector, Scan, bleak_scan
 from kapmonitor.ui.devices.serial_tab import Port, SerialTab, default_port_lister
+from kapmonitor.ui.widgets.link_status import link_words
 
 REFRESH_MS = 1000
 SIMULATED_BLUETOOTH = "ble-cuff+oximeter"
@@ -42,12 +43,12 @@ def bed_row(status: DeviceStatus, now: int) -> tuple[str, ...]:
     age = status.data_age_s(now)
     return (
         status.device,
-        status.state.value,
+        link_words(status, now).state,  # the words the bed's device strip uses
         str(s.frames_ok),
         str(s.checksum_errors),
         str(s.resyncs),
         str(s.bytes_discarded),
-        "—" if age is None else f"{max(0.0, age):.1f} s",
+        "no data yet" if age is None else f"{max(0.0, age):.1f} s",
         status.message,
     )
 

@@ -1,4 +1,5 @@
-"""The strip along the bottom: one badge per device with its link state, frame counts and data age."""
+"""The strip along the bottom: one badge per device with its link state in words, its frame and error counts by
+kind, and its data age (``ui/widgets/link_status``, which the Devices window shares)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from pathlib import PurePath
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from kapmonitor.devices.links.transport import DeviceStatus, LinkState
+from kapmonitor.devices.links.transport import DeviceStatus
+from kapmonitor.devices.registry import model_of
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.link_status import data_words, link_words
 
-DATA_LATE_S = 5.0  # a connected device that has sent nothing for this long is shown as silent
+NAME_PX = 18  # readable from the nurse's chair, 2 m away (at least 14 px at 1080p)
+DETAIL_PX = 16
 
 
 @dataclass(frozen=True)
@@ -23,29 +27,15 @@ class BadgeView:
 
 
 def badge_view(status: DeviceStatus, now_us: int) -> BadgeView:
+    """The device by model and port, what is true of its link in words, its counts and data age."""
     address = PurePath(status.address).name or status.address
-    name = status.protocol if address == status.protocol else f"{status.protocol} ({address})"
-    stats = status.stats
-    errors = stats.checksum_errors + stats.resyncs
-    if status.last_data_us is None:
-        age = "no data yet"
-        age_s = None
-    else:
-        age_s = max(0.0, (now_us - status.last_data_us) / 1e6)
-        age = f"data {age_s:.0f} s ago" if age_s >= 1 else "data now"
-    detail = f"{stats.frames_ok} frames  ·  {errors} error{'' if errors == 1 else 's'}  ·  {age}"
+    model = model_of(f"{status.protocol}@{status.address}")
+    name = model if address in ("", status.protocol) else f"{model} ({address})"
+    words = link_words(status, now_us)
+    detail = data_words(status, now_us)
     if status.message:
-        detail = f"{detail}  ·  {status.message}"
-    state = status.state
-    if state is LinkState.CONNECTED:
-        silent = not status.quiet_between_requests and (age_s is None or age_s > DATA_LATE_S)
-        return BadgeView(name, "NO DATA" if silent else "CONNECTED", detail, "warning" if silent else "ok")
-    tone = {
-        LinkState.CONNECTING: "warning",
-        LinkState.RECONNECTING: "warning",
-        LinkState.FAILED: "fault",
-    }.get(state, "muted")
-    return BadgeView(name, state.value.upper(), detail, tone)
+        detail = f"{detail}  \u00b7  {status.message}"
+    return BadgeView(name, words.state[:1].upper() + words.state[1:], detail, words.tone)
 
 
 class DeviceBadge(QFrame):
@@ -58,10 +48,10 @@ class DeviceBadge(QFrame):
         self.state_label = QLabel()
         self.detail_label = QLabel()
         bold = QFont()
-        bold.setPixelSize(15)
+        bold.setPixelSize(NAME_PX)
         bold.setBold(True)
         small = QFont()
-        small.setPixelSize(14)
+        small.setPixelSize(DETAIL_PX)
         self.name_label.setFont(bold)
         self.state_label.setFont(bold)
         self.detail_label.setFont(small)

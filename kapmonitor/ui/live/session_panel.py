@@ -70,6 +70,9 @@ def ask_before_stopping(parent: QWidget, question: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+CONTROL_PX = 16  # at least 14 px at 1080p: read from two metres
+
+
 class SessionPanel(QFrame):
     # session id, patient, protocol template name ("" when none), weight in kg (None when not entered)
     session_started = Signal(int, str, str, object)
@@ -118,6 +121,13 @@ class SessionPanel(QFrame):
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)  # a long message wraps instead of widening the whole window
         self.message_label.setMaximumWidth(420)
+        readable = QFont()
+        readable.setPixelSize(CONTROL_PX)  # every control, "Stop session" first, readable from the chair
+        for control in (
+            self.patient_edit, self.protocol_combo, self.weight_spin, self.room_edit, self.prescriber_edit,
+            self.start_button, self.stop_button, self.message_label,
+        ):  # fmt: skip
+            control.setFont(readable)
         big = QFont()
         big.setPixelSize(20)
         big.setBold(True)

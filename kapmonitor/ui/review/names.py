@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from kapmonitor.core.metrics import METRICS
-from kapmonitor.devices.registry import UnknownProtocol, descriptor
+from kapmonitor.devices.registry import model_of
 from kapmonitor.export.analysis import Series
 
 # The review's own words where the metric's short label would mislead beside the vital signs.
@@ -32,26 +32,16 @@ def metric_unit(metric: str) -> str:
     return info.unit if info else ""
 
 
-def device_model(device: str) -> str:
-    """The model of a recorded device ("nonin-df7@/dev/ttyUSB0" -> "Nonin oximeter"); the device's own name
-    when its protocol is not one kapmonitor knows."""
-    protocol = device.split("@")[0]
-    try:
-        return descriptor(protocol).model_name
-    except UnknownProtocol:
-        return device
-
-
 def track_labels(series: list[Series], separator: str = " \u00b7 ") -> dict[Series, str]:
     """Each track's name: "Pulse bpm", and where another device gave the same metric, its model after
     ``separator`` (or, with two devices of one model, the device's address)."""
     per_metric = Counter(s.metric for s in series)
-    models = Counter((s.metric, device_model(s.device)) for s in series)
+    models = Counter((s.metric, model_of(s.device)) for s in series)
     labels: dict[Series, str] = {}
     for s in series:
         label = f"{metric_name(s.metric)} {metric_unit(s.metric)}".strip()
         if per_metric[s.metric] > 1:
-            model = device_model(s.device)
+            model = model_of(s.device)
             label += separator + (model if models[(s.metric, model)] == 1 else s.device)
         labels[s] = label
     return labels

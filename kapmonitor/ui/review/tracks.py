@@ -20,8 +20,9 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
 from kapmonitor.core.clock import US_PER_S
+from kapmonitor.devices.registry import model_of
 from kapmonitor.export.analysis import Series, with_breaks
-from kapmonitor.ui.review.names import device_model, metric_name, metric_unit
+from kapmonitor.ui.review.names import metric_name, metric_unit
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.plots import TREND_ROWS, TREND_STYLE
 from kapmonitor.ui.widgets.trace import TraceItem
@@ -52,7 +53,7 @@ def row_legend(metrics: tuple[str, ...], series: list[Series]) -> str:
     if not repeated:
         return heading
     named = [s for s in shown if s.metric in repeated]
-    parts = [f"{device_model(s.device)} ({STYLE_WORDS[curve_style(s, named)]})" for s in named]
+    parts = [f"{model_of(s.device)} ({STYLE_WORDS[curve_style(s, named)]})" for s in named]
     return f"{heading}: " + ", ".join(parts)
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFont
 
 from kapmonitor.ui.theme import Theme
 
+AXIS_PX = 15  # tick labels and axis titles: read from the nurse's chair, 2 m away (at least 14 px at 1080p)
 PLETH_SECONDS = 10.0
 TREND_SECONDS = 30 * 60.0
 
@@ -46,6 +48,7 @@ class PlethPlot(pg.PlotWidget):
         self.setXRange(-PLETH_SECONDS, 0, padding=0)
         self.curve = self.plot([], [], connect="finite")
         self.title = pg.TextItem("Pleth", anchor=(0, 0))
+        self.title.setFont(axis_font())
         self.title.setParentItem(item.getViewBox())
         self.title.setPos(6, 2)
 
@@ -68,6 +71,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         self.span_s = span_s
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.bp_key = pg.TextItem(anchor=(0, 0))  # which symbol is which pressure
+        self.bp_key.setFont(axis_font())
         self.rows: list[pg.PlotItem] = []
         first: pg.PlotItem | None = None
         for index, (title, unit, metrics, (low, high)) in enumerate(TREND_ROWS):
@@ -125,6 +129,14 @@ class TrendPlots(pg.GraphicsLayoutWidget):
                 curve.setSymbolPen(pg.mkPen(colour, width=1))
 
 
+def axis_font() -> QFont:
+    font = QFont()
+    font.setPixelSize(AXIS_PX)
+    return font
+
+
 def _style_axis(axis: pg.AxisItem, theme: Theme) -> None:
     axis.setPen(pg.mkPen(theme.border, width=1))
     axis.setTextPen(pg.mkPen(theme.muted))
+    axis.setStyle(tickFont=axis_font())
+    axis.label.setFont(axis_font())
