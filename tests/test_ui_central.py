@@ -16,11 +16,11 @@ from screen_fit import SCREENS, fits, grab
 from sqlalchemy import Engine
 from store_fakes import ScriptedMonitor
 
+from bench.central_views import eight_chairs
 from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Reading
 from kapmonitor.store.alarm_log import alarm_events
-from kapmonitor.store.chair_board import ChairAlarm, ChairView, Value
 from kapmonitor.store.db import open_database
 from kapmonitor.ui.central.window import CentralWindow
 from kapmonitor.ui.theme import DARK, LIGHT
@@ -73,28 +73,6 @@ def test_a_desaturating_chair_is_in_the_banner_and_acknowledged_from_here(
         True, True]
     logged = [(e.alarm, e.state, e.user) for e in alarm_events(database, station.session_id or 0)]
     assert ("spo2_desat", "acknowledged", "RN Diaz") in logged and ("spo2_low", "acknowledged", "RN Diaz") in logged
-
-
-def eight_chairs(now: int) -> list[ChairView]:
-    views = []
-    for n in range(1, 9):
-        alarms: tuple[ChairAlarm, ...] = ()
-        if n == 3:
-            alarms = (ChairAlarm("spo2_desat|ox|spo2", "spo2_desat", "high", "active", "physiological",
-                                 "SpO2 84 % below 85 for 10 s", now - 12 * US_PER_S),
-                      ChairAlarm("pulse_high|ox|pulse_rate", "pulse_high", "medium", "acknowledged",
-                                 "physiological", "Pulse 121 /min above 120", now - 60 * US_PER_S, "RN Diaz"))
-        if n == 6:
-            alarms = (ChairAlarm("chair_silent|chair 6|", "chair_silent", "high", "silent", "technical",
-                                 "chair 6 silent for 42 s", now - 42 * US_PER_S),)
-        views.append(ChairView(
-            session_id=n, bed=f"chair {n}", patient=f"KAP-00{n:02d}", protocol="iv-infusion",
-            start_us=now - (600 + 420 * n) * US_PER_S, spo2=Value(97 - n % 3, now), pulse=Value(70 + n, now),
-            nibp=(Value(120 + n, now - 200 * US_PER_S), Value(80, now - 200 * US_PER_S), Value(93, now)),
-            dose=f"given {30 + n:.1f} mg (0.{40 + n} mg/kg), infusion running", next_prompt="BP due",
-            alarms=alarms, last_heard_us=now, silent_s=42.0 if n == 6 else None,
-        ))
-    return views
 
 
 @pytest.mark.parametrize("theme", [DARK, LIGHT], ids=["dark", "light"])

@@ -45,6 +45,18 @@ def nibp_text(nibp: tuple[Value | None, Value | None, Value | None], now: int) -
     return pressure, age_text((now - systolic.t_us) / US_PER_S)
 
 
+def _set_text(label: QLabel, text: str) -> None:
+    """Only a changed text: Qt lays out and repaints a label on every setText, even with the same text."""
+    if label.text() != text:
+        label.setText(text)
+
+
+def _set_style(widget: QWidget, css: str) -> None:
+    """Only a changed style sheet: setting one re-polishes the widget, the costliest part of a frame."""
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
+
+
 def _font(pixels: int, bold: bool = False) -> QFont:
     font = QFont()
     font.setPixelSize(pixels)
@@ -122,30 +134,30 @@ class ChairTile(QFrame):
     def show_view(self, view: ChairView, now: int) -> None:
         self.view = view
         theme = self.theme
-        self.bed.setText(view.bed or f"session {view.session_id}")
-        self.elapsed.setText(elapsed_text(view.elapsed_s(now)))
-        self.who.setText(f"{view.patient}  \u00b7  {view.protocol or 'no protocol'}")
+        _set_text(self.bed, view.bed or f"session {view.session_id}")
+        _set_text(self.elapsed, elapsed_text(view.elapsed_s(now)))
+        _set_text(self.who, f"{view.patient}  \u00b7  {view.protocol or 'no protocol'}")
         silent = view.silent_s is not None
         for label, value, colour in ((self.spo2, view.spo2, theme.spo2), (self.pulse, view.pulse, theme.pulse)):
             stale = silent or value is None or (now - value.t_us) / US_PER_S > STALE_VITAL_S
-            label.setText(DASHES if silent or value is None else format_number(value.value))
-            label.setStyleSheet(f"color: {theme.stale if stale else colour};")
+            _set_text(label, DASHES if silent or value is None else format_number(value.value))
+            _set_style(label, f"color: {theme.stale if stale else colour};")
         pressure, age = nibp_text(view.nibp, now)
-        self.nibp.setText(DASHES if silent else pressure)
-        self.nibp.setStyleSheet(f"color: {theme.stale if silent else theme.systolic};")
-        self.nibp_age.setText(age)
-        self.dose.setText(f"Dose: {view.dose}")
-        self.prompt.setText(f"Next: {view.next_prompt}" if view.next_prompt else "Next: nothing due")
+        _set_text(self.nibp, DASHES if silent else pressure)
+        _set_style(self.nibp, f"color: {theme.stale if silent else theme.systolic};")
+        _set_text(self.nibp_age, age)
+        _set_text(self.dose, f"Dose: {view.dose}")
+        _set_text(self.prompt, f"Next: {view.next_prompt}" if view.next_prompt else "Next: nothing due")
         self._show_alarms(view.alarms)
 
     def _show_alarms(self, alarms: tuple[ChairAlarm, ...]) -> None:
         for row, alarm in zip(self.alarm_rows, (*alarms, *([None] * MAX_ALARM_ROWS)), strict=False):
             row.setVisible(alarm is not None)
             if alarm is not None:
-                row.setText(f"{alarm.priority.upper()}  {alarm_text(alarm)}")
-                row.setStyleSheet(f"color: {self._colour(alarm.priority)};")
+                _set_text(row, f"{alarm.priority.upper()}  {alarm_text(alarm)}")
+                _set_style(row, f"color: {self._colour(alarm.priority)};")
         hidden = len(alarms) - MAX_ALARM_ROWS
-        self.more.setText(f"+{hidden} more" if hidden > 0 else "")
+        _set_text(self.more, f"+{hidden} more" if hidden > 0 else "")
         self.more.setVisible(hidden > 0)
         unacknowledged = [a for a in alarms if a.state in ("active", "latched", "paused")]
         self.ack_button.setEnabled(bool(unacknowledged))
@@ -153,9 +165,10 @@ class ChairTile(QFrame):
         top = alarms[0] if alarms else None
         border = self._colour(top.priority) if top is not None and top.state in AUDIBLE else self.theme.border
         width = 3 if top is not None and top.state in AUDIBLE else 1
-        self.setStyleSheet(
+        _set_style(
+            self,
             f"QFrame#chairTile {{ background: {self.theme.panel}; border: {width}px solid {border}; "
-            "border-radius: 6px; }"
+            "border-radius: 6px; }",
         )
 
     def _colour(self, priority: str) -> str:

@@ -51,6 +51,7 @@ class CentralWindow(QMainWindow):
         self.player = player if player is not None else TonePlayer()
         self.schedule = ToneSchedule()
         self.tiles: dict[int, ChairTile] = {}
+        self._places: dict[int, tuple[int, int]] = {}  # where each tile sits in the grid
         self.views: list[ChairView] = []
         self.problem: str | None = None  # the database cannot be reached: why
         self.setWindowTitle(f"kapmonitor central station \u2014 {user}")
@@ -98,6 +99,7 @@ class CentralWindow(QMainWindow):
         wanted = [v.session_id for v in views]
         for gone in set(self.tiles) - set(wanted):
             self.tiles.pop(gone).deleteLater()
+            self._places.pop(gone, None)
         columns = 2 if len(views) <= 4 else 4
         for index, view in enumerate(views):
             tile = self.tiles.get(view.session_id)
@@ -105,17 +107,24 @@ class CentralWindow(QMainWindow):
                 tile = self.tiles[view.session_id] = ChairTile(self.theme, self)
                 tile.acknowledge.connect(self.acknowledge)
                 tile.pause.connect(self.pause_audio)
-            self.grid.addWidget(tile, index // columns, index % columns)
+            place = (index // columns, index % columns)
+            if self._places.get(view.session_id) != place:  # re-adding a tile lays the whole grid out again
+                self.grid.addWidget(tile, *place)
+                self._places[view.session_id] = place
             tile.setEnabled(self.problem is None)
             tile.show_view(view, now)
         self.empty.setVisible(not views and self.problem is None)
         self._banner(views)
         self._sound(views)
         shown = time.strftime("%H:%M:%S")
-        self.status.setText(
+        self._status(
             f"{len(views)} chair{'s' if len(views) != 1 else ''} recording \u00b7 updated {shown} \u00b7 "
             f"{self.database.url.render_as_string(hide_password=True)} \u00b7 logged in: {self.user}"
         )
+
+    def _status(self, text: str) -> None:
+        if self.status.text() != text:
+            self.status.setText(text)
 
     def _urgent(self, views: list[ChairView]) -> list[tuple[ChairView, ChairAlarm]]:
         found = [(v, a) for v in views for a in v.alarms if a.state in AUDIBLE]
@@ -134,10 +143,11 @@ class CentralWindow(QMainWindow):
             where = "" if alarm.alarm == SILENT else f"{view.bed}: "  # "chair 2 silent for 30 s" names it
             text = f"{alarm.priority.upper()}  {where}{alarm_text(alarm)}{others}"
             colour = PRIORITY_COLOURS.get(alarm.priority, "#ff4d4d")
-        self.banner.setText(text)
-        self.banner.setStyleSheet(
-            f"background: {colour}; color: #0b0e12; font-size: 20px; font-weight: bold; padding: 6px;"
-        )
+        if self.banner.text() != text:
+            self.banner.setText(text)
+        css = f"background: {colour}; color: #0b0e12; font-size: 20px; font-weight: bold; padding: 6px;"
+        if self.banner.styleSheet() != css:
+            self.banner.setStyleSheet(css)
         self.banner.setVisible(True)
 
     def _sound(self, views: list[ChairView]) -> None:
