@@ -36,7 +36,8 @@ def _notifications(d: DeviceDescriptor, sim: DeviceSimulator) -> list[bytes]:
 
 def _stream(d: DeviceDescriptor, sim: DeviceSimulator) -> bytes:
     """Simulated device output, driven the way a host drives it (start command, keep-alive, polling)."""
-    from kapmonitor.devices.suntech import GET_CUFF_PRESSURE, START_BP, SuntechSimulator
+    from kapmonitor.devices.suntech.frames import GET_CUFF_PRESSURE, START_BP
+    from kapmonitor.devices.suntech.simulator import SuntechSimulator
 
     out = bytearray()
     if d.start_command:

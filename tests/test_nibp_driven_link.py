@@ -7,7 +7,8 @@ from kapmonitor.devices.links.pty import PtyDevice
 from kapmonitor.devices.links.serial import SerialTransport
 from kapmonitor.devices.links.simulated import SimulatedTransport
 from kapmonitor.devices.simulation.physiology import PhysiologicalModel
-from kapmonitor.devices.suntech import NibpSchedule, SuntechDriver, SuntechSimulator
+from kapmonitor.devices.suntech.driver import NibpSchedule, SuntechDriver
+from kapmonitor.devices.suntech.simulator import SuntechSimulator
 from tests.link_test_protocol import Collected, wait_for
 
 MEASURE_NOW = NibpSchedule(interval_s=None, measure_at_start=True)

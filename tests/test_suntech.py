@@ -9,17 +9,16 @@ from hypothesis import strategies as st
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading
 from kapmonitor.devices.registry import descriptor
 from kapmonitor.devices.simulation.interface import VitalsSnapshot
-from kapmonitor.devices.suntech import (
+from kapmonitor.devices.suntech.decoder import SuntechDecoder
+from kapmonitor.devices.suntech.descriptors import SUNTECH_ADVANTAGE
+from kapmonitor.devices.suntech.driver import NibpSchedule, SuntechDriver
+from kapmonitor.devices.suntech.frames import (
     GET_BP_DATA,
     GET_CUFF_PRESSURE,
     MEASUREMENT_COMPLETE,
     PNEUMATICS_ALL_CLOSED,
     START_BP,
-    SUNTECH_ADVANTAGE,
     BpResult,
-    NibpSchedule,
-    SuntechDecoder,
-    SuntechDriver,
     encode_cuff_pressure,
 )
 

@@ -19,7 +19,7 @@ from kapmonitor.core.readings import Item, LinkEvent
 from kapmonitor.devices.simulation.interface import LaterPatient
 from kapmonitor.devices.simulation.physiology import PhysiologicalModel
 from kapmonitor.devices.simulation.scenario import Scenario
-from kapmonitor.devices.suntech import NibpSchedule, SuntechDriver
+from kapmonitor.devices.suntech.driver import NibpSchedule, SuntechDriver
 from kapmonitor.session.scenario_entries import entries_from_sections
 from kapmonitor.session.templates import builtin_templates
 

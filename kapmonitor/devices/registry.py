@@ -19,7 +19,7 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "masimo-ascii": ("kapmonitor.devices.masimo", "MASIMO_ASCII"),
     "contec-v7": ("kapmonitor.devices.contec", "CONTEC_V7"),
     "contec-legacy": ("kapmonitor.devices.contec", "CONTEC_LEGACY"),
-    "suntech-advantage": ("kapmonitor.devices.suntech", "SUNTECH_ADVANTAGE"),
+    "suntech-advantage": ("kapmonitor.devices.suntech.descriptors", "SUNTECH_ADVANTAGE"),
     "ble-hrm": ("kapmonitor.devices.ble.descriptors", "HRM"),
     "ble-bpm": ("kapmonitor.devices.ble.descriptors", "BPM"),
     "ble-icp": ("kapmonitor.devices.ble.descriptors", "ICP"),
