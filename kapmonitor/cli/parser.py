@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db(sh)
     se = ssub.add_parser("export")
     se.add_argument("id", type=int)
-    se.add_argument("--format", required=True, choices=["csv", "pdf", "edf", "fhir"])
+    se.add_argument("--format", required=True, choices=["csv", "pdf", "edf", "fhir", "hl7"])
     se.add_argument("--out", required=True, metavar="PATH")
     se.add_argument("--deidentify", action="store_true", help="pseudonymise the patient and shift every date")
     se.add_argument("--salt-file", metavar="FILE", help="the --deidentify secret (default: this computer's own)")
@@ -84,6 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-free-text", action="store_true", help="with --deidentify: keep notes (dates shifted; check for names)"
     )
     _db(se)
+
+    p = sub.add_parser("hl7", help="the HL7 outbox: sessions sent to the clinic's interface engine")
+    hsub = p.add_subparsers(dest="hl7_command", metavar="outbox|queue|send", required=True)
+    ho = hsub.add_parser("outbox", help="list the messages waiting (with --all, the sent ones too)")
+    ho.add_argument("--all", action="store_true")
+    ho.add_argument("--json", action="store_true")
+    _db(ho)
+    hq = hsub.add_parser("queue", help="put a session's ORU^R01 messages in the outbox")
+    hq.add_argument("id", type=int)
+    hq.add_argument("--to", required=True, metavar="tcp://HOST:PORT")
+    _db(hq)
+    hs = hsub.add_parser("send", help="send the outbox in order, retrying until each message is accepted")
+    hs.add_argument("--to", required=True, metavar="tcp://HOST:PORT")
+    hs.add_argument("--until-empty", action="store_true", help="stop when nothing is left to send")
+    hs.add_argument("--timeout", type=float, metavar="S", help="with --until-empty: give up after S seconds")
+    _db(hs)
 
     p = sub.add_parser("audit", help="the audit trail")
     asub = p.add_subparsers(dest="audit_command", metavar="verify", required=True)
@@ -141,6 +157,12 @@ def _run_sessions(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _run_hl7(args: argparse.Namespace) -> int:
+    from kapmonitor.cli.hl7 import run
+
+    return run(args)
+
+
 def _run_audit(args: argparse.Namespace) -> int:
     from kapmonitor.cli.audit import run
 
@@ -169,6 +191,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "replay": _run_replay,
     "devices": _run_devices,
     "sessions": _run_sessions,
+    "hl7": _run_hl7,
     "audit": _run_audit,
     "central": _run_central,
     "db": _run_db,

@@ -38,7 +38,11 @@ def export_writer(format_name: str) -> Writer:
         from kapmonitor.export.fhir_export import write_fhir
 
         return write_fhir
-    raise ExportFailed(f"unknown export format {format_name!r} (use csv, pdf, edf or fhir)")
+    if format_name == "hl7":
+        from kapmonitor.export.hl7_export import write_hl7
+
+        return write_hl7
+    raise ExportFailed(f"unknown export format {format_name!r} (use csv, pdf, edf, fhir or hl7)")
 
 
 def export_session(

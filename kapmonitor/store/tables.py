@@ -215,3 +215,28 @@ class SessionOwner(Base):
     process_start: Mapped[str] = mapped_column(String(64), default="")  # tells a reused pid from the owner
     claimed_us: Mapped[int] = mapped_column(BigInteger)
     heartbeat_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class Hl7OutboxMessage(Base):
+    """One HL7 message waiting for (or delivered to) a clinic's interface engine. Sent in ``id`` order per
+    destination; a message stays ``pending`` until the engine accepts it, whatever happens in between."""
+
+    __tablename__ = "hl7_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("session.id"), nullable=True)
+    destination: Mapped[str] = mapped_column(String(300))  # tcp://HOST:PORT
+    control_id: Mapped[str] = mapped_column(String(64))  # MSH-10
+    t_us: Mapped[int] = mapped_column(BigInteger)  # the time the message speaks for
+    queued_us: Mapped[int] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text)  # segments end in CR
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")  # the last NAK's reason or network error
+    sent_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (
+        Index("ix_hl7_outbox_queue", "destination", "status", "id"),
+        Index("ux_hl7_outbox_control", "destination", "control_id", unique=True),
+    )

@@ -1,0 +1,125 @@
+"""The HL7 outbox: messages for a clinic's interface engine, persisted before any attempt to send them.
+
+Nothing is lost while the engine (or the network, or kapmonitor) is down: a message is a row from the moment it
+is queued until the engine accepts it. The sender takes the oldest pending row of its destination, and only that
+one, so messages arrive in the order they were queued; a NAK or a network error is written on the row (attempts,
+the reason) and the same message is tried again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from kapmonitor.core.clock import now_us
+from kapmonitor.store.tables import Hl7OutboxMessage
+
+_table = Hl7OutboxMessage.__table__
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    session_id: int | None
+    destination: str
+    control_id: str
+    t_us: int
+    queued_us: int
+    message: str
+    status: str
+    attempts: int
+    last_attempt_us: int | None
+    last_error: str
+    sent_us: int | None
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    control_id: str
+    t_us: int
+    text: str
+
+
+class Hl7Outbox:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def enqueue(self, destination: str, messages: Iterable[QueuedMessage], session_id: int | None = None) -> int:
+        """Queue messages in the order given; one already queued for this destination (same control id) is not
+        queued twice. Returns how many were added."""
+        with self.engine.begin() as conn:
+            known = set(conn.execute(select(_table.c.control_id).where(_table.c.destination == destination)).scalars())
+            queued = now_us()
+            rows = [
+                {
+                    "session_id": session_id,
+                    "destination": destination,
+                    "control_id": m.control_id,
+                    "t_us": m.t_us,
+                    "queued_us": queued,
+                    "message": m.text,
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": "",
+                }
+                for m in messages
+                if m.control_id not in known
+            ]
+            if rows:
+                conn.execute(insert(_table), rows)
+        return len(rows)
+
+    def next_pending(self, destination: str) -> OutboxRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(_table)
+                .where(_table.c.destination == destination, _table.c.status == "pending")
+                .order_by(_table.c.id)
+                .limit(1)
+            ).first()
+        return OutboxRow(**row._mapping) if row is not None else None
+
+    def mark_sent(self, row_id: int) -> None:
+        now = now_us()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_table)
+                .where(_table.c.id == row_id)
+                .values(status="sent", sent_us=now, last_attempt_us=now, attempts=_table.c.attempts + 1)
+            )
+
+    def mark_failed(self, row_id: int, reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_table)
+                .where(_table.c.id == row_id)
+                .values(last_error=reason[:500], last_attempt_us=now_us(), attempts=_table.c.attempts + 1)
+            )
+
+    def rows(self, *, destination: str | None = None, include_sent: bool = False) -> list[OutboxRow]:
+        query = select(_table).order_by(_table.c.id)
+        if destination is not None:
+            query = query.where(_table.c.destination == destination)
+        if not include_sent:
+            query = query.where(_table.c.status == "pending")
+        with self.engine.connect() as conn:
+            return [OutboxRow(**r._mapping) for r in conn.execute(query)]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(destination, status) -> messages."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(_table.c.destination, _table.c.status, func.count()).group_by(
+                    _table.c.destination, _table.c.status
+                )
+            ).all()
+        return {(d, s): n for d, s, n in found}
+
+    def queued_sessions(self, destination: str) -> set[int]:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(_table.c.session_id).where(_table.c.destination == destination).distinct()
+            ).scalars()
+            return {s for s in found if s is not None}
