@@ -26,6 +26,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import DecodeError, Item, Reading, WaveChunk
@@ -100,8 +101,13 @@ class Separators:
         return text.replace(f"{e}E{e}", e)
 
     def components(self, value: str) -> list[str]:
-        first = value.split(self.repetition, 1)[0]
-        return [self.unescape(c.split(self.subcomponent, 1)[0]) for c in first.split(self.component)]
+        first = value.split(self.repetition, 1)[0] if self.repetition in value else value
+        parts = first.split(self.component)
+        if self.subcomponent in first:
+            parts = [c.split(self.subcomponent, 1)[0] for c in parts]
+        if self.escape in first:
+            parts = [self.unescape(c) for c in parts]
+        return parts
 
 
 def _component(parts: list[str], n: int) -> str:
@@ -115,6 +121,7 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("latin-1")  # MSH-18 8859/1, or a sender that did not say: never fail on the bytes
 
 
+@lru_cache(maxsize=512)  # the OBX of one message (and of consecutive ones) mostly share their times
 def parse_ts(text: str) -> datetime | None:
     """An HL7 TS/DTM (``YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]``): aware with its own offset, naive without."""
     m = _TS.match(text.strip())
@@ -307,6 +314,8 @@ def _field(fields: list[str], n: int) -> str:
 
 
 def _is_demo(method: str) -> bool:
+    if not method:
+        return False
     upper = method.upper()
     return any(marker in upper for marker in codes.demo_markers())
 

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -123,6 +124,7 @@ class MllpListener(Transport):
         self._server: asyncio.Server | None = None
         self._sock: socket.socket | None = None
         self.connections = 0  # open now
+        self._writers: set[asyncio.StreamWriter] = set()
         self.messages = {"AA": 0, "AE": 0, "AR": 0}
 
     # ---- Transport ------------------------------------------------------------------------------------------
@@ -183,17 +185,26 @@ class MllpListener(Transport):
         started.set()
 
     def _shutdown(self) -> None:
+        """Stop listening and close every monitor's connection; each client task then ends on its own EOF."""
         assert self._loop is not None
         if self._server is not None:
             self._server.close()
-        for task in asyncio.all_tasks(self._loop):
-            task.cancel()
-        self._loop.call_later(0.05, self._loop.stop)
+        for writer in list(self._writers):
+            writer.close()
+        self._loop.create_task(self._stop_when_closed())
+
+    async def _stop_when_closed(self) -> None:
+        deadline = time.monotonic() + 2.0
+        while self._writers and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert self._loop is not None
+        self._loop.stop()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = "{}:{}".format(*writer.get_extra_info("peername", ("?", 0))[:2])
         decoder = Hl7Decoder(self.max_message, mode="mllp")  # a network peer speaks MLLP, whatever it sends first
         self.connections += 1
+        self._writers.add(writer)
         log.info("HL7 monitor connected from %s", peer)
         try:
             while True:
@@ -215,6 +226,7 @@ class MllpListener(Transport):
             log.warning("HL7 connection from %s lost: %s", peer, exc)
         finally:
             self.connections -= 1
+            self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
