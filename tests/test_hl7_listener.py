@@ -122,7 +122,7 @@ def test_a_bad_message_gets_ar_naming_the_reason_and_the_connection_stays_open(l
                 await connection.send(b"PID|||no header"),
                 await connection.send(good.replace(b"ORU^R01^ORU_R01", b"ADT^A01")),
                 await connection.send(
-                    b"MSH|^~\\&|X|||||||ORU^R01|9|P|2.6\r" + b"OBX|1|ST|1^x^99X||" + b"y" * 2_000_000
+                    b"MSH|^~\\&|X|||||||ORU^R01|9|P|2.6\r" + b"OBX|1|ST|1^x^99X||" + b"y" * 10_000_000
                 ),
                 await connection.send(good),
             ]

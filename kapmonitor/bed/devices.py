@@ -72,7 +72,8 @@ class _ChairPatient:
 def add_configured_devices(station: Station, config: StationConfig | None = None) -> list[str]:
     """Add every configured device to the station; returns what could not be added, in plain words."""
     problems = []
-    for device in (config or load()).devices:
+    config = config or load()
+    for device in config.devices:
         try:
             transport = transport_for(device, station)
         except Exception as exc:  # noqa: BLE001 - one bad entry must not keep the others from the bed
@@ -80,4 +81,9 @@ def add_configured_devices(station: Station, config: StationConfig | None = None
             continue
         if device.link != "simulated":
             station.add_transport(transport)
+    outbound = config.hl7_outbound if config is not None else None
+    if outbound is not None:
+        from kapmonitor.bed.hl7_outbound import OutboundSender
+
+        station.add_service(OutboundSender(station.database, outbound.to, since_us=outbound.since_us))
     return problems

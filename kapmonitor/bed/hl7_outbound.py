@@ -50,6 +50,7 @@ class OutboundSender:
         retry_first_s: float = RETRY_FIRST_S,
         retry_max_s: float = RETRY_MAX_S,
         ack_timeout_s: float = ACK_TIMEOUT_S,
+        sweep_every_s: float = SWEEP_EVERY_S,
     ) -> None:
         self.engine = engine
         self.destination = destination
@@ -58,6 +59,7 @@ class OutboundSender:
         self.retry_first_s = retry_first_s
         self.retry_max_s = retry_max_s
         self.ack_timeout_s = ack_timeout_s
+        self.sweep_every_s = sweep_every_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._connected = False
@@ -104,7 +106,7 @@ class OutboundSender:
             log.exception("HL7 outbound sender to %s failed", self.destination)
 
     def _sweep(self) -> None:
-        if self.since_us is None or time.monotonic() - self._last_sweep < SWEEP_EVERY_S:
+        if self.since_us is None or time.monotonic() - self._last_sweep < self.sweep_every_s:
             return
         self._last_sweep = time.monotonic()
         table = Session.__table__

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
@@ -35,6 +35,12 @@ if TYPE_CHECKING:
     from kapmonitor.devices.simulation.physiology import PhysiologicalModel
 
 log = logging.getLogger(__name__)
+
+
+class Service(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 DEFAULT_ALARM_PROFILE = "kap-clinic"
 RECORDER_DEVICE = "kapmonitor-recorder"  # the "device" of the recording-failed technical alarm
@@ -67,6 +73,7 @@ class Station:
         self.session_id: int | None = None
         self._transports: list[Transport] = []
         self._pty_devices: list[Any] = []  # simulated serial devices this station owns (PtyDevice)
+        self._services: list[Service] = []  # started and stopped with the station (the HL7 outbound sender)
         self._started = False
         self._stopped = False
         self._init_alarms(alarm_profile)
@@ -219,6 +226,18 @@ class Station:
         self.alarm_ticker.start()
         for transport in self._transports:
             transport.start(self.hub.publish)
+        for service in self._services:
+            service.start()
+
+    def add_service(self, service: Service) -> None:
+        """Something that runs beside the devices for as long as the station does (started now if it runs)."""
+        self._services.append(service)
+        if self._started and not self._stopped:
+            service.start()
+
+    @property
+    def services(self) -> list[Service]:
+        return list(self._services)
 
     def statuses(self) -> list[DeviceStatus]:
         return [t.status() for t in self._transports]
@@ -314,6 +333,8 @@ class Station:
         self.hub.stop()  # delivers what the devices published before stopping
         self.alarm_ticker.stop()
         self.stop_session()
+        for service in self._services:  # after the session ended, so its end is seen by them
+            service.stop()
         if self.recorder is not None:
             self.recorder.stop()
         self.database.dispose()

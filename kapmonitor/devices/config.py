@@ -10,11 +10,13 @@ field; nothing in a bad file is silently dropped.
         {"protocol": "ble-plx-cont", "link": "ble", "address": "AA:BB:CC:DD:EE:FF"},
         {"protocol": "suntech-advantage", "link": "simulated"},
         {"protocol": "hl7-pcd01", "link": "network", "address": "tcp://0.0.0.0:2575",
-         "bind_by": "eui64", "bind_value": "0012A1FFFE000001"}]}
+         "bind_by": "eui64", "bind_value": "0012A1FFFE000001"}],
+     "hl7_outbound": {"to": "tcp://engine.clinic.lan:2575", "since": "2026-12-06T09:00:00+01:00"}}
 
 A network monitor's entry is a listening endpoint and the binding that says which monitors belong to this bed
 (``bind_by``: ``any``, ``eui64``, ``sender`` (MSH-3, or ``APP/FACILITY``), or ``patient`` (PID-3; an empty
-``bind_value`` means the chair's current patient)).
+``bind_value`` means the chair's current patient)). ``hl7_outbound`` names the clinic's interface engine: every
+session that ends from ``since`` on is sent to it as HL7 ORU^R01 (see bed/hl7_outbound.py).
 """
 
 from __future__ import annotations
@@ -75,21 +77,37 @@ class DeviceConfig:
 
 
 @dataclass(frozen=True)
+class Hl7Outbound:
+    """Where this station sends its sessions as HL7 ORU^R01 (the clinic's interface engine), and from when:
+    every session that ended at or after ``since_us`` is sent."""
+
+    to: str  # tcp://HOST:PORT
+    since_us: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"to": self.to, "since": datetime.fromtimestamp(self.since_us / 1e6).astimezone().isoformat()}
+
+
+@dataclass(frozen=True)
 class StationConfig:
     devices: tuple[DeviceConfig, ...] = field(default_factory=tuple)
+    hl7_outbound: Hl7Outbound | None = None
 
     def with_device(self, device: DeviceConfig) -> StationConfig:
         """This configuration with ``device`` added, replacing one on the same link and address."""
         kept = tuple(
             d for d in self.devices if not (d.link == device.link and d.address == device.address and d.address)
         )
-        return StationConfig((*kept, device))
+        return replace(self, devices=(*kept, device))
 
     def without(self, device: DeviceConfig) -> StationConfig:
-        return StationConfig(tuple(d for d in self.devices if d != device))
+        return replace(self, devices=tuple(d for d in self.devices if d != device))
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": VERSION, "devices": [d.to_json() for d in self.devices]}
+        out: dict[str, Any] = {"version": VERSION, "devices": [d.to_json() for d in self.devices]}
+        if self.hl7_outbound is not None:
+            out["hl7_outbound"] = self.hl7_outbound.to_json()
+        return out
 
 
 def config_path() -> Path:
@@ -126,7 +144,30 @@ def parse(data: object, where: str = "the device configuration") -> StationConfi
     devices = data.get("devices", [])
     if not isinstance(devices, list):
         raise StationConfigError(f"{where}: 'devices' must be a list")
-    return StationConfig(tuple(_device(entry, f"{where}, device {n}") for n, entry in enumerate(devices, 1)))
+    found = tuple(_device(entry, f"{where}, device {n}") for n, entry in enumerate(devices, 1))
+    return StationConfig(found, _outbound(data.get("hl7_outbound"), f"{where}, hl7_outbound"))
+
+
+def _outbound(entry: object, where: str) -> Hl7Outbound | None:
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        raise StationConfigError(f"{where}: expected an object with 'to' and 'since'")
+    from kapmonitor.devices.links.mllp import ListenerError, parse_endpoint
+
+    to = _text(entry, "to", where)
+    try:
+        parse_endpoint(to)
+    except ListenerError as exc:
+        raise StationConfigError(f"{where}: {exc}") from exc
+    since = entry.get("since")
+    try:
+        when = datetime.fromisoformat(str(since))
+    except ValueError:
+        raise StationConfigError(f"{where}: 'since' must be an ISO-8601 time, not {since!r}") from None
+    if when.tzinfo is None:
+        when = when.astimezone()
+    return Hl7Outbound(to, round(when.timestamp() * 1_000_000))
 
 
 def _device(entry: object, where: str) -> DeviceConfig:

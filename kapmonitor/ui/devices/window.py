@@ -30,6 +30,7 @@ from kapmonitor.devices.links.transport import DeviceStatus, Transport
 from kapmonitor.devices.registry import all_descriptors
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.devices.bluetooth_tab import BluetoothTab, Connector, Scan, bleak_scan
+from kapmonitor.ui.devices.network_tab import NetworkTab
 from kapmonitor.ui.devices.serial_tab import Port, SerialTab, default_port_lister
 from kapmonitor.ui.widgets.link_status import link_words
 
@@ -76,7 +77,9 @@ class DevicesWindow(QWidget):
         self.bluetooth_tab = BluetoothTab(self.assign, scan=scan, connector=connector)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.serial_tab, "Serial ports")
+        self.network_tab = NetworkTab(self.assign, self._listener)
         self.tabs.addTab(self.bluetooth_tab, "Bluetooth")
+        self.tabs.addTab(self.network_tab, "Network (HL7)")
         self.tabs.addTab(self._bed_page(), "This bed")
         box = QVBoxLayout(self)
         box.addWidget(self.tabs, 1)
@@ -132,6 +135,12 @@ class DevicesWindow(QWidget):
             self.config_message.setText(f"{transport.device} added to this bed and saved in {path}")
         self.refresh()
 
+    def _listener(self, device: DeviceConfig) -> Transport:
+        from kapmonitor.bed.devices import transport_for
+        from kapmonitor.bed.station import Station
+
+        return transport_for(device, self.station if isinstance(self.station, Station) else None)
+
     def add_simulated(self) -> None:
         choice = str(self.simulated_choice.currentData())
         try:
@@ -155,6 +164,11 @@ class DevicesWindow(QWidget):
         for r, status in enumerate(statuses):
             for c, text in enumerate(bed_row(status, now)):
                 self.bed_table.setItem(r, c, QTableWidgetItem(text))
+        for service in getattr(self.station, "services", []):
+            status = getattr(service, "status", None)
+            if callable(status):
+                s = status()
+                self.network_tab.show_outbox(s.destination, s.pending, s.sent, s.last_error)
 
     def apply_theme(self, theme: themes.Theme) -> None:
         self.theme = theme
