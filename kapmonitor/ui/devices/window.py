@@ -165,9 +165,9 @@ class DevicesWindow(QWidget):
             for c, text in enumerate(bed_row(status, now)):
                 self.bed_table.setItem(r, c, QTableWidgetItem(text))
         for service in getattr(self.station, "services", []):
-            status = getattr(service, "status", None)
-            if callable(status):
-                s = status()
+            outbox = getattr(service, "status", None)  # the HL7 outbound sender reports its queue
+            if callable(outbox):
+                s = outbox()
                 self.network_tab.show_outbox(s.destination, s.pending, s.sent, s.last_error)
 
     def apply_theme(self, theme: themes.Theme) -> None:
