@@ -121,19 +121,17 @@ class MessageFramer:
                 continue
             if end < 0:
                 if self._skipping or len(buf) - pos > self.max_message:
-                    self._start_skipping(out, len(buf) - pos)
+                    self._start_skipping(out)
                     self.bytes_discarded += len(buf) - pos
                     pos = len(buf)
                 break
             body_start = pos
             pos = end + 1
-            if pos < len(buf) and buf[pos] == CR:
+            if pos < len(buf) and buf[pos] == CR:  # a CR in the next read is white space between frames
                 pos += 1
-            elif pos >= len(buf):  # the CR may be in the next read; it is optional for us, skipped if it comes
-                pass
             self._in_frame = False
             if self._skipping or end - body_start > self.max_message:
-                self._start_skipping(out, end - body_start)
+                self._start_skipping(out)
                 self.bytes_discarded += end - body_start
                 self._skipping = False
                 continue
@@ -145,7 +143,7 @@ class MessageFramer:
             self._base += 1
         return out
 
-    def _start_skipping(self, out: list[Framing], size: int) -> None:
+    def _start_skipping(self, out: list[Framing]) -> None:
         if not self._skipping:
             out.append(
                 FramingProblem(

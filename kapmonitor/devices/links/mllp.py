@@ -259,7 +259,10 @@ class MllpListener(Transport):
 
     def _framing_problem(self, problem: FramingProblem, peer: str, arrival: int, writer: asyncio.StreamWriter) -> None:
         log.warning("HL7 connection from %s: %s (%s)", peer, problem.detail, problem.reason)
-        self._stats.bytes_discarded += 1 if problem.reason == "garbage" else 0
+        if problem.reason == "garbage":
+            self._stats.resyncs += 1
+        else:  # the closest counter the device strip has: a message lost to its framing
+            self._stats.checksum_errors += 1
         if problem.reason == "too_large":  # a message was sent and deserves an answer, though we cannot read it
             refused = ParsedMessage(ack_code="AR", reason=problem.detail, error_code="207")
             self.messages["AR"] += 1
