@@ -9,6 +9,9 @@ Budgets:
   at 30 fps; the board's poll of the server with 8 chairs recording is reported beside it.
 - alarm onset at a chair (the moment its station delivers the alarm to its bedside alarm bar and alarm log) to
   the central station's banner, < 1 s p95, over repeated desaturations.
+- a 4-hour session on disk (the review benchmark's session) within 1.5x the size of the same data as a .vital
+  file written by vitaldb's own writer, on SQLite (the file) and on PostgreSQL (the tables, their indexes and
+  TOAST, without the empty database's catalogue).
 """
 
 from __future__ import annotations
@@ -204,12 +207,46 @@ def _alarm_to_banner(server: LocalServer) -> list[float]:
     return delays
 
 
+def _on_disk(server: LocalServer) -> tuple[float, float, float]:
+    """MB of one 4-hour session: SQLite file, PostgreSQL tables, and the same data as a .vital file."""
+    import tempfile
+
+    from sqlalchemy import text
+
+    from bench.bench_review import _write_vital
+    from bench.fixtures import record_review_session
+    from kapmonitor.export.loader import load_session
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite_path = Path(tmp) / "review.sqlite"
+        engine = open_database(f"sqlite:///{sqlite_path}")
+        session_id = record_review_session(engine, 4 * 3600).session_id
+        _write_vital(load_session(engine, session_id), Path(tmp) / "review.vital")
+        engine.dispose()
+        sqlite_mb = sqlite_path.stat().st_size / 1e6
+        vital_mb = (Path(tmp) / "review.vital").stat().st_size / 1e6
+    engine = open_database(server.create_database("bench_size"))
+    record_review_session(engine, 4 * 3600)
+    with engine.connect() as conn:
+        pg_bytes = conn.execute(text(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        )).scalar()
+    engine.dispose()
+    return sqlite_mb, int(pg_bytes or 0) / 1e6, vital_mb
+
+
 def run() -> list[Figure]:
     with _server() as server:
         per_chair, server_cores, poll_ms = _record_eight(server)
         delays = _alarm_to_banner(server)
+        sqlite_mb, pg_mb, vital_mb = _on_disk(server)
     frames = _central_frames()
     return [
+        Figure("clinic: 4-h session on disk / .vital, SQLite", sqlite_mb / vital_mb, "x", 1.5,
+               note=f"{sqlite_mb:.1f} MB against {vital_mb:.1f} MB"),
+        Figure("clinic: 4-h session on disk / .vital, PostgreSQL", pg_mb / vital_mb, "x", 1.5,
+               note=f"{pg_mb:.1f} MB (tables, indexes, TOAST) against {vital_mb:.1f} MB"),
         Figure("clinic: recorder CPU per chair, 8 chairs into one PostgreSQL", per_chair * 100, "%", 5.0,
                note=f"{SECONDS:g} s real time; the server used {server_cores * 100:.0f} % of a core for all 8"),
         Figure("clinic: central station poll, 8 chairs recording, median", poll_ms, "ms", None,

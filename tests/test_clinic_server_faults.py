@@ -13,6 +13,7 @@ from kapmonitor.bed.station import Station
 from kapmonitor.core.readings import Item
 from kapmonitor.store.db import open_database
 from kapmonitor.store.pg_server import LocalServer
+from kapmonitor.store.wave_codec import decode
 
 
 def wait_for(condition: object, what: str, timeout: float = 60.0) -> None:
@@ -48,10 +49,10 @@ def test_a_server_restart_mid_session_loses_no_sample_and_is_on_file(pg_server: 
     check = open_database(url)
     try:
         kinds = [k for (k,) in rows(check, f"SELECT kind FROM link_event WHERE session_id = {session_id} ORDER BY id")]
-        chunks = rows(check, f"SELECT samples FROM wave_chunk WHERE session_id = {session_id} ORDER BY t_us")
+        chunks = rows(check, f"SELECT samples, n_samples FROM wave_chunk WHERE session_id = {session_id} ORDER BY t_us")
     finally:
         check.dispose()
     assert kinds.index("recording_failed") < kinds.index("recording_resumed")
-    samples = np.concatenate([np.frombuffer(c, dtype="<i4") for (c,) in chunks])
+    samples = np.concatenate([decode(blob, n) for blob, n in chunks])
     assert samples[0] == 0 and len(samples) > 75 * 3  # more than the three seconds streamed around the outage
     assert np.array_equal(samples, np.arange(len(samples)))  # every sample, in order, no gap, no duplicate

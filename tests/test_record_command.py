@@ -20,6 +20,7 @@ from sqlalchemy import text
 from kapmonitor.cli import main
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.store.db import engine_for
+from kapmonitor.store.wave_codec import decode
 
 TESTS = Path(__file__).parent
 
@@ -126,7 +127,7 @@ def test_sigkill_keeps_every_sample_older_than_one_second_in_process_source(tmp_
     kill_us = kill_after_steady_recording(process, db_url)
     rows = pleth_rows(db_url, session)
     assert_contiguous_until(rows, kill_us - US_PER_S)
-    samples = np.concatenate([np.frombuffer(blob, dtype="<i4") for *_, blob in rows])
+    samples = np.concatenate([decode(blob, n) for _, _, n, blob in rows])
     assert samples.tolist() == list(
         range(len(samples))
     )  # the source counts up from 0: nothing lost or doubled

@@ -19,6 +19,7 @@ from kapmonitor.store.db import engine_for
 from kapmonitor.store.pending import Pending
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.repository import SessionRepository
+from kapmonitor.store.wave_codec import decode
 
 T0 = 1_763_700_000_000_000  # 2025-11-21 04:40 UTC, in microseconds
 DEV = "nonin-df7@/dev/ttyUSB0"
@@ -91,7 +92,7 @@ def test_third_of_a_second_chunks_become_one_second_rows_with_exact_sample_times
         (T0 + 1_000_000, 75.0, 75),
         (T0 + 2_000_000, 75.0, 25),
     ]
-    values = np.concatenate([np.frombuffer(blob, dtype="<i4") for _, _, _, blob, _ in stored])
+    values = np.concatenate([decode(blob, n) for _, _, n, blob, _ in stored])
     assert values.tolist() == list(range(7 * 25))
     assert [f for *_, f in stored] == ["", "", ""]
 
@@ -121,7 +122,7 @@ def test_a_row_written_early_is_extended_by_later_chunks(engine: Engine, recorde
     recorder.write(sent[1:])
     assert recorder.flush(timeout=30)
     [(t_us, n, blob)] = rows(engine, "SELECT t_us, n_samples, samples FROM wave_chunk")
-    assert (t_us, n, np.frombuffer(blob, dtype="<i4").tolist()) == (T0, 75, list(range(75)))
+    assert (t_us, n, decode(blob, n).tolist()) == (T0, 75, list(range(75)))
 
 
 def test_items_outside_a_session_are_not_stored(engine: Engine, recorder: Recorder) -> None:
@@ -171,7 +172,7 @@ def test_rows_survive_a_failing_database_and_arrive_after_recovery(
     ]
     stored = rows(engine, "SELECT t_us, n_samples, samples FROM wave_chunk ORDER BY t_us")
     assert [(t, n) for t, n, _ in stored] == [(T0, 75), (T0 + 1_000_000, 25)]
-    assert np.concatenate([np.frombuffer(b, dtype="<i4") for *_, b in stored]).tolist() == list(range(100))
+    assert np.concatenate([decode(b, n) for _, n, b in stored]).tolist() == list(range(100))
     assert rows(engine, "SELECT count(*) FROM device") == [(1,)]
 
 

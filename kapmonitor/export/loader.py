@@ -22,6 +22,7 @@ from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.repository import SessionRepository, StoredSession
+from kapmonitor.store.wave_codec import decode_rows
 
 RecordLoader = Callable[[Engine, int], SessionRecord]
 
@@ -243,8 +244,8 @@ def _numeric_track(device: str, metric: str, rows: Sequence[Any]) -> NumericTrac
 
 def _wave_track(device: str, metric: str, rows: Sequence[Any]) -> WaveTrack:
     """A waveform from its stored chunks ``(t_us, rate_hz, n_samples, samples, flags)``."""
-    # One buffer for the whole track, cut into read-only views per chunk: no copy per chunk.
-    samples = _frozen(np.frombuffer(b"".join([r[3] for r in rows]), dtype="<i4").astype(np.int32, copy=False))
+    # One array for the whole track (decoded in one pass), cut into read-only views per chunk.
+    samples = _frozen(decode_rows([r[3] for r in rows], [r[2] for r in rows]))
     ends = np.cumsum([r[2] for r in rows]).tolist()
     return WaveTrack(
         device,

@@ -18,6 +18,7 @@ import numpy as np
 
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.core.readings import Item, LinkEvent, Reading, WaveChunk
+from kapmonitor.store.wave_codec import encode
 
 # Chunk start times come from a sample clock that rounds to whole microseconds; allow that rounding, nothing
 # more.
@@ -86,12 +87,16 @@ class WaveRow:
         if self.n_samples >= self.rate_hz:
             self.closed = True
 
+    def stored_samples(self) -> bytes:
+        """The samples as the database keeps them (``wave_codec``: 16-bit steps when they fit)."""
+        return encode(np.frombuffer(self.samples, dtype="<i4"))
+
     def values(self) -> dict[str, object]:
         return {
             "t_us": self.t_us,
             "rate_hz": self.rate_hz,
             "n_samples": self.n_samples,
-            "samples": bytes(self.samples),
+            "samples": self.stored_samples(),
             "flags": self.flags,
             "metric": self.metric,
         }

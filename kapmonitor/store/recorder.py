@@ -229,6 +229,6 @@ class Recorder:
                 update(table)
                 .where(table.c.id == bindparam("row_id"))
                 .values(n_samples=bindparam("n"), samples=bindparam("data")),
-                [{"row_id": r.row_id, "n": r.n_samples, "data": bytes(r.samples)} for r in extended],
+                [{"row_id": r.row_id, "n": r.n_samples, "data": r.stored_samples()} for r in extended],
             )
         return new_ids

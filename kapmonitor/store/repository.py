@@ -221,7 +221,7 @@ class StoredSession:
 
     def wave_tracks(self) -> Iterator[tuple[str, str, Sequence[Any]]]:
         """Per (device, metric), its chunks' rows ``(t_us, rate_hz, n_samples, samples, flags)`` in time order
-        (``samples``: little-endian int32 bytes), one track at a time."""
+        (``samples``: as ``wave_codec`` stores them), one track at a time."""
         for device_id, device, metric in self._tracks(_wave):
             query = (
                 select(_wave.c.t_us, _wave.c.rate_hz, _wave.c.n_samples, _wave.c.samples, _wave.c.flags)
