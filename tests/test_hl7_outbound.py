@@ -13,13 +13,15 @@ from pathlib import Path
 
 import hl7
 import pytest
-from export_session import PATIENT, RecordedSession, record_session
+from export_session import PATIENT, RecordedSession, S, record_session
 from hl7.mllp import start_hl7_server
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
 from kapmonitor.bed.hl7_outbound import OutboundSender
+from kapmonitor.bed.station import Station
 from kapmonitor.cli.parser import main
+from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import DecodeError, Reading
 from kapmonitor.devices.hl7.decoder import Hl7Decoder
 from kapmonitor.export.hl7_export import hl7_messages, queue_session
@@ -185,9 +187,10 @@ def test_the_technician_sees_the_queue(recorded: RecordedSession, capsys: pytest
     assert "messages queued for tcp://127.0.0.1:7" in capsys.readouterr().out
     assert main(["hl7", "outbox", "--json", "--db", recorded.url]) == 0
     rows = [r for r in json.loads(capsys.readouterr().out) if r["destination"] == "tcp://127.0.0.1:7"]
-    assert rows and rows[0]["status"] == "pending" and rows[0]["control_id"] == "KAP1-00001"
+    first = rows[0]["control_id"]
+    assert rows and rows[0]["status"] == "pending" and first.startswith("KAP1V")
     assert main(["hl7", "outbox", "--db", recorded.url]) == 0
-    assert "KAP1-00001" in capsys.readouterr().out
+    assert first in capsys.readouterr().out
     assert main(["hl7", "queue", "1", "--to", "nowhere", "--db", recorded.url]) == 2
     assert "tcp://HOST:PORT" in capsys.readouterr().err
     assert main(["hl7", "queue", "99", "--to", "tcp://127.0.0.1:7", "--db", recorded.url]) == 2
@@ -198,3 +201,29 @@ def test_an_ack_built_by_python_hl7_reads_as_accepted() -> None:
 
     message = hl7.parse("MSH|^~\\&|A|B|C|D|20260101||ORU^R01|5|P|2.6\rPID|||1")
     assert ack_code_of(str(message.create_ack("AA"))) == ("AA", "")
+
+
+def test_a_session_still_recording_sends_its_settled_minutes_and_the_rest_when_it_ends(tmp_path: Path) -> None:
+    station = Station(f"sqlite:///{tmp_path / 'bed.sqlite'}")
+    station.start()
+    try:
+        session = station.start_session("KAP-0042")
+        now = now_us()
+        station.repository.backdate_start(session, now - 21 * 60 * S)
+        monitor = "hl7-pcd01@0012A1FFFE000001"
+        station.hub.publish([Reading("spo2", 97, "%", t_us=now - s * S, device=monitor) for s in range(1200, 0, -10)])
+        assert station.hub.sync() and station.recorder is not None and station.recorder.flush(10)
+        with Engine() as interface_engine:
+            destination = f"tcp://127.0.0.1:{interface_engine.port}"
+            sender = OutboundSender(station.database, destination, since_us=0, sweep_every_s=0)
+            assert sender.send_until_empty(timeout_s=30)
+            during = list(interface_engine.accepted)
+            assert 14 <= len(during) <= 17  # the minutes that ended 5 minutes ago or more
+            assert all(c.startswith(f"KAP{session}V") for c in during)
+            station.stop_session()
+            assert sender.send_until_empty(timeout_s=30)
+            after = interface_engine.accepted[len(during) :]
+        assert 20 <= len(during) + len(after) <= 21 and not set(after) & set(during)
+        assert queue_session(station.database, session, destination) == 0  # all of it is queued, once
+    finally:
+        station.stop()

@@ -3,8 +3,9 @@
 One thread with its own asyncio loop per destination. It takes the oldest pending message, sends it, and waits
 for the answer: ``AA`` marks it sent; a NAK (``AE``/``AR``), no answer, or no connection is logged, written on the
 row, and the same message is tried again after a back-off (1 s doubling to 60 s), so later messages never
-overtake it. With ``since_us`` it also queues every session that ended since then and is not queued yet, so a
-session ended while the engine was down (or kapmonitor was) is sent when both are back.
+overtake it. With ``since_us`` it also queues, every few seconds, the clinical entries and settled minutes of
+vitals of each session recording now, and the rest of each session once it has ended: the outbox is in the
+database, so what was queued while the engine (or kapmonitor) was down is sent when both are back.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, or_, select
 
+from kapmonitor.core.clock import now_us
 from kapmonitor.devices.links.mllp_client import ACK_TIMEOUT_S, MllpConnection
 from kapmonitor.export.hl7_export import queue_session
 from kapmonitor.store.hl7_outbox import Hl7Outbox
-from kapmonitor.store.tables import Session
+from kapmonitor.store.tables import Hl7OutboxMessage, Session
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ RETRY_MAX_S = 60.0
 IDLE_POLL_S = 0.5
 SWEEP_EVERY_S = 10.0
 ENDED = ("ended", "signed")
+SETTLE_US = 5 * 60 * 1_000_000  # a minute of vitals is sent this long after it ended (late NIBP readings)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class OutboundSender:
 
     def stop(self) -> None:
         self._stop.set()
+        try:  # a session ended just now is queued before kapmonitor closes (sent at the next start)
+            self._sweep(force=True)
+        except Exception:  # noqa: BLE001 - the next start queues it; a failing database must not block closing
+            log.exception("HL7 outbound: could not queue the last sessions for %s", self.destination)
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
@@ -105,19 +112,44 @@ class OutboundSender:
         except Exception:  # a bug here must be logged; the messages stay queued for the next start
             log.exception("HL7 outbound sender to %s failed", self.destination)
 
-    def _sweep(self) -> None:
-        if self.since_us is None or time.monotonic() - self._last_sweep < self.sweep_every_s:
+    def _sweep(self, *, force: bool = False) -> None:
+        """Queue what is due: of a session still recording, its clinical entries and the minutes of vitals that
+        have settled; of a session that ended since ``since_us``, everything, once (a session whose messages were
+        all queued before it ended is queued again, which adds only what is new)."""
+        if self.since_us is None or (not force and time.monotonic() - self._last_sweep < self.sweep_every_s):
             return
         self._last_sweep = time.monotonic()
-        table = Session.__table__
+        table, outbox = Session.__table__, Hl7OutboxMessage.__table__
+        last_queued = (
+            select(func.max(outbox.c.queued_us))
+            .where(outbox.c.session_id == table.c.id, outbox.c.destination == self.destination)
+            .scalar_subquery()
+        )
         with self.engine.connect() as conn:
-            ended = conn.execute(
-                select(table.c.id).where(table.c.status.in_(ENDED), table.c.end_us >= self.since_us)
-            ).scalars()
-            ended_ids = list(ended)
-        for session_id in sorted(set(ended_ids) - self.outbox.queued_sessions(self.destination)):
-            added = queue_session(self.engine, session_id, self.destination)
-            log.info("session %s queued for %s: %d HL7 messages", session_id, self.destination, added)
+            recording = list(
+                conn.execute(
+                    select(table.c.id).where(table.c.status == "in_progress", table.c.start_us >= self.since_us)
+                ).scalars()
+            )
+            ended = list(
+                conn.execute(
+                    select(table.c.id).where(
+                        table.c.status.in_(ENDED),
+                        table.c.end_us >= self.since_us,
+                        or_(last_queued.is_(None), last_queued < table.c.end_us),
+                    )
+                ).scalars()
+            )
+        settled = now_us() - SETTLE_US
+        for session_id in recording:
+            self._queue(session_id, settled)
+        for session_id in ended:
+            self._queue(session_id, None)
+
+    def _queue(self, session_id: int, settled_before_us: int | None) -> None:
+        added = queue_session(self.engine, session_id, self.destination, settled_before_us=settled_before_us)
+        if added:
+            log.info("session %s: %d HL7 messages queued for %s", session_id, added, self.destination)
 
     async def _serve(self, until_empty: bool = False, timeout_s: float | None = None) -> bool:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

@@ -6,8 +6,8 @@
 - Doses and ratings are kapmonitor's own observations, with local codes in the ``99KAP`` coding system (below):
   one message per entry at its time, status ``F``; a voided entry is sent with status ``W`` (wrong).
 - The patient is the pseudonymous code in PID-3 (no name, no birth date); PV1-3 the room.
-- Control ids are ``KAP<session>-<n>``, the same every time the session is written, so an interface engine can
-  recognise a message it has already taken.
+- Control ids say what each message is (``hl7_messages``), the same every time the session is written, so the
+  outbox never queues one twice and an interface engine can recognise a message it has already taken.
 
 ``write_hl7`` writes the messages to a file: segments end in CR LF, messages are separated by a blank line (what
 ``kapmonitor decode --protocol hl7-pcd01`` and interface engines' file readers take).
@@ -162,25 +162,42 @@ def _rating_observations(entry: Rating, status: str) -> list[Observation]:
     return out
 
 
-def hl7_messages(data: SessionData, *, receiving_app: str = "", receiving_facility: str = "") -> list[OutboundMessage]:
-    """Every message of the session, in time order."""
+def hl7_messages(
+    data: SessionData,
+    *,
+    settled_before_us: int | None = None,
+    receiving_app: str = "",
+    receiving_facility: str = "",
+) -> list[OutboundMessage]:
+    """Every message of the session, in time order. With ``settled_before_us`` (a session still recording), only
+    the minutes of vitals that ended before then: a monitor's reading may arrive minutes after it was measured.
+
+    Control ids say what a message is, so writing the session again gives the same ids: ``KAP<s>V<minute>`` for
+    a minute of vitals, ``KAP<s>E<ref>`` for a clinical entry, with ``A<n>`` after its n-th amendment (status
+    ``C``, corrected) and ``W`` once voided (status ``W``).
+    """
     header = _header(data, receiving_app, receiving_facility)
-    pending: list[tuple[int, int, list[Observation]]] = []  # (time, kind order, observations)
+    pending: list[tuple[int, int, str, list[Observation]]] = []  # (time, kind order, control id, observations)
     for minute, found in _charted(data).items():
+        end_us = (minute + 1) * CHART_INTERVAL_US
+        if settled_before_us is not None and end_us > settled_before_us:
+            continue
         found.sort(key=lambda p: p[0])
-        pending.append(((minute + 1) * CHART_INTERVAL_US - 1, 0, [obs for _, obs in found]))
+        pending.append((end_us - 1, 0, f"KAP{data.info.id}V{minute}", [obs for _, obs in found]))
     for current in data.record.current():
-        entry, status = current.entry, "W" if current.void else "F"
+        entry = current.entry
+        status = "W" if current.void else ("C" if current.amendments else "F")
+        control = f"KAP{data.info.id}E{current.ref}"
+        control += "W" if current.void else (f"A{len(current.amendments)}" if current.amendments else "")
         if isinstance(entry, BolusDose | IntranasalDevice | InfusionEvent):
-            pending.append((entry.t_us, 1, _dose_observations(entry, status)))
+            pending.append((entry.t_us, 1, control, _dose_observations(entry, status)))
         elif isinstance(entry, Rating):
-            pending.append((entry.t_us, 2, _rating_observations(entry, status)))
+            pending.append((entry.t_us, 2, control, _rating_observations(entry, status)))
     pending.sort(key=lambda p: (p[0], p[1]))
-    out = []
-    for n, (t_us, _, observations) in enumerate(pending, start=1):
-        control = f"KAP{data.info.id}-{n:05d}"
-        out.append(OutboundMessage(control, t_us, oru_r01(header, observations, _at(t_us), control)))
-    return out
+    return [
+        OutboundMessage(control, t_us, oru_r01(header, observations, _at(t_us), control))
+        for t_us, _, control, observations in pending
+    ]
 
 
 def write_hl7(data: SessionData, out: Path) -> list[Path]:
@@ -191,9 +208,16 @@ def write_hl7(data: SessionData, out: Path) -> list[Path]:
 
 
 def queue_session(
-    engine: Engine, session_id: int, destination: str, *, record_loader: RecordLoader | None = None
+    engine: Engine,
+    session_id: int,
+    destination: str,
+    *,
+    settled_before_us: int | None = None,
+    record_loader: RecordLoader | None = None,
 ) -> int:
-    """Put a recorded session's messages in the outbox for ``destination``; returns how many were new."""
+    """Put a recorded session's messages in the outbox for ``destination`` (those already there are not queued
+    again); returns how many were new."""
     data = load_session(engine, session_id, record_loader)
-    queued = [QueuedMessage(m.control_id, m.t_us, m.text) for m in hl7_messages(data)]
+    messages = hl7_messages(data, settled_before_us=settled_before_us)
+    queued = [QueuedMessage(m.control_id, m.t_us, m.text) for m in messages]
     return Hl7Outbox(engine).enqueue(destination, queued, session_id)

@@ -116,10 +116,3 @@ class Hl7Outbox:
                 )
             ).all()
         return {(d, s): n for d, s, n in found}
-
-    def queued_sessions(self, destination: str) -> set[int]:
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                select(_table.c.session_id).where(_table.c.destination == destination).distinct()
-            ).scalars()
-            return {s for s in found if s is not None}

@@ -224,9 +224,10 @@ class MessageReader:
             ctx.obr_time = parse_ts(_component(sep.components(_field(fields, 7)), 1))
         elif name == "OBX":
             equipment = sep.components(_field(fields, 18))
-            if not identity.get("eui64") and _EUI64.match(_component(equipment, 1)):
-                identity["eui64"] = _component(equipment, 1).upper()
-                identity["model"] = _component(equipment, 2)
+            if _EUI64.match(_component(equipment, 1)):
+                identity.setdefault("eui64", _component(equipment, 1).upper())
+                if not identity.get("model") and identity["eui64"] == _component(equipment, 1).upper():
+                    identity["model"] = _component(equipment, 2)
             self._obx(out, ctx, fields)
 
     def _obx(self, out: ParsedMessage, ctx: _Context, fields: list[str]) -> None:
