@@ -137,12 +137,13 @@ def _record_eight(server: LocalServer) -> tuple[float, float, float]:
 def _central_frames() -> list[float]:
     from PySide6.QtWidgets import QApplication
 
+    from kapmonitor.bed.clinic import ClinicBoard
     from kapmonitor.ui.central.window import CentralWindow
     from kapmonitor.ui.live.tones import Backend, TonePlayer
 
     app = QApplication.instance() or QApplication([])
     database = open_database("sqlite://")
-    window = CentralWindow(database, "bench", player=TonePlayer(Backend("")), poll_ms=None)
+    window = CentralWindow(ClinicBoard(database), "bench", player=TonePlayer(Backend("")), poll_ms=None)
     window.resize(1920, 1080)
     window.show()
     app.processEvents()
@@ -162,6 +163,7 @@ def _central_frames() -> list[float]:
 def _alarm_to_banner(server: LocalServer) -> list[float]:
     from PySide6.QtWidgets import QApplication
 
+    from kapmonitor.bed.clinic import ClinicBoard
     from kapmonitor.bed.station import Station
     from kapmonitor.ui.central.window import CentralWindow
     from kapmonitor.ui.live.tones import Backend, TonePlayer
@@ -176,7 +178,7 @@ def _alarm_to_banner(server: LocalServer) -> list[float]:
     station.start_session("BENCH-ALARM", "iv-infusion")
     app = QApplication.instance() or QApplication([])
     database = open_database(url)
-    window = CentralWindow(database, "bench", player=TonePlayer(Backend("")))
+    window = CentralWindow(ClinicBoard(database), "bench", player=TonePlayer(Backend("")))
     window.show()
     delays = []
     device = "nonin-df7@/dev/ttyUSB0"

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from store_fakes import ScriptedMonitor
 
 from bench.central_views import eight_chairs
+from kapmonitor.bed.clinic import ClinicBoard
 from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Reading
@@ -52,7 +53,7 @@ def test_a_desaturating_chair_is_in_the_banner_and_acknowledged_from_here(
 ) -> None:
     station, monitor = chair
     played = SilentPlayer()
-    window = CentralWindow(database, "RN Diaz", player=played, theme=DARK, poll_ms=100)
+    window = CentralWindow(ClinicBoard(database), "RN Diaz", player=played, theme=DARK, poll_ms=100)
     qtbot.addWidget(window)
     window.show()
     t0 = now_us()
@@ -79,7 +80,7 @@ def test_a_desaturating_chair_is_in_the_banner_and_acknowledged_from_here(
 def test_eight_chairs_fit_a_laptop_and_a_desk_screen(
     qtbot: QtBot, database: Engine, tmp_path: Path, theme: object
 ) -> None:
-    window = CentralWindow(database, "RN Diaz", player=SilentPlayer(), theme=theme, poll_ms=None)
+    window = CentralWindow(ClinicBoard(database), "RN Diaz", player=SilentPlayer(), theme=theme, poll_ms=None)
     qtbot.addWidget(window)
     now = now_us()
     window.show_views(eight_chairs(now), now)

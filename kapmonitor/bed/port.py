@@ -1,10 +1,11 @@
 """The one way the screens talk to a bed: :class:`BedPort` (live monitoring, sessions, alarms, devices) and
 :class:`Records` (the clinic's records: users, clinical record, recorded readings, alarm logs, recorded
-sessions for review).
+sessions for review); and the central station to the clinic: :class:`CentralBoard`.
 
-:class:`kapmonitor.bed.station.Station` is the bed (its ``records`` a :class:`kapmonitor.bed.records.ClinicRecords`);
-the tests' station doubles implement the same protocols. The UI imports nothing from the store: what it needs
-from there crosses this port (``InterruptedSession`` is re-exported here for that reason).
+:class:`kapmonitor.bed.station.Station` is the bed (its ``records`` a :class:`kapmonitor.bed.records.ClinicRecords`),
+:class:`kapmonitor.bed.clinic.ClinicBoard` the central station's board; the tests' station doubles implement the
+same protocols. The UI imports nothing from the store: the values it needs from there cross this port
+(``InterruptedSession``, ``ChairView``, ``ChairAlarm``, ``Value`` and ``SILENT`` are re-exported here for that).
 """
 
 from __future__ import annotations
@@ -23,9 +24,21 @@ from kapmonitor.devices.links.transport import DeviceStatus, Transport
 from kapmonitor.export.loader import SessionData
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.store.chair_board import SILENT, ChairAlarm, ChairView, Value
 from kapmonitor.store.recovery import InterruptedSession
 
-__all__ = ["BedPort", "DeviceControl", "InterruptedSession", "Records", "UserAccounts"]
+__all__ = [
+    "SILENT",
+    "BedPort",
+    "CentralBoard",
+    "ChairAlarm",
+    "ChairView",
+    "DeviceControl",
+    "InterruptedSession",
+    "Records",
+    "UserAccounts",
+    "Value",
+]
 
 
 class UserAccounts(Protocol):
@@ -128,3 +141,21 @@ class BedPort(DeviceControl, Protocol):
         ...
 
     def set_alarm_profile(self, profile: LimitProfile, *, user: str | None = None) -> list[AlarmEvent]: ...
+
+
+class CentralBoard(Protocol):
+    """The central station's view of the clinic: every chair recording on the shared database."""
+
+    @property
+    def where(self) -> str:
+        """The database, for the status line (without a password)."""
+        ...
+
+    @property
+    def users(self) -> UserAccounts: ...
+
+    def poll(self, now: int | None = None) -> list[ChairView]: ...
+
+    def acknowledge(self, session_id: int, alarm: ChairAlarm, user: str) -> None: ...
+
+    def pause_audio(self, session_id: int, user: str, seconds: float) -> None: ...

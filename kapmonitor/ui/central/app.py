@@ -14,21 +14,20 @@ def run(db_url: str | None, *, demo_user: bool = False) -> int:
         return 1
     from PySide6.QtWidgets import QApplication
 
-    from kapmonitor.store.db import open_database
-    from kapmonitor.store.users import UserDirectory
+    from kapmonitor.bed.clinic import ClinicBoard
     from kapmonitor.ui.access.login_dialog import log_in
     from kapmonitor.ui.app import _quit_on_interrupt
     from kapmonitor.ui.central.window import CentralWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("kapmonitor central")
-    database = open_database(db_url)  # a DatabaseUnavailable is one line from the command line
+    board = ClinicBoard.open(db_url)  # a DatabaseUnavailable is one line from the command line
     try:
-        directory = UserDirectory(database)
+        directory = board.users
         user = directory.demo_user() if demo_user else log_in(directory)
         if user is None:
             return 0
-        window = CentralWindow(database, user.username)
+        window = CentralWindow(board, user.username)
         window.resize(1366, 768)
         window.show()
         with _quit_on_interrupt(app, window):
@@ -38,4 +37,4 @@ def run(db_url: str | None, *, demo_user: bool = False) -> int:
         app.processEvents()  # the last poll's answer is delivered while the window still exists
         return code
     finally:
-        database.dispose()
+        board.close()

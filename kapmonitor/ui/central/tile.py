@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from kapmonitor.bed.port import SILENT, ChairAlarm, ChairView, Value
 from kapmonitor.core.clock import US_PER_S
-from kapmonitor.store.chair_board import SILENT, ChairAlarm, ChairView, Value
 from kapmonitor.ui.live.tiles import age_text, format_number
 from kapmonitor.ui.theme import Theme
 

@@ -12,18 +12,10 @@ import time
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
-from sqlalchemy import Engine
 
 from kapmonitor.alarms.events import PRIORITY_RANK
+from kapmonitor.bed.port import SILENT, CentralBoard, ChairAlarm, ChairView
 from kapmonitor.core.clock import now_us
-from kapmonitor.store.chair_board import (
-    SILENT,
-    ChairAlarm,
-    ChairBoard,
-    ChairView,
-    acknowledge_at_central,
-    pause_audio_at_central,
-)
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.background import BackgroundTask
 from kapmonitor.ui.central.tile import AUDIBLE, PRIORITY_COLOURS, ChairTile, alarm_text
@@ -36,7 +28,7 @@ PAUSE_S = 120.0
 class CentralWindow(QMainWindow):
     def __init__(
         self,
-        database: Engine,
+        board: CentralBoard,
         user: str,
         *,
         player: TonePlayer | None = None,
@@ -45,8 +37,7 @@ class CentralWindow(QMainWindow):
     ) -> None:
         """``poll_ms`` None: the window does not poll by itself (the views come from :meth:`show_views`)."""
         super().__init__()
-        self.database, self.user = database, user
-        self.board = ChairBoard(database)
+        self.board, self.user = board, user
         self.theme = theme or themes.remembered_theme(themes.settings())
         self.player = player if player is not None else TonePlayer()
         self.schedule = ToneSchedule()
@@ -119,7 +110,7 @@ class CentralWindow(QMainWindow):
         shown = time.strftime("%H:%M:%S")
         self._status(
             f"{len(views)} chair{'s' if len(views) != 1 else ''} recording \u00b7 updated {shown} \u00b7 "
-            f"{self.database.url.render_as_string(hide_password=True)} \u00b7 logged in: {self.user}"
+            f"{self.board.where} \u00b7 logged in: {self.user}"
         )
 
     def _status(self, text: str) -> None:
@@ -160,10 +151,10 @@ class CentralWindow(QMainWindow):
     # -- the only writes: acknowledgements and audio pauses, in the chair's alarm log ------------------------
 
     def acknowledge(self, session_id: int, alarm: ChairAlarm) -> None:
-        self._write(lambda: acknowledge_at_central(self.database, session_id, alarm, self.user))
+        self._write(lambda: self.board.acknowledge(session_id, alarm, self.user))
 
     def pause_audio(self, session_id: int) -> None:
-        self._write(lambda: pause_audio_at_central(self.database, session_id, self.user, PAUSE_S))
+        self._write(lambda: self.board.pause_audio(session_id, self.user, PAUSE_S))
 
     def _write(self, write: object) -> None:
         try:
