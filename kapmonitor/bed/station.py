@@ -96,9 +96,14 @@ class Station:
         """``sink(events)`` gets every alarm event, on the alarm-tick thread, about once a second."""
         self.alarm_ticker.subscribe(sink)
 
+    @property
+    def recording_failure(self) -> str | None:
+        """Why the recorder cannot write to the database now, in words; None while it writes (or records nothing)."""
+        return self.recorder.failure if self.recorder is not None else None
+
     def _recording_health(self, now: int) -> list[Item]:
         """A recorder that cannot write raises the high-priority technical alarm; writing again clears it."""
-        failure = self.recorder.failure if self.recorder is not None else None
+        failure = self.recording_failure
         if (failure is not None) == self._recording_failed:
             return []
         self._recording_failed = failure is not None

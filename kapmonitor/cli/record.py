@@ -89,7 +89,7 @@ def _wait(station: Station, stop: threading.Event, duration: float | None) -> No
             return
         if remaining is not None:
             remaining -= step
-        failure = station.recorder.failure if station.recorder is not None else None
+        failure = station.recording_failure
         if failure != reported:
             print(f"kapmonitor: {failure or 'database writes work again'}", file=sys.stderr, flush=True)
             reported = failure
