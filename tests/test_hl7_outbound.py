@@ -17,6 +17,7 @@ from export_session import PATIENT, RecordedSession, S, record_session
 from hl7.mllp import start_hl7_server
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
+from sqlalchemy import text
 
 from kapmonitor.bed.hl7_outbound import OutboundSender
 from kapmonitor.bed.station import Station
@@ -227,3 +228,33 @@ def test_a_session_still_recording_sends_its_settled_minutes_and_the_rest_when_i
         assert queue_session(station.database, session, destination) == 0  # all of it is queued, once
     finally:
         station.stop()
+
+
+def test_a_message_the_engine_never_takes_can_be_skipped_and_the_skip_is_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = record_session(tmp_path)
+    engine = engine_for(recorded.url)
+    try:
+        with Engine(refuse_first=1000) as refusing:
+            destination = f"tcp://127.0.0.1:{refusing.port}"
+            queue_session(engine, 1, destination)
+            sender = OutboundSender(engine, destination, retry_first_s=0.05, retry_max_s=0.1)
+            assert not sender.send_until_empty(timeout_s=1.0)
+            head = Hl7Outbox(engine).rows(destination=destination)[0]
+            assert head.attempts >= 2 and head.last_error.startswith("AR")
+            assert set(refusing.refused) == {head.control_id}  # nothing overtook it
+        args = ["hl7", "skip", str(head.id), "--reason", "engine rejects the patient id", "--user", "tech"]
+        assert main([*args, "--db", recorded.url]) == 0
+        assert f"{head.control_id} skipped" in capsys.readouterr().out
+        assert main([*args, "--db", recorded.url]) == 2  # not pending any more
+        assert "no pending HL7 message" in capsys.readouterr().err
+        remaining = Hl7Outbox(engine).rows(destination=destination)
+        assert remaining and remaining[0].id > head.id
+        with engine.connect() as conn:
+            audited = conn.execute(text("SELECT user, action, payload FROM audit_entry")).all()
+        assert [(u, a) for u, a, _ in audited] == [("tech", "hl7.skip")]
+        assert "engine rejects the patient id" in audited[0][2]
+        assert main(["audit", "verify", "--db", recorded.url]) == 0
+    finally:
+        engine.dispose()

@@ -1,7 +1,8 @@
-"""``kapmonitor hl7 outbox|queue|send``: the technician's view of what goes to the clinic's interface engine.
+"""``kapmonitor hl7 outbox|queue|skip|send``: the technician's view of what goes to the clinic's interface engine.
 
 ``outbox`` lists the queue (pending messages, oldest first, with attempts and the last NAK or network error);
-``queue ID --to`` puts a session's ORU^R01 messages in the outbox; ``send --to`` sends them in order, retrying
+``queue ID --to`` puts a session's ORU^R01 messages in the outbox; ``skip ID --reason`` takes a message the
+engine never accepts out of the queue (audited); ``send --to`` sends them in order, retrying
 each until the engine accepts it (``--until-empty`` returns when the queue is empty, exit status 1 if
 ``--timeout`` passed first).
 """
@@ -37,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.hl7_command == "queue":
             return _queue(engine, args.id, args.to)
+        if args.hl7_command == "skip":
+            row = Hl7Outbox(engine).skip(args.id, args.user, args.reason)
+            print(f"HL7 message {row.control_id} skipped; the messages behind it will go")
+            return 0
         return _send(engine, args)
     finally:
         engine.dispose()

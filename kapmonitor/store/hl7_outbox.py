@@ -3,7 +3,8 @@
 Nothing is lost while the engine (or the network, or kapmonitor) is down: a message is a row from the moment it
 is queued until the engine accepts it. The sender takes the oldest pending row of its destination, and only that
 one, so messages arrive in the order they were queued; a NAK or a network error is written on the row (attempts,
-the reason) and the same message is tried again.
+the reason) and the same message is tried again. A message the engine will never take can be skipped by the
+technician (it stays in the table, marked, and the skip is audited).
 """
 
 from __future__ import annotations
@@ -11,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from kapmonitor.core.clock import now_us
+from kapmonitor.core.errors import UserError
+from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.tables import Hl7OutboxMessage
 
 _table = Hl7OutboxMessage.__table__
+
+
+class OutboxError(UserError):
+    """An outbox request that cannot be carried out (one sentence)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,25 @@ class Hl7Outbox:
                 .where(_table.c.id == row_id)
                 .values(last_error=reason[:500], last_attempt_us=now_us(), attempts=_table.c.attempts + 1)
             )
+
+    def skip(self, row_id: int, user: str, reason: str) -> OutboxRow:
+        """Take a pending message the engine will never accept out of the queue (it stays, marked ``skipped``),
+        so the messages behind it can go; audited with who and why."""
+        if not reason.strip():
+            raise OutboxError("say why the message is skipped (--reason)")
+        trail = AuditTrail(self.engine)
+
+        def work(conn: Connection) -> OutboxRow:
+            row = conn.execute(select(_table).where(_table.c.id == row_id)).first()
+            if row is None or row.status != "pending":
+                raise OutboxError(f"no pending HL7 message {row_id} in the outbox")
+            conn.execute(update(_table).where(_table.c.id == row_id).values(status="skipped"))
+            payload = {"control_id": row.control_id, "destination": row.destination, "reason": reason,
+                       "attempts": row.attempts, "last_error": row.last_error}  # fmt: skip
+            trail.append_in(conn, user, "hl7.skip", f"hl7 message {row.control_id}", payload)
+            return OutboxRow(**{**row._mapping, "status": "skipped"})
+
+        return trail.commit_with(work)
 
     def rows(self, *, destination: str | None = None, include_sent: bool = False) -> list[OutboxRow]:
         query = select(_table).order_by(_table.c.id)
