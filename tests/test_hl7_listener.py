@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from kapmonitor.core.readings import DecodeError, Item, Reading, WaveChunk
+from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
 from kapmonitor.devices.hl7.framing import mllp_frame
 from kapmonitor.devices.hl7.simulator import Hl7MonitorSimulator
 from kapmonitor.devices.links.mllp import Binding, ListenerError, MllpListener
@@ -212,3 +212,18 @@ def test_a_frame_split_across_writes_is_one_message(listening) -> None:  # type:
         ack = s.recv(4096)
     assert ack.startswith(b"\x0bMSH|") and b"MSA|AA|" in ack
     wait_for(lambda: len(collected.readings()) == 6)
+
+
+def test_a_monitor_whose_connection_closes_is_disconnected_until_it_sends_again(listening) -> None:  # type: ignore[no-untyped-def]
+    listener, collected, endpoint = listening
+    device = "hl7-pcd01@0012A1FFFE000001"
+
+    def kinds() -> list[str]:
+        with collected.lock:
+            return [i.kind.value for i in collected.items if isinstance(i, LinkEvent) and i.device == device]
+
+    asyncio.run(send_all(endpoint, monitor_messages(1)))
+    wait_for(lambda: kinds() == ["connected", "disconnected"])
+    assert "0012A1FFFE000001 (disconnected)" in listener.status().message
+    asyncio.run(send_all(endpoint, monitor_messages(1)))
+    wait_for(lambda: kinds() == ["connected", "disconnected", "connected", "disconnected"])

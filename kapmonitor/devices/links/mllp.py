@@ -96,7 +96,9 @@ class Binding:
 class _Monitor:
     device: str
     clocks: dict[str, SampleClock]
+    detail: str = ""
     demo: bool = False
+    connections: int = 0  # open connections it has sent on
 
 
 class MllpListener(Transport):
@@ -125,6 +127,7 @@ class MllpListener(Transport):
         self._sock: socket.socket | None = None
         self.connections = 0  # open now
         self._writers: set[asyncio.StreamWriter] = set()
+        self._stopping = False
         self.messages = {"AA": 0, "AE": 0, "AR": 0}
 
     # ---- Transport ------------------------------------------------------------------------------------------
@@ -133,6 +136,7 @@ class MllpListener(Transport):
         if self._thread is not None:
             return
         self._publish = publish
+        self._stopping = False
         try:
             self._sock = socket.create_server((self.host, self.port), reuse_port=False)
         except OSError as exc:
@@ -181,12 +185,13 @@ class MllpListener(Transport):
 
     async def _open(self, started: threading.Event) -> None:
         self._server = await asyncio.start_server(self._client, sock=self._sock, limit=READ_SIZE)
-        self._set_state(LinkState.CONNECTED, f"listening on port {self.port} for {self.binding.describe()}")
+        self._describe()
         started.set()
 
     def _shutdown(self) -> None:
         """Stop listening and close every monitor's connection; each client task then ends on its own EOF."""
         assert self._loop is not None
+        self._stopping = True
         if self._server is not None:
             self._server.close()
         for writer in list(self._writers):
@@ -203,6 +208,7 @@ class MllpListener(Transport):
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = "{}:{}".format(*writer.get_extra_info("peername", ("?", 0))[:2])
         decoder = Hl7Decoder(self.max_message, mode="mllp")  # a network peer speaks MLLP, whatever it sends first
+        seen: set[str] = set()  # the monitors that sent on this connection
         self.connections += 1
         self._writers.add(writer)
         log.info("HL7 monitor connected from %s", peer)
@@ -215,12 +221,12 @@ class MllpListener(Transport):
                     break
                 if not data:
                     for found in decoder.finish_messages():
-                        self._answer(found, peer, now_us(), writer)
+                        self._answer(found, peer, now_us(), writer, seen)
                     break
                 arrival = now_us()
                 self._stats.bytes_in += len(data)
                 for found in decoder.feed_messages(data):
-                    self._answer(found, peer, arrival, writer)
+                    self._answer(found, peer, arrival, writer, seen)
                 await writer.drain()
         except (ConnectionError, OSError) as exc:
             log.warning("HL7 connection from %s lost: %s", peer, exc)
@@ -231,11 +237,17 @@ class MllpListener(Transport):
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             log.info("HL7 monitor at %s disconnected", peer)
+            self._gone(seen)
 
     # ---- one message ----------------------------------------------------------------------------------------
 
     def _answer(
-        self, found: ParsedMessage | FramingProblem, peer: str, arrival: int, writer: asyncio.StreamWriter
+        self,
+        found: ParsedMessage | FramingProblem,
+        peer: str,
+        arrival: int,
+        writer: asyncio.StreamWriter,
+        seen: set[str],
     ) -> None:
         if isinstance(found, FramingProblem):
             self._framing_problem(found, peer, arrival, writer)
@@ -255,6 +267,12 @@ class MllpListener(Transport):
         if refusal:
             return
         monitor = self._monitor(found.identity)
+        if found.identity.key not in seen:
+            seen.add(found.identity.key)
+            monitor.connections += 1
+            if monitor.connections == 1:  # back (or here for the first time): a disconnection alarm clears
+                self._emit([LinkEvent(LinkEventKind.CONNECTED, monitor.detail, arrival, monitor.device)])
+                self._describe()
         self._emit(self._stamp(found, monitor, arrival))
 
     def _framing_problem(self, problem: FramingProblem, peer: str, arrival: int, writer: asyncio.StreamWriter) -> None:
@@ -274,13 +292,31 @@ class MllpListener(Transport):
         found = self._monitors.get(who.key)
         if found is None:
             device = f"{PROTOCOL}@{who.key}"
-            found = self._monitors[who.key] = _Monitor(device, {})
+            detail = " ".join(p for p in (who.model, who.sending_app, who.location) if p)
+            found = self._monitors[who.key] = _Monitor(device, {}, f"monitor {who.key} ({detail or 'no model sent'})")
             if self.register is not None:
                 self.register(device, PROTOCOL, who.key)
-            detail = " ".join(p for p in (who.model, who.sending_app, who.location) if p)
-            said = f"monitor {who.key} ({detail or 'no model sent'})"
-            self._emit([LinkEvent(LinkEventKind.CONNECTED, said, now_us(), device)])
         return found
+
+    def _gone(self, seen: set[str]) -> None:
+        """A connection closed: a monitor with no other connection open is disconnected (a technical alarm),
+        unless the listener itself is stopping."""
+        for key in seen:
+            monitor = self._monitors[key]
+            monitor.connections -= 1
+            if monitor.connections == 0 and not self._stopping:
+                said = f"{monitor.detail}: its connection closed"
+                self._emit([LinkEvent(LinkEventKind.DISCONNECTED, said, now_us(), monitor.device)])
+        if seen and not self._stopping:
+            self._describe()
+
+    def _describe(self) -> None:
+        """The listener's line on the device strip: where it listens, for whom, and its monitors."""
+        monitors = ", ".join(
+            f"{key} ({'sending' if m.connections else 'disconnected'})" for key, m in sorted(self._monitors.items())
+        )
+        words = f"listening on port {self.port} for {self.binding.describe()}"
+        self._set_state(LinkState.CONNECTED, f"{words}; monitors: {monitors}" if monitors else words)
 
     def _stamp(self, parsed: ParsedMessage, monitor: _Monitor, arrival: int) -> list[Item]:
         out: list[Item] = []
