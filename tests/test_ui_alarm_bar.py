@@ -164,7 +164,7 @@ def test_without_any_sound_output_a_technical_alarm_says_why_and_what_to_do_once
     message = bed.bar.message_label.text()
     assert message.startswith("No alarm sound: no sound output")  # what is wrong and why
     assert "Alarms show on screen only" in message and "pw-play" in message  # and what to do
-    assert bed.bar.message_label.font().pixelSize() == 22  # two lines in the bar, not a wider window
+    assert bed.bar.message_label.font().pixelSize() == 20  # wrapped in the bar, not a wider window
     assert [(e.alarm, e.kind, e.state) for e in logged] == [("no_alarm_sound", "technical", "active")]
     qtbot.mouseClick(bed.bar.acknowledge_button, Qt.MouseButton.LeftButton)
     bed.station.deliver_alarms()

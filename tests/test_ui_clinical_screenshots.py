@@ -1,7 +1,8 @@
 """The main window with the clinical dock and a filled event lane, in both themes.
 
-`make screenshots` (KAPMONITOR_SCREENSHOTS=1) writes docs/screenshots/session-{dark,light}.png; a plain run
-renders the same into a temporary directory and checks the parts are laid out whole and lined up.
+`make screenshots` (KAPMONITOR_SCREENSHOTS=1) writes docs/screenshots/session-{dark,light}.png at 1920x1080,
+session-laptop.png at 1366x768 and session-1600x900.png; a plain run renders the same into a temporary
+directory and checks the window fits each screen with every control on it, laid out whole and lined up.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from screen_fit import DESK, LAPTOP, fits
 from ui_station_double import StationDouble, session_history
 
 from kapmonitor.session.templates import builtin_templates
@@ -67,8 +69,19 @@ def fill_session(window: MainWindow, clock: list[int]) -> None:
     dock.entries_changed()
 
 
-@pytest.mark.parametrize("theme", [DARK, LIGHT], ids=["dark", "light"])
-def test_screenshot_of_a_session_with_the_clinical_record(qtbot, tmp_path: Path, theme: Theme) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("theme", "size", "name"),
+    [
+        (DARK, LAPTOP, "session-laptop"),
+        (DARK, (1600, 900), "session-1600x900"),
+        (DARK, DESK, "session-dark"),
+        (LIGHT, DESK, "session-light"),
+    ],
+    ids=["laptop", "1600x900", "dark", "light"],
+)
+def test_screenshot_of_a_session_with_the_clinical_record(  # noqa: ANN001
+    qtbot, tmp_path: Path, theme: Theme, size: tuple[int, int], name: str
+) -> None:
     clock = [NOW_US]
     station = StationDouble()
     store = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
@@ -81,18 +94,20 @@ def test_screenshot_of_a_session_with_the_clinical_record(qtbot, tmp_path: Path,
     fill_session(window, clock)
     station.publish(session_history(NOW_US))
     window.set_theme(theme)
-    window.resize(1920, 1080)
     window.show()
     qtbot.waitExposed(window)
+    assert fits(window, size) == []  # the window at the screen's size, every control on it
     for _ in range(2):  # the lane lines up with the trends once both are laid out
         window.refresh_plots()
         window.refresh_numbers()
         QApplication.processEvents()
+    assert fits(window, size) == []  # and with the numbers and entries drawn
 
     image = window.grab().toImage()
     out = DOCS if os.environ.get("KAPMONITOR_SCREENSHOTS") else tmp_path
     out.mkdir(parents=True, exist_ok=True)
-    assert image.save(str(out / f"session-{theme.name}.png"))
+    assert image.save(str(out / f"{name}.png"))
+    assert (image.width(), image.height()) == size
 
     dock = window.clinical
     assert dock is not None
@@ -117,3 +132,54 @@ def test_screenshot_of_a_session_with_the_clinical_record(qtbot, tmp_path: Path,
     lane_left = dock.lane.mapTo(window, dock.lane.mapFromScene(lane_box.topLeft())).x()
     assert abs(trend_left - lane_left) <= 1
     assert abs(trend_box.width() - lane_box.width()) <= 1
+
+
+def test_the_window_is_as_wide_in_the_third_session_as_in_the_first(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    clock = [NOW_US]
+    station = StationDouble()
+    store = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(station, clock=lambda: clock[0], store=store)
+    qtbot.addWidget(window)
+    window.plot_timer.stop()
+    window.status_timer.stop()
+    window.show()
+    least: list[tuple[int, int]] = []
+    for patient in ("KAP-0001", "KAP-0002", "KAP-0003"):
+        window.session_panel.start_session(patient)
+        fill_session(window, clock)
+        QApplication.processEvents()
+        hint = window.minimumSizeHint()
+        least.append((hint.width(), hint.height()))
+        window.session_panel.confirm = lambda _question: True
+        window.session_panel.stop_clicked()
+    assert least[0] == least[1] == least[2]
+    assert least[0][0] <= LAPTOP[0] and least[0][1] <= LAPTOP[1]
+
+
+@pytest.mark.parametrize("size", [LAPTOP, (1600, 900)], ids=["1366x768", "1600x900"])
+@pytest.mark.parametrize("protocol", ["iv-infusion", "intranasal-esketamine", "im-ketamine"])
+def test_every_page_of_the_clinical_record_fits_beside_the_monitor(  # noqa: ANN001
+    qtbot, tmp_path: Path, size: tuple[int, int], protocol: str
+) -> None:
+    """Give bolus, Resume, the quick events, Void: every control of every page on the screen, none off its edge."""
+    clock = [NOW_US]
+    station = StationDouble()
+    store = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(station, clock=lambda: clock[0], store=store, demo=True)
+    qtbot.addWidget(window)
+    window.plot_timer.stop()
+    window.status_timer.stop()
+    window.session_panel.start_session("DEMO-001")
+    template = builtin_templates()[protocol]
+    dock = window.set_clinical(SessionRecord.for_template(template), template, 70.0, author="RN Kim")
+    dock.notes.note.setText("Music changed")
+    dock.notes.add_note()
+    window.show()
+    qtbot.waitExposed(window)
+    shown = []
+    for index in range(dock.tabs.count()):
+        dock.tabs.setCurrentIndex(index)
+        assert fits(window, size) == [], dock.tabs.tabText(index)
+        shown.append(dock.tabs.tabText(index))
+    assert shown == ["Dose", "Rating", "Notes", "Entries"]
+    assert dock.entries.void_button.isVisible()

@@ -106,6 +106,10 @@ class HostDriver(Protocol):
 
     def drain_events(self) -> list[Item]: ...
 
+    def request_now(self) -> None:
+        """Measure at the next poll (the nurse's "Measure BP now"); safe to call from another thread."""
+        ...
+
 
 @dataclass(frozen=True)
 class GattProfile:

@@ -95,8 +95,8 @@ def stylesheet(theme: Theme) -> str:
         background: {theme.panel}; border: 1px solid {theme.border}; border-radius: 6px; }}
     QLabel {{ background: transparent; }}
     QLabel#muted {{ color: {theme.muted}; }}
-    QLabel#banner {{ background: {theme.banner}; color: {theme.text}; font-weight: bold; padding: 4px 12px;
-        border-radius: 4px; }}
+    QLabel#banner {{ background: {theme.banner}; color: {theme.text}; font-weight: bold; font-size: 16px;
+        padding: 4px 12px; border-radius: 4px; }}
     QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{ background: {theme.background}; color: {theme.text};
         border: 1px solid {theme.border}; border-radius: 4px; padding: 4px 6px; }}
     QLineEdit:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled {{

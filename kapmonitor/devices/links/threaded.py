@@ -40,6 +40,14 @@ class ThreadedLink(Transport):
         self._thread = threading.Thread(target=self._run, name=f"{self.thread_prefix}-{self.address}", daemon=True)
         self._thread.start()
 
+    def request_measurement(self) -> bool:
+        """A host-driven device (SunTech) starts a measurement at its driver's next poll."""
+        driver = self._path.driver
+        if driver is None:
+            return False
+        driver.request_now()
+        return True
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -77,6 +77,10 @@ class Transport(ABC):
     @abstractmethod
     def stats(self) -> LinkStats: ...
 
+    def request_measurement(self) -> bool:
+        """Ask the device to measure now (an NIBP cuff the host drives); False when it cannot be asked."""
+        return False
+
     def status(self) -> DeviceStatus:
         with self._status_lock:
             return DeviceStatus(

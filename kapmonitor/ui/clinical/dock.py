@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from kapmonitor.core.live import LiveBuffers
 from kapmonitor.core.readings import Reading
@@ -23,6 +23,8 @@ from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.event_lane import EventLane
 
 # The recorded values the prompts, the checklist and the REMS form read.
+DOSE_PAGE_WIDTH = 481  # the dose page's least width: its bolus and infusion rows whole
+DOCK_MIN_WIDTH = DOSE_PAGE_WIDTH + 40  # and the dock's margins and scroll bar
 CLINICAL_METRICS = {"nibp_systolic": "mmHg", "nibp_diastolic": "mmHg", "spo2": "%"}
 
 
@@ -85,9 +87,31 @@ class ClinicalDock(QDockWidget):
         layout.addWidget(self.prompts)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.discharge_button)
-        self.setWidget(body)
-        self.setMinimumWidth(520)
+        # The record scrolls inside a dock of a fixed least width: a long entry or prompt never widens the
+        # window, so it is as wide in the third session as in the first, and fits a 1366x768 laptop.
+        scroll = QScrollArea()
+        scroll.setObjectName("clinicalScroll")
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.body_scroll = scroll
+        self.setWidget(scroll)
+        self.setMinimumWidth(DOCK_MIN_WIDTH)
+        self.pages = {"doses": self.doses, "ratings": self.ratings, "notes": self.notes, "entries": self.entries}
         self.entries_changed()
+
+    def show_page(self, name: str) -> QWidget:
+        """Open the dose, rating, notes or entries page and focus its first field (a keyboard path)."""
+        page = self.pages[name]
+        self.tabs.setCurrentWidget(page)
+        spray = self.doses.spray_box
+        dose_field = spray.lot if spray is not None else self.doses.bolus_amount  # esketamine: the device's lot
+        first: QWidget = {"doses": dose_field, "notes": self.notes.note}.get(name, page)
+        if name == "ratings":  # the scale's first value: type it, Enter records it
+            first = next(iter(self.ratings.fields.values()))
+        first.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.body_scroll.ensureWidgetVisible(first)
+        return first
 
     def entries_changed(self) -> None:
         self.doses.refresh()
@@ -104,9 +128,7 @@ class ClinicalDock(QDockWidget):
         self.dialog = DischargeDialog(self.ctx, self)
         self.dialog.entered.connect(self.entries_changed)
         if self._theme is not None:
-            self.dialog.setStyleSheet(
-                panel_stylesheet(self._theme) + f"QDialog {{ background: {self._theme.panel}; }}"
-            )
+            self.dialog.setStyleSheet(panel_stylesheet(self._theme) + f"QDialog {{ background: {self._theme.panel}; }}")
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.show()
         return self.dialog

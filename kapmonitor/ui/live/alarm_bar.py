@@ -30,7 +30,8 @@ ALARM_COLOURS: dict[str, tuple[str, str]] = {
 FLASH_HALF_MS: dict[str, int | None] = {"high": 250, "medium": 833, "low": None}
 PAUSE_S = 120.0
 REFRESH_MS = 250
-LONG_MESSAGE = 60  # characters: a longer message (a technical alarm's remedy) takes a smaller font, two lines
+LONG_MESSAGE = 60  # characters: a longer message (a technical alarm's remedy) takes a smaller font and wraps
+LONG_MESSAGE_PX = 20
 
 
 class AlarmSource(Protocol):
@@ -143,7 +144,7 @@ class AlarmBar(QFrame):
         top = self.top
         self.message_label.setText(top.message if top else "No alarms")
         long = top is not None and len(top.message) > LONG_MESSAGE
-        self.message_label.setFont(_font(22 if long else 34, bold=True))
+        self.message_label.setFont(_font(LONG_MESSAGE_PX if long else 34, bold=True))
         others = len(self.states) - 1
         self.others_label.setText(f"+{others} more" if others > 0 else "")
         remaining = self.source.pause_remaining_s(now)

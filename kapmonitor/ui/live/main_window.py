@@ -15,7 +15,7 @@ import getpass
 from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from kapmonitor.bed.port import BedPort
@@ -43,6 +43,8 @@ PLOT_INTERVAL_MS = 33  # ~30 fps: smooth for a 75 Hz pleth, light on a small cli
 TREND_REFRESH_S = 1.0
 STATUS_INTERVAL_MS = 500
 DEMO_BANNER = "DEMO \u2014 simulated monitors"
+BANNER_MAX_WIDTH = 170
+TILE_COLUMN_MIN, TILE_COLUMN_MAX = 300, 540
 
 # The tiles an alarm on these metrics colours.
 TILE_ALARM_METRICS = {
@@ -75,6 +77,8 @@ class MainWindow(QMainWindow):
         self.banner = QLabel(DEMO_BANNER)
         self.banner.setObjectName("banner")
         self.banner.setVisible(demo)
+        self.banner.setWordWrap(True)  # two short lines beside the session controls, not one long one
+        self.banner.setMaximumWidth(BANNER_MAX_WIDTH)
         self.session_panel = SessionPanel(station, clock)
         self.session_panel.session_started.connect(self._open_clinical_record)
         self.session_panel.session_stopped.connect(self._close_clinical_record)
@@ -92,6 +96,7 @@ class MainWindow(QMainWindow):
         self._layout()
         self._menus()
         self.alarm_panel = self._alarm_panel()
+        self._bedside_menu()
         self.set_theme(self.theme)
 
         self._trends_drawn_s = 0.0
@@ -121,11 +126,15 @@ class MainWindow(QMainWindow):
         tiles.addWidget(self.pi_tile, 3)
         tile_column = QWidget()
         tile_column.setLayout(tiles)
-        tile_column.setFixedWidth(540)
+        # The numbers take a third of the width, 540 px at most; on a laptop beside the clinical record they
+        # shrink with their tiles (the tiles fit their numbers to their size) instead of pushing the window wider.
+        tile_column.setMinimumWidth(TILE_COLUMN_MIN)
+        tile_column.setMaximumWidth(TILE_COLUMN_MAX)
         tiles.setContentsMargins(0, 0, 0, 0)
+        self.tile_column = tile_column
         middle = QHBoxLayout()
-        middle.addLayout(curves, 1)
-        middle.addWidget(tile_column)
+        middle.addLayout(curves, 2)
+        middle.addWidget(tile_column, 1)
         page = QVBoxLayout()
         page.setContentsMargins(10, 8, 10, 8)
         page.addLayout(top)
@@ -172,6 +181,65 @@ class MainWindow(QMainWindow):
         # A session resumed after a crash, or the demo's, already has a log: show it with what comes next.
         self.session_panel.session_started.connect(self._show_stored_alarms)
         return panel
+
+    # ---- the nurse's frequent actions, each a key (shown in the Bedside menu) ----------------------------------
+
+    def _bedside_menu(self) -> None:
+        """Bedside: acknowledge, pause audio, measure BP, a dose, a rating, a note, the record shown or hidden.
+        Function keys, so no key typed into a field (a note, a dose) ever triggers one."""
+        menu = QMenu("&Bedside", self)
+        self.menuBar().insertMenu(self.menuBar().actions()[0], menu)
+        self.bedside_menu = menu
+        bar = self.alarm_panel.bar
+        self.bedside_actions: dict[str, QAction] = {}
+        for name, text, key, run in (
+            ("acknowledge", "&Acknowledge alarms", "F2", bar.acknowledge_all),
+            ("pause", "&Pause alarm audio 2 min", "F3", bar.pause_audio),
+            ("measure_bp", "&Measure BP now", "F4", self.measure_bp_now),
+            ("dose", "Log a &dose\u2026", "F5", lambda: self.show_clinical_page("doses")),
+            ("rating", "Record a &rating\u2026", "F6", lambda: self.show_clinical_page("ratings")),
+            ("note", "Write a &note\u2026", "F7", lambda: self.show_clinical_page("notes")),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _=False, r=run: r())
+            menu.addAction(action)
+            self.bedside_actions[name] = action
+            if name == "measure_bp":
+                menu.addSeparator()
+        menu.addSeparator()
+        self.record_action = QAction("Show the &clinical record", self, checkable=True, checked=True)
+        self.record_action.setShortcut(QKeySequence("F9"))
+        self.record_action.toggled.connect(self._show_record_dock)
+        menu.addAction(self.record_action)
+        self.bedside_actions["record"] = self.record_action
+        self._clinical_actions_enabled(False)
+
+    def _clinical_actions_enabled(self, enabled: bool) -> None:
+        for name in ("dose", "rating", "note", "record"):
+            self.bedside_actions[name].setEnabled(enabled)
+
+    def _show_record_dock(self, shown: bool) -> None:
+        if self.clinical is not None:
+            self.clinical.setVisible(shown)
+
+    def show_clinical_page(self, page: str) -> QWidget | None:
+        """Bring the clinical record into view on its dose, rating or notes page, the first field focused."""
+        if self.clinical is None or not self.clinical.isEnabled():
+            return None
+        self.record_action.setChecked(True)
+        return self.clinical.show_page(page)
+
+    def measure_bp_now(self) -> int:
+        """Start a measurement on every cuff kapmonitor drives; says so when none can be started from here."""
+        asked = sum(transport.request_measurement() for transport in self.station.transports)
+        self.session_panel.say(
+            f"Blood pressure measurement started on {asked} cuff{'' if asked == 1 else 's'}."
+            if asked
+            else "No cuff here can be started from kapmonitor: start the measurement on the cuff."
+        )
+        return asked
 
     def _who(self) -> str:
         """Who acts at this monitor: the person logged in; the OS account only in a window without logins."""
@@ -290,6 +358,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         dock.shortcuts = dock.notes.install_shortcuts(self)
         self.clinical = dock
+        dock.setVisible(self.record_action.isChecked())
+        self._clinical_actions_enabled(True)
         dock.apply_theme(self.theme)
         apply_permissions(dock, self.current_user)
         return dock
@@ -352,6 +422,8 @@ class MainWindow(QMainWindow):
         """An ended session takes no more entries here (corrections go through review, as addenda)."""
         if self.clinical is not None:
             self.clinical.setEnabled(False)
+        for name in ("dose", "rating", "note"):
+            self.bedside_actions[name].setEnabled(False)
 
     def source(self, metric: str) -> str | None:
         """The device whose track of ``metric`` is shown: the one with the most samples, so a cuff's

@@ -169,7 +169,7 @@ class SessionPanel(QFrame):
         weight = self.weight_spin.value() or None
         problem = patient_id_problem(patient)
         if problem:
-            self._say(problem)
+            self.say(problem)
             return False
         try:
             details = {"room": self.room_edit.text().strip(), "prescriber": self.prescriber_edit.text().strip()}
@@ -178,10 +178,10 @@ class SessionPanel(QFrame):
         except (
             Exception
         ) as exc:  # a database that refuses must not close the monitor: say why and keep watching
-            self._say(f"Could not start the session: {exc}")
+            self.say(f"Could not start the session: {exc}")
             return False
         self.patient, self._started_us = patient, self.clock()
-        self._say("")
+        self.say("")
         self._show_state()
         self.refresh()
         self.session_started.emit(session_id, patient, protocol, weight)
@@ -195,7 +195,7 @@ class SessionPanel(QFrame):
     def show_running(self, session_id: int, patient: str, protocol: str, start_us: int | None, message: str) -> None:
         """A session the station started itself (resumed, or the demo's): shown as running since its start."""
         self.patient, self._started_us = patient, start_us if start_us is not None else self.clock()
-        self._say(message)
+        self.say(message)
         self._show_state()
         self.refresh()
         self.session_started.emit(session_id, patient, protocol, None)
@@ -210,10 +210,10 @@ class SessionPanel(QFrame):
         try:
             self.station.stop_session()
         except Exception as exc:  # see start_session
-            self._say(f"Could not stop the session: {exc}")
+            self.say(f"Could not stop the session: {exc}")
             return
         self.session_stopped.emit(stopping)
-        self._say(f"Session for {self.patient} stopped.")
+        self.say(f"Session for {self.patient} stopped.")
         self.patient, self._started_us = None, None
         self._show_state()
 
@@ -247,5 +247,6 @@ class SessionPanel(QFrame):
             self.session_label.setText("No session running")
             self.elapsed_label.setText("")
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
+        """One line beside the session controls: what just happened, or why it did not."""
         self.message_label.setText(text)

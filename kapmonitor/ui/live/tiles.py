@@ -111,6 +111,11 @@ def _pressure(latest: Latest | None) -> str:
     return format_number(latest.value)
 
 
+def detail_px(value_px: int) -> int:
+    """The mean's size beside a blood pressure of ``value_px``: two fifths of it, never below 20 px."""
+    return max(20, value_px * 2 // 5)
+
+
 def _font(pixels: int, bold: bool = False) -> QFont:
     font = QFont()
     font.setPixelSize(pixels)
@@ -121,9 +126,7 @@ def _font(pixels: int, bold: bool = False) -> QFont:
 class NumericTile(QFrame):
     """A title and unit, one large number, and a note for its age or flags."""
 
-    def __init__(
-        self, title: str, unit: str, colour: str, *, value_px: int = 120, parent: QWidget | None = None
-    ):
+    def __init__(self, title: str, unit: str, colour: str, *, value_px: int = 120, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("tile")
         self.colour = colour  # the Theme attribute naming this vital's colour
@@ -146,7 +149,7 @@ class NumericTile(QFrame):
         # minimum height, or a 768-px laptop screen could not show the window at all.
         self.value_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.detail_label = QLabel("")
-        self.detail_label.setFont(_font(max(24, value_px * 2 // 5), bold=True))
+        self.detail_label.setFont(_font(detail_px(value_px), bold=True))
         self.detail_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
         self.detail_label.hide()
         self.note_label = QLabel("")
@@ -193,25 +196,31 @@ class NumericTile(QFrame):
         self._fit()
 
     def _fit(self) -> None:
-        """Shrink the number (never below legible) rather than let a narrow or short window clip it."""
+        """Shrink the number (never below legible) rather than let a narrow or short window clip it; the
+        mean beside a blood pressure shrinks with it, keeping two fifths of its size."""
         margins = self.box.contentsMargins()
         room = self.width() - margins.left() - margins.right() - 8
-        if self.detail_label.isVisible():
-            room -= QFontMetrics(self.detail_label.font()).horizontalAdvance(self.view.detail) + 8
         height = (  # what the title row and the note leave for the number
-            self.height() - margins.top() - margins.bottom()
-            - self.title_label.sizeHint().height() - self.note_label.sizeHint().height()
+            self.height()
+            - margins.top()
+            - margins.bottom()
+            - self.title_label.sizeHint().height()
+            - self.note_label.sizeHint().height()
         )
         px = self.value_px
-        font = self.value_label.font()
-        while px > 28:
+        font, detail_font = self.value_label.font(), self.detail_label.font()
+        while True:
             font.setPixelSize(px)
+            detail_font.setPixelSize(detail_px(px))
+            left = room
+            if self.detail_label.isVisible():
+                left -= QFontMetrics(detail_font).horizontalAdvance(self.view.detail) + 8
             metrics = QFontMetrics(font)
-            if metrics.horizontalAdvance(self.view.value) <= room and metrics.capHeight() <= height:
+            if px <= 28 or (metrics.horizontalAdvance(self.view.value) <= left and metrics.capHeight() <= height):
                 break
             px -= 4
-        font.setPixelSize(px)
         self.value_label.setFont(font)
+        self.detail_label.setFont(detail_font)
 
     def _render(self) -> None:
         view, theme = self.view, self._theme
@@ -227,8 +236,6 @@ class NumericTile(QFrame):
         self.value_colour = colour
         self.value_label.setStyleSheet(f"color: {colour};")
         self.detail_label.setStyleSheet(f"color: {colour};")
-        self.title_label.setStyleSheet(
-            f"color: {theme.stale if view.stale else getattr(theme, self.colour)};"
-        )
+        self.title_label.setStyleSheet(f"color: {theme.stale if view.stale else getattr(theme, self.colour)};")
         self.unit_label.setStyleSheet(f"color: {theme.muted};")
         self.note_label.setStyleSheet(f"color: {note_colour};")

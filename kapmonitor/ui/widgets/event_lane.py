@@ -32,6 +32,7 @@ def _font() -> QFont:
     return font
 
 
+LANE_HEIGHT = 120  # three rows of 15 px labels and marks; the trends above keep the rest of a laptop's height
 SYMBOLS = {"bolus": "t1", "spray": "o", "infusion": "t1", "rating": "s", "note": "d", "quick-event": "d"}
 
 
@@ -46,7 +47,7 @@ class EventLane(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.setFixedHeight(150)
+        self.setFixedHeight(LANE_HEIGHT)
         item = self.getPlotItem()
         item.getAxis("left").setWidth(64)  # the trends' width, so both time axes line up
         item.getAxis("left").setTicks([[(y, name.capitalize() + "s") for name, y in ROWS.items()]])

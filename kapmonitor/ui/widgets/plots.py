@@ -70,20 +70,24 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         super().__init__()
         self.span_s = span_s
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.titles: list[pg.TextItem] = []
         self.bp_key = pg.TextItem(anchor=(0, 0))  # which symbol is which pressure
         self.bp_key.setFont(axis_font())
         self.rows: list[pg.PlotItem] = []
         first: pg.PlotItem | None = None
         for index, (title, unit, metrics, (low, high)) in enumerate(TREND_ROWS):
             last = index == len(TREND_ROWS) - 1
-            axis = {
-                "bottom": pg.DateAxisItem(orientation="bottom")
-            }  # local clock time from UTC epoch seconds
+            axis = {"bottom": pg.DateAxisItem(orientation="bottom")}  # local clock time from UTC epoch seconds
             plot = self.addPlot(row=index, col=0, axisItems=axis)
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.setMouseEnabled(x=False, y=False)
-            plot.setLabel("left", f"{title} ({unit})")
+            # The row's name inside it, top left (as the pleth's): a rotated axis title needs a tall row.
+            name = pg.TextItem(f"{title} ({unit})", anchor=(0, 0))
+            name.setFont(axis_font())
+            name.setParentItem(plot.getViewBox())
+            name.setPos(6, 2)
+            self.titles.append(name)
             plot.getAxis("left").setWidth(64)
             plot.setYRange(low, high, padding=0)
             plot.setDownsampling(mode="peak")
@@ -98,7 +102,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
                 self.curves[metric] = plot.plot([], [], connect="finite", name=metric)
             self.rows.append(plot)
         self.bp_key.setParentItem(self.rows[-1].getViewBox())
-        self.bp_key.setPos(6, 2)
+        self.bp_key.setPos(140, 2)  # beside the row's name
 
     def show_trend(self, metric: str, t: np.ndarray, v: np.ndarray) -> None:
         self.curves[metric].setData(t, v, connect="finite")
@@ -114,6 +118,12 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             f'<span style="color:{theme.diastolic}">\u25b2 diastolic</span>&nbsp;&nbsp;'
             f'<span style="color:{theme.mean}">\u25cf mean</span>'
         )
+        backing = pg.mkColor(theme.panel)
+        backing.setAlpha(210)  # the row's name stays readable over its curve
+        for name in self.titles:
+            name.setColor(theme.muted)
+            name.fill = pg.mkBrush(backing)
+            name.update()
         for plot in self.rows:
             plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
             for side in ("left", "bottom"):
@@ -138,5 +148,6 @@ def axis_font() -> QFont:
 def _style_axis(axis: pg.AxisItem, theme: Theme) -> None:
     axis.setPen(pg.mkPen(theme.border, width=1))
     axis.setTextPen(pg.mkPen(theme.muted))
-    axis.setStyle(tickFont=axis_font())
+    # Fewer labels than pyqtgraph's default fill: 15 px text on a short laptop row must not overlap.
+    axis.setStyle(tickFont=axis_font(), textFillLimits=[(0, 0.6), (2, 0.4), (4, 0.2)])
     axis.label.setFont(axis_font())
