@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, Reading, WaveChunk
-from kapmonitor.devices.contec import CONTEC_LEGACY, ContecLegacyDecoder, ContecSample, encode_legacy
+from kapmonitor.devices.contec.descriptors import CONTEC_LEGACY
+from kapmonitor.devices.contec.legacy import ContecLegacyDecoder, encode_legacy
+from kapmonitor.devices.contec.stream import ContecSample
 from kapmonitor.devices.registry import descriptor
 from kapmonitor.devices.simulation.interface import VitalsSnapshot
 

@@ -7,12 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading, WaveChunk
-from kapmonitor.devices.contec import (
-    CONTEC_V7,
+from kapmonitor.devices.contec.descriptors import CONTEC_V7
+from kapmonitor.devices.contec.stream import ContecSample
+from kapmonitor.devices.contec.v7 import (
     INFORM_CONNECTED,
     START_REALTIME,
     STOP_REALTIME,
-    ContecSample,
     ContecV7Decoder,
     encode_v7_realtime,
     v7_command,

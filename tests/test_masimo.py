@@ -10,14 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.readings import DecodeError, Reading
-from kapmonitor.devices.masimo import (
-    ALARM_FLAGS,
-    EXC_FLAGS,
-    MASIMO_ASCII,
-    MAX_LINE,
-    MasimoAsciiDecoder,
-    encode_line,
-)
+from kapmonitor.devices.masimo.decoder import ALARM_FLAGS, EXC_FLAGS, MAX_LINE, MasimoAsciiDecoder
+from kapmonitor.devices.masimo.descriptors import MASIMO_ASCII
+from kapmonitor.devices.masimo.simulator import encode_line
 from kapmonitor.devices.registry import descriptor
 from kapmonitor.devices.simulation.interface import VitalsSnapshot
 
