@@ -3,7 +3,8 @@ not "no data", and the SunTech module's "measurement_failed" raises the NIBP-fai
 
 from __future__ import annotations
 
-from kapmonitor.alarms import AlarmEngine, LimitProfile
+from kapmonitor.alarms import AlarmEngine
+from kapmonitor.alarms.profile_file import builtin_profile
 from kapmonitor.core.readings import LinkEvent, Reading
 
 S = 1_000_000
@@ -23,7 +24,7 @@ def measurement(t: float, systolic: int, pulse: int) -> list[Reading]:
 
 
 def test_a_cuffs_pulse_every_5_minutes_is_not_no_data_but_an_oximeters_silence_is() -> None:
-    engine = AlarmEngine(LimitProfile.builtin("kap-clinic"))
+    engine = AlarmEngine(builtin_profile("kap-clinic"))
     events = engine.process(measurement(0, 125, 72) + [Reading("pulse_rate", 70, "bpm", t_us=T0, device=OX)])
     events += engine.process(measurement(300, 128, 74))
     events += engine.tick(T0 + 600 * S)
@@ -31,14 +32,14 @@ def test_a_cuffs_pulse_every_5_minutes_is_not_no_data_but_an_oximeters_silence_i
 
 
 def test_a_cuff_first_seen_by_its_pulse_rate_stops_being_watched_at_its_first_pressure() -> None:
-    engine = AlarmEngine(LimitProfile.builtin("kap-clinic"))
+    engine = AlarmEngine(builtin_profile("kap-clinic"))
     pulse_first = [measurement(0, 125, 72)[3], *measurement(0, 125, 72)[:3]]
     assert engine.process(pulse_first) == []
     assert engine.tick(T0 + 400 * S) == []
 
 
 def test_the_suntech_measurement_failed_event_raises_nibp_failed_until_a_good_measurement() -> None:
-    engine = AlarmEngine(LimitProfile.builtin("kap-clinic"))
+    engine = AlarmEngine(builtin_profile("kap-clinic"))
     failed = engine.process([LinkEvent("measurement_failed", "cuff leak", T0, CUFF)])
     assert [(e.alarm, e.priority, e.state) for e in failed] == [("nibp_failed", "low", "active")]
     assert "cuff leak" in failed[0].message

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from kapmonitor.alarms.engine import UNTRUSTED_FLAGS, AlarmEngine
 from kapmonitor.alarms.events import AlarmEvent
-from kapmonitor.alarms.limits import LimitProfile
+from kapmonitor.alarms.profile_file import builtin_profile
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading, WaveChunk
 
@@ -41,12 +41,12 @@ def seen(events: Iterable[AlarmEvent]) -> list[tuple[float, str, str, str]]:
 
 @pytest.fixture
 def adult() -> AlarmEngine:
-    return AlarmEngine(LimitProfile.builtin("adult"))
+    return AlarmEngine(builtin_profile("adult"))
 
 
 @pytest.fixture
 def clinic() -> AlarmEngine:
-    return AlarmEngine(LimitProfile.builtin("kap-clinic"))
+    return AlarmEngine(builtin_profile("kap-clinic"))
 
 
 def test_a_five_second_dip_under_a_ten_second_delay_raises_nothing(adult: AlarmEngine) -> None:
@@ -308,7 +308,7 @@ def test_a_baseline_set_by_a_nurse_moves_the_blood_pressure_limits(clinic: Alarm
 
 
 def test_a_person_acts_at_the_clock_time_when_the_engine_has_one() -> None:
-    engine = AlarmEngine(LimitProfile.builtin("adult"), clock=lambda: T0 + 20 * S)
+    engine = AlarmEngine(builtin_profile("adult"), clock=lambda: T0 + 20 * S)
     engine.process(spo2(0, [88] * 11))
     (shown,) = engine.active()
     assert seen(engine.acknowledge(shown.alarm_id, "RN Okafor")) == [
@@ -320,7 +320,7 @@ def test_a_person_acts_at_the_clock_time_when_the_engine_has_one() -> None:
 
 
 def test_baseline_limits_can_come_from_the_first_measurement() -> None:
-    engine = AlarmEngine(dataclasses.replace(LimitProfile.builtin("adult"), baseline_auto=True))
+    engine = AlarmEngine(dataclasses.replace(builtin_profile("adult"), baseline_auto=True))
     assert engine.process([reading(0, "nibp_systolic", 150, device=CUFF)]) == []  # high becomes 167
     assert engine.process([reading(600, "nibp_systolic", 165, device=CUFF)]) == []
     events = engine.process([reading(1_200, "nibp_systolic", 170, device=CUFF)])
@@ -364,7 +364,7 @@ def _readings(raw: list[tuple[int, str, float | None, frozenset[str], str]]) -> 
 @settings(max_examples=150, deadline=None)
 @given(steps, st.sampled_from(["adult", "kap-clinic"]))
 def test_any_readings_never_raise_and_alarms_come_only_from_real_values(raw: list, name: str) -> None:
-    engine = AlarmEngine(LimitProfile.builtin(name))
+    engine = AlarmEngine(builtin_profile(name))
     items = _readings(raw)
     events = engine.process(items) + engine.tick(T0 + 10**10)
     trusted = {
@@ -379,7 +379,7 @@ def test_any_readings_never_raise_and_alarms_come_only_from_real_values(raw: lis
 @settings(max_examples=60, deadline=None)
 @given(steps)
 def test_readings_that_are_all_none_never_give_a_physiological_alarm(raw: list) -> None:
-    engine = AlarmEngine(LimitProfile.builtin("adult"))
+    engine = AlarmEngine(builtin_profile("adult"))
     items = _readings([(dt, m, None, fl, d) for dt, m, _v, fl, d in raw])
     events = engine.process(items) + engine.tick(T0 + 10**10)
     assert not [e for e in events if e.kind == "physiological"]

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from kapmonitor.alarms.limits import AlarmLimit, LimitProfile, ProfileError, available_profiles
+from kapmonitor.alarms.limits import AlarmLimit, ProfileError
+from kapmonitor.alarms.profile_file import available_profiles, builtin_profile, load_profile
 
 T0 = 1_760_000_000_000_000  # some session's start, UTC microseconds
 
 
 def test_the_adult_profile_holds_the_monitor_defaults() -> None:
-    adult = LimitProfile.builtin("adult")
+    adult = builtin_profile("adult")
     assert adult.limit("spo2") == AlarmLimit(
         "spo2", low=90, low_priority="medium", high_priority="medium", delay_s=10
     )
@@ -38,7 +39,7 @@ def test_the_adult_profile_holds_the_monitor_defaults() -> None:
 
 
 def test_the_kap_clinic_profile_holds_blood_pressure_at_180_over_110() -> None:
-    clinic = LimitProfile.builtin("kap-clinic")
+    clinic = builtin_profile("kap-clinic")
     assert (clinic.limit("nibp_systolic").high, clinic.limit("nibp_diastolic").high) == (180, 110)
     assert clinic.latch_high
     assert {"adult", "kap-clinic"} <= set(available_profiles())
@@ -46,7 +47,7 @@ def test_the_kap_clinic_profile_holds_blood_pressure_at_180_over_110() -> None:
 
 def test_an_unknown_profile_name_lists_the_known_ones() -> None:
     with pytest.raises(ProfileError, match=r"no alarm profile named 'child'.*adult"):
-        LimitProfile.builtin("child")
+        builtin_profile("child")
 
 
 def test_a_profile_file_with_mistakes_gets_every_mistake_named(tmp_path: Path) -> None:
@@ -77,7 +78,7 @@ def test_a_profile_file_with_mistakes_gets_every_mistake_named(tmp_path: Path) -
         encoding="utf-8",
     )
     with pytest.raises(ProfileError) as caught:
-        LimitProfile.load(path)
+        load_profile(path)
     message = str(caught.value)
     for expected in (
         "bad.toml",
@@ -98,19 +99,19 @@ def test_a_profile_file_with_mistakes_gets_every_mistake_named(tmp_path: Path) -
 
 def test_unreadable_and_malformed_files_say_so(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot read alarm profile"):
-        LimitProfile.load(tmp_path / "missing.toml")
+        load_profile(tmp_path / "missing.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[limits.spo2\nlow = 90\n", encoding="utf-8")
     with pytest.raises(ProfileError, match="is not valid TOML"):
-        LimitProfile.load(broken)
+        load_profile(broken)
     empty = tmp_path / "empty.toml"
     empty.write_text('name = "empty"\n', encoding="utf-8")
     with pytest.raises(ProfileError, match="needs at least one limit"):
-        LimitProfile.load(empty)
+        load_profile(empty)
 
 
 def test_a_session_override_records_who_changed_what_and_when() -> None:
-    clinic = LimitProfile.builtin("kap-clinic")
+    clinic = builtin_profile("kap-clinic")
     changed = clinic.override(
         "nibp_systolic", user="RN Okafor", t_us=T0, reason="hypertensive at baseline", high=190
     )
@@ -147,13 +148,13 @@ def test_a_session_override_records_who_changed_what_and_when() -> None:
     ],
 )
 def test_a_bad_override_is_refused_with_a_reason(key: str, changes: dict, user: str, expected: str) -> None:
-    clinic = LimitProfile.builtin("kap-clinic")
+    clinic = builtin_profile("kap-clinic")
     with pytest.raises(ProfileError, match=re.escape(expected)):
         clinic.override(key, user=user, t_us=T0, **changes)
 
 
 def test_baseline_relative_limits_follow_the_patients_own_pressure() -> None:
-    adult = LimitProfile.builtin("adult")
+    adult = builtin_profile("adult")
     relative = adult.with_baseline({"nibp_systolic": 150, "nibp_diastolic": 95}, user="RN Okafor", t_us=T0)
     systolic = relative.limit("nibp_systolic")
     assert (systolic.low, systolic.high) == (round(150 * 0.68 + 10), round(150 * 0.86 + 38))  # 112, 167
@@ -164,7 +165,7 @@ def test_baseline_relative_limits_follow_the_patients_own_pressure() -> None:
 
 
 def test_latching_is_per_limit_or_for_every_high_priority_alarm() -> None:
-    adult, clinic = LimitProfile.builtin("adult"), LimitProfile.builtin("kap-clinic")
+    adult, clinic = builtin_profile("adult"), builtin_profile("kap-clinic")
     desat, spo2 = clinic.limit("spo2_desat"), clinic.limit("spo2")
     assert clinic.should_latch(desat, "low") and not clinic.should_latch(spo2, "low")
     assert not adult.should_latch(desat, "low")

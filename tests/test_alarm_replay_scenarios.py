@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kapmonitor.alarms import AlarmEngine, AlarmEvent, LimitProfile
+from kapmonitor.alarms import AlarmEngine, AlarmEvent
+from kapmonitor.alarms.profile_file import builtin_profile
 from kapmonitor.bed.replay import Replay
 from kapmonitor.core.readings import Item, Reading
 from kapmonitor.devices.simulation.scenario import Scenario
@@ -23,7 +24,7 @@ class Run:
         self.items: list[Item] = []
         replay = Replay(
             Scenario.load(path),
-            AlarmEngine(LimitProfile.builtin("kap-clinic")),
+            AlarmEngine(builtin_profile("kap-clinic")),
             start_us=START_US,
             on_items=self.items.extend,
         )

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from store_fakes import DiskFull, PacedMonitor, ScriptedMonitor, rows
 
 from kapmonitor.alarms.engine import AlarmEngine
-from kapmonitor.alarms.limits import LimitProfile
+from kapmonitor.alarms.profile_file import builtin_profile
 from kapmonitor.bed.station import Station
 from kapmonitor.core import clock
 from kapmonitor.core.readings import Item, LinkEvent, Reading
@@ -108,7 +108,7 @@ def test_the_alarm_engine_raises_and_clears_its_technical_alarm_on_the_recorders
     fault = DiskFull(engine)
     hub = Published()
     recorder = Recorder(engine, publish=hub)
-    alarms = AlarmEngine(LimitProfile.builtin("adult"))
+    alarms = AlarmEngine(builtin_profile("adult"))
     try:
         recorder.begin(session)
         recorder.write([spo2(97, 0)])

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kapmonitor.alarms import AlarmEngine, AlarmEvent, LimitProfile
+from kapmonitor.alarms.profile_file import builtin_profile
 from kapmonitor.alarms.ticker import AlarmSink
 from kapmonitor.bed.port import Records
 from kapmonitor.core.hub import Hub
@@ -38,7 +39,7 @@ class StationDouble:
         self._statuses: list[DeviceStatus] = []
         self.records = records
         self.user = ""
-        self.alarm_engine = AlarmEngine(LimitProfile.builtin("kap-clinic"))
+        self.alarm_engine = AlarmEngine(builtin_profile("kap-clinic"))
         self.alarm_sinks: list[AlarmSink] = []
         self._transports: list[Transport] = []
         self.simulated: list[str] = []

@@ -1,8 +1,8 @@
 """Alarm limits: the thresholds a clinic sets, and every change a nurse makes to them during a session.
 
-A :class:`LimitProfile` comes from a data file in ``resources/alarm_profiles/`` (``profile_file.py`` has the
-format). It is immutable: a per-session override or a baseline returns a new profile whose ``overrides`` list
-says who changed what, and when.
+A :class:`LimitProfile` comes from a data file in ``resources/alarm_profiles/`` (``profile_file.py`` reads
+it: ``builtin_profile``, ``load_profile``). It is immutable: a per-session override or a baseline returns a
+new profile whose ``overrides`` list says who changed what, and when.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
 from kapmonitor.alarms.events import NO_ALARM_SOUND, PRIORITIES, Priority
-from kapmonitor.core.paths import resources_dir
 
 Side = Literal["low", "high"]
 SIDES: tuple[Side, ...] = ("low", "high")
@@ -125,21 +123,6 @@ class LimitProfile:
     baseline_auto: bool = False  # take the session's first NIBP measurement as the baseline
     overrides: tuple[LimitOverride, ...] = ()
 
-    @classmethod
-    def load(cls, path: str | Path) -> LimitProfile:
-        from kapmonitor.alarms.profile_file import load_profile
-
-        return load_profile(Path(path))
-
-    @classmethod
-    def builtin(cls, name: str) -> LimitProfile:
-        """A profile shipped in ``resources/alarm_profiles`` ("adult", "kap-clinic")."""
-        path = profiles_dir() / f"{name}.toml"
-        if not path.is_file():
-            known = ", ".join(available_profiles()) or "none"
-            raise ProfileError(f"no alarm profile named {name!r} (available: {known})")
-        return cls.load(path)
-
     def limits_for(self, metric: str) -> tuple[AlarmLimit, ...]:
         return tuple(limit for limit in self.limits if limit.metric == metric)
 
@@ -199,12 +182,3 @@ class LimitProfile:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def profiles_dir() -> Path:
-    return resources_dir() / "alarm_profiles"
-
-
-def available_profiles() -> list[str]:
-    directory = profiles_dir()
-    return sorted(p.stem for p in directory.glob("*.toml")) if directory.is_dir() else []

@@ -37,6 +37,7 @@ from typing import Any, cast
 from kapmonitor.alarms.events import PRIORITIES, TECHNICAL_ALARMS, Priority
 from kapmonitor.alarms.limits import SIDES, AlarmLimit, BaselineRule, LimitProfile, ProfileError, Side
 from kapmonitor.core.metrics import METRICS
+from kapmonitor.core.paths import resources_dir
 
 TOP_KEYS = {"name", "title", "latch_high", "limits", "desaturation", "no_data", "technical", "baseline"}
 LIMIT_KEYS = {"low", "high", "priority", "low_priority", "high_priority", "delay_s", "latching"}
@@ -87,7 +88,26 @@ class _Problems:
         return True
 
 
-def load_profile(path: Path) -> LimitProfile:
+def profiles_dir() -> Path:
+    return resources_dir() / "alarm_profiles"
+
+
+def available_profiles() -> list[str]:
+    directory = profiles_dir()
+    return sorted(p.stem for p in directory.glob("*.toml")) if directory.is_dir() else []
+
+
+def builtin_profile(name: str) -> LimitProfile:
+    """A profile shipped in ``resources/alarm_profiles`` ("adult", "kap-clinic")."""
+    path = profiles_dir() / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(available_profiles()) or "none"
+        raise ProfileError(f"no alarm profile named {name!r} (available: {known})")
+    return load_profile(path)
+
+
+def load_profile(path: str | Path) -> LimitProfile:
+    path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

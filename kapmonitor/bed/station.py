@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.limits import LimitProfile
+from kapmonitor.alarms.profile_file import builtin_profile
 from kapmonitor.alarms.ticker import AlarmSink, AlarmTicker
 from kapmonitor.bed.central_link import CentralRequests
 from kapmonitor.bed.records import ClinicRecords
@@ -82,7 +83,7 @@ class Station:
 
     def _init_alarms(self, profile: str | LimitProfile) -> None:
         if isinstance(profile, str):
-            profile = LimitProfile.builtin(profile)
+            profile = builtin_profile(profile)
         self.alarm_engine = AlarmEngine(profile)
         self.hub.subscribe(self.alarm_engine.write)
         self._recording_failed = False

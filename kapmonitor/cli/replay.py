@@ -15,7 +15,8 @@ from typing import TextIO
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.events import AlarmEvent
-from kapmonitor.alarms.limits import LimitProfile, ProfileError
+from kapmonitor.alarms.limits import ProfileError
+from kapmonitor.alarms.profile_file import builtin_profile
 from kapmonitor.bed.replay import Replay, replay_duration_s
 from kapmonitor.cli.errors import CommandError
 from kapmonitor.core.clock import US_PER_S, now_us
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise CommandError("--speed must be 0 (as fast as possible) or a positive multiple of real time")
     scenario = load_scenario(args.scenario)
     try:
-        alarms = AlarmEngine(LimitProfile.builtin(getattr(args, "profile", None) or DEFAULT_PROFILE))
+        alarms = AlarmEngine(builtin_profile(getattr(args, "profile", None) or DEFAULT_PROFILE))
     except ProfileError as exc:
         raise CommandError(str(exc)) from None
     start_us = now_us()

@@ -38,8 +38,8 @@ from kapmonitor.alarms.limits import (
     LimitOverride,
     LimitProfile,
     ProfileError,
-    available_profiles,
 )
+from kapmonitor.alarms.profile_file import available_profiles, builtin_profile
 from kapmonitor.bed.port import BedPort
 from kapmonitor.core.access import User, require
 from kapmonitor.core.clock import US_PER_S, now_us
@@ -414,7 +414,7 @@ class AlarmLimitsDialog(QDialog):
         if name == self.station.alarm_engine.profile.name:
             return self._say(f"The {name} profile is already in force.", ok=False)
         try:
-            profile = LimitProfile.builtin(name)
+            profile = builtin_profile(name)
         except ProfileError as error:
             return self._say(str(error), ok=False)
         self.station.set_alarm_profile(profile, user=self.author)
