@@ -1,6 +1,6 @@
 """The central station's window: tiles for the chairs recording on the shared database, the most urgent alarm
-in the banner, a click on Acknowledge written to that chair's alarm log in the user's name, and the window
-fitting a laptop and a desk screen with eight chairs."""
+in the banner, a click on Acknowledge written to that chair's alarm log in the user's name, the window
+fitting a laptop and a desk screen with eight chairs, and a server it cannot reach shown as a technical alarm."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Reading
 from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.store.db import open_database
+from kapmonitor.store.pg_server import LocalServer
 from kapmonitor.ui.central.window import CentralWindow
 from kapmonitor.ui.theme import DARK, LIGHT
 
@@ -91,3 +92,31 @@ def test_eight_chairs_fit_a_laptop_and_a_desk_screen(
         grab(window, out / f"central-{theme.name}-{size[0]}x{size[1]}.png")  # type: ignore[attr-defined]
     silent = window.tiles[6]
     assert silent.spo2.text() == "\u2014" and "silent for 42 s" in silent.alarm_rows[0].text()
+
+
+def test_a_database_the_central_station_cannot_reach_is_a_technical_alarm_until_it_is_back(
+    qtbot: QtBot, pg_server: LocalServer
+) -> None:
+    url = pg_server.create_database("central_network_cut")
+    station = Station(url, bed="chair 1")
+    station.start()
+    station.start_session("KAP-0001")
+    database = open_database(url)
+    played = SilentPlayer()
+    window = CentralWindow(database, "RN Diaz", player=played, theme=DARK, poll_ms=100)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: len(window.tiles) == 1, timeout=20_000)
+        pg_server.stop()  # the network between the desk and the server is cut
+        qtbot.waitUntil(lambda: "cannot reach the database" in window.banner.text(), timeout=30_000)
+        assert window.banner.text().startswith("HIGH  central station: cannot reach the database")
+        assert not window.tiles[station.session_id or 0].isEnabled()  # greyed, not shown as current
+        assert ("high", False) in played.played
+        pg_server.start()
+        qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=30_000)
+        assert window.tiles[station.session_id or 0].isEnabled()
+    finally:
+        window.stop()
+        station.stop()
+        database.dispose()
