@@ -103,7 +103,7 @@ def test_a_database_the_central_station_cannot_reach_is_a_technical_alarm_until_
     station.start_session("KAP-0001")
     database = open_database(url)
     played = SilentPlayer()
-    window = CentralWindow(database, "RN Diaz", player=played, theme=DARK, poll_ms=100)
+    window = CentralWindow(ClinicBoard(database), "RN Diaz", player=played, theme=DARK, poll_ms=100)
     qtbot.addWidget(window)
     window.show()
     try:
