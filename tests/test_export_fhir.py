@@ -176,3 +176,26 @@ def test_ratings_are_survey_observations(bundle: dict[str, Any]) -> None:
 def test_the_same_session_exports_the_same_ids(data: SessionData, bundle: dict[str, Any]) -> None:
     again = fhir_bundle(data)
     assert [e["fullUrl"] for e in again["entry"]] == [e["fullUrl"] for e in bundle["entry"]]
+
+
+def test_notes_and_quick_events_are_observations_with_their_text_and_author(bundle: dict[str, Any]) -> None:
+    observations = resources(bundle, "Observation")
+    notes = [o for o in observations if (LOINC, "34109-9") in codes(o["code"])]
+    assert [(n["valueString"], n["performer"][0]["display"]) for n in notes] == [
+        ("Probe off while the patient adjusted the eyeshades", "R. Ortiz"),
+        ("Feels calm, some visual distortion; BP up as expected", "R. Ortiz"),
+    ]
+    assert notes[0]["effectiveDateTime"] == iso(T0 + 615 * S)
+    (music,) = [o for o in observations if ("urn:kapmonitor:quick-event", "music-change") in codes(o["code"])]
+    assert music["valueString"] == "Music changed" and music["effectiveDateTime"] == iso(T0 + 1000 * S)
+    for observation in [*notes, music]:
+        get_fhir_model_class("Observation").model_validate(observation)
+
+
+def test_the_bundle_carries_the_audit_head_it_was_exported_at(data: SessionData) -> None:
+    import dataclasses
+
+    head = "12:" + "ab" * 32
+    bundle = fhir_bundle(dataclasses.replace(data, audit_head=head))
+    assert bundle["identifier"] == {"system": "urn:kapmonitor:audit-head", "value": head}
+    Bundle.model_validate(bundle)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from store_fakes import rows
 
 from kapmonitor.cli import main
 from kapmonitor.store.audit import GENESIS, AuditTrail, Entry, canonical_json
+from kapmonitor.store.audit_key import audit_key
 from kapmonitor.store.db import open_database
 
 
@@ -55,13 +58,23 @@ def tamper(db_path: Path, *sql: str) -> None:
     conn.close()
 
 
-def forged_row(seq: int, prev_hash: str, action: str) -> str:
-    """An attacker who knows the scheme writes a row with a correct hash for its position."""
+def installation_key() -> bytes:
+    key = audit_key(create=False)
+    assert key is not None
+    return key
+
+
+def forged_row(seq: int, prev_hash: str, action: str, key: bytes | None = None) -> str:
+    """An attacker who knows the scheme writes a row with a correct hash for its position: a plain sha256
+    without the installation key, or the keyed hash when they hold the key too."""
     payload = "{}"
     row = canonical_json(
         {"seq": seq, "t_us": 1, "user": "eve", "action": action, "subject": "", "payload": payload}
     )
-    digest = hashlib.sha256((prev_hash + row).encode()).hexdigest()
+    message = (prev_hash + row).encode()
+    digest = (
+        hashlib.sha256(message).hexdigest() if key is None else hmac.new(key, message, hashlib.sha256).hexdigest()
+    )
     return (
         "INSERT INTO audit_entry (seq, t_us, user, action, subject, payload, prev_hash, hash) "
         f"VALUES ({seq}, 1, 'eve', '{action}', '', '{payload}', '{prev_hash}', '{digest}')"
@@ -86,7 +99,8 @@ def test_each_entry_hashes_its_canonical_row_onto_the_previous_hash(trail: Audit
         },
         separators=(",", ":"),
     )
-    assert dose.hash == hashlib.sha256((entries[0].hash + row).encode()).hexdigest()
+    keyed = hmac.new(installation_key(), (entries[0].hash + row).encode(), hashlib.sha256).hexdigest()
+    assert dose.hash == keyed
     assert dose.data() == {"kind": "dose", "drug": "ketamine", "mg": 35}
     assert trail.verify().intact and trail.verify().entries == 6
 
@@ -117,7 +131,7 @@ def test_an_edited_entry_is_named(trail: AuditTrail, db_path: Path) -> None:
     report = trail.verify()
     assert not report.intact
     assert [str(p) for p in report.problems] == [
-        "entry 2 (clinical.add): edited: its contents no longer match its hash"
+        "audit_entry 2 (clinical.add): edited or forged: its contents no longer match its keyed hash"
     ]
 
 
@@ -126,20 +140,40 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_link_to_the_next_entry(
 ) -> None:
     e = trail.entries()[3]
     forged = Entry(e.seq, e.t_us, e.user, e.action, e.subject, '{"low":85,"was":92}', e.prev_hash, "")
-    tamper(
+    tamper(  # someone holding the key as well as the file, rewriting one entry
         db_path,
-        f"UPDATE audit_entry SET payload = '{forged.payload}', hash = '{forged.computed_hash()}' WHERE seq = 4",
+        f"UPDATE audit_entry SET payload = '{forged.payload}', "
+        f"hash = '{forged.computed_hash(installation_key())}' WHERE seq = 4",
     )
     (problem,) = trail.verify().problems
     assert (problem.seq, problem.action) == (5, "session.sign")
-    assert "does not follow entry 4" in problem.what and "gone or was changed" in problem.what
+    assert "does not follow audit_entry 4" in problem.what and "gone or was changed" in problem.what
+
+
+def test_a_whole_chain_rewritten_without_the_key_is_not_sealed(trail: AuditTrail, db_path: Path) -> None:
+    """The stdlib rewrite the issue describes: edit an entry, recompute every sha256 after it."""
+    entries = trail.entries()
+    statements, prev = [], entries[2].prev_hash
+    for e in entries[2:]:
+        payload = '{"entry":2,"mg":60,"reason":"typo"}' if e.seq == 3 else e.payload
+        rewritten = Entry(e.seq, e.t_us, e.user, e.action, e.subject, payload, prev, "")
+        digest = rewritten.computed_hash(None)
+        statements.append(
+            f"UPDATE audit_entry SET payload = '{payload}', prev_hash = '{prev}', hash = '{digest}' "
+            f"WHERE seq = {e.seq}"
+        )
+        prev = digest
+    tamper(db_path, *statements)
+    report = trail.verify()
+    assert report.broken_seqs()[0] == 3
+    assert "not sealed with this installation's key (audit_entries 3-6)" in report.problems[0].what
 
 
 def test_a_deleted_entry_is_named_by_the_gap_it_leaves(trail: AuditTrail, db_path: Path) -> None:
     tamper(db_path, "DELETE FROM audit_entry WHERE seq = 3")
     (problem,) = trail.verify().problems
     assert (problem.seq, problem.action) == (4, "alarm.limit_change")
-    assert problem.what.startswith("entry 3 missing before it (deleted)")
+    assert problem.what.startswith("audit_entry 3 missing before it (deleted)")
 
 
 def test_deleting_and_renumbering_still_breaks_the_chain(trail: AuditTrail, db_path: Path) -> None:
@@ -147,8 +181,8 @@ def test_deleting_and_renumbering_still_breaks_the_chain(trail: AuditTrail, db_p
         db_path, "DELETE FROM audit_entry WHERE seq = 3", "UPDATE audit_entry SET seq = seq - 1 WHERE seq > 3"
     )
     report = trail.verify()
-    assert report.broken_seqs() == [3, 4, 5]
-    assert "moved: it was written as entry 4" in report.problems[0].what
+    assert report.broken_seqs() == [3, 4, 5, 6]  # 6: this installation wrote an entry 6, now gone
+    assert "moved: it was written as audit_entry 4" in report.problems[0].what
     assert "gone or was changed" in report.problems[0].what
 
 
@@ -164,19 +198,20 @@ def test_an_inserted_entry_is_named_even_with_a_correct_hash_of_its_own(
         "ALTER TABLE loose RENAME TO audit_entry",
         "UPDATE audit_entry SET seq = seq + 100 WHERE seq > 3",
         "UPDATE audit_entry SET seq = seq - 99 WHERE seq > 100",
-        forged_row(4, third.hash, "session.sign"),
+        forged_row(4, third.hash, "session.sign", installation_key()),
     )
     report = trail.verify()
     inserted = report.problems[0]
     assert (inserted.seq, inserted.action) == (4, "session.sign")
     assert inserted.what.startswith("inserted")
-    assert report.problems[1].seq == 5 and "written right after entry 3" in report.problems[1].what
+    assert report.problems[1].seq == 5 and "written right after audit_entry 3" in report.problems[1].what
 
 
 def test_an_entry_forged_onto_the_end_without_the_chain_is_named(trail: AuditTrail, db_path: Path) -> None:
-    tamper(db_path, forged_row(7, "f" * 64, "session.sign"))
+    tamper(db_path, forged_row(7, trail.head()[1], "session.sign"))
     (problem,) = trail.verify().problems
     assert (problem.seq, problem.action) == (7, "session.sign")
+    assert problem.what.startswith("not sealed with this installation's key (this entry)")
 
 
 def test_two_swapped_entries_are_named_as_out_of_order(trail: AuditTrail, db_path: Path) -> None:
@@ -191,19 +226,38 @@ def test_two_swapped_entries_are_named_as_out_of_order(trail: AuditTrail, db_pat
     first = report.problems[0]
     assert (
         first.action == "alarm.limit_change"
-        and "written as entry 4" in first.what
+        and "written as audit_entry 4" in first.what
         and "out of order" in first.what
     )
-    assert "written as entry 3" in report.problems[1].what
+    assert "written as audit_entry 3" in report.problems[1].what
 
 
-def test_a_cut_short_trail_is_caught_with_an_anchor_kept_elsewhere(trail: AuditTrail, db_path: Path) -> None:
+def test_a_cut_short_trail_is_caught_by_what_this_installation_remembers(
+    trail: AuditTrail, db_path: Path
+) -> None:
+    tamper(db_path, "DELETE FROM audit_entry WHERE seq >= 5")
+    (problem,) = trail.verify().problems  # a shorter chain is still a chain, but this installation wrote 6
+    assert str(problem) == (
+        "audit_entry 6 (?): missing: this installation wrote it, but the trail now ends before it "
+        "(entries were deleted, or the database was replaced by an older copy)"
+    )
+
+
+def test_a_cut_short_trail_is_caught_elsewhere_with_a_printed_anchor(
+    trail: AuditTrail, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     anchor = trail.head()
     assert anchor[0] == 6
     tamper(db_path, "DELETE FROM audit_entry WHERE seq >= 5")
-    assert trail.verify().intact  # a shorter chain is still a chain ...
-    (problem,) = trail.verify(anchor=anchor).problems  # ... but not the one that was anchored
-    assert problem.seq == 6 and "cut short" in problem.what
+    ours = Path(os.environ["KAPMONITOR_CONFIG_DIR"]) / "audit.key"
+    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "reviewer"))  # another workstation, same key
+    (tmp_path / "reviewer").mkdir()
+    key_file = tmp_path / "reviewer" / "audit.key"
+    key_file.write_bytes(ours.read_bytes())
+    key_file.chmod(0o600)
+    assert trail.verify().intact  # this workstation never wrote to it: only the printed head tells
+    (problem,) = trail.verify(anchor=(anchor[0], anchor[1][:16])).problems
+    assert problem.seq == 6 and "missing: the anchor given names it" in problem.what
 
 
 def test_appends_from_many_threads_stay_one_chain(engine: Engine) -> None:
@@ -238,14 +292,18 @@ def test_audit_verify_command_reports_intact_and_broken_trails(
 ) -> None:
     url = f"sqlite:///{db_path}"
     assert main(["audit", "verify", "--db", url]) == 0
-    assert capsys.readouterr().out.strip() == "audit trail intact: 6 entries"
+    head = trail.head()
+    assert capsys.readouterr().out.strip() == (
+        f"audit trail intact: 6 entries, 0 rows of the record; head 6:{head[1]}"
+    )
     tamper(
         db_path, "UPDATE audit_entry SET user = 'eve' WHERE seq = 5", "DELETE FROM audit_entry WHERE seq = 2"
     )
     assert main(["audit", "verify", "--db", url]) == 1
     out = capsys.readouterr().out
-    assert "entry 3 (clinical.amend): entry 2 missing before it (deleted)" in out
-    assert "entry 5 (session.sign): edited" in out
+    assert out.startswith("audit trail BROKEN: 2 problems in 5 entries, 0 rows of the record\n")
+    assert "audit_entry 3 (clinical.amend): audit_entry 2 missing before it (deleted)" in out
+    assert "audit_entry 5 (session.sign): edited" in out
 
 
 APPENDING_PROCESS = """

@@ -119,8 +119,8 @@ def test_audit_verify_names_a_clinical_entry_line_edited_with_raw_sql(
     conn.close()
     assert main(["audit", "verify", "--db", f"sqlite:///{db_path}"]) == 1
     out = capsys.readouterr().out
-    assert "audit trail BROKEN: 1 of 10 entries do not check out" in out
-    assert "entry 4 (clinical.add): edited: its contents no longer match its hash" in out
+    assert "audit trail BROKEN: 1 problem in 10 entries, 5 rows of the record" in out
+    assert "audit_entry 4 (clinical.add): edited or forged: its contents no longer match its keyed hash" in out
 
 
 def test_a_deleted_limit_change_line_is_named_by_the_gap_it_leaves(

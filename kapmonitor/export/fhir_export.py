@@ -13,6 +13,11 @@
   ``batch``): one per spray device or bolus, one per running stretch of an infusion. Voided doses stay, with
   status ``entered-in-error``.
 - Ratings: ``Observation`` (category survey) with the score and each item as a component.
+- Notes and quick events: ``Observation`` (LOINC 34109-9 "Note" with the text as ``valueString``; a quick event
+  coded in ``urn:kapmonitor:quick-event`` with its label), with the author as performer. Voided ones stay,
+  with status ``entered-in-error``; amended ones carry the corrected text.
+- The Bundle's ``identifier`` (system ``urn:kapmonitor:audit-head``) is the audit chain's head when the export
+  was made: ``kapmonitor audit verify --anchor SEQ:HASH`` checks it (docs/audit.md).
 
 Only elements that exist unchanged in R4 (4.0.1) and R4B are used.
 """
@@ -30,7 +35,7 @@ from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.metrics import METRICS, NIBP_PANEL_LOINC, metric_info
 from kapmonitor.export.loader import NumericTrack, SessionData, WaveRun
 from kapmonitor.session.dosing import DosingError, infusion_segments
-from kapmonitor.session.entries import BolusDose, InfusionEvent, IntranasalDevice, Rating
+from kapmonitor.session.entries import BolusDose, InfusionEvent, IntranasalDevice, Note, QuickEvent, Rating
 from kapmonitor.session.timeline import SessionRecord
 
 LOINC = "http://loinc.org"
@@ -40,6 +45,9 @@ SNOMED = "http://snomed.info/sct"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 PATIENT_CODE_SYSTEM = "urn:kapmonitor:patient-code"
 DEVICE_SYSTEM = "urn:kapmonitor:device"
+QUICK_EVENT_SYSTEM = "urn:kapmonitor:quick-event"
+AUDIT_HEAD_SYSTEM = "urn:kapmonitor:audit-head"
+NOTE_LOINC = ("34109-9", "Note")
 ROUTES = {  # SNOMED CT route of administration
     "iv": ("47625008", "Intravenous route"),
     "im": ("78421000", "Intramuscular route"),
@@ -125,13 +133,17 @@ def fhir_bundle(data: SessionData, *, chart_interval_s: float = 60, wave_window_
             resources.append((uid, _sampled(run, wave.metric, patient, devices[wave.device], uid)))
     resources += _administrations(data.record, data, patient, ids)
     resources += _ratings(data.record, patient, ids)
-    return {
+    resources += _notes(data.record, patient, ids)
+    bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": ids("bundle"),
         "type": "collection",
         "timestamp": iso(now_us()),
         "entry": [{"fullUrl": f"urn:uuid:{uid}", "resource": r} for uid, r in resources],
     }
+    if data.audit_head:
+        bundle["identifier"] = {"system": AUDIT_HEAD_SYSTEM, "value": data.audit_head}
+    return bundle
 
 
 def write_fhir(data: SessionData, out: Path, **options: float) -> list[Path]:
@@ -356,4 +368,35 @@ def _ratings(record: SessionRecord, patient: str, ids: _Ids) -> list[tuple[str, 
         if rating.score is not None:
             obs["valueInteger"] = rating.score
         found.append((uid, obs))
+    return found
+
+
+def _notes(record: SessionRecord, patient: str, ids: _Ids) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for current in record.current():
+        entry = current.entry
+        if isinstance(entry, Note):
+            code: dict[str, Any] = {"coding": [_coding(LOINC, *NOTE_LOINC)], "text": "Note"}
+            text = entry.text
+        elif isinstance(entry, QuickEvent):
+            code = {"coding": [_coding(QUICK_EVENT_SYSTEM, entry.code, entry.label)], "text": entry.label}
+            text = entry.label
+        else:
+            continue
+        uid = ids(f"note:{current.ref}")
+        found.append(
+            (
+                uid,
+                {
+                    "resourceType": "Observation",
+                    "id": uid,
+                    "status": "entered-in-error" if current.void else "final",
+                    "code": code,
+                    "subject": _ref(patient),
+                    "effectiveDateTime": iso(entry.t_us),
+                    "performer": [{"display": entry.author}],
+                    "valueString": text,
+                },
+            )
+        )
     return found

@@ -160,6 +160,7 @@ class SessionData:
     link_events: tuple[LinkEventData, ...]
     record: SessionRecord
     alarms: tuple[AlarmEvent, ...] = ()
+    audit_head: str = ""  # the audit chain's head (SEQ:HASH) when this was read: every export prints it
 
     def numeric(self, metric: str) -> list[NumericTrack]:
         return [t for t in self.numerics if t.metric == metric]
@@ -200,7 +201,16 @@ def load_session(
         links = tuple(LinkEventData(t, d, k, x) for d, t, k, x in stored.link_events())
     loader = record_loader or _default_record_loader()
     record = loader(engine, session_id) if loader is not None else SessionRecord(info.protocol)
-    return SessionData(info, numerics, waves, links, record, tuple(sorted(alarms, key=lambda a: a.t_us)))
+    ordered = tuple(sorted(alarms, key=lambda a: a.t_us))
+    return SessionData(info, numerics, waves, links, record, ordered, _audit_head(engine))
+
+
+def _audit_head(engine: Engine) -> str:
+    """``SEQ:HASH`` of the newest audit entry, for ``audit verify --anchor`` ("" for an empty trail)."""
+    from kapmonitor.store.audit import AuditTrail, head_text
+
+    head = AuditTrail(engine).head()
+    return head_text(head) if head[0] else ""
 
 
 def _default_record_loader() -> RecordLoader | None:

@@ -7,15 +7,17 @@ tables, marked "voided", as the record keeps them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from kapmonitor.core.clock import US_PER_S
@@ -184,5 +186,19 @@ def write_pdf(data: SessionData, out: Path) -> list[Path]:
         title=f"Session {data.info.id} ({data.info.patient})",
         author="kapmonitor",
     )
-    document.build(story)
+    document.build(story, onFirstPage=_footer(data), onLaterPages=_footer(data))
     return [path]
+
+
+def _footer(data: SessionData) -> Callable[[Canvas, Any], None]:
+    """Every page: the session, the page number, and the audit head that `audit verify --anchor` checks."""
+    head = f"audit head {data.audit_head}" if data.audit_head else "audit trail empty"
+
+    def draw(canvas: Canvas, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 6.5)
+        canvas.setFillColor(colors.grey)
+        canvas.drawString(15 * mm, 8 * mm, f"Session {data.info.id} - page {document.page} - {head}")
+        canvas.restoreState()
+
+    return draw

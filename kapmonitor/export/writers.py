@@ -10,7 +10,8 @@ from pathlib import Path
 
 from kapmonitor.core.errors import UserError
 from kapmonitor.export.loader import SessionData, load_session
-from kapmonitor.store.db import open_database
+from kapmonitor.store.alarm_log import alarm_events
+from kapmonitor.store.db import open_for_reading
 
 Writer = Callable[[SessionData, Path], list[Path]]
 
@@ -56,9 +57,9 @@ def export_session(
 ) -> list[Path]:
     """Write one session; with ``deidentify_salt`` the export is de-identified (see export/deidentified.py)."""
     writer = export_writer(format_name)
-    engine = open_database(engine_url)
+    engine = open_for_reading(engine_url)
     try:
-        data = load_session(engine, session_id)
+        data = load_session(engine, session_id, alarms=alarm_events(engine, session_id))
     finally:
         engine.dispose()
     if deidentify_salt is not None:

@@ -4,6 +4,9 @@ session it happened in and who acted.
 :class:`AlarmLog` is the sink the station feeds; it writes each batch in one transaction on the caller's thread
 (the alarm tick thread), because alarm events are few: state changes, not samples. A database that refuses a
 write keeps the rows in memory and retries with the next batch, and ``failure`` says what is wrong.
+
+Each row is written with its audit entry in the same transaction (``store/record_proof.py``), so ``audit
+verify`` finds an alarm event that was edited, deleted or slipped in afterwards.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from kapmonitor.alarms.events import AlarmEvent
+from kapmonitor.store.audit import AuditTrail
+from kapmonitor.store.record_proof import alarm_audit_line
 from kapmonitor.store.tables import AlarmLogRow
 
 log = logging.getLogger(__name__)
@@ -23,6 +28,9 @@ MAX_UNWRITTEN = 10_000  # events kept in memory while the database refuses write
 
 
 _table = AlarmLogRow.__table__
+SYSTEM_USER = "kapmonitor"  # the audit author of an alarm no person acted on
+
+
 def _row(session_id: int, event: AlarmEvent) -> dict[str, Any]:
     row: dict[str, Any] = event.to_row()
     # "limit" and "user" are reserved words in SQL: the table names those columns apart
@@ -33,8 +41,18 @@ def _row(session_id: int, event: AlarmEvent) -> dict[str, Any]:
 def write_alarm_events(engine: Engine, session_id: int, events: Sequence[AlarmEvent]) -> None:
     """Store ``events`` for the session in one transaction (raises what the database raises)."""
     if events:
-        with engine.begin() as conn:
-            conn.execute(insert(_table), [_row(session_id, e) for e in events])
+        _store(engine, [_row(session_id, e) for e in events])
+
+
+def _store(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """The rows and one audit entry for each, committed together."""
+
+    def write(conn: Connection) -> None:
+        ids = conn.execute(insert(_table).returning(_table.c.id, sort_by_parameter_order=True), rows).scalars()
+        for row_id, row in zip(ids.all(), rows, strict=True):
+            AuditTrail.append_in(conn, row["user_name"] or SYSTEM_USER, *alarm_audit_line(row_id, row))
+
+    AuditTrail(engine).commit_with(write)
 
 
 def alarm_events(engine: Engine, session_id: int) -> list[AlarmEvent]:
@@ -79,8 +97,7 @@ class AlarmLog:
             if not self._unwritten:
                 return
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(insert(_table), [_row(s, e) for s, e in self._unwritten])
+                _store(self.engine, [_row(s, e) for s, e in self._unwritten])
             except Exception as error:  # keep the rows, say so, retry with the next batch
                 message = f"cannot write the alarm log ({type(error).__name__}: {error}); retrying"
                 if message != self.failure:

@@ -1,17 +1,22 @@
 """The audit trail: an append-only, hash-chained record of who did what, and when.
 
-Each entry's ``hash`` is sha256(prev_hash + canonical JSON of the entry), and ``prev_hash`` is the previous
-entry's hash (64 zeros for the first). Editing, deleting, inserting or reordering an entry therefore breaks the
-chain at that entry, and :meth:`AuditTrail.verify` names where. The SQLite triggers from migration 0004 refuse
-UPDATE and DELETE, but they are only a guard against accidents: the chain is the proof.
+Each entry's ``hash`` is HMAC-SHA256(installation key, prev_hash + canonical JSON of the entry), and
+``prev_hash`` is the previous entry's hash (64 zeros for the first). Editing, deleting, inserting or reordering
+an entry therefore breaks the chain at that entry, and :meth:`AuditTrail.verify` names where. The key lives
+outside the database (``store/audit_key.py``), so someone holding only the database file cannot recompute the
+hashes after an edit. The SQLite triggers from migration 0004 refuse UPDATE and DELETE, but they are only a guard
+against accidents: the keyed chain is the proof. Entries written before the trail was keyed hash with plain
+sha256; verify names them as unsealed.
 
-Deleting the newest entries leaves a shorter chain that is still whole; to catch that, keep :meth:`head`
-somewhere else (a signed report prints it) and pass it to :meth:`verify` as ``anchor``.
+Deleting the newest entries leaves a shorter chain that is still whole. Two things catch that: this
+installation remembers the newest entry it wrote to each database (``store/audit_witness.py``), and every
+signed report and export prints :meth:`head`, which ``audit verify --anchor SEQ:HASH`` checks.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import threading
 import time
@@ -22,6 +27,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, exc, func, insert, select
 
 from kapmonitor.core.clock import now_us
+from kapmonitor.store.audit_key import audit_key, key_location
+from kapmonitor.store.audit_witness import remember_head, remembered_head
 from kapmonitor.store.tables import AuditEntry
 
 GENESIS = "0" * 64
@@ -51,12 +58,23 @@ def canonical_json(value: Any) -> str:
 
 
 def entry_hash(
-    prev_hash: str, seq: int, t_us: int, user: str, action: str, subject: str, payload: str
+    prev_hash: str,
+    seq: int,
+    t_us: int,
+    user: str,
+    action: str,
+    subject: str,
+    payload: str,
+    key: bytes | None = None,
 ) -> str:
+    """The entry's hash: keyed (HMAC-SHA256) with ``key``, plain sha256 without (entries from before keying)."""
     row = canonical_json(
         {"seq": seq, "t_us": t_us, "user": user, "action": action, "subject": subject, "payload": payload}
     )
-    return hashlib.sha256((prev_hash + row).encode("utf-8")).hexdigest()
+    message = (prev_hash + row).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,7 @@ class Entry:
     def data(self) -> Any:
         return json.loads(self.payload)
 
-    def computed_hash(self, seq: int | None = None) -> str:
+    def computed_hash(self, key: bytes | None, seq: int | None = None) -> str:
         return entry_hash(
             self.prev_hash,
             self.seq if seq is None else seq,
@@ -82,6 +100,7 @@ class Entry:
             self.action,
             self.subject,
             self.payload,
+            key,
         )
 
 
@@ -92,7 +111,7 @@ class Problem:
     what: str
 
     def __str__(self) -> str:
-        return f"entry {self.seq} ({self.action}): {self.what}"
+        return f"audit_entry {self.seq} ({self.action}): {self.what}"
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,21 @@ class VerifyReport:
 
     def broken_seqs(self) -> list[int]:
         return sorted({p.seq for p in self.problems})
+
+
+def parse_head(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` as a report prints it (the hash may be cut to its first 16 or more hex digits)."""
+    seq_text, colon, digest = text.strip().partition(":")
+    digest = digest.strip().lower().rstrip(".…")
+    if not colon or not seq_text.isdigit() or len(digest) < 16 or len(digest) > 64:
+        raise ValueError(f"{text!r} is not an audit head: expected SEQ:HASH, e.g. 57:3f9a0c... (16-64 hex digits)")
+    if any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"{text!r} is not an audit head: the hash must be hex digits")
+    return int(seq_text), digest
+
+
+def head_text(head: tuple[int, str]) -> str:
+    return f"{head[0]}:{head[1]}"
 
 
 class AuditTrail:
@@ -125,10 +159,14 @@ class AuditTrail:
         change and its audit line are committed together or not at all. Appends are serialised in this
         process; a race with another process for the next seq runs ``work`` again from the start, so
         ``work`` must only write to ``conn``."""
+        audit_key(create=True)  # before the transaction: a key that cannot be made fails here, nothing written
         for attempt in range(APPEND_ATTEMPTS):
             try:
-                with self._lock, self.engine.begin() as conn:
-                    return work(conn)
+                with self._lock:
+                    with self.engine.begin() as conn:
+                        done = work(conn)
+                    remember_head(self.engine, self.head())
+                    return done
             except (exc.IntegrityError, exc.OperationalError) as error:
                 if not _audit_contention(error) or attempt == APPEND_ATTEMPTS - 1:
                     raise
@@ -144,7 +182,7 @@ class AuditTrail:
         last = conn.execute(select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)).first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         t_us = now_us()
-        digest = entry_hash(prev, seq, t_us, user, action, subject, payload_text)
+        digest = entry_hash(prev, seq, t_us, user, action, subject, payload_text, audit_key(create=True))
         entry = Entry(seq, t_us, user, action, subject, payload_text, prev, digest)
         conn.execute(insert(_audit).values(**entry.__dict__))
         return entry
@@ -159,7 +197,7 @@ class AuditTrail:
             return int(conn.execute(select(func.count()).select_from(_audit)).scalar_one())
 
     def head(self) -> tuple[int, str]:
-        """(seq, hash) of the newest entry: keep it elsewhere to detect later truncation."""
+        """(seq, hash) of the newest entry: printed on reports and exports to detect later truncation."""
         with self.engine.connect() as conn:
             last = conn.execute(
                 select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)
@@ -167,26 +205,46 @@ class AuditTrail:
         return (int(last[0]), str(last[1])) if last else (0, GENESIS)
 
     def verify(self, anchor: tuple[int, str] | None = None) -> VerifyReport:
+        """The chain checked with this installation's key, against ``anchor`` and the newest entry this
+        installation remembers writing. Reads only: never creates a key."""
         entries = self.entries()
-        return VerifyReport(len(entries), tuple(find_problems(entries, anchor)))
+        key = audit_key(create=False)
+        if key is None and any(e.computed_hash(None) != e.hash for e in entries):
+            where = key_location()
+            return VerifyReport(
+                len(entries),
+                (Problem(entries[0].seq, entries[0].action, f"cannot be checked: no audit key in {where}; "
+                         "verify on a workstation that holds the key that sealed this trail"),),
+            )
+        problems = find_problems(entries, anchor, key)
+        remembered = remembered_head(self.engine)
+        if remembered is not None:
+            problems.extend(_anchor_problem(entries, remembered, witness=True))
+        return VerifyReport(len(entries), tuple(problems))
 
 
-def find_problems(entries: list[Entry], anchor: tuple[int, str] | None = None) -> list[Problem]:
+def find_problems(
+    entries: list[Entry], anchor: tuple[int, str] | None = None, key: bytes | None = None
+) -> list[Problem]:
     """Every entry where the chain is broken, with what is wrong there, in seq order."""
     found: dict[int, list[str]] = {}
     by_hash = {e.hash: i for i, e in enumerate(entries)}
     skipped: set[int] = set()  # indexes the chain jumps over
+    unsealed: list[int] = []
     for i, entry in enumerate(entries):
         notes = found.setdefault(i, [])
         prev = entries[i - 1] if i else None
-        if entry.computed_hash() != entry.hash:
-            notes.append(_content_problem(entry))
+        if entry.computed_hash(key) != entry.hash:
+            if key is not None and entry.computed_hash(None) == entry.hash:
+                unsealed.append(i)
+            else:
+                notes.append(_content_problem(entry, key))
         expected_seq = prev.seq + 1 if prev else 1
         if entry.seq > expected_seq:
             missing = (
-                f"entry {expected_seq}"
+                f"audit_entry {expected_seq}"
                 if entry.seq == expected_seq + 1
-                else f"entries {expected_seq}-{entry.seq - 1}"
+                else f"audit_entries {expected_seq}-{entry.seq - 1}"
             )
             notes.append(f"{missing} missing before it (deleted)")
         expected_prev = prev.hash if prev else GENESIS
@@ -195,42 +253,64 @@ def find_problems(entries: list[Entry], anchor: tuple[int, str] | None = None) -
     for i in skipped:
         if not found[i]:
             found[i].append("inserted: the entry after it was written right after an earlier entry")
+    for run in _runs(unsealed):
+        first, last = entries[run[0]], entries[run[-1]]
+        span = "this entry" if first is last else f"audit_entries {first.seq}-{last.seq}"
+        found[run[0]].insert(
+            0,
+            f"not sealed with this installation's key ({span}): written before the trail was keyed, or "
+            "forged or rewritten by someone without the key",
+        )
     problems = [
         Problem(entries[i].seq, entries[i].action, "; ".join(n)) for i, n in sorted(found.items()) if n
     ]
-    problems.extend(_anchor_problem(entries, anchor))
+    if anchor is not None:
+        problems.extend(_anchor_problem(entries, anchor))
     return problems
 
 
-def _content_problem(entry: Entry) -> str:
+def _runs(indexes: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in indexes:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _content_problem(entry: Entry, key: bytes | None) -> str:
     for seq in range(max(1, entry.seq - _RENUMBER_WINDOW), entry.seq + _RENUMBER_WINDOW + 1):
-        if seq != entry.seq and entry.computed_hash(seq) == entry.hash:
-            return f"moved: it was written as entry {seq}"
-    return "edited: its contents no longer match its hash"
+        if seq != entry.seq and entry.computed_hash(key, seq) == entry.hash:
+            return f"moved: it was written as audit_entry {seq}"
+    return "edited or forged: its contents no longer match its keyed hash"
 
 
 def _link_problem(
     entry: Entry, prev: Entry | None, entries: list[Entry], by_hash: dict[str, int], skipped: set[int], i: int
 ) -> str:
-    after = "the start of the trail" if prev is None else f"entry {prev.seq}"
+    after = "the start of the trail" if prev is None else f"audit_entry {prev.seq}"
     if entry.prev_hash == GENESIS:
         return f"claims to be the first entry but follows {after}"
     j = by_hash.get(entry.prev_hash)
     if j is None:
         return f"does not follow {after}: the entry it was written after is gone or was changed"
     if j > i:
-        return f"out of order: it was written after entry {entries[j].seq}, which now comes later"
+        return f"out of order: it was written after audit_entry {entries[j].seq}, which now comes later"
     skipped.update(range(j + 1, i))
-    return f"does not follow {after}: it was written right after entry {entries[j].seq}"
+    return f"does not follow {after}: it was written right after audit_entry {entries[j].seq}"
 
 
-def _anchor_problem(entries: list[Entry], anchor: tuple[int, str] | None) -> list[Problem]:
-    if anchor is None or anchor[0] == 0:
-        return []
+def _anchor_problem(entries: list[Entry], anchor: tuple[int, str], *, witness: bool = False) -> list[Problem]:
     seq, digest = anchor
+    if seq == 0:
+        return []
+    source = "this installation wrote it" if witness else "the anchor given names it"
+    other = "the one this installation wrote" if witness else "the anchor given"
     match = [e for e in entries if e.seq == seq]
     if not match:
-        return [Problem(seq, "?", "missing: the trail was cut short before this known entry (deleted)")]
-    if match[0].hash != digest:
-        return [Problem(seq, match[0].action, "differs from the hash recorded for it elsewhere (replaced)")]
+        cause = "entries were deleted, or the database was replaced by an older copy"
+        return [Problem(seq, "?", f"missing: {source}, but the trail now ends before it ({cause})")]
+    if not match[0].hash.startswith(digest.lower()):
+        return [Problem(seq, match[0].action, f"replaced: its hash differs from {other}")]
     return []

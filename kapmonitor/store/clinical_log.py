@@ -10,7 +10,6 @@ Write entries only through ``add``/``amend``/``sign_off``: appending to ``log`` 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,8 +20,9 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.session.entries import DoseOverride, Entry, SignOff
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.store.audit import AuditTrail, canonical_json
+from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.entry_codec import UnreadableEntry, entry_to_row, row_to_entry
+from kapmonitor.store.record_proof import row_sha256, sealed_row
 from kapmonitor.store.tables import ClinicalEntryRow, ClinicalRecordRow, Session
 
 _entry = ClinicalEntryRow.__table__
@@ -36,13 +36,16 @@ AUDIT_ACTIONS = {"amendment": "clinical.amend", "sign_off": "session.sign", "add
 
 def audit_line(row: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """(action, subject, payload) of the audit entry for one stored clinical_entry row. The payload carries
-    a digest of the row, so the audit trail also vouches for what the entry said."""
+    the row and its digest, so the audit trail also vouches for what the entry said (store/record_proof.py)."""
+    sealed = sealed_row(_entry, row)
     payload: dict[str, Any] = {
+        "table": _entry.name,
         "session": row["session_id"],
         "seq": row["seq"],
         "kind": row["kind"],
         "author": row["author"],
-        "row_sha256": hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest(),
+        "row": sealed,
+        "row_sha256": row_sha256(sealed),
     }
     if row["amends_seq"] is not None:
         payload["amends_seq"] = row["amends_seq"]

@@ -1,0 +1,211 @@
+"""The whole record checked against the audit trail: every clinical entry (sign-offs included) and every alarm
+log row must be vouched for by an audit entry that holds its digest (``row_sha256``) and what it said (``row``).
+
+A row with no audit entry was inserted behind kapmonitor's back; an audit entry whose row is gone means the row
+was deleted; a row whose digest differs was edited, and the fields that changed are named from the copy the audit
+entry keeps. Because the audit entries are sealed with the installation key (``store/audit.py``), rewriting a row
+and its audit entry together breaks the chain, which :func:`verify_record` reports too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Float, Table, select
+
+from kapmonitor.store.audit import AuditTrail, Entry, VerifyReport, canonical_json
+from kapmonitor.store.tables import AlarmLogRow, ClinicalEntryRow, Session
+
+CLINICAL: Table = ClinicalEntryRow.__table__  # type: ignore[assignment]
+ALARMS: Table = AlarmLogRow.__table__  # type: ignore[assignment]
+ALARM_AUDIT_ACTION = "alarm.log"
+
+
+def sealed_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row's columns (all but the surrogate ``id``) as the database gives them back: what is hashed."""
+    sealed: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name == "id":
+            continue
+        value = row.get(column.name)
+        if value is not None and isinstance(column.type, Float):
+            value = float(value)
+        sealed[column.name] = value
+    return sealed
+
+
+def row_sha256(row: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(dict(row)).encode("utf-8")).hexdigest()
+
+
+def alarm_audit_line(row_id: int, row: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(action, subject, payload) of the audit entry that vouches for one alarm log row."""
+    sealed = sealed_row(ALARMS, row)
+    subject = f"session {sealed['session_id']} alarm event {row_id}"
+    payload = {
+        "table": ALARMS.name,
+        "id": row_id,
+        "session": sealed["session_id"],
+        "row": sealed,
+        "row_sha256": row_sha256(sealed),
+    }
+    return ALARM_AUDIT_ACTION, subject, payload
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    table: str
+    row: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.row}: {self.what}"
+
+
+@dataclass(frozen=True)
+class RecordReport:
+    chain: VerifyReport
+    rows: int
+    row_problems: tuple[RowProblem, ...] = field(default=())
+
+    @property
+    def intact(self) -> bool:
+        return self.chain.intact and not self.row_problems
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.chain.problems] + [str(p) for p in self.row_problems]
+
+
+@dataclass(frozen=True)
+class _Voucher:
+    entry: Entry
+    digest: str
+    row: dict[str, Any] | None  # the row as written (None: an entry from before rows were kept)
+    label: str
+
+
+def verify_record(engine: Engine, anchor: tuple[int, str] | None = None) -> RecordReport:
+    """The audit chain and every audited row, checked; reads only."""
+    trail = AuditTrail(engine)
+    chain = trail.verify(anchor)
+    entries = trail.entries()
+    with engine.connect() as conn:
+        rows, problems = _check_rows(conn, entries)
+    return RecordReport(chain, rows, tuple(problems))
+
+
+def _vouchers(entries: list[Entry]) -> dict[tuple[str, int, int], _Voucher]:
+    found: dict[tuple[str, int, int], _Voucher] = {}
+    for entry in entries:
+        try:
+            data = entry.data()
+        except ValueError:
+            continue  # the chain check names an unreadable entry
+        if not isinstance(data, dict) or "row_sha256" not in data:
+            continue
+        row = data.get("row") if isinstance(data.get("row"), dict) else None
+        if data.get("table", CLINICAL.name) == CLINICAL.name:
+            key = (CLINICAL.name, int(data["session"]), int(data["seq"]))
+            label = _clinical_label(key[1], key[2], str(data.get("kind", "?")), str(data.get("author", "")))
+        elif data.get("table") == ALARMS.name:
+            key = (ALARMS.name, int(data["session"]), int(data["id"]))
+            label = _alarm_label(key[1], key[2], row or {})
+        else:
+            continue
+        found[key] = _Voucher(entry, str(data["row_sha256"]), row, label)
+    return found
+
+
+def _clinical_label(session: int, seq: int, kind: str, author: str) -> str:
+    return f"session {session} entry {seq} ({kind}{f' by {author}' if author else ''})"
+
+
+def _alarm_label(session: int, row_id: int, row: Mapping[str, Any]) -> str:
+    what = " ".join(str(row[k]) for k in ("alarm", "state") if row.get(k))
+    return f"session {session} event {row_id}" + (f" ({what})" if what else "")
+
+
+def _check_rows(conn: Connection, entries: list[Entry]) -> tuple[int, list[RowProblem]]:
+    vouchers = _vouchers(entries)
+    seen: set[tuple[str, int, int]] = set()
+    problems: list[RowProblem] = []
+    count = 0
+    stored: list[tuple[Table, tuple[str, int, int], dict[str, Any], str]] = []
+    for r in conn.execute(select(CLINICAL).order_by(CLINICAL.c.session_id, CLINICAL.c.seq)).mappings():
+        key = (CLINICAL.name, r["session_id"], r["seq"])
+        stored.append((CLINICAL, key, dict(r), _clinical_label(key[1], key[2], r["kind"], r["author"])))
+    for r in conn.execute(select(ALARMS).order_by(ALARMS.c.id)).mappings():
+        key = (ALARMS.name, r["session_id"], r["id"])
+        stored.append((ALARMS, key, dict(r), _alarm_label(key[1], key[2], r)))
+    for table, key, raw, label in stored:
+        count += 1
+        seen.add(key)
+        row = sealed_row(table, raw)
+        voucher = vouchers.get(key)
+        if voucher is None:
+            problems.append(RowProblem(table.name, label, "inserted: no audit entry vouches for this row"))
+        elif row_sha256(row) != voucher.digest:
+            problems.append(RowProblem(table.name, label, _edited(row, voucher)))
+    for key, voucher in vouchers.items():
+        if key not in seen:
+            where = f"audit_entry {voucher.entry.seq} recorded it"
+            problems.append(RowProblem(key[0], voucher.label, f"deleted: the row is gone ({where})"))
+    problems.extend(_unsigned_sessions(conn, vouchers, seen))
+    return count, problems
+
+
+def _edited(row: dict[str, Any], voucher: _Voucher) -> str:
+    seq = voucher.entry.seq
+    if voucher.row is None:
+        return f"edited: it no longer matches the digest audit_entry {seq} recorded"
+    changes = _changes(voucher.row, row)
+    said = "; ".join(changes) if changes else "its stored form differs"
+    return f"edited: {said} (audit_entry {seq} recorded the original)"
+
+
+def _changes(was: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    changes = []
+    for name in sorted(set(was) | set(now)):
+        if name == "fields":
+            changes += _changes(_fields(was.get(name)), _fields(now.get(name)))
+        elif was.get(name) != now.get(name):
+            changes.append(f"{name} {_shown(was.get(name))} -> {_shown(now.get(name))}")
+    return changes
+
+
+def _fields(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {"fields": text}
+    return value if isinstance(value, dict) else {"fields": value}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def _unsigned_sessions(
+    conn: Connection, vouchers: dict[tuple[str, int, int], _Voucher], seen: set[tuple[str, int, int]]
+) -> list[RowProblem]:
+    """A session marked signed must have a sign-off entry the audit trail vouches for."""
+    signed_by_record = {
+        key[1]
+        for key, v in vouchers.items()
+        if key[0] == CLINICAL.name and key in seen and json.loads(v.entry.payload).get("kind") == "sign_off"
+    }
+    session = Session.__table__
+    marked = conn.execute(select(session.c.id).where(session.c.status == "signed")).scalars()
+    return [
+        RowProblem(
+            "session", str(sid), "edited: marked signed, but no audited sign-off entry exists for it"
+        )
+        for sid in marked
+        if sid not in signed_by_record
+    ]
