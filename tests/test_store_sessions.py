@@ -108,6 +108,7 @@ def test_sessions_list_json_has_the_contract_shape(
                     "last": iso(T0 + 4_000_000),
                 },
             ],
+            "interrupted": False,
         },
         {
             "id": second,
@@ -120,6 +121,7 @@ def test_sessions_list_json_has_the_contract_shape(
             "start": iso(start2),
             "end": None,
             "tracks": [],
+            "interrupted": True,  # in progress, and no running kapmonitor owns it
         },
     ]
     assert listed[0]["start"][-6] in "+-"  # ISO-8601 with its UTC offset

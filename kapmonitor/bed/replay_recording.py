@@ -19,6 +19,7 @@ from kapmonitor.core.clock import US_PER_S
 from kapmonitor.core.errors import UserError
 from kapmonitor.core.readings import Item
 from kapmonitor.devices.simulation.scenario import Scenario
+from kapmonitor.session.entries import Entry
 from kapmonitor.store.alarm_log import AlarmLog
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recorder import Recorder
@@ -36,11 +37,12 @@ class ReplayRecording:
         self, db_url: str | None, scenario: Scenario, replay: Replay, patient: str = PATIENT, *, bed: str = ""
     ) -> None:
         self.scenario, self.replay = scenario, replay
+        self.notes: list[str] = []
+        self._entries = self._scenario_entries()  # a file the reader refuses is refused before anything is stored
         self.engine = open_database(db_url)
         self.repository = SessionRepository(self.engine)
         self.recorder = Recorder(self.engine)
         self.alarm_log = AlarmLog(self.engine)
-        self.notes: list[str] = []
         self._batches = 0
         about = scenario.sections.get("session", {})  # [session]: patient code and protocol template, optional
         self.template_name = str(about.get("protocol", "")) if isinstance(about, dict) else ""
@@ -94,26 +96,37 @@ class ReplayRecording:
         with self.engine.begin() as conn:
             conn.execute(update(table).where(table.c.id == self.session_id).values(start_us=start, end_us=end))
 
-    def _clinical_entries(self) -> None:
-        """The scenario's clinical tables into the session's clinical log, by the clinical record's own reader.
+    def _scenario_entries(self) -> list[Entry] | None:
+        """The scenario's clinical tables read by the clinical record's own reader (None: nothing to record).
 
-        A file the reader refuses raises its ScenarioEntryError (one line naming the table); an entry the record
-        refuses (a dose above the protocol's maximum, say) is left out with a note that says which and why.
+        A file the reader refuses raises its ScenarioEntryError (one line naming the table) here, before the
+        session is opened, so a refused scenario records nothing.
         """
         wanted = [key for key in ("weight", "dose", "rating", "note", "event") if self.scenario.sections.get(key)]
         if not wanted:
-            return
+            return None
         try:
             from kapmonitor.session.scenario_entries import entries_from_sections
-            from kapmonitor.store.clinical_log import ClinicalLog
         except ModuleNotFoundError as exc:
             self.notes.append(
                 f"the scenario's {', '.join(wanted)} entries were not recorded: this build has no {exc.name}"
             )
-            return
-        entries = entries_from_sections(
+            return None
+        return entries_from_sections(
             self.scenario.sections, self.replay.start_us, author="scenario replay", source=self.scenario.source
         )
+
+    def _clinical_entries(self) -> None:
+        """The scenario's clinical entries into the session's clinical log; an entry the record refuses (a dose
+        above the protocol's maximum, say) is left out with a note that says which and why."""
+        entries = self._entries
+        if not entries:
+            return
+        try:
+            from kapmonitor.store.clinical_log import ClinicalLog
+        except ModuleNotFoundError as exc:
+            self.notes.append(f"the scenario's clinical entries were not recorded: this build has no {exc.name}")
+            return
         from kapmonitor.session.templates import builtin_templates
 
         record = ClinicalLog(self.engine, self.session_id, builtin_templates().get(self.template_name))

@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulate", action="append", default=[], metavar="PROTOCOL")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until interrupted)")
     p.add_argument("--patient", default="SIM-0001", metavar="ID", help="pseudonymous patient ID")
+    p.add_argument(
+        "--resume", type=int, metavar="ID", help="continue recording a session a crash interrupted (the gap is recorded)"
+    )
+    p.add_argument(
+        "--wait-for-device",
+        action="store_true",
+        help="record even when a --device port is not there yet, and keep reconnecting to it",
+    )
     _db(p)
     _bed(p)
 
@@ -66,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--timeout", type=float, default=8.0, metavar="S")
 
     p = sub.add_parser("sessions", help="recorded sessions")
-    ssub = p.add_subparsers(dest="sessions_command", metavar="list|show|export", required=True)
+    ssub = p.add_subparsers(dest="sessions_command", metavar="list|show|export|recover", required=True)
     sl = ssub.add_parser("list")
     sl.add_argument("--json", action="store_true")
     _db(sl)
@@ -84,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-free-text", action="store_true", help="with --deidentify: keep notes (dates shifted; check for names)"
     )
     _db(se)
+    sr = ssub.add_parser("recover", help="close a session a crash interrupted at its last data, the gap recorded")
+    sr.add_argument("id", type=int)
+    _db(sr)
 
     p = sub.add_parser("hl7", help="the HL7 outbox: sessions sent to the clinic's interface engine")
     hsub = p.add_subparsers(dest="hl7_command", metavar="outbox|queue|skip|send", required=True)
@@ -108,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="the audit trail")
     asub = p.add_subparsers(dest="audit_command", metavar="verify", required=True)
-    _db(asub.add_parser("verify"))
+    av = asub.add_parser("verify", help="check the audit chain and every row it vouches for")
+    av.add_argument(
+        "--anchor", metavar="HEAD", help="an audit head printed on a report or export (SEQ:HASH) that must still hold"
+    )
+    _db(av)
 
     p = sub.add_parser("central", help="the central station: every chair recording on a shared database")
     _db(p)

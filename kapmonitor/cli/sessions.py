@@ -1,4 +1,11 @@
-"""``kapmonitor sessions list|show|export``: what the database holds, as JSON or a readable table."""
+"""``kapmonitor sessions list|show|export|recover``: what the database holds, as JSON or a readable table.
+
+``list``, ``show`` and ``export`` only read: a database that does not exist is refused, and one this account
+cannot write is opened read-only. ``list`` marks a session a crashed kapmonitor left in progress
+(``"interrupted": true``, status shown as ``in_progress (interrupted)``); ``recover ID`` closes it at its last
+recorded data with the gap recorded, as the application's recovery prompt does (an extension of DESIGN.md's
+command line).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,10 @@ import json
 from typing import Any
 
 from kapmonitor.cli.errors import CommandError
-from kapmonitor.store.db import open_database
+from kapmonitor.core.clock import iso
+from kapmonitor.core.errors import UserError
+from kapmonitor.store.db import open_database, open_for_reading
+from kapmonitor.store.recovery import SessionRecovery, interrupted_sessions
 from kapmonitor.store.repository import SessionRepository, UnknownSession
 
 
@@ -16,11 +26,16 @@ def run(args: argparse.Namespace) -> int:
         from kapmonitor.cli.export import run as export
 
         return export(args)
-    engine = open_database(args.db)
+    if args.sessions_command == "recover":
+        return recover(args.db, args.id)
+    engine = open_for_reading(args.db)
     try:
         repository = SessionRepository(engine)
         if args.sessions_command == "list":
             sessions = repository.list_sessions()
+            stopped = {found.session_id for found in interrupted_sessions(engine)}
+            for session in sessions:
+                session["interrupted"] = session["id"] in stopped
             print(json.dumps(sessions, indent=2) if args.json else _table(sessions))
         else:
             try:
@@ -49,14 +64,44 @@ def _table(sessions: list[dict[str, Any]]) -> str:
             s["patient"],
             s["protocol"] or "-",
             s["bed"] or "-",
-            s["status"],
+            s["status"] + (" (interrupted)" if s.get("interrupted") else ""),
             s["start"] or "-",
             s["end"] or "-",
             str(len(s["tracks"])),
         ]
         for s in sessions
     ]
-    return _columns(["ID", "PATIENT", "PROTOCOL", "BED", "STATUS", "START", "END", "TRACKS"], rows)
+    table = _columns(["ID", "PATIENT", "PROTOCOL", "BED", "STATUS", "START", "END", "TRACKS"], rows)
+    if any(s.get("interrupted") for s in sessions):
+        table += "\n\ninterrupted: the kapmonitor recording it stopped; `kapmonitor sessions recover ID` closes it"
+    return table
+
+
+def recover(db: str | None, session_id: int) -> int:
+    """Close an interrupted session at its last data, recording the gap; one line says what was done."""
+    open_for_reading(db).dispose()  # refuses a database that does not exist, as the reading commands do
+    engine = open_database(db)
+    try:
+        found = SessionRecovery(engine, user=_account()).close_interrupted(session_id)
+    except UserError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        engine.dispose()
+    end = found.last_data_us if found.last_data_us is not None else found.start_us
+    print(
+        f"session {session_id} ({found.patient}) recovered: ended at {iso(end) or 'its start'}, its last "
+        "recorded data; the gap after it is recorded"
+    )
+    return 0
+
+
+def _account() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
 
 
 def _detail(s: dict[str, Any]) -> str:

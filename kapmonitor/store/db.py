@@ -6,11 +6,16 @@ that ship inside the package.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import CursorResult, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
@@ -94,7 +99,85 @@ def upgrade(url: str | None = None) -> str:
 def open_database(url: str | None = None) -> Engine:
     """Migrate, then return an engine ready for the recorder and the repository."""
     engine = engine_for(url)
-    upgrade_engine(engine)
+    try:
+        upgrade_engine(engine)
+    except BaseException:
+        engine.dispose()  # a database that cannot be opened keeps no file open
+        raise
+    return engine
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names (None: not SQLite, in memory, or a URI filename left as given)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _read_only_engine(path: Path) -> Engine:
+    """SQLite opened read-only: ``mode=ro`` where its directory lets SQLite keep the WAL index, else
+    ``immutable=1`` (a read-only disk or directory, where nobody can be writing it)."""
+    immutable = not os.access(path.parent, os.W_OK)
+    uri = f"file:{quote(str(path.resolve()))}?" + ("immutable=1" if immutable else "mode=ro")
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+
+    engine = create_engine("sqlite://", creator=connect)
+    event.listen(engine, "connect", _read_only_pragmas)
+    return engine
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _at_newest_schema(engine: Engine) -> bool:
+    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
+
+
+def open_for_reading(url: str | None = None) -> Engine:
+    """An engine for commands that only read (``sessions list/show/export``, ``audit verify``).
+
+    A database that does not exist is refused, never created. An SQLite file this account cannot write (a
+    read-only disk, a copy handed over for review) is opened read-only instead of migrated; it must already be
+    at the newest schema.
+    """
+    url = url or default_db_url()
+    try:
+        path = _sqlite_file(url)
+    except exc.ArgumentError as error:
+        raise DatabaseUnavailable(f"cannot use database {_shown(url)}: {error}") from error
+    if path is None:
+        return open_database(url)
+    if not path.is_file():
+        raise DatabaseUnavailable(f"no database at {path} (a command that only reads never creates one)")
+    if _writable(path):
+        return open_database(url)
+    engine = _read_only_engine(path)
+    try:
+        current = _at_newest_schema(engine)
+    except exc.DBAPIError as error:
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot open database {path} read-only: {error.orig}") from error
+    if not current:
+        engine.dispose()
+        raise DatabaseUnavailable(
+            f"database {path} is read-only and older than this kapmonitor; upgrade a writable copy "
+            "with `kapmonitor db upgrade --db URL`"
+        )
     return engine
 
 
