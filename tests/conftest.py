@@ -27,6 +27,9 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     base = tmp_path_factory.mktemp("kapmonitor-home")
     monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(base / "config"))
+    # The audit key in a file in that directory, never in the keyring of the account running the tests
+    # (tests/test_trust_audit_key.py exercises the keyring with a backend of its own).
+    monkeypatch.setenv("KAPMONITOR_AUDIT_KEY_STORE", "file")
 
 
 @pytest.fixture(autouse=True)

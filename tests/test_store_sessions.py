@@ -155,14 +155,18 @@ def test_readable_tables(engine: Engine, db_url: str, capsys: pytest.CaptureFixt
     assert "patient KAP-0042" in out and "bed: chair 2" in out and "nibp_systolic" in out and "connected" in out
 
 
-def test_an_empty_database_lists_nothing(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_database_lists_nothing(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:  # engine: the database exists (a command that only reads never creates one)
     assert main(["sessions", "list", "--json", "--db", db_url]) == 0
     assert json.loads(capsys.readouterr().out) == []
     assert main(["sessions", "list", "--db", db_url]) == 0
     assert capsys.readouterr().out.strip() == "no sessions recorded yet"
 
 
-def test_unknown_session_and_export_are_clear_errors(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_session_and_export_are_clear_errors(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["sessions", "show", "99", "--db", db_url]) == 2
     assert capsys.readouterr().err.strip() == "kapmonitor: no session 99 in this database"
     assert main(["sessions", "export", "1", "--format", "csv", "--out", "x.csv", "--db", db_url]) == 2

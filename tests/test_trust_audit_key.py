@@ -26,9 +26,10 @@ from kapmonitor.store.db import open_database
 
 
 class MemoryKeyring(KeyringBackend):
-    """A keyring backend that keeps secrets in a dict: the seam where the OS keyring plugs into ``keyring``."""
+    """A keyring backend that keeps secrets in a dict: the seam where the OS keyring plugs into ``keyring``.
+    Its priority is below zero so keyring's own discovery of backends never picks it on its own."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = -1  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()

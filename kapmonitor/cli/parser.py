@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until interrupted)")
     p.add_argument("--patient", default="SIM-0001", metavar="ID", help="pseudonymous patient ID")
     p.add_argument(
-        "--resume", type=int, metavar="ID", help="continue recording a session a crash interrupted (the gap is recorded)"
+        "--resume", type=int, metavar="ID", help="continue recording a session a crash interrupted (gap recorded)"
     )
     p.add_argument(
         "--wait-for-device",

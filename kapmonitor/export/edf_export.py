@@ -1,22 +1,34 @@
-"""EDF+ export: the pleth waveform at its own rate, every numeric track resampled to 1 Hz, and the session's
-events (doses, ratings, notes, alarms, NIBP measurements) as annotations.
+"""EDF+ export: EDF+C files in which every sample is a measured value.
 
-Gaps: edflib (under pyedflib) writes only continuous EDF+C, so a recording with a gap becomes **separate
-files**, one per continuous stretch: ``<base>.edf`` when there is one stretch, else ``<base>-1.edf``,
-``<base>-2.edf``, ... Each file's start time is its stretch's first whole second, so no time is compressed. A
-stretch ends where nothing at all was recorded for ``SPLIT_GAP_S`` (10 s, the "never interpolate across 10 s"
-rule of DESIGN.md); an event inside a gap goes into the file before it (its onset lies after that file's data).
+EDF+ has no "no value" sample: every sample of a data record reads as a measurement. EDF+D (discontinuous
+records) would say "no data", but edflib and so pyedflib refuse to read EDF+D files. So the export never
+writes a sample that was not measured:
 
-Inside a stretch, a channel that has no value at a sample time (a numeric older than 10 s, a hole in the pleth)
-holds the digital minimum, -32768, which no recorded value maps to: the physical range of each channel is taken
-from its data with a margin, over the remaining 16-bit digital range. EDF+ annotation texts are at most 40
-characters (edflib's limit); the CSV and PDF carry the full wording.
+- Signals: each waveform at its own rate, and each continuous numeric track (typically a reading every
+  ``CONTINUOUS_S`` or less, e.g. SpO2 and pulse rate at 1 Hz) on a 1 Hz grid, a sample being the reading
+  nearest to that second if less than a second away (see ``nearest``).
+- Parts: data records (1 s, longer when a waveform rate needs it) in which a signal has a measured value for
+  every sample carry that signal; a part is a run of records with the same signals measured throughout, and
+  each part is one EDF+C file that starts at its own time. A signal that stops or has a hole therefore starts
+  a new part, and a record in which nothing was fully measured is in no part. One part: ``--out`` is that
+  file. Several: ``--out`` must be a folder (``session-<id>-1.edf``, ``-2.edf``, ... inside) or a ``.zip`` of
+  them; a path ending in ``.edf`` is refused rather than written under other names. A 1 Hz reading in a
+  record where its signal is in no part is kept as an annotation ("SpO2 96 %").
+- Intermittent values are annotations at their times, never signals: each NIBP measurement ("NIBP 128/82
+  (97) mmHg") and any numeric track read less often. The cuff's live
+  inflation pressure is left to the CSV.
+- Annotations also carry the session's events (doses, ratings, notes, quick events, alarms) and the audit
+  head the export was made at (``kapmonitor audit verify --anchor``). An event between two parts goes into the
+  part before it (its onset after that part's data). Annotation texts are at most 40 characters (edflib's
+  limit); the CSV and PDF carry the full wording.
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
 import warnings
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,15 +38,15 @@ import pyedflib
 
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.events import SessionEvent, session_events
-from kapmonitor.export.loader import SessionData, WaveTrack
-from kapmonitor.export.resample import carried
+from kapmonitor.export.loader import NumericTrack, SessionData, WaveTrack
 from kapmonitor.session.vitals import bp_measurements
 
-SPLIT_GAP_S = 10
-NO_DATA = -32768
-DIGITAL_MAX = 32767
-ANNOTATION_CHARS = 40
+CONTINUOUS_S = 1.5  # a track read at least this often (median interval) is a 1 Hz signal
 RECORD_DURATIONS_S = (1, 2, 4, 5, 8, 10)
+NIBP = ("nibp_systolic", "nibp_diastolic", "nibp_mean")
+LEFT_TO_CSV = ("cuff_pressure",)
+DIGITAL_MIN, DIGITAL_MAX = -32768, 32767
+ANNOTATION_CHARS = 40
 LABELS = {
     "spo2": "SpO2",
     "pulse_rate": "Pulse",
@@ -49,10 +61,8 @@ LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Stretch:
-    start_us: int  # a whole second
-    end_us: int  # exclusive
+class EdfPartsNeedAFolder(ValueError):
+    """Several parts, and ``--out`` names one .edf file."""
 
 
 @dataclass(frozen=True)
@@ -61,21 +71,14 @@ class Channel:
     unit: str
     rate_hz: float
     transducer: str
-    values: np.ndarray  # physical values on this stretch's sample grid, NaN where there is no data
+    values: np.ndarray  # physical values on the session's sample grid, NaN where nothing was measured
 
 
-def stretches(data: SessionData, split_gap_us: int = SPLIT_GAP_S * US_PER_S) -> list[Stretch]:
-    """The continuous stretches of the recording: covered time merged across holes shorter than the split."""
-    covered = [(r.start_us, r.end_us) for w in data.waves for r in w.runs()]
-    covered += [(t, t + US_PER_S) for track in data.numerics for t in track.t_us.tolist()]
-    covered.sort()
-    merged: list[list[int]] = []
-    for start, end in covered:
-        if merged and start - merged[-1][1] < split_gap_us:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [Stretch(s - s % US_PER_S, e) for s, e in merged]
+@dataclass(frozen=True)
+class Part:
+    first_record: int  # records counted from the grid's start
+    records: int
+    channels: tuple[int, ...]  # the channels measured throughout
 
 
 def _ascii(text: str) -> str:
@@ -83,8 +86,15 @@ def _ascii(text: str) -> str:
 
 
 def _field(text: str, limit: int) -> str:
-    """A header field: ASCII, no spaces (EDF+ separates subfields with spaces), at most ``limit`` characters."""
+    """A header subfield: ASCII, no spaces (EDF+ separates subfields with spaces), at most ``limit`` long."""
     return _ascii(text).replace(" ", "_")[:limit] or "X"
+
+
+def is_continuous(track: NumericTrack) -> bool:
+    """Read often enough to be a 1 Hz signal: not NIBP, and typically a reading every CONTINUOUS_S or less."""
+    if track.metric in NIBP or track.metric in LEFT_TO_CSV or len(track) < 2:
+        return False
+    return float(np.median(np.diff(track.t_us))) <= CONTINUOUS_S * US_PER_S
 
 
 def _wave_sources(data: SessionData) -> list[tuple[WaveTrack, float]]:
@@ -92,31 +102,46 @@ def _wave_sources(data: SessionData) -> list[tuple[WaveTrack, float]]:
     return [(w, rate) for w in data.waves for rate in sorted(set(w.rates_hz.tolist()))]
 
 
-def _labels(data: SessionData) -> list[str]:
+def _labels(metrics: list[str]) -> list[str]:
     """One unique label per channel (16 characters at most): "SpO2", and "SpO2 2" for a second oximeter."""
     seen: dict[str, int] = {}
     found = []
-    for metric in [t.metric for t in data.numerics] + [w.metric for w, _ in _wave_sources(data)]:
+    for metric in metrics:
         base = LABELS.get(metric, metric)[:14]
         seen[base] = seen.get(base, 0) + 1
         found.append(base if seen[base] == 1 else f"{base} {seen[base]}")
     return found
 
 
-def _channels(data: SessionData, stretch: Stretch, duration_s: int) -> list[Channel]:
-    labels = iter(_labels(data))
-    channels = []
-    grid = stretch.start_us + np.arange(duration_s, dtype=np.int64) * US_PER_S
-    for track in data.numerics:
-        values = carried(track, grid)
-        values[grid >= stretch.end_us] = np.nan
-        channels.append(Channel(next(labels), track.unit, 1.0, _ascii(track.device), values))
-    for wave, rate in _wave_sources(data):
-        values = np.full(round(duration_s * rate), np.nan)
+def nearest(track: NumericTrack, grid_us: np.ndarray) -> np.ndarray:
+    """At each grid second the reading nearest to it, if less than a second away; NaN where there is none or
+    where that reading says "no value". Host arrival jitter moves a 1 Hz reading by milliseconds, not across
+    a whole second, so no reading is stretched over time it did not cover."""
+    out = np.full(len(grid_us), np.nan)
+    if not len(track):
+        return out
+    after = np.clip(np.searchsorted(track.t_us, grid_us), 0, len(track) - 1)
+    before = np.clip(after - 1, 0, len(track) - 1)
+    closer = np.where(
+        np.abs(track.t_us[before] - grid_us) < np.abs(track.t_us[after] - grid_us), before, after
+    )
+    ok = np.abs(track.t_us[closer] - grid_us) < US_PER_S
+    out[ok] = track.values[closer[ok]]
+    return out
+
+
+def _channels(data: SessionData, start_us: int, seconds: int) -> list[Channel]:
+    numerics = [t for t in data.numerics if is_continuous(t)]
+    waves = _wave_sources(data)
+    labels = iter(_labels([t.metric for t in numerics] + [w.metric for w, _ in waves]))
+    grid = start_us + np.arange(seconds, dtype=np.int64) * US_PER_S
+    channels = [Channel(next(labels), t.unit, 1.0, _ascii(t.device), nearest(t, grid)) for t in numerics]
+    for wave, rate in waves:
+        values = np.full(round(seconds * rate), np.nan)
         for run in wave.runs():
-            if run.rate_hz != rate or run.end_us <= stretch.start_us or run.start_us >= stretch.end_us:
+            if run.rate_hz != rate:
                 continue
-            first = round((run.start_us - stretch.start_us) * rate / US_PER_S)
+            first = round((run.start_us - start_us) * rate / US_PER_S)
             index = first + np.arange(len(run.samples))
             keep = (index >= 0) & (index < len(values))
             values[index[keep]] = run.samples[keep]
@@ -132,7 +157,7 @@ def _record_duration(rates: list[float]) -> int:
 
 
 def physical_range(values: np.ndarray) -> tuple[float, float]:
-    """Whole numbers around the data with a margin, so no value meets the digital minimum (no data)."""
+    """Whole numbers around the measured values with a margin."""
     finite = values[np.isfinite(values)]
     if not len(finite):
         return -1.0, 1.0
@@ -142,11 +167,32 @@ def physical_range(values: np.ndarray) -> tuple[float, float]:
 
 
 def digital(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    scale = (DIGITAL_MAX - NO_DATA) / (high - low)
-    out = np.full(len(values), NO_DATA, dtype=np.int32)
-    ok = np.isfinite(values)
-    out[ok] = np.clip(np.round((values[ok] - low) * scale + NO_DATA), NO_DATA + 1, DIGITAL_MAX)
-    return out
+    scale = (DIGITAL_MAX - DIGITAL_MIN) / (high - low)
+    return np.clip(np.round((values - low) * scale + DIGITAL_MIN), DIGITAL_MIN, DIGITAL_MAX).astype(np.int32)
+
+
+def _complete(channels: list[Channel], record_s: int, count: int) -> np.ndarray:
+    """(records x channels): whether the channel has a measured value for every sample of the record."""
+    columns = []
+    for c in channels:
+        per = round(c.rate_hz * record_s)
+        columns.append(np.isfinite(c.values[: count * per].reshape(count, per)).all(axis=1))
+    return np.column_stack(columns)
+
+
+def parts(complete: np.ndarray) -> list[Part]:
+    """Runs of records with the same channels fully measured (a record with none belongs to no part)."""
+    found: list[Part] = []
+    for k, row in enumerate(complete.tolist()):
+        channels = tuple(i for i, ok in enumerate(row) if ok)
+        if not channels:
+            continue
+        last = found[-1] if found else None
+        if last is not None and last.channels == channels and last.first_record + last.records == k:
+            found[-1] = Part(last.first_record, last.records + 1, channels)
+        else:
+            found.append(Part(k, 1, channels))
+    return found
 
 
 def _annotation(event: SessionEvent) -> str:
@@ -154,43 +200,123 @@ def _annotation(event: SessionEvent) -> str:
     return _ascii(f"{prefix}{event.kind}: {event.short}")[:ANNOTATION_CHARS]
 
 
+def _reading_text(metric: str, value: float, unit: str) -> str:
+    return _ascii(f"{LABELS.get(metric, metric)} {value:g} {unit}".strip())[:ANNOTATION_CHARS]
+
+
 def _events(data: SessionData) -> list[tuple[int, str]]:
     found = [(e.t_us, _annotation(e)) for e in session_events(data.record, data.alarms)]
-    bp = bp_measurements(data.readings(("nibp_systolic", "nibp_diastolic")))
-    found += [(m.t_us, f"NIBP {m} mmHg") for m in bp]
+    found += [(m.t_us, f"NIBP {m} mmHg") for m in bp_measurements(data.readings(("nibp_systolic", "nibp_diastolic")))]
+    for track in data.numerics:
+        if track.metric in NIBP or track.metric in LEFT_TO_CSV or is_continuous(track):
+            continue
+        found += _readings(track)
     return sorted(found)
 
 
-def edf_paths(out: Path, count: int) -> list[Path]:
-    base = out.with_suffix("") if out.suffix.lower() == ".edf" else out
-    if count == 1:
-        return [base.with_name(base.name + ".edf")]
-    return [base.with_name(f"{base.name}-{i}.edf") for i in range(1, count + 1)]
+def _readings(track: NumericTrack, keep: np.ndarray | None = None) -> list[tuple[int, str]]:
+    return [
+        (t, _reading_text(track.metric, v, track.unit))
+        for i, (t, v) in enumerate(zip(track.t_us.tolist(), track.values.tolist(), strict=True))
+        if v is not None and math.isfinite(v) and (keep is None or keep[i])
+    ]
+
+
+def _outside_parts(
+    data: SessionData, start_us: int, record_s: int, complete: np.ndarray, found: list[Part]
+) -> list[tuple[int, str]]:
+    """Readings of the 1 Hz signal tracks in records where no part carries their channel."""
+    carried = np.zeros(complete.shape, dtype=bool)
+    for part in found:
+        carried[part.first_record : part.first_record + part.records, list(part.channels)] = True
+    events = []
+    for column, track in enumerate(t for t in data.numerics if is_continuous(t)):
+        record = (track.t_us - start_us) // (record_s * US_PER_S)
+        inside = (record >= 0) & (record < len(carried))
+        outside = ~inside
+        outside[inside] = ~carried[record[inside], column]
+        events += _readings(track, outside)
+    return events
+
+
+def edf_target(out: Path, session_id: int, count: int) -> tuple[list[Path], Path | None]:
+    """The files to write and the zip to pack them in (None: written where they are)."""
+    if out.suffix.lower() == ".zip":
+        staging = Path(tempfile.mkdtemp(prefix="kapmonitor-edf-"))
+        return [staging / f"session-{session_id}-{i}.edf" for i in range(1, count + 1)], out
+    if out.is_dir() or str(out).endswith(("/", "\\")) or out.suffix.lower() != ".edf":
+        if count == 1:
+            return [out / f"session-{session_id}.edf"], None
+        return [out / f"session-{session_id}-{i}.edf" for i in range(1, count + 1)], None
+    if count > 1:
+        raise EdfPartsNeedAFolder(
+            f"the recording has {count} parts (its signals start, stop or have gaps); an EDF+ file cannot hold a "
+            "gap that its readers show as no data, so give --out a folder or a .zip"
+        )
+    return [out], None
 
 
 def write_edf(data: SessionData, out: Path) -> list[Path]:
-    """Write the EDF+ file(s); the paths written, in time order."""
-    parts = stretches(data)
-    if not parts:
-        raise ValueError(f"session {data.info.id} has no recorded data to put in an EDF file")
-    if out.is_dir():
-        out = out / f"session-{data.info.id}"
-    paths = edf_paths(out, len(parts))
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    """Write the EDF+ part(s); what was written (the zip, or the files in time order)."""
     events = _events(data)
-    for i, (stretch, path) in enumerate(zip(parts, paths, strict=True)):
-        until = parts[i + 1].start_us if i + 1 < len(parts) else None
-        mine = [(t, text) for t, text in events if (i == 0 or t >= stretch.start_us) and (until is None or t < until)]
-        _write_file(data, stretch, path, mine)
-    return paths
+    span = data.span_us()
+    if span is None:
+        raise ValueError(f"session {data.info.id} has no recorded data to put in an EDF file")
+    start_us = span[0] - span[0] % US_PER_S
+    seconds = max(1, math.ceil((span[1] + 1 - start_us) / US_PER_S))
+    channels = _channels(data, start_us, seconds)
+    if not channels:
+        raise ValueError(
+            f"session {data.info.id} has no continuous signal for an EDF file (NIBP alone is in the CSV and PDF)"
+        )
+    record_s = _record_duration([c.rate_hz for c in channels])
+    count = seconds // record_s + (1 if seconds % record_s else 0)
+    padded = [_padded(c, count * record_s) for c in channels]
+    complete = _complete(padded, record_s, count)
+    found = parts(complete)
+    if not found:
+        raise ValueError(f"session {data.info.id} has no whole second in which a signal was measured")
+    events = sorted(events + _outside_parts(data, start_us, record_s, complete, found))
+    paths, archive = edf_target(out, data.info.id, len(found))
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    for i, (part, path) in enumerate(zip(found, paths, strict=True)):
+        part_start = start_us + part.first_record * record_s * US_PER_S
+        until = start_us + found[i + 1].first_record * record_s * US_PER_S if i + 1 < len(found) else None
+        mine = [(t, x) for t, x in events if (i == 0 or t >= part_start) and (until is None or t < until)]
+        if data.audit_head:
+            mine.insert(0, (part_start, f"audit head {data.audit_head[:25]}"))
+        _write_file(data, padded, part, record_s, part_start, path, mine)
+    if archive is None:
+        return paths
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in paths:
+            z.write(path, path.name)
+            path.unlink()
+    paths[0].parent.rmdir()
+    return [archive]
 
 
-def _write_file(data: SessionData, stretch: Stretch, path: Path, events: list[tuple[int, str]]) -> None:
-    rates = [1.0] * len(data.numerics) + [rate for _, rate in _wave_sources(data)]
-    record_s = _record_duration(rates)
-    seconds = math.ceil((stretch.end_us - stretch.start_us) / US_PER_S)
-    duration_s = max(record_s, math.ceil(seconds / record_s) * record_s)
-    channels = _channels(data, stretch, duration_s)
+def _padded(channel: Channel, seconds: int) -> Channel:
+    wanted = round(seconds * channel.rate_hz)
+    values = channel.values[:wanted]
+    if len(values) < wanted:
+        values = np.concatenate([values, np.full(wanted - len(values), np.nan)])
+    return Channel(channel.label, channel.unit, channel.rate_hz, channel.transducer, values)
+
+
+def _write_file(
+    data: SessionData,
+    channels: list[Channel],
+    part: Part,
+    record_s: int,
+    part_start: int,
+    path: Path,
+    events: list[tuple[int, str]],
+) -> None:
+    channels = [channels[i] for i in part.channels]
+    first, end = part.first_record * record_s, (part.first_record + part.records) * record_s
+    pieces = [c.values[round(first * c.rate_hz) : round(end * c.rate_hz)] for c in channels]
     writer = pyedflib.EdfWriter(str(path), len(channels), pyedflib.FILETYPE_EDFPLUS)
     try:
         if record_s != 1:
@@ -199,8 +325,8 @@ def _write_file(data: SessionData, stretch: Stretch, path: Path, events: list[tu
                 writer.setDatarecordDuration(record_s)
         headers: list[dict[str, str | int | float | None]] = []
         ranges: list[tuple[float, float]] = []
-        for channel in channels:
-            low, high = physical_range(channel.values)
+        for channel, piece in zip(channels, pieces, strict=True):
+            low, high = physical_range(piece)
             ranges.append((low, high))
             headers.append(
                 {
@@ -209,29 +335,29 @@ def _write_file(data: SessionData, stretch: Stretch, path: Path, events: list[tu
                     "sample_frequency": channel.rate_hz,
                     "physical_min": low,
                     "physical_max": high,
-                    "digital_min": NO_DATA,
+                    "digital_min": DIGITAL_MIN,
                     "digital_max": DIGITAL_MAX,
                     "transducer": channel.transducer[:80],
                     "prefilter": "",
                 }
             )
         writer.setSignalHeaders(headers)
-        _set_identity(writer, data, stretch)
+        _set_identity(writer, data, part_start)
         writer.writeSamples(
-            [digital(c.values, low, high) for c, (low, high) in zip(channels, ranges, strict=True)],
+            [digital(p, low, high) for p, (low, high) in zip(pieces, ranges, strict=True)],
             digital=True,
         )
         for t_us, text in events:
-            writer.writeAnnotation(max(0.0, (t_us - stretch.start_us) / US_PER_S), -1, text)
+            writer.writeAnnotation(max(0.0, (t_us - part_start) / US_PER_S), -1, text)
     finally:
         writer.close()
 
 
-def _set_identity(writer: pyedflib.EdfWriter, data: SessionData, stretch: Stretch) -> None:
+def _set_identity(writer: pyedflib.EdfWriter, data: SessionData, start_us: int) -> None:
     """Patient and recording identification. The recording field is 80 characters: "Startdate", the date
     and three separators leave 57 for the admin code, technician, equipment and the protocol."""
     info = data.info
-    writer.setStartdatetime(datetime.fromtimestamp(stretch.start_us // US_PER_S))  # local time, as EDF keeps it
+    writer.setStartdatetime(datetime.fromtimestamp(start_us // US_PER_S))  # local time, as EDF keeps it
     writer.setPatientCode(_field(info.patient, 60))
     admin = _field(f"session-{info.id}", 16)
     technician = _field(info.nurse, 16)

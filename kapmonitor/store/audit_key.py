@@ -22,6 +22,7 @@ import os
 import secrets
 import stat
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -90,20 +91,26 @@ class FileKeyStore:
             raise AuditKeyError(f"cannot read {self.where}: {error}") from None
 
     def create(self) -> bytes:
+        """A new key, unless another thread or process made one first (then that one)."""
         key = secrets.token_bytes(KEY_BYTES)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # O_EXCL: two processes creating the key at once must not end with two keys
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            found = self.load()
-            if found is None:
-                raise AuditKeyError(f"{self.where} appeared and vanished while it was created") from None
-            return found
+            # Written whole under a temporary name, then linked into place: the link fails if a key is there
+            # already, so two writers never end with two keys and nobody reads a half-written file.
+            fd, temp = tempfile.mkstemp(prefix=".audit-key-", dir=self.path.parent)  # mode 0600
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(_encode(key) + "\n")
+            try:
+                os.link(temp, self.path)
+            except FileExistsError:
+                found = self.load()
+                if found is None:
+                    raise AuditKeyError(f"{self.where} appeared and vanished while it was created") from None
+                return found
+            finally:
+                os.unlink(temp)
         except OSError as error:
-            raise AuditKeyError(f"cannot create {self.where}: {error.strerror}") from None
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(_encode(key) + "\n")
+            raise AuditKeyError(f"cannot create {self.where}: {error.strerror or error}") from None
         return key
 
 
