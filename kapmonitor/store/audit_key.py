@@ -42,7 +42,8 @@ class AuditKeyError(UserError):
 
 
 class KeyStore(Protocol):
-    where: str
+    @property
+    def where(self) -> str: ...
 
     def load(self) -> bytes | None: ...
 

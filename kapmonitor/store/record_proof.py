@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine, Float, Table, select
 from kapmonitor.store.audit import AuditTrail, Entry, VerifyReport, canonical_json
 from kapmonitor.store.tables import AlarmLogRow, ClinicalEntryRow, Session
 
-CLINICAL: Table = ClinicalEntryRow.__table__  # type: ignore[assignment]
-ALARMS: Table = AlarmLogRow.__table__  # type: ignore[assignment]
+CLINICAL: Table = ClinicalEntryRow.__table__
+ALARMS: Table = AlarmLogRow.__table__
 ALARM_AUDIT_ACTION = "alarm.log"
 
 
@@ -140,7 +140,7 @@ def _check_rows(conn: Connection, entries: list[Entry]) -> tuple[int, list[RowPr
         stored.append((CLINICAL, key, dict(r), _clinical_label(key[1], key[2], r["kind"], r["author"])))
     for r in conn.execute(select(ALARMS).order_by(ALARMS.c.id)).mappings():
         key = (ALARMS.name, r["session_id"], r["id"])
-        stored.append((ALARMS, key, dict(r), _alarm_label(key[1], key[2], r)))
+        stored.append((ALARMS, key, dict(r), _alarm_label(key[1], key[2], dict(r))))
     for table, key, raw, label in stored:
         count += 1
         seen.add(key)
