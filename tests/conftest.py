@@ -22,14 +22,27 @@ from kapmonitor.store.pg_server import LocalServer, ServerUnavailable, start_loc
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_key_for_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One audit key file for the whole run, so a database a module-scoped fixture wrote verifies in every test
+    (each test still gets its own configuration directory); never the keyring of the account running the tests.
+    tests/test_trust_audit_key.py exercises the keyring and the key's own file with settings of its own."""
+    saved = {k: os.environ.get(k) for k in ("KAPMONITOR_AUDIT_KEY_STORE", "KAPMONITOR_AUDIT_KEY_FILE")}
+    os.environ["KAPMONITOR_AUDIT_KEY_STORE"] = "file"
+    os.environ["KAPMONITOR_AUDIT_KEY_FILE"] = str(tmp_path_factory.mktemp("audit-key") / "audit.key")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     base = tmp_path_factory.mktemp("kapmonitor-home")
     monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(base / "config"))
-    # The audit key in a file in that directory, never in the keyring of the account running the tests
-    # (tests/test_trust_audit_key.py exercises the keyring with a backend of its own).
-    monkeypatch.setenv("KAPMONITOR_AUDIT_KEY_STORE", "file")
 
 
 @pytest.fixture(autouse=True)

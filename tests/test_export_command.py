@@ -41,8 +41,10 @@ def test_csv_into_a_directory(recorded: RecordedSession, tmp_path: Path, capsys:
 
 
 def test_edf_pdf_and_fhir(recorded: RecordedSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    edf = export(recorded, "edf", tmp_path / "visit.edf", capsys)
-    assert [p.name for p in edf] == ["visit-1.edf", "visit-2.edf"]
+    edf = export(recorded, "edf", tmp_path / "visit", capsys)
+    sid = recorded.session_id
+    assert [p.name for p in edf] == [f"session-{sid}-{k}.edf" for k in range(1, 5)]
+    assert all(p.parent == tmp_path / "visit" for p in edf)
     reader = pyedflib.EdfReader(str(edf[0]))
     try:
         assert reader.getPatientCode() == PATIENT
@@ -52,6 +54,19 @@ def test_edf_pdf_and_fhir(recorded: RecordedSession, tmp_path: Path, capsys: pyt
     assert PATIENT in PdfReader(str(pdf)).pages[0].extract_text()
     (fhir,) = export(recorded, "fhir", tmp_path / "visit.json", capsys)
     assert json.loads(fhir.read_text())["resourceType"] == "Bundle"
+
+
+def test_edf_parts_into_one_named_file_are_refused_in_one_line(
+    recorded: RecordedSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "visit.edf"
+    args = ["sessions", "export", str(recorded.session_id), "--format", "edf", "--out", str(out)]
+    assert main([*args, "--db", recorded.url]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has 4 parts" in err and "give --out a folder or a .zip" in err
+    assert list(tmp_path.iterdir()) == []
+    (archive,) = export(recorded, "edf", tmp_path / "visit.zip", capsys)
+    assert archive == tmp_path / "visit.zip" and list(tmp_path.iterdir()) == [archive]
 
 
 def test_an_unknown_session_is_one_line_and_exit_2(

@@ -28,8 +28,9 @@ from export_session import (
     spo2_at,
 )
 
-from kapmonitor.export.edf_export import EdfPartsNeedAFolder, nearest, physical_range, write_edf
+from kapmonitor.export.edf_export import EdfPartsNeedAFolder, physical_range, write_edf
 from kapmonitor.export.loader import NumericTrack, SessionData, WaveTrack
+from kapmonitor.export.resample import nearest
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.db import engine_for
 

@@ -95,3 +95,38 @@ def test_a_session_without_data_still_gives_a_report(data: SessionData, tmp_path
     (path,) = write_pdf(empty, tmp_path / "empty.pdf")
     text = pdf_text(path)
     assert PATIENT in text and "none recorded" in text
+
+
+NAMES = ["Zoë Ñúñez 张伟", "山田 太郎 やまだ", "김민준", "Αλέξανδρος Παπαδόπουλος", "Дмитрий Иванов", "Łukasz Żółć"]
+
+
+def names_report(data: SessionData, tmp_path: Path) -> Path:
+    record = SessionRecord("im-ketamine")
+    for n, name in enumerate(NAMES):
+        t = data.info.start_us + (n + 1) * 1_000_000
+        record.add(BolusDose(t_us=t, entered_us=t, author=name, mg=10.0, route="im"))
+    info = dataclasses.replace(data.info, nurse=NAMES[0], patient="KAP-张伟")
+    (path,) = write_pdf(dataclasses.replace(data, info=info, record=record, audit_head="7:" + "ab" * 32), tmp_path)
+    return path
+
+
+def test_names_in_any_script_print_as_written(data: SessionData, tmp_path: Path) -> None:
+    text = " ".join(pdf_text(names_report(data, tmp_path)).split())  # a narrow cell wraps a long name
+    for name in NAMES:
+        assert name in text
+    assert "Session report: patient KAP-张伟" in text
+    assert "\u25a0" not in text  # no black boxes for characters a font lacks
+
+
+def test_pdftotext_reads_the_names_and_the_audit_head(data: SessionData, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = names_report(data, tmp_path)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(text.split())
+    for name in NAMES:
+        assert name in text
+    assert f"audit head 7:{'ab' * 32}" in text

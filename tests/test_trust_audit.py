@@ -249,12 +249,13 @@ def test_a_cut_short_trail_is_caught_elsewhere_with_a_printed_anchor(
     anchor = trail.head()
     assert anchor[0] == 6
     tamper(db_path, "DELETE FROM audit_entry WHERE seq >= 5")
-    ours = Path(os.environ["KAPMONITOR_CONFIG_DIR"]) / "audit.key"
+    ours = Path(os.environ["KAPMONITOR_AUDIT_KEY_FILE"])
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "reviewer"))  # another workstation, same key
     (tmp_path / "reviewer").mkdir()
     key_file = tmp_path / "reviewer" / "audit.key"
     key_file.write_bytes(ours.read_bytes())
     key_file.chmod(0o600)
+    monkeypatch.setenv("KAPMONITOR_AUDIT_KEY_FILE", str(key_file))
     assert trail.verify().intact  # this workstation never wrote to it: only the printed head tells
     (problem,) = trail.verify(anchor=(anchor[0], anchor[1][:16])).problems
     assert problem.seq == 6 and "missing: the anchor given names it" in problem.what

@@ -56,6 +56,13 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     audit_key_module._known.clear()
 
 
+@pytest.fixture(autouse=True)
+def _key_in_the_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests look at the key where an installation keeps it, not the test run's shared key file."""
+    monkeypatch.delenv("KAPMONITOR_AUDIT_KEY_FILE", raising=False)
+    monkeypatch.delenv("KAPMONITOR_AUDIT_KEY_STORE", raising=False)
+
+
 def config() -> Path:
     return Path(os.environ["KAPMONITOR_CONFIG_DIR"])
 
@@ -104,6 +111,13 @@ def test_the_keyring_is_used_when_a_backend_works(
         engine.dispose()
     assert ("kapmonitor", "audit-key") in memory_keyring.secrets
     assert not (config() / "audit.key").exists()
+
+
+def test_a_key_file_can_be_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAPMONITOR_AUDIT_KEY_STORE", "file")
+    monkeypatch.setenv("KAPMONITOR_AUDIT_KEY_FILE", str(tmp_path / "shared" / "clinic.key"))
+    key = audit_key(create=True)
+    assert FileKeyStore(tmp_path / "shared" / "clinic.key").load() == key
 
 
 def test_the_setting_forces_the_file_even_with_a_keyring(

@@ -270,7 +270,7 @@ def test_a_printed_head_is_checked_with_anchor(
 def test_verify_without_the_key_says_it_cannot_check(
     recorded: int, db_path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("KAPMONITOR_AUDIT_KEY_FILE", str(tmp_path / "elsewhere" / "audit.key"))
     lines = problems(db_path, capsys)
     assert lines[0].startswith("audit_entry 1 (clinical.add): cannot be checked: no audit key in the key file")
     assert not (tmp_path / "elsewhere" / "audit.key").exists()  # verify reads; it never makes a key

@@ -6,7 +6,7 @@ writes a sample that was not measured:
 
 - Signals: each waveform at its own rate, and each continuous numeric track (typically a reading every
   ``CONTINUOUS_S`` or less, e.g. SpO2 and pulse rate at 1 Hz) on a 1 Hz grid, a sample being the reading
-  nearest to that second if less than a second away (see ``nearest``).
+  nearest to that second if less than a second away (``resample.nearest``).
 - Parts: data records (1 s, longer when a waveform rate needs it) in which a signal has a measured value for
   every sample carry that signal; a part is a run of records with the same signals measured throughout, and
   each part is one EDF+C file that starts at its own time. A signal that stops or has a hole therefore starts
@@ -39,6 +39,7 @@ import pyedflib
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.events import SessionEvent, session_events
 from kapmonitor.export.loader import NumericTrack, SessionData, WaveTrack
+from kapmonitor.export.resample import nearest
 from kapmonitor.session.vitals import bp_measurements
 
 CONTINUOUS_S = 1.5  # a track read at least this often (median interval) is a 1 Hz signal
@@ -111,23 +112,6 @@ def _labels(metrics: list[str]) -> list[str]:
         seen[base] = seen.get(base, 0) + 1
         found.append(base if seen[base] == 1 else f"{base} {seen[base]}")
     return found
-
-
-def nearest(track: NumericTrack, grid_us: np.ndarray) -> np.ndarray:
-    """At each grid second the reading nearest to it, if less than a second away; NaN where there is none or
-    where that reading says "no value". Host arrival jitter moves a 1 Hz reading by milliseconds, not across
-    a whole second, so no reading is stretched over time it did not cover."""
-    out = np.full(len(grid_us), np.nan)
-    if not len(track):
-        return out
-    after = np.clip(np.searchsorted(track.t_us, grid_us), 0, len(track) - 1)
-    before = np.clip(after - 1, 0, len(track) - 1)
-    closer = np.where(
-        np.abs(track.t_us[before] - grid_us) < np.abs(track.t_us[after] - grid_us), before, after
-    )
-    ok = np.abs(track.t_us[closer] - grid_us) < US_PER_S
-    out[ok] = track.values[closer[ok]]
-    return out
 
 
 def _channels(data: SessionData, start_us: int, seconds: int) -> list[Channel]:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -24,15 +23,19 @@ from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.events import SessionEvent, session_events
 from kapmonitor.export.loader import SessionData
 from kapmonitor.export.pdf_chart import vitals_chart
+from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, markup, register
 from kapmonitor.session.discharge import RemsForm, rems_form
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.vitals import BpMeasurement
 
 ESKETAMINE_PROTOCOL = "intranasal-esketamine"
 _styles = getSampleStyleSheet()
-BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontSize=8, leading=10)
-HEADING = ParagraphStyle("heading", parent=_styles["Heading2"], fontSize=11, spaceBefore=8, spaceAfter=4)
-TITLE = ParagraphStyle("title", parent=_styles["Title"], fontSize=15, spaceAfter=6)
+# Roboto and CJK fonts (pdf_fonts.py): a name in any script the clinic meets prints as written
+BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontName=BODY_FONT, fontSize=8, leading=10)
+HEADING = ParagraphStyle(
+    "heading", parent=_styles["Heading2"], fontName=BOLD_FONT, fontSize=11, spaceBefore=8, spaceAfter=4
+)
+TITLE = ParagraphStyle("title", parent=_styles["Title"], fontName=BOLD_FONT, fontSize=15, spaceAfter=6)
 
 
 def clock(t_us: int | None, with_date: bool = False) -> str:
@@ -43,7 +46,7 @@ def clock(t_us: int | None, with_date: bool = False) -> str:
 
 
 def _p(text: object) -> Paragraph:
-    return Paragraph(escape(str(text)), BODY)
+    return Paragraph(markup(str(text)), BODY)
 
 
 def _table(header: list[str], rows: Sequence[Sequence[object]], widths: list[float]) -> Table:
@@ -64,7 +67,7 @@ def _section(
     title: str, header: list[str], rows: Sequence[Sequence[object]], widths: list[float]
 ) -> list[Flowable]:
     body: Flowable = _table(header, rows, widths) if rows else _p("none recorded")
-    return [Paragraph(escape(title), HEADING), body]
+    return [Paragraph(markup(title), HEADING), body]
 
 
 def is_esketamine(data: SessionData) -> bool:
@@ -93,7 +96,7 @@ def _header(data: SessionData) -> list[Flowable]:
     ]
     table = Table([[_p(c) for c in row] for row in rows], colWidths=[30 * mm, 55 * mm, 28 * mm, 67 * mm])
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    return [Paragraph(escape(f"Session report: patient {info.patient}"), TITLE), table]
+    return [Paragraph(markup(f"Session report: patient {info.patient}"), TITLE), table]
 
 
 def _weight(data: SessionData) -> str:
@@ -169,6 +172,7 @@ def _rems(form: RemsForm) -> list[Flowable]:
 def write_pdf(data: SessionData, out: Path) -> list[Path]:
     path = out / f"session-{data.info.id}.pdf" if out.is_dir() else out
     path.parent.mkdir(parents=True, exist_ok=True)
+    register()
     events = session_events(data.record, data.alarms)
     story: list[Flowable] = [*_header(data), Spacer(1, 4 * mm)]
     story += [Paragraph("Vital signs", HEADING), vitals_chart(data, events, 180 * mm, 95 * mm)]

@@ -6,8 +6,9 @@ choice, ``KAPMONITOR_AUDIT_KEY_STORE``:
 
 - ``keyring``: the operating system's keyring (Windows Credential Manager, macOS Keychain, Secret Service), through
   the ``keyring`` library, under service ``kapmonitor`` and name ``audit-key``;
-- ``file``: ``audit.key`` in kapmonitor's configuration directory, created readable and writable only by this
-  account (mode 0600); a key file that others can read is refused;
+- ``file``: ``audit.key`` in kapmonitor's configuration directory (or the file ``KAPMONITOR_AUDIT_KEY_FILE``
+  names), created readable and writable only by this account (mode 0600); a key file that others can read is
+  refused;
 - unset or ``auto``: the keyring when it has a working backend, else the file.
 
 Workstations that share one database (a clinic on PostgreSQL) must share one key: copy the key file (or the
@@ -31,6 +32,7 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.core.paths import config_dir
 
 STORE_SETTING = "KAPMONITOR_AUDIT_KEY_STORE"
+FILE_SETTING = "KAPMONITOR_AUDIT_KEY_FILE"
 KEYRING_SERVICE = "kapmonitor"
 KEYRING_NAME = "audit-key"
 KEY_FILE = "audit.key"
@@ -166,7 +168,8 @@ def key_store() -> KeyStore:
         if choice == "keyring" and not keyring_usable():
             raise AuditKeyError(f"{STORE_SETTING}=keyring but no keyring backend works on this computer")
         return KeyringKeyStore()
-    return FileKeyStore(config_dir() / KEY_FILE)
+    named = os.environ.get(FILE_SETTING, "").strip()
+    return FileKeyStore(Path(named).expanduser() if named else config_dir() / KEY_FILE)
 
 
 _known: dict[str, bytes] = {}  # store -> key, so a keyring is asked once per process

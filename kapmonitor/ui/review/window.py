@@ -308,7 +308,8 @@ class ReviewWindow(QMainWindow):
         return Path(chosen) if chosen else None
 
     def export(self, format_name: str) -> list[Path]:
-        suggested = f"session-{self.data.info.id}" + ("" if format_name == "csv" else f".{format_name}")
+        # CSV and EDF+ may have several parts: a folder named after the session holds them
+        suggested = f"session-{self.data.info.id}" + ("" if format_name in ("csv", "edf") else f".{format_name}")
         target = self.choose_path(format_name, suggested)
         if target is None:
             return []
