@@ -48,8 +48,11 @@ def _store(engine: Engine, rows: list[dict[str, Any]]) -> None:
     """The rows and one audit entry for each, committed together."""
 
     def write(conn: Connection) -> None:
-        ids = conn.execute(insert(_table).returning(_table.c.id, sort_by_parameter_order=True), rows).scalars()
-        for row_id, row in zip(ids.all(), rows, strict=True):
+        ids = conn.execute(insert(_table).returning(_table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        # The rows as stored (column defaults filled in) are what the audit entries vouch for.
+        stored = {r["id"]: dict(r) for r in conn.execute(select(_table).where(_table.c.id.in_(ids))).mappings()}
+        for row_id in ids:
+            row = stored[row_id]
             AuditTrail.append_in(conn, row["user_name"] or SYSTEM_USER, *alarm_audit_line(row_id, row))
 
     AuditTrail(engine).commit_with(write)

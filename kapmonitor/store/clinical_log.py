@@ -125,8 +125,13 @@ class ClinicalLog(SessionRecord):
             conn.execute(insert(_entry), rows)
             if any(isinstance(e, SignOff) for e in added):
                 conn.execute(update(_session).where(_session.c.id == self.session_id).values(status="signed"))
-            for row in rows:  # in the same transaction: no entry is ever stored without its audit line
-                AuditTrail.append_in(conn, row["author"], *audit_line(row))
+            stored = conn.execute(
+                select(_entry)
+                .where(_entry.c.session_id == self.session_id, _entry.c.seq.in_([r["seq"] for r in rows]))
+                .order_by(_entry.c.seq)
+            ).mappings()
+            for row in stored:  # in the same transaction: no entry is ever stored without its audit line
+                AuditTrail.append_in(conn, row["author"], *audit_line(dict(row)))
 
         try:
             self.audit.commit_with(write)
