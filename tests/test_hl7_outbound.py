@@ -53,6 +53,7 @@ class Engine:
         self.port = port
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
+        self._writers: set[asyncio.StreamWriter] = set()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Engine:
@@ -61,13 +62,20 @@ class Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop.call_soon_threadsafe(self._close)
         self._thread.join(5)
+
+    def _close(self) -> None:
+        """The engine goes down: its connections close, so each handler ends on its own end of stream."""
+        for writer in list(self._writers):
+            writer.close()
+        self._loop.call_later(0.1, self._loop.stop)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
 
         async def handle(reader, writer) -> None:  # type: ignore[no-untyped-def]
+            self._writers.add(writer)
             try:
                 while not writer.is_closing():
                     message = await reader.readmessage()
@@ -81,12 +89,15 @@ class Engine:
                     await writer.drain()
             except (asyncio.IncompleteReadError, ConnectionError):
                 writer.close()
+            finally:
+                self._writers.discard(writer)
 
         server = self._loop.run_until_complete(start_hl7_server(handle, "127.0.0.1", self.port))
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
         server.close()
+        self._loop.run_until_complete(server.wait_closed())
 
 
 def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
