@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypedDict
 from kapmonitor.core.readings import Item
 
 if TYPE_CHECKING:
-    from kapmonitor.devices.simulation.interface import DeviceSimulator
+    from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel
 
 
 @dataclass
@@ -133,7 +133,7 @@ class DeviceDescriptor:
     serial: SerialSettings | None = None
     start_command: bytes | None = None
     keepalive: Keepalive | None = None
-    simulator: Callable[..., DeviceSimulator] | None = None
+    simulator: Callable[[PatientModel], DeviceSimulator] | None = None
     notes: str = ""
     host_driver: Callable[[], HostDriver] | None = None  # a device that measures only when the host asks
     probe_query: bytes | None = None  # what a port probe sends for a reply without side effects (None: it streams)
