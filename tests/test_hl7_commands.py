@@ -90,3 +90,9 @@ def test_simulate_a_network_monitor_needs_an_address(capsys: pytest.CaptureFixtu
     assert "give --to tcp://HOST:PORT" in capsys.readouterr().err
     assert main(["simulate", "--protocol", "hl7-pcd01", "--to", "udp://x"]) == 2
     assert "tcp://HOST:PORT" in capsys.readouterr().err
+
+
+def test_listing_the_outbox_never_creates_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'none.sqlite'}"
+    assert main(["hl7", "outbox", "--db", url]) == 2
+    assert "never creates one" in capsys.readouterr().err and not (tmp_path / "none.sqlite").exists()

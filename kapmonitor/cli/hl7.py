@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from kapmonitor.cli.errors import CommandError
 from kapmonitor.core.clock import iso
 from kapmonitor.devices.links.mllp import ListenerError, parse_endpoint
-from kapmonitor.store.db import open_database
+from kapmonitor.store.db import open_database, open_for_reading
 from kapmonitor.store.hl7_outbox import Hl7Outbox, OutboxRow
 
 
@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
             parse_endpoint(args.to)
         except ListenerError as exc:
             raise CommandError(str(exc)) from None
-    engine = open_database(args.db)
+    reading = args.hl7_command == "outbox"  # only reads: never creates a database
+    engine = open_for_reading(args.db) if reading else open_database(args.db)
     try:
         if args.hl7_command == "outbox":
             rows = Hl7Outbox(engine).rows(include_sent=args.all)
