@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -227,8 +228,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `kapmonitor sessions list --json | head`: the reader has what it wanted
+        _silence_stdout()
+        return 141  # what a shell reports for a program ended by SIGPIPE
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("kapmonitor."):
             print(f"kapmonitor: this command is not available in this build ({exc.name})", file=sys.stderr)
             return 2
         raise
+
+
+def _silence_stdout() -> None:
+    """Points stdout at /dev/null so the interpreter's last flush does not fail again on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
