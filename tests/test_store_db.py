@@ -151,3 +151,12 @@ def test_the_database_refuses_to_change_the_audit_trail_and_clinical_entries(
         conn.execute(text(statement))
     with engine.connect() as conn:
         assert conn.execute(text(count)).one() == before and before[0] >= 1
+
+
+def test_a_postgresql_server_that_does_not_answer_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from kapmonitor.store.pg_server import free_port
+
+    url = f"postgresql+psycopg://kapmonitor@127.0.0.1:{free_port()}/clinic"  # nothing listens there
+    assert main(["sessions", "list", "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kapmonitor: cannot open database {url}: connection") and err.count("\n") == 1

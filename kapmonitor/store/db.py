@@ -82,7 +82,8 @@ def upgrade_engine(engine: Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
     except exc.DBAPIError as error:  # cannot connect, read-only file, not a database
         shown = engine.url.render_as_string(hide_password=True)
-        raise DatabaseUnavailable(f"cannot open database {shown}: {error.orig}") from error
+        reason = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]  # psycopg adds hint lines
+        raise DatabaseUnavailable(f"cannot open database {shown}: {reason}") from error
 
 
 def upgrade(url: str | None = None) -> str:
