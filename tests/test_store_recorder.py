@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from store_fakes import DiskFull, rows
 
 from kapmonitor.core.clock import SampleClock
@@ -227,3 +227,20 @@ def test_merged_rows_keep_every_sample_at_its_time(sizes: list[int], rate: float
         stored += [(v, row.t_us + i * 1_000_000 / rate) for i, v in enumerate(samples)]
     assert [v for v, _ in stored] == [v for v, _ in expected]
     assert all(abs(t - want) <= 2 for (_, t), (_, want) in zip(stored, expected, strict=True))
+
+
+def test_a_batch_of_readings_goes_in_bulk_not_one_statement_per_reading(engine: Engine, recorder: Recorder) -> None:
+    """SQLite: one executemany; PostgreSQL: one COPY (which does not pass through SQLAlchemy's statements)."""
+    statements: list[tuple[str, bool]] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, _params: object, _context: object, many: bool) -> None:
+        statements.append((statement, many))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    recorder.begin(SessionRepository(engine).start_session("P-001"))
+    recorder.write([Reading("spo2", 90 + k % 10, "%", t_us=T0 + k * 1_000_000, device=DEV) for k in range(1000)])
+    assert recorder.flush(timeout=30)
+    event.remove(engine, "before_cursor_execute", seen)
+    inserts = [many for statement, many in statements if statement.startswith("INSERT INTO numeric_reading")]
+    assert inserts == ([True] if engine.dialect.name == "sqlite" else [])
+    assert rows(engine, "SELECT count(*), min(value), max(value) FROM numeric_reading") == [(1000, 90.0, 99.0)]
