@@ -274,3 +274,20 @@ def test_verify_without_the_key_says_it_cannot_check(
     lines = problems(db_path, capsys)
     assert lines[0].startswith("audit_entry 1 (clinical.add): cannot be checked: no audit key in the key file")
     assert not (tmp_path / "elsewhere" / "audit.key").exists()  # verify reads; it never makes a key
+
+
+def test_an_export_of_an_edited_record_is_written_with_a_warning(
+    recorded: int, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["sessions", "export", str(recorded), "--format", "csv", "--out", str(tmp_path / "x.csv")]
+    assert main([*args, "--db", f"sqlite:///{db_path}"]) == 0
+    assert capsys.readouterr().err == ""
+    fields = json.dumps({"drug": "ketamine", "lot": "K2291", "mg": 84.0, "mg_per_kg": None, "route": "im",
+                         "site": ""}, sort_keys=True)
+    tamper(db_path, f"UPDATE clinical_entry SET fields = '{fields}' WHERE seq = 2")
+    assert main([*args, "--db", f"sqlite:///{db_path}"]) == 0
+    err = capsys.readouterr().err
+    assert err == (
+        "kapmonitor: warning: the audit trail does not vouch for this record as exported: clinical_entry session "
+        f"{recorded} entry 2 (bolus by RN Ito): edited: mg 28 -> 84 (audit_entry 2 recorded the original)\n"
+    )
