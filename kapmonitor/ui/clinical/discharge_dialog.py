@@ -51,7 +51,9 @@ class DischargeDialog(QDialog):
         self.resize(760, 820)
         self.confirm_buttons: dict[str, QPushButton] = {}
         self.rems: RemsForm | None = None
+        self.page: QWidget | None = None  # the checklist and form as last drawn; refresh replaces it whole
         self.body = QVBoxLayout()
+        self.holder = QVBoxLayout()
         self.message = QLabel("")
         self.message.setObjectName("warning")
         self.discharge_button = QPushButton("Record discharge")
@@ -63,16 +65,20 @@ class DischargeDialog(QDialog):
         buttons.addWidget(self.discharge_button)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
-        layout.addLayout(self.body, 1)
+        layout.addLayout(self.holder, 1)
         layout.addLayout(buttons)
         self.refresh()
 
     def refresh(self) -> None:
-        while self.body.count():
-            taken = self.body.takeAt(0)
-            widget = taken.widget() if taken is not None else None
-            if widget is not None:
-                widget.deleteLater()
+        # The old page goes whole, grids and all: emptying only the top layout left the grids' labels drawn
+        # under the new ones (a confirmation made the checklist unreadable).
+        if self.page is not None:
+            self.page.hide()
+            self.page.deleteLater()
+        self.page = QWidget()
+        self.body = QVBoxLayout(self.page)
+        self.body.setContentsMargins(0, 0, 0, 0)
+        self.holder.addWidget(self.page)
         now = self.ctx.clock()
         readings = self.ctx.readings()
         status = discharge_checklist(self.ctx.template, self.ctx.record, readings, now)
