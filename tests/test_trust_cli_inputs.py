@@ -210,6 +210,8 @@ def test_sessions_list_marks_the_interrupted_session_and_recover_closes_it(
     assert (session["status"], session["interrupted"]) == ("in_progress", True)
     assert main(["sessions", "list", "--db", url]) == 0
     assert "in_progress (interrupted)" in capsys.readouterr().out
+    assert main(["sessions", "show", str(session["id"]), "--json", "--db", url]) == 0
+    assert json.loads(capsys.readouterr().out)["interrupted"] is True
 
     assert main(["sessions", "recover", str(session["id"]), "--db", url]) == 0
     said = capsys.readouterr().out
@@ -217,6 +219,7 @@ def test_sessions_list_marks_the_interrupted_session_and_recover_closes_it(
     assert main(["sessions", "show", str(session["id"]), "--json", "--db", url]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["status"] == "ended" and shown["end"] == session["tracks"][0]["last"]
+    assert shown["interrupted"] is False
     assert [e["kind"] for e in shown["link_events"]][-1] == SESSION_INTERRUPTED
     assert main(["sessions", "recover", str(session["id"]), "--db", url]) == 2
     assert "is ended, not interrupted" in one_line(capsys.readouterr().err)

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
                 detail = repository.session_detail(args.id)
             except UnknownSession as exc:
                 raise CommandError(str(exc)) from None
+            detail["interrupted"] = any(f.session_id == args.id for f in interrupted_sessions(engine))
             print(json.dumps(detail, indent=2) if args.json else _detail(detail))
     finally:
         engine.dispose()
@@ -106,7 +107,8 @@ def _account() -> str:
 
 def _detail(s: dict[str, Any]) -> str:
     lines = [
-        f"session {s['id']}  patient {s['patient']}  {s['status']}",
+        f"session {s['id']}  patient {s['patient']}  {s['status']}"
+        + ("  (interrupted: `kapmonitor sessions recover ID` closes it)" if s.get("interrupted") else ""),
         f"protocol: {s['protocol'] or '-'}   bed: {s['bed'] or '-'}   room: {s['room'] or '-'}   "
         f"nurse: {s['nurse'] or '-'}",
         f"start: {s['start'] or '-'}   end: {s['end'] or '-'}",
