@@ -52,3 +52,17 @@ def test_the_same_command_with_a_reader_prints_the_session(tmp_path: Path) -> No
     [session] = json.loads(done.stdout)
     assert session["patient"] == "KAP-SCRIPT"
     assert session["status"] == "ended"
+
+
+def test_a_replay_recorded_as_fast_as_it_runs_ends_now_not_in_the_future(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC)
+    url = recorded(tmp_path)
+    after = datetime.now(UTC)
+    done = kapmonitor("sessions", "show", "1", "--json", "--db", url)
+    assert done.returncode == 0, done.stderr
+    session = json.loads(done.stdout)
+    start, end = datetime.fromisoformat(session["start"]), datetime.fromisoformat(session["end"])
+    assert end - start == timedelta(seconds=60)  # the scenario's duration
+    assert before - timedelta(seconds=60) <= start and end <= after

@@ -2,7 +2,8 @@
 
 Prints every alarm event as it happens: one JSON object a line with ``--json`` (``t`` in seconds from the
 scenario start), otherwise a table. With ``--db`` the replay is also recorded as a session: readings,
-waveforms, link events, the alarm log and, when this build has the clinical record, the scenario's entries.
+waveforms, link events, the alarm log and, when this build has the clinical record, the scenario's entries; run
+as fast as possible, that session ends now (it began the scenario's duration ago).
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except ProfileError as exc:
         raise CommandError(str(exc)) from None
     start_us = now_us()
+    if args.db is not None and not args.speed:
+        # Recorded as fast as it runs: the session is stamped as having just ended, as the demo's replayed
+        # first minutes are, never as running on into the future.
+        start_us -= round(replay_duration_s(scenario) * US_PER_S)
     printer = EventPrinter(start_us, args.json, out)
     try:
         replay = Replay(scenario, alarms, start_us=start_us, speed=args.speed or 0.0, on_events=printer)
