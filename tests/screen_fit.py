@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QFontMetrics, QImage
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -33,8 +33,8 @@ CONTROLS = (QAbstractButton, QLabel, QLineEdit, QComboBox, QSpinBox, QTableWidge
 def shown_at(window: QWidget, size: tuple[int, int]) -> None:
     """Resize to ``size`` as a window manager would on that screen, and let the layouts settle."""
     window.resize(*size)
-    QApplication.processEvents()
-    QApplication.processEvents()
+    for _ in range(5):  # a resize, the layouts it posts, the numbers refitted to their tiles, their layouts
+        QApplication.processEvents()
 
 
 def _scroll_area(widget: QWidget, window: QWidget) -> QAbstractScrollArea | None:
@@ -69,6 +69,22 @@ def outside(window: QWidget) -> list[str]:
     return found
 
 
+def clipped_labels(window: QWidget) -> list[str]:
+    """Visible one-line labels whose text is wider than the label: cut off at its edge."""
+    found = []
+    for label in window.findChildren(QLabel):
+        text = label.text()
+        if not label.isVisible() or not text or label.wordWrap() or label.textFormat() == Qt.TextFormat.RichText:
+            continue
+        if "<" in text and label.textFormat() != Qt.TextFormat.PlainText:  # markup: its own layout
+            continue
+        metrics = QFontMetrics(label.font())
+        widest = max(metrics.horizontalAdvance(line) for line in text.split("\n"))
+        if widest > label.contentsRect().width() + 1:
+            found.append(f"label {text!r} needs {widest} px, has {label.contentsRect().width()}")
+    return found
+
+
 def elided_cells(table: QTableWidget) -> list[str]:
     """Cells whose text (any line of it) is wider than its column."""
     metrics = QFontMetrics(table.font())
@@ -92,6 +108,7 @@ def fits(window: QWidget, size: tuple[int, int]) -> list[str]:
         hint = window.minimumSizeHint()
         problems.append(f"the window is {window.width()}x{window.height()} (minimum {hint.width()}x{hint.height()})")
     problems += outside(window)
+    problems += clipped_labels(window)
     for table in window.findChildren(QTableWidget):
         if table.isVisible():
             problems += elided_cells(table)

@@ -150,6 +150,7 @@ def test_screenshot_of_the_alarm_limits_screen(qtbot, station, tmp_path: Path) -
     dialog.rows["nibp_systolic"].thresholds["high"].setValue(170)
     dialog.reason.setText("baseline 150/95, per Dr Lee")
     dialog.apply()
+    dialog.resize(1100, 780)  # its size on a screen with room (on a laptop: the screen's, tests/test_ui_dialogs_fit)
     dialog.show()
     qtbot.waitExposed(dialog)
     QApplication.processEvents()

@@ -14,6 +14,7 @@ import pytest
 from alarm_ui_double import AlarmStationDouble, SilentPlayer
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from screen_fit import DESK, LAPTOP, fits
 from test_ui_screenshots import pixels_near
 from ui_station_double import CUFF, OXIMETER, reading, session_history, status
 
@@ -48,9 +49,12 @@ def bp_surge(now: int) -> list:  # noqa: ANN201
     ]
 
 
+@pytest.mark.parametrize("size", [DESK, LAPTOP], ids=["1920x1080", "1366x768"])
 @pytest.mark.parametrize("theme", [DARK, LIGHT], ids=["dark", "light"])
 @pytest.mark.parametrize("priority", ["high", "medium"])
-def test_screenshot_of_an_active_alarm(qtbot, tmp_path: Path, monkeypatch, theme: Theme, priority: str) -> None:  # noqa: ANN001
+def test_screenshot_of_an_active_alarm(
+    qtbot, tmp_path: Path, monkeypatch, theme: Theme, priority: str, size: tuple[int, int]
+) -> None:  # noqa: ANN001
     monkeypatch.setenv("KAPMONITOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(alarm_bar, "TonePlayer", lambda: SilentPlayer(available=False))
     station = AlarmStationDouble()
@@ -77,9 +81,9 @@ def test_screenshot_of_an_active_alarm(qtbot, tmp_path: Path, monkeypatch, theme
         ]
     )
     window.set_theme(theme)
-    window.resize(1600, 1000)
     window.show()
     qtbot.waitExposed(window)
+    assert fits(window, size) == []  # the bar fits without growing the window
     window.refresh_plots()
     window.refresh_numbers()
     window.alarm_panel.bar.refresh()
@@ -88,13 +92,14 @@ def test_screenshot_of_an_active_alarm(qtbot, tmp_path: Path, monkeypatch, theme
     image = window.grab().toImage()
     out = DOCS if os.environ.get("KAPMONITOR_SCREENSHOTS") else tmp_path
     out.mkdir(parents=True, exist_ok=True)
-    assert image.save(str(out / f"alarm-{priority}-{theme.name}.png"))
+    laptop = "-laptop" if size == LAPTOP else ""
+    assert image.save(str(out / f"alarm-{priority}-{theme.name}{laptop}.png"))
 
     bar, colour = window.alarm_panel.bar, ALARM_COLOURS[priority][0]
     assert bar.top is not None and bar.top.priority == priority
     assert bar.background == colour
     assert pixels_near(bar.grab().toImage(), colour) > 2000
-    assert (image.width(), image.height()) == (1600, 1000)  # the bar fits without growing the window
+    assert (image.width(), image.height()) == size
     tile = window.spo2_tile if priority == "high" else window.nibp_tile
     assert tile.alarm_colour == colour
     assert pixels_near(tile.grab().toImage(), colour) > 300  # the thick border

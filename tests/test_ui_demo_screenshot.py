@@ -1,7 +1,8 @@
 """The demo as a newcomer sees it: a real station, the demo scenario's first 45 minutes already recorded, the
 simulated oximeter and cuff streaming live through pseudo-terminals, the clinical record filled in.
 
-`make screenshots` (KAPMONITOR_SCREENSHOTS=1) writes docs/screenshots/demo-{dark,light}.png; a plain test run
+`make screenshots` (KAPMONITOR_SCREENSHOTS=1) writes docs/screenshots/demo-{dark,light}.png at 1920x1080 and
+demo-laptop.png at 1366x768 (the README's picture); a plain test run
 renders into a temporary directory and checks what is shown and stored.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
+from screen_fit import DESK, LAPTOP, fits
 
 from kapmonitor.bed.demo import ALREADY_MINUTES, demo_scenario, start_demo
 from kapmonitor.bed.station import Station
@@ -35,7 +37,6 @@ def test_demo_session_in_progress(qtbot: QtBot, tmp_path: Path, theme: Theme) ->
         window.set_theme(theme)
         demo = start_demo(station, demo_scenario())
         window.session_panel.show_running(demo.session_id, demo.patient, demo.protocol, demo.start_us, "")
-        window.resize(1920, 1080)
         window.show()
         qtbot.waitUntil(
             lambda: (
@@ -53,6 +54,14 @@ def test_demo_session_in_progress(qtbot: QtBot, tmp_path: Path, theme: Theme) ->
         assert window.session_panel.elapsed_label.text().startswith(f"0:{ALREADY_MINUTES:.0f}")
         out = DOCS if os.environ.get("KAPMONITOR_SCREENSHOTS") else tmp_path
         out.mkdir(parents=True, exist_ok=True)
+        assert fits(window, DESK) == []
         assert window.grab().save(str(out / f"demo-{theme.name}.png"))
+        if theme is DARK:  # the README's picture: the demo on a 1366x768 laptop, every control on the screen
+            assert fits(window, LAPTOP) == []
+            window.refresh_plots()
+            window.refresh_numbers()
+            image = window.grab().toImage()
+            assert image.save(str(out / "demo-laptop.png"))
+            assert (image.width(), image.height()) == LAPTOP
     finally:
         station.stop()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
+from screen_fit import DESK, LAPTOP, fits
 
 from kapmonitor.bed.station import Station
 from kapmonitor.devices.ble.fake import FakePeripheral
@@ -35,15 +36,16 @@ def station(tmp_path: Path) -> Iterator[Station]:
     bed.stop()
 
 
-def save(window: DevicesWindow, name: str, tmp_path: Path) -> Path:
+def save(window: DevicesWindow, name: str, tmp_path: Path) -> None:
+    """At 1920x1080 as devices-NAME.png and at 1366x768 as devices-NAME-laptop.png, each checked to fit."""
     QApplication.processEvents()
     out = DOCS if os.environ.get("KAPMONITOR_SCREENSHOTS") else tmp_path
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"devices-{name}.png"
-    image = window.grab().toImage()
-    assert image.save(str(path))
-    assert (image.width(), image.height()) == (1400, 860)
-    return path
+    for size, suffix in ((DESK, ""), (LAPTOP, "-laptop")):
+        assert fits(window, size) == []
+        image = window.grab().toImage()
+        assert image.save(str(out / f"devices-{name}{suffix}.png"))
+        assert (image.width(), image.height()) == size
 
 
 def test_screenshot_of_a_serial_connection_test(qtbot, station: Station, tmp_path: Path) -> None:  # noqa: ANN001

@@ -1,4 +1,4 @@
-"""The main window at 1600x1000 with forty minutes of a session, in both themes.
+"""The main window at 1920x1080 (both themes) and on a 1366x768 laptop with forty minutes of a session.
 
 `make screenshots` (KAPMONITOR_SCREENSHOTS=1) writes docs/screenshots/main-{dark,light}.png; a plain test run
 renders the same into a temporary directory and checks the numbers are drawn whole and in their colours.
@@ -48,8 +48,8 @@ def drawn_whole(tile: NumericTile) -> bool:
 @pytest.mark.parametrize(
     "theme, size, name, smallest_px",
     [
-        (DARK, (1600, 1000), "main-dark", 60),
-        (LIGHT, (1600, 1000), "main-light", 60),
+        (DARK, (1920, 1080), "main-dark", 60),
+        (LIGHT, (1920, 1080), "main-light", 60),
         (DARK, (1366, 768), "main-laptop", 40),  # four tiles in 700 px: smaller numbers, all of them whole
     ],
     ids=["dark", "light", "laptop-768"],

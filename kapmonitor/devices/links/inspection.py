@@ -69,10 +69,17 @@ def link_quality(status: DeviceStatus, now: int | None = None) -> str:
     s = status.stats
     age = status.data_age_s(now)
     age_text = "no data yet" if age is None else f"data {max(0.0, age):.1f} s old"
-    return (
-        f"{s.frames_ok} frames · {s.checksum_errors} checksum errors · {s.resyncs} resyncs · "
-        f"{s.bytes_discarded} bytes discarded · {age_text}"
+    counts = (
+        _count(s.frames_ok, "frame"),
+        _count(s.checksum_errors, "checksum error"),
+        _count(s.resyncs, "resync"),
+        f"{_count(s.bytes_discarded, 'byte')} discarded",
     )
+    return " · ".join((*counts, age_text))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def diagnosis(status: DeviceStatus, settings_text: str, elapsed_s: float) -> str:

@@ -10,6 +10,7 @@ from kapmonitor.session.discharge import RemsForm, discharge_checklist, rems_for
 from kapmonitor.session.entries import Confirmation, Discharged
 from kapmonitor.ui.clinical.context import ClinicalContext, big_label, refusal
 from kapmonitor.ui.live.tiles import clock_text
+from kapmonitor.ui.screen_size import open_fitting
 
 
 def yes_no(value: bool | None) -> str:
@@ -48,7 +49,7 @@ class DischargeDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle(f"Discharge \u2014 {ctx.template.title}")
-        self.resize(760, 820)
+        open_fitting(self, (760, 820))  # as large as this, never larger than the screen
         self.confirm_buttons: dict[str, QPushButton] = {}
         self.rems: RemsForm | None = None
         self.page: QWidget | None = None  # the checklist and form as last drawn; refresh replaces it whole

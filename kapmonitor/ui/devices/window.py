@@ -32,6 +32,7 @@ from kapmonitor.ui import theme as themes
 from kapmonitor.ui.devices.bluetooth_tab import BluetoothTab, Connector, Scan, bleak_scan
 from kapmonitor.ui.devices.network_tab import NetworkTab
 from kapmonitor.ui.devices.serial_tab import Port, SerialTab, default_port_lister
+from kapmonitor.ui.screen_size import open_fitting
 from kapmonitor.ui.widgets.link_status import link_words
 
 REFRESH_MS = 1000
@@ -68,7 +69,7 @@ class DevicesWindow(QWidget):
     ) -> None:
         super().__init__()
         self.setWindowTitle("kapmonitor \u2014 Devices")
-        self.resize(1400, 860)
+        open_fitting(self, (1400, 860))  # as large as this, never larger than the screen
         self.station, self.clock = station, clock
         self.config_message = QLabel("")
         self.config_message.setWordWrap(True)

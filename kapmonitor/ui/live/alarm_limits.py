@@ -46,6 +46,7 @@ from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.core.metrics import metric_info
 from kapmonitor.ui.access.permissions import refusal_tip
+from kapmonitor.ui.screen_size import open_fitting
 from kapmonitor.ui.theme import DARK, Theme, stylesheet
 
 SESSION_LIMITS = "alarm.session_limits"
@@ -168,7 +169,7 @@ class AlarmLimitsDialog(QDialog):
         self.author = user.username if user is not None else getpass.getuser()
         self.setWindowTitle("Alarm limits")
         self.setStyleSheet(stylesheet(theme) + dialog_style(theme))
-        self.resize(1100, 780)
+        open_fitting(self, (1100, 780))  # as large as this, never larger than the screen
         self.profile_label = QLabel()
         self.profile_label.setObjectName("profileTitle")
         self.profile_choice = QComboBox()

@@ -6,14 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from kapmonitor.devices.links.transport import DeviceStatus
 from kapmonitor.devices.registry import model_of
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.link_status import data_words, link_words
 
+BADGE_MIN_WIDTH = 240
 NAME_PX = 18  # readable from the nurse's chair, 2 m away (at least 14 px at 1080p)
 DETAIL_PX = 16
 
@@ -24,6 +26,7 @@ class BadgeView:
     state: str
     detail: str
     tone: str  # "ok", "warning", "fault" or "muted": which Theme colour the state word takes
+    message: str = ""  # the link's own last words ("receiving from /dev/ttyUSB0"): the badge's tooltip
 
 
 def badge_view(status: DeviceStatus, now_us: int) -> BadgeView:
@@ -32,17 +35,15 @@ def badge_view(status: DeviceStatus, now_us: int) -> BadgeView:
     model = model_of(f"{status.protocol}@{status.address}")
     name = model if address in ("", status.protocol) else f"{model} ({address})"
     words = link_words(status, now_us)
-    detail = data_words(status, now_us)
-    if status.message:
-        detail = f"{detail}  \u00b7  {status.message}"
-    return BadgeView(name, words.state[:1].upper() + words.state[1:], detail, words.tone)
+    state = words.state[:1].upper() + words.state[1:]
+    return BadgeView(name, state, data_words(status, now_us), words.tone, status.message)
 
 
 class DeviceBadge(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("deviceBadge")
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(BADGE_MIN_WIDTH)
         self.view: BadgeView | None = None
         self.name_label = QLabel()
         self.state_label = QLabel()
@@ -55,11 +56,15 @@ class DeviceBadge(QFrame):
         self.name_label.setFont(bold)
         self.state_label.setFont(bold)
         self.detail_label.setFont(small)
+        # Two badges beside the clinical record on a laptop: a long state or count line wraps, never clips.
+        for label in (self.state_label, self.detail_label):
+            label.setWordWrap(True)
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.name_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)  # whole, always
         top = QHBoxLayout()
         top.addWidget(self.name_label)
         top.addSpacing(16)
-        top.addStretch(1)
-        top.addWidget(self.state_label)
+        top.addWidget(self.state_label, 1)
         box = QVBoxLayout(self)
         box.setContentsMargins(10, 4, 10, 4)
         box.setSpacing(0)
@@ -71,6 +76,7 @@ class DeviceBadge(QFrame):
         self.name_label.setText(view.name)
         self.state_label.setText(view.state)
         self.detail_label.setText(view.detail)
+        self.setToolTip(view.message)
         self.state_label.setStyleSheet(f"color: {getattr(theme, view.tone)};")
         self.name_label.setStyleSheet(f"color: {theme.text};")
         self.detail_label.setStyleSheet(f"color: {theme.muted};")
@@ -87,12 +93,12 @@ class DeviceStrip(QWidget):
         self._row = QHBoxLayout(self)
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.addWidget(self.empty_label)
-        self._row.addStretch(1)
+        self._row.addStretch(0)  # takes the room only while there are no badges (they stretch by 1)
 
     def show_statuses(self, statuses: list[DeviceStatus], now_us: int, theme: Theme) -> None:
         while len(self.badges) < len(statuses):
             badge = DeviceBadge(self)
-            self._row.insertWidget(len(self.badges), badge)
+            self._row.insertWidget(len(self.badges), badge, 1)  # the badges share the width equally
             self.badges.append(badge)
         while len(self.badges) > len(statuses):
             self.badges.pop().deleteLater()

@@ -36,6 +36,7 @@ from kapmonitor.ui.live.alarm_view import AlarmPanel
 from kapmonitor.ui.live.device_strip import DeviceStrip
 from kapmonitor.ui.live.session_panel import SessionPanel, templates
 from kapmonitor.ui.live.tiles import DASHES, NumericTile, TileView, blood_pressure_view, numeric_view
+from kapmonitor.ui.screen_size import open_fitting
 from kapmonitor.ui.widgets.event_lane import EventLane
 from kapmonitor.ui.widgets.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
 
@@ -72,7 +73,7 @@ class MainWindow(QMainWindow):
         self.store = store if store is not None else themes.settings()
         self.theme = themes.remembered_theme(self.store)
         self.setWindowTitle("kapmonitor" + (" \u2014 DEMO" if demo else ""))
-        self.resize(1600, 1000)
+        open_fitting(self, (1600, 1000))  # as large as this, never larger than the screen
 
         self.banner = QLabel(DEMO_BANNER)
         self.banner.setObjectName("banner")

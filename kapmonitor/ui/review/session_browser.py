@@ -28,6 +28,7 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.review.panels import duration_text
 from kapmonitor.ui.review.window import ReviewWindow, open_review
+from kapmonitor.ui.screen_size import open_fitting
 from kapmonitor.ui.widgets.pick_table import pick_table
 
 ANY = "Any"
@@ -120,7 +121,7 @@ class SessionBrowser(QWidget):
         self.review_options = review_options
         self.windows: list[ReviewWindow] = []
         self.setWindowTitle("Recorded sessions")
-        self.resize(1100, 650)
+        open_fitting(self, (1100, 650))  # as large as this, never larger than the screen
         self.patient = QLineEdit()
         self.patient.setPlaceholderText("Patient ID")
         self.first_day, self.last_day = QDateEdit(), QDateEdit()

@@ -16,7 +16,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -44,9 +43,9 @@ from kapmonitor.ui import theme as themes
 from kapmonitor.ui.review.lane import ReviewLane
 from kapmonitor.ui.review.panels import CursorReadout, RangeStatistics, SignOffPanel, clock_seconds
 from kapmonitor.ui.review.tracks import ReviewTracks, in_row_order
+from kapmonitor.ui.screen_size import open_fitting
 
 SIDE_MIN_WIDTH = 470  # the cursor and statistics tables whole, beside curves still wide enough to read
-TITLE_BAR_ALLOWANCE = 32  # the window manager's frame above the window, inside the screen's free area
 OPEN_SIZE = (1800, 1050)  # as large as this, and never larger than the screen it opens on
 STATS_DELAY_MS = 120  # statistics follow a pan once it pauses, so dragging stays at full frame rate
 EXPORT_FORMATS = (("csv", "CSV"), ("pdf", "PDF report"), ("edf", "EDF+"), ("fhir", "FHIR bundle"))
@@ -74,7 +73,7 @@ class ReviewWindow(QMainWindow):
         self.theme = theme or themes.remembered_theme(themes.settings())
         info = data.info
         self.setWindowTitle(f"Review \u2014 {info.patient}, session {info.id} ({info.protocol or 'no protocol'})")
-        self.resize(*fitting_size(self, OPEN_SIZE))
+        open_fitting(self, OPEN_SIZE)
         self.series = in_row_order(session_series(data))
         span = data.span_us() or (0, US_PER_S)
         self.span_us = span
@@ -320,15 +319,6 @@ class ReviewWindow(QMainWindow):
             return []
         self.status_label.setText("Written: " + ", ".join(str(p) for p in written))
         return written
-
-
-def fitting_size(window: QWidget, wanted: tuple[int, int]) -> tuple[int, int]:
-    """``wanted``, shrunk to the screen's free area (a 1366x768 laptop opens a window it can show whole)."""
-    screen = window.screen() or QApplication.primaryScreen()
-    if screen is None:
-        return wanted
-    free = screen.availableGeometry()
-    return min(wanted[0], free.width()), min(wanted[1], free.height() - TITLE_BAR_ALLOWANCE)
 
 
 def _day(t_us: int) -> str:

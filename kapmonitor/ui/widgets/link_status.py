@@ -63,7 +63,7 @@ def link_words(status: DeviceStatus, now_us: int) -> LinkWords:
 
 def data_words(status: DeviceStatus, now_us: int) -> str:
     """The link's counts and data age in one line: "1200 frames · no errors · data now"."""
-    if status.last_data_us is None:
+    if status.last_data_us is None or status.stats.frames_ok == 0:  # a link event is not data
         age = "no data yet"
     else:
         age = age_words(max(0.0, (now_us - status.last_data_us) / 1e6))

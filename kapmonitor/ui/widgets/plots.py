@@ -14,6 +14,7 @@ from PySide6.QtGui import QFont
 from kapmonitor.ui.theme import Theme
 
 AXIS_PX = 15  # tick labels and axis titles: read from the nurse's chair, 2 m away (at least 14 px at 1080p)
+LABEL_GAP_PX = 2 * AXIS_PX
 PLETH_SECONDS = 10.0
 TREND_SECONDS = 30 * 60.0
 
@@ -63,6 +64,22 @@ class PlethPlot(pg.PlotWidget):
         self.getPlotItem().showGrid(x=True, y=False, alpha=theme.grid_alpha)
 
 
+class SpacedAxis(pg.AxisItem):
+    """A value axis whose labels stay two text heights apart: a short trend row on a laptop shows 60 and 100,
+    a tall one 60, 80, 100 and 120, never labels on top of each other."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802, N803
+        levels = super().tickValues(minVal, maxVal, size)
+        if not levels or maxVal <= minVal:
+            return levels
+        spacing, values = levels[0]
+        px_per_unit = size / (maxVal - minVal)
+        every = 1
+        while spacing * every * px_per_unit < LABEL_GAP_PX and every < 100:
+            every += 1
+        return [(spacing * every, [v for v in values if round(v / spacing) % every == 0])]
+
+
 class TrendPlots(pg.GraphicsLayoutWidget):
     """SpO2, pulse and blood pressure over the last half hour, on one local-time axis."""
 
@@ -77,7 +94,10 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         first: pg.PlotItem | None = None
         for index, (title, unit, metrics, (low, high)) in enumerate(TREND_ROWS):
             last = index == len(TREND_ROWS) - 1
-            axis = {"bottom": pg.DateAxisItem(orientation="bottom")}  # local clock time from UTC epoch seconds
+            axis = {
+                "bottom": pg.DateAxisItem(orientation="bottom"),  # local clock time from UTC epoch seconds
+                "left": SpacedAxis(orientation="left"),
+            }
             plot = self.addPlot(row=index, col=0, axisItems=axis)
             plot.setMenuEnabled(False)
             plot.hideButtons()
