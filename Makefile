@@ -49,10 +49,11 @@ lint: $(STAMP)
 	$(BIN)/mypy kapmonitor
 	$(BIN)/lint-imports
 
+# docs/screenshots/: every screen at 1920x1080 and at 1366x768 (-laptop), each checked to fit that screen.
 screenshots: $(STAMP)
 	KAPMONITOR_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_ui_screenshots.py tests/test_ui_clinical_screenshots.py \
 		tests/test_ui_alarm_screenshots.py tests/test_ui_devices_screenshots.py tests/test_ui_demo_screenshot.py \
-		tests/test_review_screenshots.py tests/test_ui_alarm_limits.py
+		tests/test_review_screenshots.py tests/test_ui_alarm_limits.py tests/test_ui_central.py tests/test_ui_network_tab.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -93,7 +93,7 @@ class SessionPanel(QFrame):
 
         self.patient_edit = QLineEdit()
         self.patient_edit.setPlaceholderText("Patient ID (pseudonym, e.g. KAP-0042)")
-        self.patient_edit.setMinimumWidth(220)
+        self.patient_edit.setMinimumWidth(180)
         self.patient_edit.returnPressed.connect(self.start_clicked)
         self.protocol_combo = QComboBox()
         self.protocol_combo.setToolTip("The session's protocol: its dosing form, checks and discharge criteria")
