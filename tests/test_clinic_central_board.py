@@ -149,6 +149,11 @@ def test_the_tile_tells_the_dose_given_and_the_next_due_check(
         board = ChairBoard(database)
         before = tile(board, "chair 2")
         assert before.dose == "no dose yet" and before.next_prompt is not None and "BP" in before.next_prompt
+        monitor = chairs[0][1]
+        monitor.send([reading("nibp_systolic", 128, now_us(), CUFF)])  # the pre-dose blood pressure is taken
+        station.hub.sync()
+        assert station.recorder is not None and station.recorder.flush(timeout=20)
+        assert "BP" not in (tile(board, "chair 2").next_prompt or "")
         t = now_us()
         ClinicalLog(database, station.session_id or 0).add(
             BolusDose(t_us=t, entered_us=t, author="RN Diaz", drug="ketamine", route="im", mg=35.0))

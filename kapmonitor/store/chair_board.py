@@ -98,6 +98,7 @@ class _Chair:
     protocol: str
     start_us: int | None
     latest: dict[str, Value] = field(default_factory=dict)
+    bp_times: list[int] = field(default_factory=list)  # every NIBP measurement's time: the protocol checks count them
     alarms: dict[str, ChairAlarm] = field(default_factory=dict)
     last_row_us: int | None = None
     heartbeat_us: int | None = None
@@ -168,6 +169,11 @@ class ChairBoard:
                 ).first()
                 if row is not None:
                     chair.latest[metric] = Value(row.value, row.t_us)
+            chair.bp_times = sorted(conn.execute(
+                select(_numeric.c.t_us).where(
+                    _numeric.c.session_id == sid, _numeric.c.metric == NIBP[0], _numeric.c.value.is_not(None)
+                )
+            ).scalars())
             events = conn.execute(select(_alarm).where(_alarm.c.session_id == sid).order_by(_alarm.c.id)).all()
             for event in events:
                 _apply_alarm(chair, event)
@@ -189,6 +195,8 @@ class ChairBoard:
         for r in rows:
             chair = self._chairs[r.session_id]
             chair.last_row_us = _max((chair.last_row_us, r.t_us))
+            if r.metric == NIBP[0] and r.value is not None:
+                chair.bp_times.append(r.t_us)
             if r.metric in SHOWN_METRICS and r.value is not None:
                 held = chair.latest.get(r.metric)
                 if held is None or r.t_us >= held.t_us:
@@ -285,12 +293,9 @@ class ChairBoard:
         if template is None or chair.start_us is None:
             return None
         record = chair.record or SessionRecord(template.name)
-        systolic = chair.latest.get("nibp_systolic")
-        readings = [] if systolic is None else [
-            Reading("nibp_systolic", systolic.value, "mmHg", frozenset(), None, systolic.t_us, "")
-        ]
+        readings = [Reading(NIBP[0], 0.0, "mmHg", frozenset(), None, t, "") for t in sorted(chair.bp_times)]
         prompts = prompts_for(template, record, readings, session_start_us=chair.start_us, now_us=now)
-        order = {"missed": 0, "overdue": 1, "due": 2}
+        order = {"overdue": 0, "due": 1, "missed": 2}  # what to do now first; a missed pre-dose check is history
         pressing = sorted(prompts, key=lambda p: (order.get(p.status, 3), p.due_us))
         return pressing[0].text if pressing else None
 
