@@ -66,3 +66,15 @@ def test_a_replay_recorded_as_fast_as_it_runs_ends_now_not_in_the_future(tmp_pat
     start, end = datetime.fromisoformat(session["start"]), datetime.fromisoformat(session["end"])
     assert end - start == timedelta(seconds=60)  # the scenario's duration
     assert before - timedelta(seconds=60) <= start and end <= after
+
+
+def test_a_bad_command_line_is_one_line_naming_the_command_and_its_help() -> None:
+    for args, said in (
+        (("sessions", "show", "abc"), "kapmonitor sessions show: argument id: invalid int value: 'abc'"),
+        (("decode",), "kapmonitor decode: the following arguments are required: --protocol"),
+        (("no-such-command",), "kapmonitor: argument COMMAND: invalid choice: 'no-such-command'"),
+    ):
+        done = kapmonitor(*args)
+        assert done.returncode == 2 and done.stdout == ""
+        [line] = done.stderr.splitlines()
+        assert line.startswith(said) and line.endswith(f"(see {said.split(':')[0]} --help)")

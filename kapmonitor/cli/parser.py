@@ -6,9 +6,18 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from kapmonitor import __version__
 from kapmonitor.core.errors import UserError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A bad command line is one line on stderr, as every other failure is: what is wrong and where to look
+    (argparse's own would print the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _db(p: argparse.ArgumentParser) -> None:
@@ -22,7 +31,7 @@ def _bed(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapmonitor", description="Vital-sign monitoring for KAP sessions.")
+    parser = OneLineParser(prog="kapmonitor", description="Vital-sign monitoring for KAP sessions.")
     parser.add_argument("--version", action="version", version=f"kapmonitor {__version__}")
     parser.add_argument("--demo", action="store_true", help="start with simulated monitors streaming")
     _db(parser)
