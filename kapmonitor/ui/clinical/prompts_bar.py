@@ -49,6 +49,7 @@ class PromptsBar(QWidget):
         super().__init__()
         self.ctx = ctx
         self.lines: list[PromptLine] = []
+        self.ended = False  # the session ended: its checks are no longer asked for
         self._theme: Theme | None = None
         self.label = QLabel("")
         self.label.setWordWrap(True)
@@ -61,7 +62,16 @@ class PromptsBar(QWidget):
         self.timer.start()
         self.refresh()
 
+    def end(self) -> None:
+        """The session ended: its checks go away instead of staying "missed" or "due" on the screen."""
+        self.ended = True
+        self.timer.stop()
+        self.lines = []
+        self.label.setText("Session ended: no checks are due")
+
     def refresh(self) -> None:
+        if self.ended:
+            return
         self.lines = prompt_lines(self.ctx, self.ctx.clock())
         theme = self._theme
         if not self.lines:

@@ -422,6 +422,7 @@ class MainWindow(QMainWindow):
     def _close_clinical_record(self, session_id: int) -> None:
         """An ended session takes no more entries here (corrections go through review, as addenda)."""
         if self.clinical is not None:
+            self.clinical.prompts.end()
             self.clinical.setEnabled(False)
         for name in ("dose", "rating", "note"):
             self.bedside_actions[name].setEnabled(False)

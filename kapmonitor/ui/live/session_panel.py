@@ -214,6 +214,10 @@ class SessionPanel(QFrame):
             return
         self.session_stopped.emit(stopping)
         self.say(f"Session for {self.patient} stopped.")
+        # The next session is another patient's: nothing of this one is offered for it (the protocol stays).
+        for field in (self.patient_edit, self.room_edit, self.prescriber_edit):
+            field.clear()
+        self.weight_spin.setValue(0.0)
         self.patient, self._started_us = None, None
         self._show_state()
 
