@@ -18,6 +18,7 @@ from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.store.chair_board import ChairBoard, ChairView, acknowledge_at_central, pause_audio_at_central
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import open_database
+from kapmonitor.store.record_proof import verify_record
 
 OXIMETER, CUFF = "nonin-df7@/dev/ttyUSB0", "suntech-advantage@/dev/ttyUSB1"
 
@@ -113,12 +114,14 @@ def test_a_chair_alarm_shows_with_its_priority_and_is_acknowledged_from_the_cent
         session_id = station.session_id or 0
         station.stop_session()
         logged = [(e.alarm, e.state, e.user, e.message) for e in alarm_events(database, session_id)]
+        proof = verify_record(database)  # the central station's rows are vouched for like the chair's own
     finally:
         database.dispose()
     # The central station's request, then the chair's own engine silencing the alarm, both in the nurse's name
     acks = [m for a, s, u, m in logged if (a, s, u) == ("spo2_desat", "acknowledged", "RN Diaz")]
     assert len(acks) == 2 and acks[0] == "acknowledged at the central station"
     assert ("audio_paused", "paused", "RN Diaz", "audio paused for 60 s at the central station") in logged
+    assert proof.lines() == [] and proof.intact
 
 
 def test_a_chair_whose_station_stops_writing_is_a_technical_alarm_not_frozen_numbers(

@@ -31,17 +31,18 @@ _table = AlarmLogRow.__table__
 SYSTEM_USER = "kapmonitor"  # the audit author of an alarm no person acted on
 
 
-def _row(session_id: int, event: AlarmEvent) -> dict[str, Any]:
+def _row(session_id: int, event: AlarmEvent, origin: str = "") -> dict[str, Any]:
     row: dict[str, Any] = event.to_row()
     # "limit" and "user" are reserved words in SQL: the table names those columns apart
     row["limit_value"], row["user_name"] = row.pop("limit"), row.pop("user")
-    return {**row, "session_id": session_id}
+    return {**row, "session_id": session_id, "origin": origin}
 
 
-def write_alarm_events(engine: Engine, session_id: int, events: Sequence[AlarmEvent]) -> None:
-    """Store ``events`` for the session in one transaction (raises what the database raises)."""
+def write_alarm_events(engine: Engine, session_id: int, events: Sequence[AlarmEvent], origin: str = "") -> None:
+    """Store ``events`` for the session in one transaction, each with its audit entry (raises what the database
+    raises). ``origin`` "" is the chair's own station; "central" a request from the central station."""
     if events:
-        _store(engine, [_row(session_id, e) for e in events])
+        _store(engine, [_row(session_id, e, origin) for e in events])
 
 
 def _store(engine: Engine, rows: list[dict[str, Any]]) -> None:

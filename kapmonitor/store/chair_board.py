@@ -8,7 +8,8 @@ alarm instead of numbers that look current. The clinical record (dose state, nex
 when a chair's record gains an entry, and the due check is worked out again every poll from it.
 
 The only writes are :func:`acknowledge_at_central` and :func:`pause_audio_at_central`: a row in that chair's
-alarm log with the user's name and origin "central"; the chair's station applies it to its alarm engine.
+alarm log with the user's name and origin "central", written with its audit entry as the chair's own rows are;
+the chair's station applies it to its alarm engine.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, insert, select
+from sqlalchemy import Connection, Engine, Row, func, select
 
 from kapmonitor.alarms.events import AUDIO_PAUSED, PRIORITY_RANK, AlarmEvent
 from kapmonitor.core.clock import US_PER_S, now_us
@@ -27,6 +28,7 @@ from kapmonitor.session.entries import InfusionEvent
 from kapmonitor.session.prompts import prompts_for
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.store.alarm_log import write_alarm_events
 from kapmonitor.store.clinical_log import session_record
 from kapmonitor.store.tables import (
     AlarmLogRow,
@@ -346,10 +348,8 @@ def pause_audio_at_central(engine: Engine, session_id: int, user: str, seconds: 
 
 
 def _write_central(engine: Engine, session_id: int, event: AlarmEvent) -> None:
-    row: dict[str, object] = event.to_row()
-    row["limit_value"], row["user_name"] = row.pop("limit"), row.pop("user")
-    with engine.begin() as conn:
-        conn.execute(insert(_alarm).values(session_id=session_id, origin=CENTRAL, **row))
+    """Through the alarm log's writer, so the row has its audit entry as the chair's own rows do."""
+    write_alarm_events(engine, session_id, [event], origin=CENTRAL)
 
 
 def newest_alarm_row(engine: Engine) -> int:
