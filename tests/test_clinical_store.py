@@ -25,6 +25,7 @@ from kapmonitor.session.entries import (
     InfusionEvent,
     IntranasalDevice,
     Note,
+    Prescription,
     QuickEvent,
     Rating,
     SignOff,
@@ -35,10 +36,31 @@ from kapmonitor.store.clinical_log import ClinicalLog, ClinicalRecordMismatch, C
 from kapmonitor.store.db import alembic_config, engine_for, open_database, upgrade_engine
 from kapmonitor.store.entry_codec import ENTRY_KINDS, entry_to_row, row_to_entry
 from kapmonitor.store.repository import SessionRepository
+from kapmonitor.store.signing import sign_session
 from kapmonitor.store.tables import ClinicalEntryRow
+from kapmonitor.store.users import UserDirectory
 
 T0 = 1_800_000_000_000_000  # 2027-01-15, UTC microseconds
 NURSE = "RN Okafor"
+DOCTOR, DOCTOR_PASSWORD = "Dr Hale", "hale-password-1"
+
+
+def sign_as_doctor(engine: Engine, session_id: int, minutes: float) -> None:
+    """The session ends and Dr Hale, a clinician, signs it with her password typed again."""
+    users = UserDirectory(engine)
+    if DOCTOR not in {u.username for u in users.users()}:
+        admin = users.create_first_admin("admin", "admin-password-1") if users.needs_first_admin() else None
+        assert admin is not None
+        users.add_user(admin, DOCTOR, "clinician", DOCTOR_PASSWORD)
+    SessionRepository(engine).end_session(session_id)
+    sign_session(
+        engine,
+        session_id,
+        username=DOCTOR,
+        password=DOCTOR_PASSWORD,
+        entered_us=T0 + round(minutes * US_PER_MIN),
+        users=users,
+    )
 
 
 def at(minutes: float) -> dict[str, Any]:
@@ -69,12 +91,18 @@ ONE_OF_EACH: list[Entry] = [
     InfusionEvent(**at(2), action="start", rate=42.0, rate_unit="mL/h", concentration_mg_per_ml=1.0, lot="K9"),
     IntranasalDevice(**at(3), lot="ESK-0042", mg=28.0),
     DoseOverride(**at(4), reason="prescriber ordered 1.2 mg/kg", limit_mg_per_kg=1.0, projected_mg_per_kg=1.2),
+    DoseOverride(**at(4), reason="third device ordered", limit_mg=56.0, projected_mg=84.0),
+    Prescription(
+        **at(4), drug="ketamine", route="iv", mg_per_kg=0.5, minutes=40, max_mg_per_kg=1.0, prescriber="Dr Hale"
+    ),
+    Prescription(**at(4), drug="esketamine", route="intranasal", mg=84.0, devices=3),
     Rating(**at(5), scale="cadss", values=(("1", 2), ("2", 0), ("6", 4)), score=6, form="cadss-6"),
     Rating(**at(5), scale="patient-vas", values=(("anxiety", 3),), score=None),
     Note(**at(6), text="Patient calm; eyeshades on. «Ünïcode» ✓"),
     QuickEvent(**at(7), code="emesis", label="Emesis"),
     Confirmation(**at(8), item="ride-home"),
     Discharged(**at(9)),
+    Discharged(**at(9), override_reason="BP falling, escort present", open_items=("BP within limits: latest 168/95",)),
     Amendment(**at(10), original_ref=2, changes=(("mg", 35.0), ("site", "right deltoid")), reason="typo"),
     Amendment(**at(10), original_ref=8, changes=(("mg_per_kg", None),), reason="x", void=True),
     SignOff(**at(11)),
@@ -148,9 +176,10 @@ def full_record(log: ClinicalLog) -> None:
         reason="added detail",
         entered_us=T0 + 46 * US_PER_MIN,
     )
+    log.add(Prescription(**at(91), drug="ketamine", route="iv", mg_per_kg=0.5, minutes=40, max_mg_per_kg=1.0))
     log.add(Confirmation(**at(90), item="ride-home"))
     discharged = log.add(Discharged(**at(95)))
-    log.sign_off(author="Dr Hale", entered_us=T0 + 100 * US_PER_MIN)
+    sign_as_doctor(log.engine, log.session_id, 100)
     log.add(Addendum(**at(120), text="Follow-up call: no complaints.", refers_to=discharged))
 
 
@@ -221,7 +250,7 @@ def test_after_sign_off_only_addenda_are_accepted_and_the_session_is_signed(engi
     log = ClinicalLog(engine, session_id)
     note = log.add(Note(**at(5), text="Resting comfortably."))
     assert session_status(engine, session_id) == "in_progress"
-    log.sign_off(author="Dr Hale", entered_us=T0 + 130 * US_PER_MIN)
+    sign_as_doctor(engine, session_id, 130)
     assert session_status(engine, session_id) == "signed"
 
     reopened = ClinicalLog.load(engine, session_id)
@@ -267,8 +296,8 @@ def test_a_failed_write_is_a_user_error_and_the_record_stays_as_it_was(engine: E
         with pytest.raises(ClinicalWriteError, match="DoseOverride and BolusDose were not saved.*full") as raised:
             log.add(big, override=override)
         assert isinstance(raised.value, UserError)
-        with pytest.raises(UserError, match="SignOff was not saved"):
-            log.sign_off(author="Dr Hale", entered_us=T0 + 10 * US_PER_MIN)
+        with pytest.raises(UserError, match="Note was not saved"):
+            log.add(Note(**at(6), text="Calm."))
     assert log.log == before and log.current() == current and log.signed is None
     assert session_record(engine, session_id).log == before
     assert session_status(engine, session_id) == "in_progress"
@@ -355,13 +384,23 @@ def test_migration_0002_adds_the_clinical_tables_and_takes_them_away_again(db_ur
         engine.dispose()
 
 
-def test_two_workstations_on_one_record_cannot_both_take_the_same_number(engine: Engine, session_id: int) -> None:
+def test_two_workstations_on_one_record_each_take_in_what_the_other_stored(engine: Engine, session_id: int) -> None:
     bedside, desk = ClinicalLog(engine, session_id), ClinicalLog(engine, session_id)
     bedside.add(Note(**at(1), text="From the bedside."))
-    with pytest.raises(ClinicalWriteError, match="another workstation added to its record"):
-        desk.add(Note(**at(2), text="From the desk."))
-    assert desk.log == []
-    assert ClinicalLog.load(engine, session_id).add(Note(**at(2), text="From the desk.")) == 2
+    assert desk.add(Note(**at(2), text="From the desk.")) == 2
+    assert [n.text for n in desk.notes()] == ["From the bedside.", "From the desk."]
+    assert [r.seq for r in stored_rows(engine, session_id)] == [1, 2]
+
+
+def test_a_bed_whose_record_was_signed_elsewhere_is_refused_in_words_before_anything_is_written(
+    engine: Engine, session_id: int
+) -> None:
+    bedside = ClinicalLog(engine, session_id)
+    bedside.add(Note(**at(1), text="Resting."))
+    sign_as_doctor(engine, session_id, 130)
+    with pytest.raises(RecordSignedError, match="signed by Dr Hale.*addendum"):
+        bedside.add(Note(**at(131), text="Snacks given."))
+    assert len(stored_rows(engine, session_id)) == 2  # the note and the sign-off, nothing half-way
 
 
 @pytest.mark.parametrize(

@@ -147,11 +147,11 @@ def test_annotations_mark_doses_ratings_notes_and_alarms_at_their_times(opened: 
     first = annotations(opened[0])
     assert first["dose: esketamine 28 mg lot LOT-A1"] == FIRST_SPRAY_S
     assert first["dose: esketamine 28 mg lot LOT-B2"] == FIRST_SPRAY_S + 300
-    assert first["rating: moaas 5"] == 90
+    assert first["rating: MOAA/S 5"] == 90
     assert first["note: Probe off while the patient adjust"] == 615  # typed in the gap: in the part before it
     last = annotations(opened[3])
     assert last["alarm: spo2_low active (medium)"] == 1500
-    assert last["rating: cadss 8"] == 2520
+    assert last["rating: CADSS 8"] == 2520
     assert last["discharged: patient discharged"] == 2640
 
 

@@ -47,12 +47,12 @@ def test_header_names_the_patient_protocol_staff_and_sign_off(data: SessionData,
 def test_doses_ratings_notes_and_alarms_are_listed(data: SessionData, report: str) -> None:
     for dose in data.record.sprays():
         assert f"{clock(dose.t_us)}" in report
-    assert "esketamine 28 mg intranasal device, lot LOT-A1" in report
-    assert "esketamine 28 mg intranasal device, lot LOT-B2" in report
+    assert "esketamine device 1 28 mg intranasal, lot LOT-A1" in report
+    assert "esketamine device 2 28 mg intranasal, lot LOT-B2" in report
     assert "D1" in report and "D2" in report
     assert "Probe off while the patient adjusted the eyeshades" in report
     assert "medium spo2_low active" in report
-    assert "cadss" in report
+    assert "CADSS" in report
 
 
 def test_rems_summary_fields_appear_with_values_from_the_record(data: SessionData, report: str) -> None:
@@ -86,7 +86,7 @@ def test_an_im_session_has_no_rems_section(data: SessionData, tmp_path: Path) ->
     (path,) = write_pdf(im, tmp_path)
     text = pdf_text(path)
     assert path.name == f"session-{data.info.id}.pdf"
-    assert "ketamine 35 mg im, left deltoid, lot KX-1" in text
+    assert "ketamine 35 mg IM, left deltoid, lot KX-1" in text
     assert "REMS" not in text
 
 

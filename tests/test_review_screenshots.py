@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from clinician_support import CLINICIAN_PASSWORD, clinician
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -99,7 +100,8 @@ def test_zoomed_into_the_first_dose_after_signing(
     window.select_range(dose - 40 * S, dose + 50 * S)
     window.set_cursors(dose - 20 * S, dose + 30 * S)
     if window.data.record.signed is None:
-        assert window.sign()
+        window.user = clinician(recorded[0])  # type: ignore[arg-type]
+        assert window.sign(password=CLINICIAN_PASSWORD)
         assert window.add_addendum("Infusion pump checked after the session: rate as recorded", "pump audit")
     image = _save(window, name, tmp_path)
     assert pixels_near(image, theme.pleth) > 500

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from clinician_support import CLINICIAN_PASSWORD, clinician
 from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
@@ -17,7 +18,7 @@ from ui_station_double import StationDouble
 
 from bench import fixtures
 from kapmonitor.bed.records import ClinicRecords
-from kapmonitor.export.loader import load_session
+from kapmonitor.export.loader import SessionInfo, load_session
 from kapmonitor.session.entries import Addendum, SignOff
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import engine_for, open_database
@@ -110,7 +111,11 @@ def test_a_session_without_recorded_data_opens_with_its_record(qtbot: QtBot, eng
     assert window.tracks.row_metrics == [()]
     assert window.tracks.titles[0].toPlainText() == "Nothing was recorded in this session"
     assert window.jump() is None
-    assert window.sign()
+    window.user = clinician(engine)
+    assert not window.sign(password=CLINICIAN_PASSWORD)  # still recording: refused in words
+    assert "still recording" in window.sign_off.problem.text()
+    SessionRepository(engine).end_session(empty)
+    assert window.sign(password=CLINICIAN_PASSWORD)
 
 
 def test_filters_by_day_protocol_and_status_keep_the_newest_first() -> None:
@@ -268,7 +273,7 @@ def test_n_and_p_step_cursor_a_through_events_and_alarms(
     assert window.tracks.cursor_times_us()[0] == at(written, 1500)
     window.tracks.show_range(at(written, 0) / S, at(written, 300) / S)
     window.set_cursors(at(written, 290), at(written, 295))
-    assert window.jump(forward=True).text.startswith("moaas")  # type: ignore[union-attr]
+    assert window.jump(forward=True).text.startswith("MOAA/S 5")  # type: ignore[union-attr]
     low, high = window.tracks.detail_range()  # the view came along to the event at 10:00, outside it
     assert low < at(written, 600) / S < high
     assert high - low == pytest.approx(300)
@@ -293,12 +298,22 @@ def test_signing_locks_the_record_and_later_changes_are_addenda(
     qtbot: QtBot, window: ReviewWindow, engine: Engine, browser: SessionBrowser, written: fixtures.RecordedReview
 ) -> None:
     panel = window.sign_off
+    window.user = clinician(engine)
+    asked: list[str] = []
+
+    def confirm(_parent: object, info: SessionInfo, who: str) -> str:
+        asked.append(f"{info.patient} {info.id} {who}")
+        return CLINICIAN_PASSWORD
+
+    window.ask_password = confirm
+    window._show_record()
     assert not panel.add_button.isEnabled()
     qtbot.mouseClick(panel.sign_button, Qt.MouseButton.LeftButton)
-    assert panel.status.text().startswith("Signed by Dr. A. Lee")
+    assert asked == [f"{fixtures.PATIENT} {written.session_id} dr.lee"]  # the confirmation named who and which
+    assert panel.status.text().startswith("Signed by dr.lee")
     assert not panel.sign_button.isEnabled() and panel.add_button.isEnabled()
     stored = ClinicalLog.load(engine, written.session_id)
-    assert stored.signed == SignOff(t_us=CLOCK_US, entered_us=CLOCK_US, author="Dr. A. Lee")
+    assert stored.signed == SignOff(t_us=CLOCK_US, entered_us=CLOCK_US, author="dr.lee")
     assert SessionRepository(engine).session_detail(written.session_id)["status"] == "signed"
 
     qtbot.keyClicks(panel.addendum_text, "Ondansetron was 4 mg IV, not oral")
@@ -309,10 +324,10 @@ def test_signing_locks_the_record_and_later_changes_are_addenda(
     assert panel.problem.text() == ""
     assert panel.addenda.count() == 1
     assert (
-        "Dr. A. Lee: Ondansetron was 4 mg IV, not oral (reason: route entered wrongly)" in panel.addenda.item(0).text()
+        "dr.lee: Ondansetron was 4 mg IV, not oral (reason: route entered wrongly)" in panel.addenda.item(0).text()
     )
     addenda = [e for e in ClinicalLog.load(engine, written.session_id).log if isinstance(e, Addendum)]
-    assert [(a.author, a.entered_us) for a in addenda] == [("Dr. A. Lee", CLOCK_US)]
+    assert [(a.author, a.entered_us) for a in addenda] == [("dr.lee", CLOCK_US)]
     assert isinstance(window.data.record.log[-1], Addendum)  # exports from this window carry it too
 
     browser.reload()
@@ -324,10 +339,17 @@ def test_signing_locks_the_record_and_later_changes_are_addenda(
     assert not reopened.sign_off.sign_button.isEnabled()
 
 
-def test_signing_needs_a_name(qtbot: QtBot, window: ReviewWindow, engine: Engine, written) -> None:  # noqa: ANN001
-    window.signer.clear()
+def test_signing_needs_a_login_and_the_password_again(
+    qtbot: QtBot, window: ReviewWindow, engine: Engine, written  # noqa: ANN001
+) -> None:
     assert window.sign() is False
-    assert "name" in window.sign_off.problem.text()
+    assert "Log in as a clinician" in window.sign_off.problem.text()
+    assert not window.sign_off.sign_button.isEnabled()
+    window.user = clinician(engine)
+    window.ask_password = lambda *_: None  # the confirmation cancelled
+    assert window.sign() is False
+    assert window.sign(password="not-her-password") is False
+    assert "wrong user name or password" in window.sign_off.problem.text()
     assert ClinicalLog.load(engine, written.session_id).signed is None
 
 
@@ -337,14 +359,14 @@ def test_a_logged_in_nurse_cannot_sign_and_a_clinician_signs_in_their_own_name(
     from kapmonitor.core.access import User
     from kapmonitor.store.audit import AuditTrail
 
+    clinician(engine)
     window.user = User("rn.kim", frozenset({"nurse"}))
-    assert window.sign() is False
+    assert window.sign(password="kim-password") is False
     assert "clinician" in window.sign_off.problem.text()
     assert ClinicalLog.load(engine, written.session_id).signed is None
 
     window.user = User("dr.lee", frozenset({"clinician"}))
-    window.signer.setText("dr.lee")
-    assert window.sign() is True
+    assert window.sign(password=CLINICIAN_PASSWORD) is True
     assert ClinicalLog.load(engine, written.session_id).signed.author == "dr.lee"
     trail = AuditTrail(engine)
     assert [e.user for e in trail.entries() if e.action == "session.sign"] == ["dr.lee"]

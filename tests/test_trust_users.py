@@ -119,7 +119,7 @@ def test_each_role_may_do_its_own_work_and_nothing_else() -> None:
     admin = User("ada", frozenset({"administrator"}))
     assert tech.may("device.configure") and tech.may("alarm_profile.edit") and not tech.may("dose.enter")
     assert {p for p in nurse.permissions} == {"dose.enter", "rating.enter", "note.enter", "alarm.session_limits"}
-    assert clinician.permissions == {"session.sign", "alarm.session_limits"}
+    assert clinician.permissions == {"session.sign", "discharge.override", "alarm.session_limits"}
     assert tech.may("alarm.session_limits") and not nurse.may("alarm_profile.edit")
     assert admin.permissions == {"user.manage"}
     require(nurse, "dose.enter")

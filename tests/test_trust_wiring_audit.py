@@ -15,11 +15,14 @@ from store_fakes import ScriptedMonitor
 from kapmonitor.bed.station import Station
 from kapmonitor.cli import main
 from kapmonitor.core.clock import now_us
+from kapmonitor.core.errors import UserError
 from kapmonitor.session.entries import Addendum, BodyWeight, BolusDose, Note
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.store.audit import AuditTrail
-from kapmonitor.store.clinical_log import ClinicalLog, ClinicalWriteError
+from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import open_database
+from kapmonitor.store.signing import sign_session
+from kapmonitor.store.users import UserDirectory
 
 DEV = "nonin-df7@/dev/ttyUSB0"
 
@@ -50,7 +53,12 @@ def scripted(db_path: Path) -> Iterator[tuple[int, Engine]]:
         station.change_alarm_limit("spo2", user="tim", reason="baseline 91%", low=88.0)
         station.remove_transport(monitor)
         station.stop_session()
-        log.sign_off(author="dr.lee", entered_us=t + 4)
+        users = UserDirectory(station.engine, audit=station.audit)
+        admin = users.create_first_admin("admin", "admin-password")
+        users.add_user(admin, "dr.lee", "clinician", "lee-password")
+        sign_session(
+            station.engine, session, username="dr.lee", password="lee-password", entered_us=t + 4, users=users
+        )
     finally:
         station.stop()
     engine = open_database(f"sqlite:///{db_path}")
@@ -77,6 +85,9 @@ def test_every_action_of_a_session_is_in_the_trail_and_the_trail_is_intact(
         ("tim", "alarm.limit_change", "spo2"),
         ("nina", "device.change", DEV),
         ("nina", "session.stop", f"session {session}"),
+        ("admin", "user.first_admin", "admin"),
+        ("admin", "user.add", "dr.lee"),
+        ("dr.lee", "login", "dr.lee"),  # the password typed again to sign
         ("dr.lee", "session.sign", f"session {session} entry 5"),
     ]
     entries = AuditTrail(engine).entries()
@@ -94,8 +105,8 @@ def test_an_entry_and_its_audit_line_are_one_transaction(scripted: tuple[int, En
     log.add(Addendum(t_us=t, entered_us=t, author="dr.lee", text="called next day: well", refers_to=3))
     assert actions(engine)[-1] == ("dr.lee", "clinical.addendum", f"session {session} entry 6")
     before = AuditTrail(engine).count()
-    log.session_id = 999  # a session that is not in the database: the row breaks its foreign key
-    with pytest.raises(ClinicalWriteError):
+    log.session_id = 999  # a session that is not in the database: refused, nothing stored
+    with pytest.raises(UserError):
         log.add(Addendum(t_us=t, entered_us=t, author="dr.lee", text="lost"))
     assert AuditTrail(engine).count() == before  # no audit line for an entry that was not stored
     with engine.connect() as conn:
@@ -108,7 +119,7 @@ def test_audit_verify_names_a_clinical_entry_line_edited_with_raw_sql(
 ) -> None:
     session, engine = scripted
     assert main(["audit", "verify", "--db", f"sqlite:///{db_path}"]) == 0
-    assert "audit trail intact: 10 entries" in capsys.readouterr().out
+    assert "audit trail intact: 13 entries" in capsys.readouterr().out
     engine.dispose()
     # What someone with the file can do: drop the guards, then make the bolus look like another author's.
     conn = sqlite3.connect(db_path)
@@ -119,7 +130,7 @@ def test_audit_verify_names_a_clinical_entry_line_edited_with_raw_sql(
     conn.close()
     assert main(["audit", "verify", "--db", f"sqlite:///{db_path}"]) == 1
     out = capsys.readouterr().out
-    assert "audit trail BROKEN: 1 problem in 10 entries, 5 rows of the record" in out
+    assert "audit trail BROKEN: 1 problem in 13 entries, 5 rows of the record" in out
     assert "audit_entry 4 (clinical.add): edited or forged: its contents no longer match its keyed hash" in out
 
 

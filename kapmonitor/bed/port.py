@@ -22,6 +22,7 @@ from kapmonitor.core.live import LiveBuffers
 from kapmonitor.core.readings import Reading
 from kapmonitor.devices.links.transport import DeviceStatus, Transport
 from kapmonitor.export.loader import SessionData
+from kapmonitor.session.entries import SignOff
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.chair_board import SILENT, ChairAlarm, ChairView, Value
@@ -76,6 +77,14 @@ class Records(Protocol):
     def session_start_us(self, session_id: int) -> int | None: ...
 
     def session_protocol(self, session_id: int) -> str: ...
+
+    def session_status(self, session_id: int) -> str:
+        """planned, in_progress, ended or signed, read anew."""
+        ...
+
+    def sign_session(self, session_id: int, *, username: str, password: str, entered_us: int) -> SignOff:
+        """Sign as ``username`` with the password typed again (a clinician; an ended session)."""
+        ...
 
     def alarm_log(self, session_id: int) -> tuple[AlarmEvent, ...]: ...
 

@@ -16,12 +16,14 @@ from sqlalchemy import Engine
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.readings import Reading
 from kapmonitor.export.loader import SessionData, load_session
+from kapmonitor.session.entries import SignOff
 from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.store.audit import AuditTrail
-from kapmonitor.store.clinical_log import ClinicalLog
+from kapmonitor.store.clinical_log import ClinicalLog, session_status
 from kapmonitor.store.recovery import InterruptedSession, SessionRecovery
 from kapmonitor.store.repository import RecordedReadings, SessionRepository
+from kapmonitor.store.signing import sign_session
 from kapmonitor.store.tables import SESSION_STATUSES
 from kapmonitor.store.users import UserDirectory
 
@@ -57,6 +59,15 @@ class ClinicRecords:
 
     def session_protocol(self, session_id: int) -> str:
         return str(self.repository.session_detail(session_id).get("protocol") or "")
+
+    def session_status(self, session_id: int) -> str:
+        return session_status(self.database, session_id)
+
+    def sign_session(self, session_id: int, *, username: str, password: str, entered_us: int) -> SignOff:
+        """Sign as ``username``, whose password is checked again (see :func:`kapmonitor.store.signing.sign_session`)."""
+        return sign_session(
+            self.database, session_id, username=username, password=password, entered_us=entered_us, users=self.users
+        )
 
     def alarm_log(self, session_id: int) -> tuple[AlarmEvent, ...]:
         """The session's stored alarm log, in time order."""

@@ -100,7 +100,9 @@ class ReplayRecording:
         """The scenario's clinical tables read by the clinical record's own reader (None: nothing to record).
 
         A file the reader refuses raises its ScenarioEntryError (one line naming the table) here, before the
-        session is opened, so a refused scenario records nothing.
+        session is opened, so a refused scenario records nothing; so does an entry the record would refuse (a
+        weight or dose no session can have, a dose above the protocol's maximum without an override), tried on
+        an in-memory record of the scenario's protocol.
         """
         wanted = [key for key in ("weight", "dose", "rating", "note", "event") if self.scenario.sections.get(key)]
         if not wanted:
@@ -112,9 +114,26 @@ class ReplayRecording:
                 f"the scenario's {', '.join(wanted)} entries were not recorded: this build has no {exc.name}"
             )
             return None
-        return entries_from_sections(
-            self.scenario.sections, self.replay.start_us, author="scenario replay", source=self.scenario.source
+        source = self.scenario.source
+        entries = entries_from_sections(
+            self.scenario.sections, self.replay.start_us, author="scenario replay", source=source
         )
+        self._try_on_a_record(entries, source)
+        return entries
+
+    def _try_on_a_record(self, entries: list[Entry], source: str) -> None:
+        from kapmonitor.session.templates import builtin_templates
+        from kapmonitor.session.timeline import SessionRecord
+
+        about = self.scenario.sections.get("session", {})
+        template = builtin_templates().get(str(about.get("protocol", ""))) if isinstance(about, dict) else None
+        trial = SessionRecord.for_template(template) if template is not None else SessionRecord()
+        for entry in entries:
+            try:
+                trial.add(entry)
+            except UserError as exc:
+                at_s = (entry.t_us - self.replay.start_us) / US_PER_S
+                raise UserError(f"{source}: the {type(entry).__name__} at {at_s:g} s is refused: {exc}") from None
 
     def _clinical_entries(self) -> None:
         """The scenario's clinical entries into the session's clinical log; an entry the record refuses (a dose

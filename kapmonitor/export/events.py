@@ -1,7 +1,8 @@
 """The clinical record and the alarm log as one list of timed events, worded once for every export.
 
-CSV rows, EDF+ annotations and the PDF's markers all come from ``session_events``, so a dose reads the same in
-each. Amended entries appear as amended; voided entries stay in the list, marked, so nothing entered vanishes.
+CSV rows, EDF+ annotations and the PDF's markers all come from ``session_events``, worded by
+``session.wording`` (as the screens are), so a dose reads the same in each. Amended entries appear as amended;
+voided entries stay in the list, marked, so nothing entered vanishes.
 """
 
 from __future__ import annotations
@@ -21,18 +22,20 @@ from kapmonitor.session.entries import (
     InfusionEvent,
     IntranasalDevice,
     Note,
+    Prescription,
     QuickEvent,
     Rating,
     SignOff,
 )
 from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.session.wording import record_words
 
 
 @dataclass(frozen=True)
 class SessionEvent:
     t_us: int
-    kind: str  # "dose", "infusion", "rating", "note", "event", "weight", "override", "confirmation",
-    #            "discharged", "sign-off", "addendum", "alarm"
+    kind: str  # "dose", "infusion", "rating", "note", "event", "weight", "prescription", "override",
+    #            "confirmation", "discharged", "sign-off", "addendum", "alarm"
     name: str  # what: the drug, the scale, the quick event's code, the alarm
     text: str  # one line a reader understands on its own
     value: float | None = None
@@ -47,75 +50,48 @@ class SessionEvent:
         return self.brief or self.text
 
 
-def dose_text(dose: BolusDose | InfusionEvent | IntranasalDevice) -> str:
-    if isinstance(dose, IntranasalDevice):
-        return f"{dose.drug} {dose.mg:g} mg intranasal device" + (f", lot {dose.lot}" if dose.lot else "")
-    if isinstance(dose, BolusDose):
-        per_kg = f" ({dose.mg_per_kg:g} mg/kg)" if dose.mg_per_kg is not None else ""
-        site = f", {dose.site}" if dose.site else ""
-        lot = f", lot {dose.lot}" if dose.lot else ""
-        return f"{dose.drug} {dose.mg:g} mg{per_kg} {dose.route}{site}{lot}"
-    rate = f" {dose.rate:g} {dose.rate_unit}" if dose.rate is not None else ""
-    lot = f", lot {dose.lot}" if dose.lot else ""
-    return f"{dose.drug} infusion {dose.action}{rate}{lot}"
-
-
-def rating_text(rating: Rating) -> str:
-    form = f" ({rating.form})" if rating.form else ""
-    score = f" {rating.score}" if rating.score is not None else ""
-    shown = len(rating.values) > 1 or rating.score is None
-    items = ", ".join(f"{k} {v}" for k, v in rating.values) if shown else ""
-    return f"{rating.scale}{form}{score}" + (f" [{items}]" if items else "")
-
-
 class _EntryCommon(TypedDict):
-    """What every entry's event takes from the entry itself."""
+    """What every entry's event takes from the entry itself (and its words)."""
 
     t_us: int
     author: str
     void: bool
+    text: str
 
 
-def _entry_event(entry: Entry, void: bool) -> SessionEvent | None:
-    common: _EntryCommon = {"t_us": entry.t_us, "author": entry.author, "void": void}
+def _entry_event(entry: Entry, void: bool, text: str) -> SessionEvent | None:
+    common: _EntryCommon = {"t_us": entry.t_us, "author": entry.author, "void": void, "text": text}
     if isinstance(entry, IntranasalDevice | BolusDose):
         lot = f" lot {entry.lot}" if entry.lot else ""
         brief = f"{entry.drug} {entry.mg:g} mg{lot}"
-        return SessionEvent(
-            kind="dose", name=entry.drug, text=dose_text(entry), value=entry.mg, unit="mg", brief=brief, **common
-        )
+        return SessionEvent(kind="dose", name=entry.drug, value=entry.mg, unit="mg", brief=brief, **common)
     if isinstance(entry, InfusionEvent):
-        return SessionEvent(
-            kind="infusion", name=entry.drug, text=dose_text(entry), value=entry.rate, unit=entry.rate_unit, **common
-        )
+        return SessionEvent(kind="infusion", name=entry.drug, value=entry.rate, unit=entry.rate_unit, **common)
     if isinstance(entry, Rating):
         value = None if entry.score is None else float(entry.score)
-        brief = f"{entry.scale} {entry.score}" if entry.score is not None else rating_text(entry)
-        return SessionEvent(
-            kind="rating", name=entry.scale, text=rating_text(entry), value=value, brief=brief, **common
-        )
+        brief = text.split(" (", 1)[0]
+        return SessionEvent(kind="rating", name=entry.scale, value=value, brief=brief, **common)
     if isinstance(entry, Note):
-        return SessionEvent(kind="note", name="note", text=entry.text, **common)
+        common["text"] = entry.text  # the kind already says "note"
+        return SessionEvent(kind="note", name="note", **common)
     if isinstance(entry, QuickEvent):
-        return SessionEvent(kind="event", name=entry.code, text=entry.label, **common)
+        return SessionEvent(kind="event", name=entry.code, **common)
     if isinstance(entry, BodyWeight):
-        return SessionEvent(
-            kind="weight", name="weight", text=f"weight {entry.kg:g} kg", value=entry.kg, unit="kg", **common
-        )
+        return SessionEvent(kind="weight", name="weight", value=entry.kg, unit="kg", **common)
+    if isinstance(entry, Prescription):
+        return SessionEvent(kind="prescription", name=entry.drug, value=entry.mg, unit="mg", **common)
     if isinstance(entry, DoseOverride):
-        text = f"dose above {entry.limit_mg_per_kg:g} mg/kg approved: {entry.reason}"
-        return SessionEvent(
-            kind="override", name="override", text=text, value=entry.projected_mg_per_kg, unit="mg/kg", **common
-        )
+        per_kg = entry.projected_mg_per_kg is not None
+        value, unit = (entry.projected_mg_per_kg, "mg/kg") if per_kg else (entry.projected_mg, "mg")
+        return SessionEvent(kind="override", name="override", value=value, unit=unit, **common)
     if isinstance(entry, Confirmation):
-        return SessionEvent(kind="confirmation", name=entry.item, text=f"confirmed: {entry.item}", **common)
+        return SessionEvent(kind="confirmation", name=entry.item, **common)
     if isinstance(entry, Discharged):
-        return SessionEvent(kind="discharged", name="discharged", text="patient discharged", **common)
+        return SessionEvent(kind="discharged", name="discharged", brief="patient discharged", **common)
     if isinstance(entry, SignOff):
-        return SessionEvent(kind="sign-off", name="sign-off", text=f"record signed by {entry.author}", **common)
+        return SessionEvent(kind="sign-off", name="sign-off", **common)
     if isinstance(entry, Addendum):
-        about = f" (about entry {entry.refers_to})" if entry.refers_to is not None else ""
-        return SessionEvent(kind="addendum", name="addendum", text=entry.text + about, **common)
+        return SessionEvent(kind="addendum", name="addendum", **common)
     return None
 
 
@@ -143,7 +119,8 @@ def alarm_event(alarm: AlarmEvent) -> SessionEvent:
 
 def session_events(record: SessionRecord, alarms: tuple[AlarmEvent, ...] = ()) -> list[SessionEvent]:
     """Every clinical entry (as amended) and alarm change, in time order."""
-    found = [_entry_event(c.entry, c.void) for c in record.current()]
+    words = record_words(record)
+    found = [_entry_event(c.entry, c.void, words[c.ref]) for c in record.current()]
     events = [e for e in found if e is not None] + [alarm_event(a) for a in alarms]
     return sorted(events, key=lambda e: e.t_us)
 

@@ -12,10 +12,11 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kapmonitor.core.access import User
 from kapmonitor.core.readings import Reading
-from kapmonitor.session.entries import US_PER_MIN, Rating
+from kapmonitor.session.entries import US_PER_MIN, Discharged, Rating
 from kapmonitor.session.templates import DischargeCriterion, ProtocolTemplate
-from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.session.timeline import EntryError, SessionRecord
 from kapmonitor.session.vitals import BpMeasurement, bp_measurements, spo2_values
 
 
@@ -143,6 +144,45 @@ def _spo2(c: DischargeCriterion, values: list[tuple[int, float]], first: int, no
     return CriterionStatus(
         c, since is not None, since, f"latest {after[-1][1]:.0f} % (baseline {baseline:.0f} %)"
     )
+
+
+class DischargeRefused(EntryError):
+    """A discharge with open checklist items and no reason, or by someone who may not override."""
+
+
+def record_discharge(
+    record: SessionRecord,
+    status: DischargeStatus,
+    *,
+    user: User,
+    t_us: int,
+    entered_us: int,
+    reason: str = "",
+) -> Discharged:
+    """Add the discharge to ``record`` as ``user``. A complete checklist needs nothing more; open items need
+    ``reason`` and the ``discharge.override`` permission (a clinician, or a role the clinic grants it), and the
+    entry keeps who, why and which items were open."""
+    open_items = tuple(status.outstanding)
+    if open_items:
+        if not reason.strip():
+            raise DischargeRefused(
+                f"not ready: {len(open_items)} open ({'; '.join(open_items)}); "
+                "recording the discharge anyway needs a reason"
+            )
+        if not user.may("discharge.override"):
+            raise DischargeRefused(
+                f"{user.username} may not record a discharge with open items: it needs a role the clinic allows "
+                "to override the checklist (a clinician by default)"
+            )
+    entry = Discharged(
+        t_us=t_us,
+        entered_us=entered_us,
+        author=user.username,
+        override_reason=reason.strip() if open_items else "",
+        open_items=open_items,
+    )
+    record.add(entry)
+    return entry
 
 
 # ---- Spravato REMS patient monitoring form ------------------------------------------------------------

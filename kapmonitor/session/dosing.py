@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from kapmonitor.core.clock import iso
 from kapmonitor.session.entries import (
     US_PER_H,
+    BodyWeight,
     BolusDose,
     Dose,
     DoseOverride,
@@ -16,6 +17,16 @@ from kapmonitor.session.entries import (
 )
 
 RATE_UNITS = ("mg/kg/h", "mg/h", "mL/h")
+# Plausibility: numbers no ketamine session can have, whatever the protocol or the override. They catch a slip
+# of the keyboard (an extra zero, mg typed as micrograms), not a clinical judgement; the clinic's maximum and
+# the prescription are the clinical limits.
+PLAUSIBLE_KG = (2.0, 400.0)
+MAX_PLAUSIBLE_DOSE_MG = 1000.0  # one bolus, lozenge or device
+MAX_PLAUSIBLE_MG_PER_KG = 10.0  # one dose ordered per kg
+MAX_PLAUSIBLE_RATE = {"mg/kg/h": 10.0, "mg/h": 1000.0, "mL/h": 2000.0}
+MAX_PLAUSIBLE_CONCENTRATION = 100.0  # mg/mL: the strongest ketamine vial
+# The esketamine label: 28 mg devices, 56 or 84 mg a session; never more than 84 mg.
+ESKETAMINE_MAX_MG = 84.0
 INFUSION_ACTIONS = ("start", "rate", "pause", "resume", "stop")
 SPRAY_REST_US = 5 * 60_000_000  # esketamine label: rest 5 minutes between devices
 
@@ -138,6 +149,71 @@ def _next_state(state: str, rate: float, ev: InfusionEvent) -> tuple[str, float]
     return ("paused" if ev.action == "pause" else "stopped"), rate
 
 
+def implausible(entry: object) -> str | None:
+    """Why a weight, dose or rate cannot be right whatever the protocol (None when it can be)."""
+    if isinstance(entry, BodyWeight) and not PLAUSIBLE_KG[0] <= entry.kg <= PLAUSIBLE_KG[1]:
+        return f"a weight of {entry.kg:g} kg is outside {PLAUSIBLE_KG[0]:g}-{PLAUSIBLE_KG[1]:g} kg"
+    if isinstance(entry, BolusDose | IntranasalDevice):
+        if not entry.mg > 0:
+            return f"a dose of {entry.mg:g} mg: a dose must be above zero"
+        if entry.mg > MAX_PLAUSIBLE_DOSE_MG:
+            return f"a dose of {entry.mg:g} mg is more than {MAX_PLAUSIBLE_DOSE_MG:g} mg: check the number"
+    if isinstance(entry, BolusDose) and entry.mg_per_kg is not None and entry.mg_per_kg > MAX_PLAUSIBLE_MG_PER_KG:
+        return f"{entry.mg_per_kg:g} mg/kg is more than {MAX_PLAUSIBLE_MG_PER_KG:g} mg/kg: check the number"
+    if isinstance(entry, InfusionEvent):
+        limit = MAX_PLAUSIBLE_RATE.get(entry.rate_unit)
+        if entry.rate is not None and limit is not None and entry.rate > limit:
+            return f"an infusion rate of {entry.rate:g} {entry.rate_unit} is more than {limit:g}: check the number"
+        conc = entry.concentration_mg_per_ml
+        if conc is not None and not 0 < conc <= MAX_PLAUSIBLE_CONCENTRATION:
+            return f"a concentration of {conc:g} mg/mL is outside 0-{MAX_PLAUSIBLE_CONCENTRATION:g} mg/mL"
+        if entry.weight_kg is not None and not PLAUSIBLE_KG[0] <= entry.weight_kg <= PLAUSIBLE_KG[1]:
+            return f"a weight of {entry.weight_kg:g} kg is outside {PLAUSIBLE_KG[0]:g}-{PLAUSIBLE_KG[1]:g} kg"
+    return None
+
+
+def infusion_delivered_mg(events: Sequence[InfusionEvent], until_us: int) -> dict[int, float]:
+    """The mg each infusion event's setting delivered until the next event (or ``until_us``), keyed by the
+    event's position in ``events``: a start or rate change carries what ran at its rate, a pause nothing."""
+    order = sorted(range(len(events)), key=lambda i: events[i].t_us)
+    delivered = {i: 0.0 for i in order}
+    segments = infusion_segments(events, until_us)
+    for i in order:
+        t = events[i].t_us
+        delivered[i] = sum(seg.mg for seg in segments if seg.start_us == t)
+    return delivered
+
+
+@dataclass(frozen=True)
+class DrugTotal:
+    """All of one drug given so far: mg, and mg/kg when the weight is known."""
+
+    drug: str
+    total_mg: float
+    total_mg_per_kg: float | None
+    routes: tuple[str, ...]
+
+
+def drug_totals(doses: Sequence[Dose], at_us: int, weight_kg: float | None) -> list[DrugTotal]:
+    """Per drug (in order of first use), the mg given up to ``at_us``: infusion segments integrated, boluses
+    and devices added."""
+    drugs = list(dict.fromkeys(d.drug for d in sorted(doses, key=lambda d: d.t_us)))
+    totals = []
+    for drug in drugs:
+        mine = [d for d in doses if d.drug == drug]
+        mg = cumulative_dose_mg(mine, at_us)
+        per_kg = mg / weight_kg if weight_kg else None
+        routes = tuple(
+            dict.fromkeys(
+                "iv infusion" if isinstance(d, InfusionEvent) else "intranasal" if isinstance(d, IntranasalDevice)
+                else d.route
+                for d in mine
+            )
+        )
+        totals.append(DrugTotal(drug, mg, per_kg, routes))
+    return totals
+
+
 def cumulative_dose_mg(events: Iterable[object], at_us: int) -> float:
     """All drug given up to ``at_us``: infusion segments integrated exactly, plus boluses and sprays."""
     infusion: list[InfusionEvent] = []
@@ -220,6 +296,8 @@ class MaxDoseCheck:
             return warning.message
         if not override.author.strip() or not override.reason.strip():
             return "an override above the maximum needs who decided (author) and why (reason)"
+        if override.projected_mg_per_kg is None:
+            return "an override above the maximum needs the mg/kg it allows"
         if override.projected_mg_per_kg + 1e-9 < warning.projected_mg_per_kg:
             return (
                 f"the override covers {override.projected_mg_per_kg:.2f} mg/kg but the dose comes to "

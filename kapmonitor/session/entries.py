@@ -70,14 +70,39 @@ class IntranasalDevice:
 
 @dataclass(frozen=True)
 class DoseOverride:
-    """A dose given above the clinic's maximum, with who decided and why (required before such a dose)."""
+    """A dose given above the clinic's maximum or beyond the prescription, with who decided and why (required
+    before such a dose). ``limit_mg_per_kg``/``projected_mg_per_kg`` for a per-kg cap; for a fixed-dose
+    prescription (esketamine devices, a lozenge) the mg the prescription allowed and the mg the dose reaches."""
 
     t_us: int
     entered_us: int
     author: str
     reason: str
-    limit_mg_per_kg: float
-    projected_mg_per_kg: float
+    limit_mg_per_kg: float | None = None
+    projected_mg_per_kg: float | None = None
+    limit_mg: float | None = None
+    projected_mg: float | None = None
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """What this session's patient is to be given, taken from the protocol and the prescriber's order.
+
+    A fixed dose (``mg``, for esketamine also ``devices``) or a dose per kg (``mg_per_kg``, an IV infusion over
+    ``minutes``); ``max_mg_per_kg`` is the cumulative cap the record enforces (a dose past it needs an override).
+    """
+
+    t_us: int
+    entered_us: int
+    author: str
+    drug: str
+    route: str
+    mg: float | None = None
+    devices: int | None = None
+    mg_per_kg: float | None = None
+    minutes: float | None = None
+    max_mg_per_kg: float | None = None
+    prescriber: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,9 +152,14 @@ class Confirmation:
 
 @dataclass(frozen=True)
 class Discharged:
+    """The patient left. With checklist items still open, ``open_items`` names them and ``override_reason``
+    says why the discharge went ahead anyway (``author`` is who decided)."""
+
     t_us: int
     entered_us: int
     author: str
+    override_reason: str = ""
+    open_items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,6 +203,7 @@ Entry = (
     | InfusionEvent
     | IntranasalDevice
     | DoseOverride
+    | Prescription
     | Rating
     | Note
     | QuickEvent

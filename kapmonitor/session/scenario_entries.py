@@ -9,11 +9,11 @@ simulated cuff for a measurement; :func:`bp_times_s` lists when. Every mistake n
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from kapmonitor.core.errors import UserError
 from kapmonitor.session.datafile import DataFileError, Fields
-from kapmonitor.session.dosing import INFUSION_ACTIONS, RATE_UNITS
+from kapmonitor.session.dosing import INFUSION_ACTIONS, RATE_UNITS, implausible
 from kapmonitor.session.entries import (
     BodyWeight,
     BolusDose,
@@ -42,6 +42,9 @@ _FIELDS = {
 }
 # Equal times keep this order: a weight before the dose it is needed for.
 _TABLES = ("weight", "dose", "rating", "note", "event")
+
+
+E = TypeVar("E")
 
 
 class ScenarioEntryError(DataFileError, UserError):
@@ -122,7 +125,7 @@ class _Reader:
 
     def weight(self, f: Fields) -> BodyWeight:
         _known(f, "weight")
-        entry = BodyWeight(**self.time(f), kg=_positive(f, "kg"))
+        entry = _plausible(f, BodyWeight(**self.time(f), kg=_positive(f, "kg")))
         self.weights.append((entry.t_us, entry.kg))
         return entry
 
@@ -144,7 +147,7 @@ class _Reader:
             "infusion": self.infusion,
             "intranasal": self.intranasal,
         }
-        return makers[kind](f)
+        return _plausible(f, makers[kind](f))
 
     def bolus(self, f: Fields) -> BolusDose:
         when = self.time(f)
@@ -234,6 +237,14 @@ class _Reader:
         known = next((b.label for b in self.quick_events.bindings if b.code == code), None)
         label = f.text("label", known) if known is not None else f.text("label")
         return QuickEvent(**self.time(f), code=code, label=label)
+
+
+def _plausible(f: Fields, entry: E) -> E:
+    """The entry, unless its numbers cannot be right (the same limits the record applies)."""
+    problem = implausible(entry)
+    if problem is not None:
+        raise f.fail(problem)
+    return entry
 
 
 def _positive(f: Fields, key: str) -> float:

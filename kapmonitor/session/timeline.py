@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from kapmonitor.core.clock import iso
-from kapmonitor.session.dosing import DosingError, MaxDoseCheck, infusion_segments
+from kapmonitor.core.errors import UserError
+from kapmonitor.session.dosing import (
+    ESKETAMINE_MAX_MG,
+    DosingError,
+    MaxDoseCheck,
+    implausible,
+    infusion_segments,
+)
 from kapmonitor.session.entries import (
     Addendum,
     Amendment,
@@ -27,6 +34,7 @@ from kapmonitor.session.entries import (
     InfusionEvent,
     IntranasalDevice,
     Note,
+    Prescription,
     QuickEvent,
     Rating,
     SignOff,
@@ -35,15 +43,14 @@ from kapmonitor.session.templates import ProtocolTemplate
 
 # A clock a few seconds apart between workstations is normal; an entry timed later than that is a typing slip.
 FUTURE_TOLERANCE_US = 60_000_000
-_NOT_AMENDABLE = (Amendment, SignOff, Addendum)
-PLAUSIBLE_KG = (2.0, 400.0)
+_NOT_AMENDABLE = (Amendment, SignOff, Addendum, Discharged)
 _FIXED_FIELDS = ("author", "entered_us")
 _RATING_SCORED = ("scale", "form", "values", "score")
 E = TypeVar("E")
 
 
-class EntryError(ValueError):
-    """An entry the record refuses, and why."""
+class EntryError(UserError, ValueError):
+    """An entry the record refuses, and why (one sentence for the person who typed it)."""
 
 
 def _check_type(original: Entry, name: str, value: object) -> None:
@@ -65,12 +72,42 @@ def _check_type(original: Entry, name: str, value: object) -> None:
 
 def _check_values(entry: Entry) -> None:
     """Numbers that cannot be right whatever the protocol (a zero dose, a 5000 kg patient)."""
-    if isinstance(entry, BolusDose | IntranasalDevice) and not entry.mg > 0:
-        raise EntryError(f"{type(entry).__name__} of {entry.mg} mg: a dose must be above zero")
-    if isinstance(entry, BodyWeight) and not PLAUSIBLE_KG[0] <= entry.kg <= PLAUSIBLE_KG[1]:
-        raise EntryError(f"a weight of {entry.kg} kg is outside {PLAUSIBLE_KG[0]}-{PLAUSIBLE_KG[1]} kg")
+    problem = implausible(entry)
+    if problem is not None:
+        raise EntryError(problem)
     if isinstance(entry, Note | Addendum) and not entry.text.strip():
         raise EntryError(f"an empty {type(entry).__name__.lower()}")
+    if isinstance(entry, Discharged) and entry.open_items and not entry.override_reason.strip():
+        raise EntryError(
+            f"{len(entry.open_items)} discharge item(s) still open ({'; '.join(entry.open_items)}): "
+            "recording the discharge anyway needs a reason"
+        )
+    if isinstance(entry, Prescription):
+        _check_prescription(entry)
+
+
+def _above(value: float | None, limit: float | None) -> bool:
+    return value is not None and limit is not None and value > limit + 1e-9
+
+
+def _check_prescription(p: Prescription) -> None:
+    if p.mg is None and p.mg_per_kg is None:
+        raise EntryError("a prescription needs a dose: mg, or mg/kg")
+    for name in ("mg", "mg_per_kg", "minutes", "max_mg_per_kg"):
+        value = getattr(p, name)
+        if value is not None and not value > 0:
+            raise EntryError(f"a prescription's {name.replace('_', ' ')} must be above zero (got {value:g})")
+    if p.devices is not None and p.devices < 1:
+        raise EntryError(f"a prescription of {p.devices} devices: at least one")
+    if p.drug == "esketamine" and p.mg is not None and p.mg > ESKETAMINE_MAX_MG:
+        raise EntryError(f"esketamine {p.mg:g} mg: the label's maximum is {ESKETAMINE_MAX_MG:g} mg a session")
+    if p.mg_per_kg is not None and p.max_mg_per_kg is not None and p.mg_per_kg > p.max_mg_per_kg:
+        raise EntryError(
+            f"the prescribed {p.mg_per_kg:g} mg/kg is above the prescription's cap of {p.max_mg_per_kg:g} mg/kg"
+        )
+    problem = implausible(BolusDose(p.t_us, p.entered_us, p.author, p.mg or 1.0, p.route, mg_per_kg=p.mg_per_kg))
+    if problem is not None:
+        raise EntryError(problem)
 
 
 class RecordSignedError(EntryError):
@@ -114,8 +151,16 @@ class SessionRecord:
             self._check_amendment(entry)
         if isinstance(entry, InfusionEvent):
             self._check_infusion([*self.current_of(InfusionEvent), entry])
+        if isinstance(entry, Discharged) and self.discharged_us() is not None:
+            raise EntryError(f"the patient's discharge is already recorded ({iso(self.discharged_us() or 0)})")
+        if isinstance(entry, Prescription) and _above(entry.max_mg_per_kg, self.max_mg_per_kg):
+            raise EntryError(
+                f"a cap of {entry.max_mg_per_kg:g} mg/kg is above the clinic maximum of "
+                f"{self.max_mg_per_kg:g} mg/kg for this protocol"
+            )
         if isinstance(entry, BolusDose | InfusionEvent | IntranasalDevice):
             self._check_max_dose(entry, override, until_us)
+            self._check_prescribed_mg(entry, override)
             if override is not None:
                 self.log.append(override)
         self.log.append(entry)
@@ -202,17 +247,60 @@ class SessionRecord:
         except DosingError as exc:
             raise EntryError(str(exc)) from None
 
+    def _check_prescribed_mg(self, dose: Dose, override: DoseOverride | None) -> None:
+        """A fixed-dose prescription (esketamine devices, a lozenge): a dose past it needs an override; past
+        the esketamine label's 84 mg nothing allows it."""
+        if isinstance(dose, InfusionEvent):
+            return
+        given = sum(d.mg for d in self.doses() if d.drug == dose.drug and not isinstance(d, InfusionEvent))
+        projected = given + dose.mg
+        if dose.drug == "esketamine" and projected > ESKETAMINE_MAX_MG + 1e-9:
+            raise EntryError(
+                f"{projected:g} mg of esketamine is past the label's maximum of {ESKETAMINE_MAX_MG:g} mg a "
+                f"session ({given:g} mg already given)"
+            )
+        p = self.prescription
+        if p is None or p.mg is None or p.drug != dose.drug:
+            return
+        devices = len(self.sprays()) + 1 if isinstance(dose, IntranasalDevice) else None
+        over_devices = devices is not None and p.devices is not None and devices > p.devices
+        if projected <= p.mg + 1e-9 and not over_devices:
+            return
+        what = f"device {devices} of {p.devices} prescribed" if over_devices else f"{projected:g} mg"
+        if override is None:
+            raise MaxDoseExceeded(
+                f"{what}: the prescription is {p.mg:g} mg; an override (who, why) must be recorded"
+            )
+        if not override.author.strip() or not override.reason.strip():
+            raise MaxDoseExceeded("an override of the prescription needs who decided (author) and why (reason)")
+        if override.projected_mg is None or override.projected_mg + 1e-9 < projected:
+            raise MaxDoseExceeded(f"the override must cover {projected:g} mg")
+
+    @property
+    def cap_mg_per_kg(self) -> float | None:
+        """The cumulative mg/kg the record enforces: the prescription's cap, else the clinic maximum."""
+        p = self.prescription
+        if p is not None and p.max_mg_per_kg is not None:
+            return p.max_mg_per_kg
+        return self.max_mg_per_kg
+
+    @property
+    def prescription(self) -> Prescription | None:
+        found = self.current_of(Prescription)
+        return found[-1] if found else None
+
     def _check_max_dose(self, dose: Dose, override: DoseOverride | None, until_us: int | None) -> None:
-        if self.max_mg_per_kg is None:
+        cap = self.cap_mg_per_kg
+        if cap is None:
             return
         if isinstance(dose, InfusionEvent) and dose.action in ("pause", "stop"):
             return  # stopping the pump gives no more drug: it must always be recordable
+        if isinstance(dose, IntranasalDevice):
+            return  # a fixed dose per device: the prescription and the label limit it, not mg/kg
         weight = self.weight_kg
         if weight is None:
-            raise EntryError(
-                f"record the patient's weight first: the clinic maximum is {self.max_mg_per_kg:g} mg/kg"
-            )
-        warning = MaxDoseCheck(self.max_mg_per_kg, weight).projected(self.doses(), dose, until_us)
+            raise EntryError(f"record the patient's weight first: the dose cap is {cap:g} mg/kg")
+        warning = MaxDoseCheck(cap, weight).projected(self.doses(), dose, until_us)
         if warning is None:
             return
         problem = MaxDoseCheck.accepts(warning, override)

@@ -5,7 +5,11 @@ record check the entry, then commits its row(s) in one transaction before return
 entry is taken back out of memory and a :class:`ClinicalWriteError` says so: what the nurse sees is always what
 the database holds. Sign-off also marks the session "signed" in the same transaction.
 
-Write entries only through ``add``/``amend``/``sign_off``: appending to ``log`` directly skips the database.
+Write entries only through ``add``/``amend``: appending to ``log`` directly skips the database. A record is
+signed only through :func:`kapmonitor.store.signing.sign_session` (a clinician, their password typed again, an
+ended session); ``add`` refuses a ``SignOff`` from anyone else. Before every entry the record is brought up to
+date with what other workstations stored, so an entry on a record signed elsewhere is refused in words before
+anything is written, not by the database.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, exc, insert, select, update
 
 from kapmonitor.core.errors import UserError
-from kapmonitor.session.entries import DoseOverride, Entry, SignOff
+from kapmonitor.session.entries import Addendum, DoseOverride, Entry, SignOff
 from kapmonitor.session.templates import ProtocolTemplate
-from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.session.timeline import EntryError, RecordSignedError, SessionRecord
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.entry_codec import UnreadableEntry, entry_to_row, row_to_entry
 from kapmonitor.store.record_proof import row_sha256, sealed_row
@@ -57,6 +61,10 @@ class ClinicalWriteError(UserError):
     """An entry the database did not take; it was not added to the record either."""
 
 
+class SessionNotEnded(EntryError):
+    """Sign-off of a session that is still recording (or never started)."""
+
+
 class ClinicalRecordMismatch(UserError):
     """The session's stored record follows another protocol than the one it was opened with."""
 
@@ -83,6 +91,7 @@ class ClinicalLog(SessionRecord):
             header = _header(conn, session_id)
             self.log = _entries(conn, session_id)
         self._stored_header = header is not None
+        self._signing = False
         if header is None and template is not None:
             self.protocol, self.max_mg_per_kg = template.name, template.dosing.max_mg_per_kg
         elif header is not None:
@@ -98,6 +107,11 @@ class ClinicalLog(SessionRecord):
         return cls(engine, session_id)
 
     def add(self, entry: Entry, *, override: DoseOverride | None = None, until_us: int | None = None) -> int:
+        if isinstance(entry, SignOff) and not self._signing:
+            raise EntryError(
+                "a record is signed with sign_session: a clinician, logged in, types their password again"
+            )
+        self.refresh()
         before = len(self.log)
         ref = super().add(entry, override=override, until_us=until_us)  # the record's checks first
         try:
@@ -106,6 +120,28 @@ class ClinicalLog(SessionRecord):
             del self.log[before:]  # not stored, so not entered
             raise
         return ref
+
+    def sign_off(self, *, author: str, entered_us: int) -> int:
+        raise EntryError("a record is signed with sign_session: a clinician, logged in, types their password again")
+
+    def sign_as(self, entry: SignOff) -> int:
+        """Store a sign-off that :func:`~kapmonitor.store.signing.sign_session` has checked (who, password,
+        role, session ended); the session's status turns "signed" in the same transaction."""
+        self._signing = True
+        try:
+            return self.add(entry)
+        finally:
+            self._signing = False
+
+    def refresh(self) -> None:
+        """Take in entries another workstation stored since this record was read."""
+        with _reading(self.engine, self.session_id) as conn:
+            stored = conn.execute(
+                select(_entry.c.seq).where(_entry.c.session_id == self.session_id).order_by(_entry.c.seq.desc())
+            ).first()
+            if stored is not None and stored.seq != len(self.log):
+                self.log = _entries(conn, self.session_id)
+                self._stored_header = True
 
     def _store(self, before: int) -> None:
         added = self.log[before:]
@@ -122,9 +158,16 @@ class ClinicalLog(SessionRecord):
                         session_id=self.session_id, protocol=self.protocol, max_mg_per_kg=self.max_mg_per_kg
                     )
                 )
-            conn.execute(insert(_entry), rows)
+            status = conn.execute(select(_session.c.status).where(_session.c.id == self.session_id)).scalar()
+            if status == "signed" and not all(isinstance(e, Addendum) for e in added):
+                raise RecordSignedError(
+                    f"session {self.session_id} was signed on another workstation: add an addendum instead"
+                )
             if any(isinstance(e, SignOff) for e in added):
+                if status != "ended":
+                    raise SessionNotEnded(_not_ended(self.session_id, status))
                 conn.execute(update(_session).where(_session.c.id == self.session_id).values(status="signed"))
+            conn.execute(insert(_entry), rows)
             stored = conn.execute(
                 select(_entry)
                 .where(_entry.c.session_id == self.session_id, _entry.c.seq.in_([r["seq"] for r in rows]))
@@ -144,6 +187,17 @@ class ClinicalLog(SessionRecord):
             reason = getattr(error, "orig", None) or error
             raise ClinicalWriteError(f"the {what} not saved to the database: {reason}") from error
         self._stored_header = True
+
+
+def _not_ended(session_id: int, status: str | None) -> str:
+    if status in ("in_progress", "planned"):
+        return f"session {session_id} is still {status.replace('_', ' ')}: it can be signed once it has ended"
+    return f"session {session_id} is {status}: only an ended session can be signed"
+
+
+def session_status(engine: Engine, session_id: int) -> str:
+    with _reading(engine, session_id) as conn:
+        return str(conn.execute(select(_session.c.status).where(_session.c.id == session_id)).scalar())
 
 
 def session_record(engine: Engine, session_id: int) -> SessionRecord:

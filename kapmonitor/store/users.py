@@ -6,15 +6,18 @@ database must be an administrator.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, exc, func, insert, select, update
 
-from kapmonitor.core.access import DEMO_USERNAME, MIN_PASSWORD_LENGTH, ROLES, User, require
+from kapmonitor.core.access import DEMO_USERNAME, MIN_PASSWORD_LENGTH, ROLES, User, known_permissions, require
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.errors import UserError
+from kapmonitor.session.datafile import RESOURCES, Fields, read_toml
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.tables import UserAccount
 
@@ -24,6 +27,35 @@ DEMO_ROLES = frozenset({"nurse", "clinician"})
 LOGIN_FAILED = "wrong user name or password"
 
 _users = UserAccount.__table__
+CLINIC_FILE = RESOURCES / "clinic.toml"
+
+
+def read_grants(path: Path | str = CLINIC_FILE) -> dict[str, frozenset[str]]:
+    """The permissions a clinic adds to roles (``[grants]`` of its clinic file; none when the file is absent)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    grants = Fields(str(path), read_toml(path), "").sub("grants", required=False)
+    known = known_permissions()
+    found: dict[str, frozenset[str]] = {}
+    for role, permissions in grants.table.items():
+        if role not in ROLES:
+            raise grants.fail(f"unknown role {role!r} (roles are {', '.join(ROLES)})")
+        if not isinstance(permissions, list) or not all(p in known for p in permissions):
+            raise grants.fail(f"{role} must list permissions among {', '.join(sorted(known))}")
+        found[role] = frozenset(permissions)
+    return found
+
+
+@cache
+def clinic_grants() -> dict[str, frozenset[str]]:
+    return read_grants()
+
+
+def clinic_user(username: str, roles: frozenset[str], grants: Mapping[str, frozenset[str]] | None = None) -> User:
+    """A ``User`` with what the clinic (``grants``, default its clinic file) adds to the roles."""
+    extra = clinic_grants() if grants is None else grants
+    return User(username, roles, frozenset().union(*(extra.get(r, frozenset()) for r in roles)))
 
 
 def _roles(roles: str | Iterable[str]) -> frozenset[str]:
@@ -77,12 +109,12 @@ class UserDirectory:
         if found is None:
             self._insert(DEMO_USERNAME, DEMO_ROLES, None, created_by="--demo")
             self.audit.append(DEMO_USERNAME, "user.demo", DEMO_USERNAME, {"roles": sorted(DEMO_ROLES)})
-        return User(DEMO_USERNAME, DEMO_ROLES)
+        return clinic_user(DEMO_USERNAME, DEMO_ROLES)
 
     def users(self) -> list[User]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(_users.c.username, _users.c.roles).order_by(_users.c.username)).all()
-        return [User(name, frozenset(roles.split(","))) for name, roles in rows]
+        return [clinic_user(name, frozenset(roles.split(","))) for name, roles in rows]
 
     def authenticate(self, username: str, password: str) -> User:
         with self.engine.connect() as conn:
@@ -117,7 +149,7 @@ class UserDirectory:
         with self.engine.begin() as conn:
             conn.execute(update(_users).where(_users.c.username == username).values(**values))
         self.audit.append(username, "login", username)
-        return User(username, frozenset(roles.split(",")))
+        return clinic_user(username, frozenset(roles.split(",")))
 
     def _matches(self, stored: str, password: str) -> bool:
         try:
@@ -148,4 +180,4 @@ class UserDirectory:
                 conn.execute(insert(_users).values(**values))
         except exc.IntegrityError:
             raise UserError(f"there is already a user {username}") from None
-        return User(username, roles)
+        return clinic_user(username, roles)

@@ -35,13 +35,14 @@ from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.export.analysis import jump_targets, next_event, session_series
 from kapmonitor.export.events import SessionEvent, labelled
-from kapmonitor.export.loader import SessionData
+from kapmonitor.export.loader import SessionData, SessionInfo
 from kapmonitor.export.writers import export_writer
 from kapmonitor.session.entries import Addendum
 from kapmonitor.session.timeline import EntryError, SessionRecord
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.review.lane import ReviewLane
 from kapmonitor.ui.review.panels import CursorReadout, RangeStatistics, SignOffPanel, clock_seconds
+from kapmonitor.ui.review.sign_dialog import ask_password_to_sign
 from kapmonitor.ui.review.tracks import ReviewTracks, in_row_order
 from kapmonitor.ui.screen_size import open_fitting
 
@@ -50,6 +51,8 @@ OPEN_SIZE = (1800, 1050)  # as large as this, and never larger than the screen i
 STATS_DELAY_MS = 120  # statistics follow a pan once it pauses, so dragging stays at full frame rate
 EXPORT_FORMATS = (("csv", "CSV"), ("pdf", "PDF report"), ("edf", "EDF+"), ("fhir", "FHIR bundle"))
 PathChooser = Callable[[str, str], Path | None]  # (format, suggested name) -> where to write, None: cancelled
+# (window, session, user name) -> the password typed in the sign-off confirmation, None: cancelled
+PasswordAsker = Callable[[QWidget, SessionInfo, str], str | None]
 
 
 class ReviewWindow(QMainWindow):
@@ -63,6 +66,7 @@ class ReviewWindow(QMainWindow):
         theme: themes.Theme | None = None,
         choose_path: PathChooser | None = None,
         user: User | None = None,
+        ask_password: PasswordAsker | None = None,
     ) -> None:
         super().__init__()
         self.data = data
@@ -70,6 +74,7 @@ class ReviewWindow(QMainWindow):
         self.records = records  # None: nothing can be signed (a session read from elsewhere)
         self.clock = clock
         self.choose_path = choose_path or self._ask_path
+        self.ask_password = ask_password or ask_password_to_sign
         self.theme = theme or themes.remembered_theme(themes.settings())
         info = data.info
         self.setWindowTitle(f"Review \u2014 {info.patient}, session {info.id} ({info.protocol or 'no protocol'})")
@@ -85,9 +90,9 @@ class ReviewWindow(QMainWindow):
         self.readout = CursorReadout(self.series)
         self.statistics = RangeStatistics(self.series, data.record.first_dose_us())
         self.sign_off = SignOffPanel()
-        self.signer = QLineEdit(user.username if user is not None else author)
-        self.signer.setPlaceholderText("Your name")
-        self.signer.setReadOnly(user is not None)
+        self.signer = QLineEdit(user.username if user is not None else "")
+        self.signer.setPlaceholderText("Log in to sign or add addenda")
+        self.signer.setReadOnly(True)  # the logged-in user signs, never a typed name
         self.event_label = QLabel("")
         self.event_label.setWordWrap(True)
         self.previous_button = QPushButton("\u25c0 Previous event (P)")
@@ -103,7 +108,7 @@ class ReviewWindow(QMainWindow):
         self.tracks.rows[0].sigXRangeChanged.connect(lambda *_: self._stats_timer.start())
         self.previous_button.clicked.connect(lambda: self.jump(forward=False))
         self.next_button.clicked.connect(lambda: self.jump(forward=True))
-        self.sign_off.sign_button.clicked.connect(self.sign)
+        self.sign_off.sign_button.clicked.connect(lambda: self.sign())
         self.sign_off.add_button.clicked.connect(
             lambda: self.add_addendum(self.sign_off.addendum_text.text(), self.sign_off.addendum_reason.text())
         )
@@ -254,16 +259,35 @@ class ReviewWindow(QMainWindow):
 
     def _show_record(self) -> None:
         self.sign_off.show_record(self.data.record)
+        if self.data.record.signed is None:
+            problem = self._why_not_signable()
+            self.sign_off.sign_button.setEnabled(problem is None)
+            self.sign_off.sign_button.setToolTip(problem or "")
+            if problem is not None and self.records is not None:
+                self.sign_off.status.setText(f"Not signed. {problem}")
+
+    def _why_not_signable(self) -> str | None:
+        """Why this window cannot sign now (None: it can ask for the password)."""
         if self.records is None:
-            self.sign_off.sign_button.setEnabled(False)
-            self.sign_off.sign_button.setToolTip("This session was not opened from the clinic's database")
+            return "This session was not opened from the clinic's database."
+        try:
+            status = self.records.session_status(self.data.info.id)
+        except UserError as error:
+            return str(error)
+        if status in ("in_progress", "planned"):
+            return f"Session {self.data.info.id} is still recording: it can be signed once it has ended."
+        if self.user is None:
+            return "Log in as a clinician to sign: the record is signed under the logged-in name."
+        if not self.user.may("session.sign"):
+            return f"Only a clinician may sign. {self.user.username} is not one."
+        return None
 
     def _write(self, change: Callable[[SessionRecord], object]) -> bool:
         if self.records is None:
             return False
         try:
+            change(self.records.clinical_log(self.data.info.id))
             log = self.records.clinical_log(self.data.info.id)
-            change(log)
         except (UserError, EntryError) as error:
             self.sign_off.problem.setText(str(error))
             return False
@@ -275,22 +299,32 @@ class ReviewWindow(QMainWindow):
         self.lane.refresh(self.span_us[1])
         return True
 
-    def sign(self) -> bool:
-        """Sign the record as the reviewer named in the window; it is locked from then on."""
-        author = self.signer.text().strip()
-        if not author:
-            self.sign_off.problem.setText("Type your name as the reviewer before signing.")
+    def sign(self, password: str | None = None) -> bool:
+        """Sign the record as the logged-in clinician, after a confirmation naming the patient and the session
+        and the password typed again (``password`` given: the confirmation was answered already)."""
+        problem = self._why_not_signable()
+        if problem is not None or self.user is None or self.records is None:
+            self.sign_off.problem.setText(problem or "")
             return False
-        if self.user is not None and not self.user.may("session.sign"):
-            self.sign_off.problem.setText(f"Only a clinician may sign. {self.user.username} is not one.")
-            return False
-        return self._write(lambda log: log.sign_off(author=author, entered_us=self.clock()))
+        if password is None:
+            password = self.ask_password(self, self.data.info, self.user.username)
+            if password is None:
+                return False
+        records, username = self.records, self.user.username
+        return self._write(
+            lambda _log: records.sign_session(
+                self.data.info.id, username=username, password=password, entered_us=self.clock()
+            )
+        )
 
     def add_addendum(self, text: str, reason: str) -> bool:
         """An addendum to the signed record: what is added or corrected and why, by the reviewer, now."""
-        author = self.signer.text().strip()
-        if not (text.strip() and reason.strip() and author):
-            self.sign_off.problem.setText("An addendum needs the text, the reason and the reviewer's name.")
+        author = self.user.username if self.user is not None else ""
+        if not author:
+            self.sign_off.problem.setText("Log in to add an addendum: it is stored under the logged-in name.")
+            return False
+        if not (text.strip() and reason.strip()):
+            self.sign_off.problem.setText("An addendum needs the text and the reason.")
             return False
         now = self.clock()
         entry = Addendum(t_us=now, entered_us=now, author=author, text=f"{text.strip()} (reason: {reason.strip()})")
