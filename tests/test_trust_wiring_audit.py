@@ -53,11 +53,11 @@ def scripted(db_path: Path) -> Iterator[tuple[int, Engine]]:
         station.change_alarm_limit("spo2", user="tim", reason="baseline 91%", low=88.0)
         station.remove_transport(monitor)
         station.stop_session()
-        users = UserDirectory(station.engine, audit=station.audit)
+        users = UserDirectory(station.database, audit=station.audit)
         admin = users.create_first_admin("admin", "admin-password")
         users.add_user(admin, "dr.lee", "clinician", "lee-password")
         sign_session(
-            station.engine, session, username="dr.lee", password="lee-password", entered_us=t + 4, users=users
+            station.database, session, username="dr.lee", password="lee-password", entered_us=t + 4, users=users
         )
     finally:
         station.stop()
