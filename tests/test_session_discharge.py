@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from kapmonitor.core.readings import Reading
-from kapmonitor.session.discharge import discharge_checklist, rems_form
+from kapmonitor.session.discharge import discharge_checklist
 from kapmonitor.session.entries import Confirmation, Discharged, IntranasalDevice
+from kapmonitor.session.rems import rems_form
 from kapmonitor.session.scales import builtin_scales
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
@@ -174,3 +175,28 @@ def test_rems_form_lists_what_is_missing_before_sign_off() -> None:
         "BP increase assessment",
         "time ready to leave",
     )
+
+
+def test_cadss_6_ratings_fill_the_rems_dissociation_field() -> None:
+    record = SessionRecord()
+    for minute, lot in [(0, "L1"), (5, "L2")]:
+        record.add(IntranasalDevice(t_us=at(minute), entered_us=at(minute), author="rn", lot=lot))
+    short = {"1": 3, "2": 2, "6": 1, "7": 1, "15": 2, "22": 0}  # 9 on the six-item short form
+    record.add(SCALES["cadss"].rate(short, t_us=at(40), entered_us=at(40), author="rn", form="cadss-6"))
+    record.add(
+        SCALES["cadss"].rate(dict.fromkeys(short, 0), t_us=at(110), entered_us=at(110), author="rn", form="cadss-6")
+    )
+    form = rems_form(record, [])
+    assert form.dissociation is True
+    assert "peak CADSS-6 9" in form.dissociation_detail
+    assert "dissociation assessment" not in form.missing
+
+
+def test_a_bp_increase_is_read_against_the_pre_dose_bp() -> None:
+    record = SessionRecord()
+    record.add(IntranasalDevice(t_us=at(0), entered_us=at(0), author="rn", lot="L1"))
+    form = rems_form(record, [*bp(-3, 120, 80), *bp(40, 150, 92), *bp(60, 138, 86)])
+    assert form.bp_increase is False  # +30/+12: below +40 systolic and +25 diastolic
+    assert "largest rise +30/+12 mmHg (150/92" in form.bp_increase_detail
+    form = rems_form(record, [*bp(-3, 120, 80), *bp(40, 162, 94)])
+    assert form.bp_increase is True  # +42 systolic

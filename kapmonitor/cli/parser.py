@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db(sh)
     se = ssub.add_parser("export")
     se.add_argument("id", type=int)
-    se.add_argument("--format", required=True, choices=["csv", "pdf", "edf", "fhir", "hl7"])
+    se.add_argument("--format", required=True, choices=["csv", "pdf", "edf", "fhir", "hl7", "rems"])
     se.add_argument("--out", required=True, metavar="PATH")
     se.add_argument("--deidentify", action="store_true", help="pseudonymise the patient and shift every date")
     se.add_argument("--salt-file", metavar="FILE", help="the --deidentify secret (default: this computer's own)")

@@ -13,6 +13,8 @@ import argparse
 import json
 from typing import Any
 
+from sqlalchemy import Engine
+
 from kapmonitor.cli.errors import CommandError
 from kapmonitor.core.clock import iso
 from kapmonitor.core.errors import UserError
@@ -43,10 +45,20 @@ def run(args: argparse.Namespace) -> int:
             except UnknownSession as exc:
                 raise CommandError(str(exc)) from None
             detail["interrupted"] = any(f.session_id == args.id for f in interrupted_sessions(engine))
+            detail.update(_whole_record(engine, args.id))
             print(json.dumps(detail, indent=2) if args.json else _detail(detail))
     finally:
         engine.dispose()
     return 0
+
+
+def _whole_record(engine: Engine, session_id: int) -> dict[str, Any]:
+    """The clinical record, dosing, REMS form, alarm log and sign-off of one session (DESIGN.md)."""
+    from kapmonitor.export.loader import load_session
+    from kapmonitor.export.record_json import record_json
+    from kapmonitor.store.alarm_log import alarm_events
+
+    return record_json(load_session(engine, session_id, alarms=alarm_events(engine, session_id)))
 
 
 def _columns(header: list[str], rows: list[list[str]]) -> str:
@@ -122,6 +134,7 @@ def _detail(s: dict[str, Any]) -> str:
         if tracks
         else "no data recorded"
     )
+    lines += _record_lines(s)
     if s["link_events"]:
         lines += [
             "",
@@ -131,3 +144,20 @@ def _detail(s: dict[str, Any]) -> str:
             ),
         ]
     return "\n".join(lines)
+
+
+def _record_lines(s: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    if s["entries"]:
+        rows = [[e["t"][11:19], e["author"], ("VOIDED " if e["voided"] else "") + e["summary"]] for e in s["entries"]]
+        lines += ["", _columns(["TIME", "BY", "ENTRY"], rows)]
+    drugs = s["dosing"]["drugs"]
+    for drug, total in drugs.items():
+        per_kg = f" = {total['total_mg_per_kg']:g} mg/kg" if total["total_mg_per_kg"] is not None else ""
+        lines.append(f"total {drug}: {total['total_mg']:g} mg{per_kg}")
+    if s["rems"] is not None:
+        missing = "; ".join(s["rems"]["missing"]) or "nothing"
+        lines.append(f"REMS form: missing {missing}")
+    sign = s["sign_off"]
+    lines.append(f"signed by {sign['by']} at {sign['t']}" if sign else "not signed")
+    return lines

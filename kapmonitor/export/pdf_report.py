@@ -24,11 +24,10 @@ from kapmonitor.export.events import SessionEvent, session_events
 from kapmonitor.export.loader import SessionData
 from kapmonitor.export.pdf_chart import vitals_chart
 from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, markup, register
-from kapmonitor.session.discharge import RemsForm, rems_form
-from kapmonitor.session.templates import builtin_templates
+from kapmonitor.export.rems_export import is_esketamine, rems_summary
+from kapmonitor.session.rems import RemsForm
 from kapmonitor.session.vitals import BpMeasurement
 
-ESKETAMINE_PROTOCOL = "intranasal-esketamine"
 _styles = getSampleStyleSheet()
 # Roboto and CJK fonts (pdf_fonts.py): a name in any script the clinic meets prints as written
 BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontName=BODY_FONT, fontSize=8, leading=10)
@@ -68,14 +67,6 @@ def _section(
 ) -> list[Flowable]:
     body: Flowable = _table(header, rows, widths) if rows else _p("none recorded")
     return [Paragraph(markup(title), HEADING), body]
-
-
-def is_esketamine(data: SessionData) -> bool:
-    return (
-        data.record.protocol == ESKETAMINE_PROTOCOL
-        or bool(data.record.sprays())
-        or "esketamine" in data.info.protocol.lower()
-    )
 
 
 def _header(data: SessionData) -> list[Flowable]:
@@ -142,12 +133,6 @@ def _bp(m: BpMeasurement | None) -> str:
 
 def _yes_no(value: bool | None) -> str:
     return "not assessed" if value is None else ("yes" if value else "no")
-
-
-def rems_summary(data: SessionData) -> RemsForm:
-    template = builtin_templates().get(ESKETAMINE_PROTOCOL)
-    bp = data.readings(("nibp_systolic", "nibp_diastolic"))
-    return rems_form(data.record, bp, template=template, spo2_readings=data.readings(("spo2",)))
 
 
 def _rems(form: RemsForm) -> list[Flowable]:

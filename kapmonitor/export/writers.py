@@ -35,6 +35,10 @@ def export_writer(format_name: str) -> Writer:
         from kapmonitor.export.edf_export import write_edf
 
         return write_edf
+    if format_name == "rems":
+        from kapmonitor.export.rems_export import write_rems
+
+        return write_rems
     if format_name == "fhir":
         from kapmonitor.export.fhir_export import write_fhir
 
@@ -43,7 +47,7 @@ def export_writer(format_name: str) -> Writer:
         from kapmonitor.export.hl7_export import write_hl7
 
         return write_hl7
-    raise ExportFailed(f"unknown export format {format_name!r} (use csv, pdf, edf, fhir or hl7)")
+    raise ExportFailed(f"unknown export format {format_name!r} (use csv, pdf, edf, fhir, hl7 or rems)")
 
 
 def export_session(

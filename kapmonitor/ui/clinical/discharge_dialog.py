@@ -6,8 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kapmonitor.session.discharge import RemsForm, discharge_checklist, rems_form
+from kapmonitor.session.discharge import discharge_checklist
 from kapmonitor.session.entries import Confirmation, Discharged
+from kapmonitor.session.rems import RemsForm, rems_form
 from kapmonitor.ui.clinical.context import ClinicalContext, big_label, refusal
 from kapmonitor.ui.live.tiles import clock_text
 from kapmonitor.ui.screen_size import open_fitting
