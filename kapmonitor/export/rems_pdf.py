@@ -4,6 +4,7 @@ every answer the session record gives and a blank marked "clinic to complete" fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from reportlab.lib import colors
@@ -12,9 +13,9 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.loader import SessionData
 from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, markup, register
-from kapmonitor.export.pdf_report import clock
 from kapmonitor.session.rems import RemsForm
 from kapmonitor.session.vitals import BpMeasurement
 
@@ -28,6 +29,14 @@ TITLE = ParagraphStyle("rems-title", parent=_styles["Title"], fontName=BOLD_FONT
 CLINIC = "clinic to complete: ____________________"
 LABEL_WIDTH = 62 * mm
 VALUE_WIDTH = 118 * mm
+
+
+def clock(t_us: int | None, with_date: bool = False) -> str:
+    """Local time, as the session report prints it."""
+    if t_us is None:
+        return "-"
+    local = datetime.fromtimestamp(t_us / US_PER_S).astimezone()
+    return local.strftime("%Y-%m-%d %H:%M (UTC%z)" if with_date else "%H:%M:%S")
 
 
 def _p(text: object, style: ParagraphStyle = BODY) -> Paragraph:
