@@ -23,6 +23,8 @@ from kapmonitor.store.audit import AuditTrail, canonical_json, head_text
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import open_database
 from kapmonitor.store.repository import SessionRepository
+from kapmonitor.store.signing import sign_session
+from kapmonitor.store.users import UserDirectory
 
 
 @pytest.fixture
@@ -32,7 +34,8 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def recorded(db_path: Path) -> Iterator[int]:
-    """A signed IM ketamine session: weight, a 28 mg dose, a note, a second dose, two alarm changes."""
+    """A signed IM ketamine session: weight, a 28 mg dose, a note, a second dose, two alarm changes; audit
+    entries 7 and 8 make the clinician who signs (entry 9)."""
     engine = open_database(f"sqlite:///{db_path}")
     try:
         repository = SessionRepository(engine)
@@ -54,7 +57,9 @@ def recorded(db_path: Path) -> Iterator[int]:
             ],
         )
         repository.end_session(session)
-        log.sign_off(author="Dr Lee", entered_us=t + 6)
+        users = UserDirectory(engine)
+        users.add_user(users.create_first_admin("admin", "admin-password"), "Dr Lee", "clinician", "lee-password")
+        sign_session(engine, session, username="Dr Lee", password="lee-password", entered_us=t + 6, users=users)
     finally:
         engine.dispose()
     return session
@@ -87,7 +92,7 @@ def test_an_untouched_record_verifies_with_every_row_counted(
 ) -> None:
     status, out = verify(db_path, capsys)
     assert status == 0
-    assert out[0].startswith("audit trail intact: 7 entries, 7 rows of the record; head 7:")
+    assert out[0].startswith("audit trail intact: 9 entries, 7 rows of the record; head 9:")
 
 
 def test_a_dose_edited_from_28_to_84_mg_is_named_with_the_change(
@@ -115,7 +120,7 @@ def test_the_deleted_last_entry_is_named(recorded: int, db_path: Path, capsys: p
     lines = problems(db_path, capsys)
     assert lines[0] == (
         f"clinical_entry session {recorded} entry 5 (sign_off by Dr Lee): deleted: the row is gone "
-        "(audit_entry 7 recorded it)"
+        "(audit_entry 9 recorded it)"
     )
     assert lines[1] == f"session {recorded}: edited: marked signed, but no audited sign-off entry exists for it"
 
@@ -170,9 +175,9 @@ def test_a_row_and_its_audit_line_rewritten_with_a_recomputed_digest_break_the_k
 def test_the_newest_audit_line_deleted_is_named(
     recorded: int, db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tamper(db_path, "DELETE FROM audit_entry WHERE seq = 7")
+    tamper(db_path, "DELETE FROM audit_entry WHERE seq = 9")
     assert problems(db_path, capsys) == [
-        "audit_entry 7 (?): missing: this installation wrote it, but the trail now ends before it (entries were "
+        "audit_entry 9 (?): missing: this installation wrote it, but the trail now ends before it (entries were "
         "deleted, or the database was replaced by an older copy)",
         f"clinical_entry session {recorded} entry 5 (sign_off by Dr Lee): inserted: no audit entry vouches for "
         "this row",
@@ -186,19 +191,19 @@ def test_the_last_entry_deleted_with_its_audit_line_is_named(
     tamper(
         db_path,
         "DELETE FROM clinical_entry WHERE seq = 5",
-        "DELETE FROM audit_entry WHERE seq = 7",
+        "DELETE FROM audit_entry WHERE seq = 9",
         f"UPDATE session SET status = 'ended' WHERE id = {recorded}",
     )
     assert problems(db_path, capsys) == [
-        "audit_entry 7 (?): missing: this installation wrote it, but the trail now ends before it (entries were "
+        "audit_entry 9 (?): missing: this installation wrote it, but the trail now ends before it (entries were "
         "deleted, or the database was replaced by an older copy)",
     ]
 
 
 def test_an_edited_audit_line_is_named(recorded: int, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    tamper(db_path, "UPDATE audit_entry SET user = 'Dr Eve' WHERE seq = 7")
+    tamper(db_path, "UPDATE audit_entry SET user = 'Dr Eve' WHERE seq = 9")
     assert problems(db_path, capsys) == [
-        "audit_entry 7 (session.sign): edited or forged: its contents no longer match its keyed hash"
+        "audit_entry 9 (session.sign): edited or forged: its contents no longer match its keyed hash"
     ]
 
 
@@ -207,10 +212,10 @@ def test_an_inserted_audit_line_is_named(recorded: int, db_path: Path, capsys: p
     tamper(
         db_path,
         "INSERT INTO audit_entry (seq, t_us, user, action, subject, payload, prev_hash, hash) "
-        f"VALUES (8, 1, 'eve', 'user.create', 'eve', '{{}}', '{head[1]}', '{'0' * 64}')",
+        f"VALUES (10, 1, 'eve', 'user.create', 'eve', '{{}}', '{head[1]}', '{'0' * 64}')",
     )
     assert problems(db_path, capsys) == [
-        "audit_entry 8 (user.create): edited or forged: its contents no longer match its keyed hash"
+        "audit_entry 10 (user.create): edited or forged: its contents no longer match its keyed hash"
     ]
 
 
@@ -262,7 +267,7 @@ def test_a_printed_head_is_checked_with_anchor(
     assert status == 0 and out[0].endswith(f"anchor {head[0]} matches")
     status, out = verify(db_path, capsys, "--anchor", f"{head[0]}:{'ab' * 10}")
     assert status == 1
-    assert out[1].strip() == "audit_entry 7 (session.sign): replaced: its hash differs from the anchor given"
+    assert out[1].strip() == "audit_entry 9 (session.sign): replaced: its hash differs from the anchor given"
     assert main(["audit", "verify", "--db", f"sqlite:///{db_path}", "--anchor", "nine"]) == 2
     assert "--anchor: 'nine' is not an audit head" in capsys.readouterr().err
 

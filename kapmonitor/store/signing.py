@@ -37,7 +37,7 @@ def sign_session(
     audit = users.audit if users is not None else AuditTrail(engine)
     users = users or UserDirectory(engine, audit=audit)
     subject = f"session {session_id}"
-    user = users.authenticate(username, password)  # a wrong password counts towards the account's lock
+    user = users.confirm_password(username, password)  # a wrong one counts towards the account's lock
     try:
         require(user, "session.sign")
         status = session_status(engine, session_id)

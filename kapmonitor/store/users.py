@@ -116,7 +116,12 @@ class UserDirectory:
             rows = conn.execute(select(_users.c.username, _users.c.roles).order_by(_users.c.username)).all()
         return [clinic_user(name, frozenset(roles.split(","))) for name, roles in rows]
 
-    def authenticate(self, username: str, password: str) -> User:
+    def confirm_password(self, username: str, password: str) -> User:
+        """The password typed again to sign: checked (and a wrong one counted and audited) as a login is; a
+        right one is not audited as a login, since the act it confirms is audited in its own name."""
+        return self.authenticate(username, password, audit_success=False)
+
+    def authenticate(self, username: str, password: str, *, audit_success: bool = True) -> User:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(_users.c.roles, _users.c.password_hash, _users.c.failed_logins).where(
@@ -148,7 +153,8 @@ class UserDirectory:
             values["password_hash"] = self.hasher.hash(password)
         with self.engine.begin() as conn:
             conn.execute(update(_users).where(_users.c.username == username).values(**values))
-        self.audit.append(username, "login", username)
+        if audit_success:
+            self.audit.append(username, "login", username)
         return clinic_user(username, frozenset(roles.split(",")))
 
     def _matches(self, stored: str, password: str) -> bool:
