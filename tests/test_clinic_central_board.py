@@ -160,6 +160,9 @@ def test_the_tile_tells_the_dose_given_and_the_next_due_check(
         t = now_us()
         ClinicalLog(database, station.session_id or 0).add(
             BolusDose(t_us=t, entered_us=t, author="RN Diaz", drug="ketamine", route="im", mg=35.0))
-        assert tile(board, "chair 2").dose == "given 35.0 mg"
+        after = tile(board, "chair 2")
+        assert after.dose == "given 35.0 mg"
+        # nothing is due right after the dose: the tile says what comes next, and when
+        assert after.next_prompt in ("BP due (every 15 min) in 15 min", "MOAA/S due in 15 min")
     finally:
         database.dispose()

@@ -6,7 +6,7 @@ import pytest
 
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.entries import InfusionEvent, IntranasalDevice, Rating
-from kapmonitor.session.prompts import due_checks, prompts_for, rest_timer
+from kapmonitor.session.prompts import due_checks, next_check, prompts_for, rest_timer
 from kapmonitor.session.scales import builtin_scales
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
@@ -151,6 +151,20 @@ def test_bolus_protocols_prompt_bp_and_moaas_every_15_min(template: str) -> None
     assert texts(template, 14, bp=(-2,)) == []
     assert texts(template, 15, bp=(-2,)) == ["BP due (every 15 min)", "MOAA/S due"]
     assert texts(template, 29, bp=(-2, 15), ratings=(moaas(15),)) == []
+
+
+def coming(template: str, now: float, *, bp: tuple[float, ...] = (), ratings: tuple[Rating, ...] = ()) -> object:
+    ahead = next_check(
+        TEMPLATES[template], session_start_us=at(-15), first_dose_us=at(0), bp_times_us=[at(m) for m in bp],
+        ratings=ratings, now_us=at(now),
+    )
+    return None if ahead is None else (ahead.check.text, (ahead.due_us - T0) / MIN)
+
+
+def test_while_nothing_is_due_the_next_check_and_when_it_falls_due() -> None:
+    assert coming("im-ketamine", 5, bp=(-2,)) == ("BP due (every 15 min)", 15)
+    assert coming("im-ketamine", 20, bp=(-2, 16), ratings=(moaas(15),)) == ("MOAA/S due", 30)
+    assert coming("im-ketamine", 20, bp=(-2, 16, 19), ratings=(moaas(18),)) == ("MOAA/S due", 33)
 
 
 def test_nothing_is_prompted_after_discharge() -> None:

@@ -27,7 +27,7 @@ BP_METRIC = "nibp_systolic"  # one NIBP measurement = one systolic reading (with
 @dataclass(frozen=True)
 class Prompt:
     check: Check
-    status: str  # "due", "overdue", or "missed" (a pre-dose check not done before the dose)
+    status: str  # "due", "overdue", "missed" (a pre-dose check not done before the dose), or "upcoming"
     due_us: int
 
     @property
@@ -97,6 +97,43 @@ def due_checks(
             prompts.append(prompt)
     order = {"missed": 0, "overdue": 1, "due": 2}
     return sorted(prompts, key=lambda p: (order[p.status], p.due_us))
+
+
+def next_check(
+    template: ProtocolTemplate,
+    *,
+    session_start_us: int,
+    first_dose_us: int | None,
+    bp_times_us: Sequence[int],
+    ratings: Sequence[Rating],
+    now_us: int,
+    infusion: Sequence[InfusionEvent] = (),
+    discharged_us: int | None = None,
+) -> Prompt | None:
+    """The check that falls due next after ``now_us`` (status "upcoming", ``due_us`` when), for a board that
+    shows what comes next while nothing is due; None when no check is ahead."""
+    phases = Phases.of(first_dose_us, infusion, discharged_us)
+    if phases.discharged_us is not None and now_us >= phases.discharged_us:
+        return None
+    ahead: list[Prompt] = []
+    first = phases.first_dose_us
+    for check in template.checks:
+        if check.measure == "bp":
+            times = [t for t in bp_times_us if t <= now_us]
+        else:
+            times = [r.t_us for r in ratings if r.scale == check.measure and r.t_us <= now_us]
+        due: int | None = None
+        if check.when == "every" and check.every_min is not None:
+            begin, end = phases.span(check.during)
+            if begin is not None:
+                due = max((t for t in times if t >= begin), default=begin) + round(check.every_min * US_PER_MIN)
+                due = None if end is not None and due >= end else due
+        elif check.when == "after-dose" and check.at_min is not None and first is not None:
+            opens = first + round((check.at_min - check.window_before_min) * US_PER_MIN)
+            due = None if any(t >= opens for t in times) else first + round(check.at_min * US_PER_MIN)
+        if due is not None and due > now_us:
+            ahead.append(Prompt(check, "upcoming", due))
+    return min(ahead, key=lambda p: p.due_us, default=None)
 
 
 def _evaluate(

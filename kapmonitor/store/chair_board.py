@@ -25,7 +25,7 @@ from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.dosing import DosingError, cumulative_dose_mg, pump_state
 from kapmonitor.session.entries import InfusionEvent
-from kapmonitor.session.prompts import prompts_for
+from kapmonitor.session.prompts import next_check, prompts_for
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.alarm_log import write_alarm_events
@@ -291,14 +291,25 @@ class ChairBoard:
         return text + (f", infusion {pump}" if pump != "idle" else "")
 
     def _next_prompt(self, chair: _Chair, now: int) -> str | None:
-        template = self._templates.get(chair.record.protocol if chair.record else chair.protocol)
+        template = self._templates.get((chair.record.protocol if chair.record else "") or chair.protocol)
         if template is None or chair.start_us is None:
             return None
         record = chair.record or SessionRecord(template.name)
-        readings = [Reading(NIBP[0], 0.0, "mmHg", frozenset(), None, t, "") for t in sorted(chair.bp_times)]
+        bp_times = sorted(chair.bp_times)
+        readings = [Reading(NIBP[0], 0.0, "mmHg", frozenset(), None, t, "") for t in bp_times]
         prompts = prompts_for(template, record, readings, session_start_us=chair.start_us, now_us=now)
         order = {"overdue": 0, "due": 1, "missed": 2}  # what to do now first; a missed pre-dose check is history
         pressing = sorted(prompts, key=lambda p: (order.get(p.status, 3), p.due_us))
+        if pressing and pressing[0].status != "missed":
+            return pressing[0].text
+        ahead = next_check(
+            template, session_start_us=chair.start_us, first_dose_us=record.first_dose_us(), bp_times_us=bp_times,
+            ratings=record.ratings(), now_us=now, infusion=record.current_of(InfusionEvent),
+            discharged_us=record.discharged_us(),
+        )
+        if ahead is not None:
+            minutes = max(1, round((ahead.due_us - now) / (60 * US_PER_S)))
+            return f"{ahead.check.text} in {minutes} min"
         return pressing[0].text if pressing else None
 
 
