@@ -87,6 +87,17 @@ def test_a_session_without_stored_clinical_entries_has_an_empty_record(
     assert data.alarms == ()
 
 
+def test_without_waves_the_pleth_is_left_unread_and_the_rest_is_the_same(
+    recorded: RecordedSession, engine: Engine, data: SessionData
+) -> None:
+    numerics_only = load_session(engine, recorded.session_id, waves=False)
+    assert numerics_only.waves == ()
+    assert [(t.device, t.metric, t.t_us.tolist()) for t in numerics_only.numerics] == [
+        (t.device, t.metric, t.t_us.tolist()) for t in data.numerics
+    ]
+    assert numerics_only.info == data.info and numerics_only.link_events == data.link_events
+
+
 def test_an_unknown_session_is_a_user_error(engine: Engine) -> None:
     with pytest.raises(UserError, match="no session 999"):
         load_session(engine, 999)

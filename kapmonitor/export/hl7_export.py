@@ -216,8 +216,9 @@ def queue_session(
     record_loader: RecordLoader | None = None,
 ) -> int:
     """Put a recorded session's messages in the outbox for ``destination`` (those already there are not queued
-    again); returns how many were new."""
-    data = load_session(engine, session_id, record_loader)
+    again); returns how many were new. The waveforms are not read: no message carries them, and a recording
+    session is queued again every few seconds."""
+    data = load_session(engine, session_id, record_loader, waves=False)
     messages = hl7_messages(data, settled_before_us=settled_before_us)
     queued = [QueuedMessage(m.control_id, m.t_us, m.text) for m in messages]
     return Hl7Outbox(engine).enqueue(destination, queued, session_id)

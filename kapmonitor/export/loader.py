@@ -191,18 +191,23 @@ def load_session(
     session_id: int,
     record_loader: RecordLoader | None = None,
     alarms: Iterable[AlarmEvent] = (),
+    *,
+    waves: bool = True,
 ) -> SessionData:
     """Everything recorded for one session. ``record_loader`` reads the clinical record (default: the clinical
-    store's ``session_record``; an empty record while that store is not part of this build)."""
+    store's ``session_record``; an empty record while that store is not part of this build). ``waves=False``
+    leaves the waveforms unread (``SessionData.waves`` empty), for a reader of numerics and the record alone."""
     with SessionRepository(engine).reading(session_id) as stored:
         info = _info(stored)
         numerics = tuple(_numeric_track(device, metric, rows) for device, metric, rows in stored.numeric_tracks())
-        waves = tuple(_wave_track(device, metric, rows) for device, metric, rows in stored.wave_tracks())
+        wave_tracks = (
+            tuple(_wave_track(device, metric, rows) for device, metric, rows in stored.wave_tracks()) if waves else ()
+        )
         links = tuple(LinkEventData(t, d, k, x) for d, t, k, x in stored.link_events())
     loader = record_loader or _default_record_loader()
     record = loader(engine, session_id) if loader is not None else SessionRecord(info.protocol)
     ordered = tuple(sorted(alarms, key=lambda a: a.t_us))
-    return SessionData(info, numerics, waves, links, record, ordered, _audit_head(engine))
+    return SessionData(info, numerics, wave_tracks, links, record, ordered, _audit_head(engine))
 
 
 def _audit_head(engine: Engine) -> str:
