@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from kapmonitor.core.errors import UserError
 from kapmonitor.core.paths import resources_dir
+from kapmonitor.devices.simulation.scenario import Scenario
 from kapmonitor.session.dosing import cumulative_dose_mg, spray_too_soon
 from kapmonitor.session.entries import (
     BodyWeight,
@@ -206,8 +207,7 @@ def test_the_iv_infusion_scenario_gives_half_a_milligram_per_kg_and_survives_the
 
 
 def test_the_shipped_scenarios_load_as_scenarios_too() -> None:
-    scenario_module = pytest.importorskip("kapmonitor.devices.simulation.scenario")
     for name in ("esketamine-session.toml", "iv-infusion.toml"):
-        scenario = scenario_module.Scenario.load(SCENARIOS / name)
+        scenario = Scenario.load(SCENARIOS / name)
         assert "suntech-advantage" in scenario.devices
         assert entries_from_sections(scenario.sections, START, source=name)
