@@ -1,7 +1,7 @@
 """Nonin pulse oximeters on a serial line (OEM III module, Xpod 3012, Onyx 9560 and WristOx2 3150 over SPP).
 
 The device descriptors for data formats #2, #7, #8 and #13, as the registry finds them. The decoders, encoders
-and simulators live in ``nonin_df2`` .. ``nonin_df13`` and ``nonin_sim``; they are re-exported here.
+and simulators live beside this module (``df2`` .. ``df13``, ``simulator``); they are re-exported here.
 """
 
 from __future__ import annotations
