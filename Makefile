@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo demo-clinic test bench lint screenshots system-deps postgresql clean
+.PHONY: demo demo-clinic test bench lint screenshots system-deps system-tools postgresql clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -30,10 +30,18 @@ postgresql:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 		else echo "PostgreSQL server programs missing: apt-get install postgresql (as root)"; exit 1; fi; }
 
+# Besides the server, the tests read the PDF exports back with poppler's pdftotext (an independent reader).
+system-tools: postgresql
+	@command -v pdftotext >/dev/null 2>&1 || \
+		{ if [ "$$(id -u)" = 0 ]; then \
+			echo "installing poppler-utils (pdftotext) for the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+		else echo "pdftotext missing: apt-get install poppler-utils (as root)"; exit 1; fi; }
+
 # The tests, then the types (mypy, configured in pyproject.toml), then the layers (import-linter contracts).
 # The same store tests run on SQLite and on a real PostgreSQL server, which must start here.
-test: $(STAMP) postgresql
-	KAPMONITOR_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+test: $(STAMP) system-tools
+	KAPMONITOR_REQUIRE_POSTGRES=1 KAPMONITOR_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
 	$(BIN)/mypy kapmonitor
 	$(BIN)/lint-imports
 
