@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
         tiles.addWidget(self.spo2_tile, 5)
         tiles.addWidget(self.pulse_tile, 5)
         tiles.addWidget(self.nibp_tile, 5)
-        tiles.addWidget(self.pi_tile, 3)
+        tiles.addWidget(self.pi_tile, 4)
         tile_column = QWidget()
         tile_column.setLayout(tiles)
         # The numbers take a third of the width, 540 px at most; on a laptop beside the clinical record they

@@ -111,6 +111,13 @@ def _pressure(latest: Latest | None) -> str:
     return format_number(latest.value)
 
 
+def drawn_height(metrics: QFontMetrics) -> int:
+    """How tall a label must be to show digits whole when it centres its line (ascent and descent) on itself:
+    the digits' top (the cap height) and their baseline both inside it."""
+    ascent, descent, cap = metrics.ascent(), metrics.descent(), metrics.capHeight()
+    return max(ascent - descent, 2 * cap - ascent + descent)
+
+
 def detail_px(value_px: int) -> int:
     """The mean's size beside a blood pressure of ``value_px``: two fifths of it, never below 20 px."""
     return max(20, value_px * 2 // 5)
@@ -216,7 +223,7 @@ class NumericTile(QFrame):
             if self.detail_label.isVisible():
                 left -= QFontMetrics(detail_font).horizontalAdvance(self.view.detail) + 8
             metrics = QFontMetrics(font)
-            if px <= 28 or (metrics.horizontalAdvance(self.view.value) <= left and metrics.capHeight() <= height):
+            if px <= 28 or (metrics.horizontalAdvance(self.view.value) <= left and drawn_height(metrics) <= height):
                 break
             px -= 4
         self.value_label.setFont(font)

@@ -24,7 +24,7 @@ from kapmonitor.devices.registry import model_of
 from kapmonitor.export.analysis import Series, with_breaks
 from kapmonitor.ui.review.names import metric_name, metric_unit
 from kapmonitor.ui.theme import Theme
-from kapmonitor.ui.widgets.plots import TREND_ROWS, TREND_STYLE
+from kapmonitor.ui.widgets.plots import TREND_ROWS, TREND_STYLE, SpacedAxis
 from kapmonitor.ui.widgets.trace import TraceItem
 
 PLETH_RANGE = (-15.0, 115.0)  # the relative pleth's 0-100 with room for the envelope's edges
@@ -63,8 +63,8 @@ def is_sparse(series: Series) -> bool:
 
 
 def curve_style(series: Series, same_metric: list[Series]) -> str:
-    """"line", "dashed" or "points": the first device of a metric draws a line, a second a dashed one; an
-    intermittent one draws points."""
+    """How a track is drawn: "line", "dashed" or "points". The first device of a metric draws a line, a second a
+    dashed one; an intermittent one draws points."""
     if TREND_STYLE.get(series.metric, ("", None))[1] is not None or is_sparse(series):
         return "points"
     lines = [s for s in same_metric if s.metric == series.metric and not is_sparse(s)]
@@ -306,7 +306,7 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
 
     def _build_rows(self) -> None:
         for index, metrics in enumerate(self.row_metrics):
-            axis = {"bottom": ClockAxis(orientation="bottom")}
+            axis = {"bottom": ClockAxis(orientation="bottom"), "left": SpacedAxis(orientation="left")}
             plot = self.addPlot(row=index, col=0, axisItems=axis)
             plot.setMenuEnabled(False)
             plot.hideButtons()
