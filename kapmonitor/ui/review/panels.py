@@ -109,7 +109,26 @@ def _put(table: QTableWidget, row: int, cells: list[str]) -> None:
         table.setItem(row, column, item)
 
 
-class CursorReadout(QGroupBox):
+class _TrackTable(QGroupBox):
+    """A panel with a table of one row per track: its cells read back by metric or by column."""
+
+    series: list[Series]
+    table: QTableWidget
+
+    def cell(self, metric: str, column: int) -> str:
+        row = next(i for i, s in enumerate(self.series) if s.metric == metric)
+        item = self.table.item(row, column)
+        return item.text() if item is not None else ""
+
+    def refit(self) -> None:
+        fit_rows(self.table)
+
+    def column(self, column: int) -> list[str]:
+        items = (self.table.item(row, column) for row in range(self.table.rowCount()))
+        return [item.text() if item is not None else "" for item in items]
+
+
+class CursorReadout(_TrackTable):
     """Cursor A, cursor B and B - A: the times and each track's value at both."""
 
     def __init__(self, series: list[Series]) -> None:
@@ -142,20 +161,8 @@ class CursorReadout(QGroupBox):
                 ],
             )
 
-    def cell(self, metric: str, column: int) -> str:
-        row = next(i for i, s in enumerate(self.series) if s.metric == metric)
-        item = self.table.item(row, column)
-        return item.text() if item is not None else ""
 
-    def refit(self) -> None:
-        fit_rows(self.table)
-
-    def column(self, column: int) -> list[str]:
-        items = (self.table.item(row, column) for row in range(self.table.rowCount()))
-        return [item.text() if item is not None else "" for item in items]
-
-
-class RangeStatistics(QGroupBox):
+class RangeStatistics(_TrackTable):
     """Min, max and mean of every numeric track over the range in view, time below an SpO2 threshold, and the
     peak systolic pressure with its time after the first dose."""
 
@@ -235,18 +242,6 @@ class RangeStatistics(QGroupBox):
             else "no dose recorded"
         )
         return f"Peak BP {top.value:.0f}{over} mmHg at {clock_seconds(top.t_us)}, {when}"
-
-    def cell(self, metric: str, column: int) -> str:
-        row = next(i for i, s in enumerate(self.series) if s.metric == metric)
-        item = self.table.item(row, column)
-        return item.text() if item is not None else ""
-
-    def refit(self) -> None:
-        fit_rows(self.table)
-
-    def column(self, column: int) -> list[str]:
-        items = (self.table.item(row, column) for row in range(self.table.rowCount()))
-        return [item.text() if item is not None else "" for item in items]
 
 
 class SignOffPanel(QGroupBox):
