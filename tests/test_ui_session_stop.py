@@ -1,11 +1,14 @@
-"""After "Stop session": the form for the next patient starts empty, and the ended session's checks go away."""
+"""After "Stop session": the form for the next patient starts empty, the ended session's checks go away, and its
+record steps aside so the form fits a laptop's screen again."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from screen_fit import LAPTOP, fits
 
 from kapmonitor.bed.station import Station
 from kapmonitor.core.access import User
@@ -39,5 +42,10 @@ def test_stopping_a_session_clears_the_form_and_its_prompts(qtbot: QtBot, tmp_pa
         assert prompts.lines == [] and prompts.label.text() == "Session ended: no checks are due"
         prompts.refresh()  # a late refresh does not bring the checks back
         assert prompts.lines == []
+
+        window.show()
+        QApplication.processEvents()
+        assert not window.clinical.isVisible() and not window.bedside_actions["record"].isEnabled()
+        assert fits(window, LAPTOP) == []  # the form beside a stale record was 1894 px at least
     finally:
         station.stop()

@@ -420,12 +420,13 @@ class MainWindow(QMainWindow):
         )
 
     def _close_clinical_record(self, session_id: int) -> None:
-        """An ended session takes no more entries here (corrections go through review, as addenda)."""
+        """An ended session takes no more entries here (corrections go through review, as addenda), so its
+        record steps aside: the new-session form needs the width, and a laptop's screen has none to spare."""
         if self.clinical is not None:
             self.clinical.prompts.end()
             self.clinical.setEnabled(False)
-        for name in ("dose", "rating", "note"):
-            self.bedside_actions[name].setEnabled(False)
+            self.clinical.setVisible(False)
+        self._clinical_actions_enabled(False)
 
     def source(self, metric: str) -> str | None:
         """The device whose track of ``metric`` is shown: the one with the most samples, so a cuff's

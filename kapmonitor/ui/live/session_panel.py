@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 from kapmonitor.session.templates import ProtocolTemplate, builtin_templates
 from kapmonitor.ui.theme import Theme
 
+PROTOCOL_CHARS = 16  # the protocol box is this many wide letters ("X") wide: "IV ketamine infusion" whole
+
 
 @cache
 def templates() -> dict[str, ProtocolTemplate]:
@@ -100,6 +102,10 @@ class SessionPanel(QFrame):
         self.protocol_combo.addItem("Monitoring only", "")
         for name, template in templates().items():
             self.protocol_combo.addItem(template.title, name)
+        # As wide as "IV ketamine infusion", not as the longest title: the form and its messages fit a laptop
+        # beside the clinical record (the list shows every title whole).
+        self.protocol_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.protocol_combo.setMinimumContentsLength(PROTOCOL_CHARS)
         self.weight_spin = QDoubleSpinBox()
         self.weight_spin.setRange(0.0, 400.0)
         self.weight_spin.setDecimals(1)
