@@ -52,4 +52,7 @@ def test_confirming_ride_home_redraws_the_checklist_once(qtbot: QtBot, tmp_path:
     assert [t for t in texts if t.startswith("Not ready")] == ["Not ready: 5 open"]
     assert "confirmed by RN Okafor" in texts
     assert overlapping(dialog) == []
+    [criterion] = [label for label in visible_labels(dialog) if label.text() == "Ride home confirmed"]
+    [mark] = [label for label in visible_labels(dialog) if label.text() == "\u2713"]
+    assert 0 < criterion.x() - mark.x() < 60  # the tick beside its criterion, not a third of the dialog away
     grab(dialog, tmp_path / "discharge-after-confirm.png")

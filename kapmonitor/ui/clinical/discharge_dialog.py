@@ -100,6 +100,7 @@ class DischargeDialog(QDialog):
                 button.clicked.connect(lambda _=False, k=item.criterion.key: self.confirm(k))
                 self.confirm_buttons[item.criterion.key] = button
                 grid.addWidget(button, row, 3)
+        grid.setColumnStretch(2, 1)  # the detail takes the spare width; the mark stays beside its criterion
         self.body.addLayout(grid)
         ready = status.ready_us
         self.ready_label = big_label(
@@ -125,6 +126,7 @@ class DischargeDialog(QDialog):
             name.setObjectName("muted")
             grid.addWidget(name, row, 0)
             grid.addWidget(QLabel(answer), row, 1)
+        grid.setColumnStretch(1, 1)
         self.body.addLayout(grid)
         missing = QLabel(
             "Missing before sign-off: " + "; ".join(self.rems.missing)
