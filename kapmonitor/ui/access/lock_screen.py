@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -27,6 +26,7 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.ui.access.login_dialog import sentence
 from kapmonitor.ui.live.tiles import NumericTile
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.fonts import pixel_font
 
 LOCK_AFTER_MIN = 5.0
 MONITORING_CONTINUES = "Locked \u2014 monitoring, recording and alarms continue"
@@ -37,13 +37,6 @@ _ACTIVITY = {
     QEvent.Type.Wheel,
     QEvent.Type.TouchBegin,
 }
-
-
-def _font(px: int, bold: bool = True) -> QFont:
-    font = QFont()
-    font.setPixelSize(px)
-    font.setBold(bold)
-    return font
 
 
 class LockScreen(QWidget):
@@ -70,7 +63,7 @@ class LockScreen(QWidget):
         self.setAutoFillBackground(True)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.status_label = QLabel(MONITORING_CONTINUES)
-        self.status_label.setFont(_font(32))
+        self.status_label.setFont(pixel_font(32, bold=True))
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.values = {tile: QLabel("") for tile in tiles}
         self.name_edit = QLineEdit()
@@ -85,12 +78,12 @@ class LockScreen(QWidget):
         self.unlock_button.clicked.connect(self.unlock_clicked)
         self.message_label = QLabel("")
         self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message_label.setFont(_font(18))
+        self.message_label.setFont(pixel_font(18, bold=True))
 
         numbers = QHBoxLayout()
         numbers.addStretch(1)
         for label in self.values.values():
-            label.setFont(_font(56))
+            label.setFont(pixel_font(56, bold=True))
             numbers.addWidget(label)
             numbers.addSpacing(40)
         numbers.addStretch(1)
@@ -98,7 +91,7 @@ class LockScreen(QWidget):
         form.addStretch(1)
         for widget in (self.name_edit, self.password_edit, self.unlock_button):
             widget.setMinimumHeight(48)
-            widget.setFont(_font(20, bold=False))
+            widget.setFont(pixel_font(20))
             form.addWidget(widget)
         form.addStretch(1)
         layout = QVBoxLayout(self)

@@ -4,13 +4,13 @@ age, the dose given, the next due check, and the chair's alarms with buttons to 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.bed.port import SILENT, ChairAlarm, ChairView, Value
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.ui.live.tiles import age_text, format_number
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.fonts import pixel_font
 
 DASHES = "\u2014"
 MAX_ALARM_ROWS = 3
@@ -57,13 +57,6 @@ def _set_style(widget: QWidget, css: str) -> None:
         widget.setStyleSheet(css)
 
 
-def _font(pixels: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(pixels)
-    font.setBold(bold)
-    return font
-
-
 class ChairTile(QFrame):
     """A chair's tile. ``acknowledge`` and ``pause`` carry the session id; the window writes the row."""
 
@@ -76,17 +69,17 @@ class ChairTile(QFrame):
         self.theme = theme
         self.view: ChairView | None = None
         self.bed = QLabel()
-        self.bed.setFont(_font(22, bold=True))
+        self.bed.setFont(pixel_font(22, bold=True))
         self.elapsed = QLabel()
-        self.elapsed.setFont(_font(18))
+        self.elapsed.setFont(pixel_font(18))
         self.elapsed.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.who = QLabel()
         self.spo2 = QLabel()
-        self.spo2.setFont(_font(40, bold=True))
+        self.spo2.setFont(pixel_font(40, bold=True))
         self.pulse = QLabel()
-        self.pulse.setFont(_font(40, bold=True))
+        self.pulse.setFont(pixel_font(40, bold=True))
         self.nibp = QLabel()
-        self.nibp.setFont(_font(24, bold=True))
+        self.nibp.setFont(pixel_font(24, bold=True))
         self.nibp_age = QLabel()
         self.dose = QLabel()
         self.prompt = QLabel()
@@ -123,7 +116,7 @@ class ChairTile(QFrame):
         layout.addWidget(self.dose)
         layout.addWidget(self.prompt)
         for row in self.alarm_rows:
-            row.setFont(_font(15, bold=True))
+            row.setFont(pixel_font(15, bold=True))
             layout.addWidget(row)
         layout.addWidget(self.more)
         layout.addStretch(1)

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.events import NO_ALARM_SOUND, AlarmEvent, AlarmState
 from kapmonitor.ui.live.tones import TonePlayer, ToneSchedule, no_sound_message
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.fonts import pixel_font
 
 # IEC 60601-1-8 colours: (background, text). The same in both themes: a nurse learns them once.
 ALARM_COLOURS: dict[str, tuple[str, str]] = {
@@ -78,15 +78,15 @@ class AlarmBar(QFrame):
         self._theme: Theme | None = None
 
         self.message_label = QLabel("No alarms")
-        self.message_label.setFont(_font(34, bold=True))
+        self.message_label.setFont(pixel_font(34, bold=True))
         self.others_label = QLabel("")
-        self.others_label.setFont(_font(20, bold=True))
+        self.others_label.setFont(pixel_font(20, bold=True))
         self.message_label.setWordWrap(True)  # a technical alarm's remedy wraps; it never widens the window
         self.sound_reported = False  # the missing sound is reported once, as a technical alarm
         self.acknowledge_button = QPushButton("Acknowledge")
         self.pause_button = QPushButton(f"Pause audio {countdown(PAUSE_S)}")
         for button in (self.acknowledge_button, self.pause_button):
-            button.setFont(_font(20, bold=True))
+            button.setFont(pixel_font(20, bold=True))
             button.setMinimumHeight(42)
         self.acknowledge_button.clicked.connect(self.acknowledge_all)
         self.pause_button.clicked.connect(self.pause_audio)
@@ -144,7 +144,7 @@ class AlarmBar(QFrame):
         top = self.top
         self.message_label.setText(top.message if top else "No alarms")
         long = top is not None and len(top.message) > LONG_MESSAGE
-        self.message_label.setFont(_font(LONG_MESSAGE_PX if long else 34, bold=True))
+        self.message_label.setFont(pixel_font(LONG_MESSAGE_PX if long else 34, bold=True))
         others = len(self.states) - 1
         self.others_label.setText(f"+{others} more" if others > 0 else "")
         remaining = self.source.pause_remaining_s(now)
@@ -203,10 +203,3 @@ class AlarmBar(QFrame):
             f"QFrame#alarmBar {{ background: {background}; border: 3px solid {border}; border-radius: 6px; }}"
             f"QLabel {{ color: {text}; }}"
         )
-
-
-def _font(pixels: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(pixels)
-    font.setBold(bold)
-    return font

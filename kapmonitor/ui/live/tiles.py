@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
+from PySide6.QtGui import QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from kapmonitor.core.live import Latest
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.fonts import pixel_font
 
 DASHES = "---"
 NUMERIC_FRESH_S = 5.0  # oximeters report every second; five missed reports and the value is not current
@@ -123,13 +124,6 @@ def detail_px(value_px: int) -> int:
     return max(20, value_px * 2 // 5)
 
 
-def _font(pixels: int, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(pixels)
-    font.setBold(bold)
-    return font
-
-
 class NumericTile(QFrame):
     """A title and unit, one large number, and a note for its age or flags."""
 
@@ -145,22 +139,22 @@ class NumericTile(QFrame):
         self.alarm_background: str | None = None
 
         self.title_label = QLabel(title)
-        self.title_label.setFont(_font(22, bold=True))
+        self.title_label.setFont(pixel_font(22, bold=True))
         self.unit_label = QLabel(unit)
-        self.unit_label.setFont(_font(22))
+        self.unit_label.setFont(pixel_font(22))
         self.unit_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.value_label = QLabel(DASHES)
-        self.value_label.setFont(_font(value_px, bold=True))
+        self.value_label.setFont(pixel_font(value_px, bold=True))
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         # The number fits the tile (``_fit``), not the tile the number: its size must not set the window's
         # minimum height, or a 768-px laptop screen could not show the window at all.
         self.value_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.detail_label = QLabel("")
-        self.detail_label.setFont(_font(detail_px(value_px), bold=True))
+        self.detail_label.setFont(pixel_font(detail_px(value_px), bold=True))
         self.detail_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
         self.detail_label.hide()
         self.note_label = QLabel("")
-        self.note_label.setFont(_font(18))
+        self.note_label.setFont(pixel_font(18))
         self.note_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         head = QHBoxLayout()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QToolTip
 
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.live.tiles import clock_text
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.fonts import pixel_font
 from kapmonitor.ui.widgets.lane_marks import (
     BAR_HEIGHT,
     HOVER_PX,
@@ -24,13 +24,6 @@ from kapmonitor.ui.widgets.lane_marks import (
     lane_content,
     readable,
 )
-
-
-def _font() -> QFont:
-    font = QFont()
-    font.setPixelSize(LABEL_PX)
-    return font
-
 
 LANE_HEIGHT = 120  # three rows of 15 px labels and marks; the trends above keep the rest of a laptop's height
 SYMBOLS = {"bolus": "t1", "spray": "o", "infusion": "t1", "rating": "s", "note": "d", "quick-event": "d"}
@@ -52,7 +45,7 @@ class EventLane(pg.PlotWidget):
         item.getAxis("left").setWidth(64)  # the trends' width, so both time axes line up
         item.getAxis("left").setTicks([[(y, name.capitalize() + "s") for name, y in ROWS.items()]])
         item.getAxis("bottom").setStyle(showValues=False)
-        item.getAxis("left").setStyle(tickFont=_font())
+        item.getAxis("left").setStyle(tickFont=pixel_font(LABEL_PX))
         self.setYRange(0.4, 3.9, padding=0)
         self.bar_item = pg.BarGraphItem(x0=[], x1=[], y0=[], height=[])
         self.scatter = pg.ScatterPlotItem(size=14)
@@ -119,7 +112,7 @@ class EventLane(pg.PlotWidget):
         for (x, y, text, kind), flip in readable(labelled, self._seconds_per_px(), view_s):
             colour = colours.get(f"{kind}-text", colours.get(kind, "#cccccc"))
             label = pg.TextItem(text, color=colour, anchor=(1.08, 0.5) if flip else (-0.08, 0.5))
-            label.setFont(_font())
+            label.setFont(pixel_font(LABEL_PX))
             label.setPos(x, y)
             item.addItem(label)
             self.texts.append(label)

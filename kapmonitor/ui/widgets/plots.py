@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.fonts import pixel_font
 
 AXIS_PX = 15  # tick labels and axis titles: read from the nurse's chair, 2 m away (at least 14 px at 1080p)
 LABEL_GAP_PX = 2 * AXIS_PX
@@ -160,9 +161,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
 
 
 def axis_font() -> QFont:
-    font = QFont()
-    font.setPixelSize(AXIS_PX)
-    return font
+    return pixel_font(AXIS_PX)
 
 
 def _style_axis(axis: pg.AxisItem, theme: Theme) -> None:
