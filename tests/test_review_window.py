@@ -13,7 +13,7 @@ import pytest
 from clinician_support import CLINICIAN_PASSWORD, clinician
 from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from ui_station_double import StationDouble
 
 from bench import fixtures
@@ -380,6 +380,21 @@ def test_exports_from_the_menu_write_the_files(window: ReviewWindow, tmp_path: P
     written = [p for p in tmp_path.iterdir() if p.stat().st_size > 0]
     assert written, window.status_label.text()
     assert window.status_label.text().startswith("Written: ")
+
+
+def test_an_export_of_an_edited_record_is_written_with_a_warning(
+    window: ReviewWindow, engine: Engine, tmp_path: Path
+) -> None:
+    window.choose_path = lambda _format, suggested: tmp_path / suggested
+    assert window.export("pdf") and window.status_label.text() == f"Written: {tmp_path / 'session-1.pdf'}"
+    with engine.begin() as conn:  # someone holding the file removes a note, its triggers first
+        for trigger in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all():
+            conn.execute(text(f"DROP TRIGGER {trigger}"))
+        conn.execute(text("DELETE FROM clinical_entry WHERE kind = 'note'"))
+    assert window.export("pdf")
+    said = window.status_label.text()
+    assert said.startswith(f"Written: {tmp_path / 'session-1.pdf'}. Warning: the audit trail does not vouch")
+    assert "(note by " in said and "deleted: the row is gone" in said
 
 
 def test_a_cancelled_or_failed_export_writes_nothing(window: ReviewWindow, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.clinical_log import ClinicalLog, session_status
+from kapmonitor.store.record_proof import unvouched
 from kapmonitor.store.recovery import InterruptedSession, SessionRecovery
 from kapmonitor.store.repository import RecordedReadings, SessionRepository
 from kapmonitor.store.signing import sign_session
@@ -82,6 +83,10 @@ class ClinicRecords:
     def load_session(self, session_id: int, alarms: Sequence[AlarmEvent] | None = None) -> SessionData:
         """Everything recorded for one session, with its stored alarm log unless ``alarms`` are given."""
         return load_session(self.database, session_id, alarms=self.alarm_log(session_id) if alarms is None else alarms)
+
+    def unvouched(self, session_id: int) -> str | None:
+        """One line saying what of the session's record the audit trail does not vouch for; None when intact."""
+        return unvouched(self.database, session_id)
 
     # ---- sessions a crash left in progress --------------------------------------------------------------
 

@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 from kapmonitor.export.writers import export_session
-from kapmonitor.store.audit_key import audit_key
 from kapmonitor.store.db import open_for_reading
-from kapmonitor.store.record_proof import verify_record
+from kapmonitor.store.record_proof import unvouched
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,26 +28,11 @@ def run(args: argparse.Namespace) -> int:
         args.db, args.id, args.format, Path(args.out), deidentify_salt=salt, keep_free_text=keep
     ):
         print(path)
-    warning = unvouched(args.db, args.id)
+    engine = open_for_reading(args.db)
+    try:
+        warning = unvouched(engine, args.id)
+    finally:
+        engine.dispose()
     if warning:
         print(f"kapmonitor: warning: {warning}", file=sys.stderr)
     return 0
-
-
-def unvouched(db: str | None, session_id: int) -> str | None:
-    """What ``audit verify`` finds wrong with this session's record (or the chain), in one line; None when
-    intact, or when this workstation has no audit key to check with."""
-    if audit_key(create=False) is None:
-        return None
-    engine = open_for_reading(db)
-    try:
-        report = verify_record(engine)
-    finally:
-        engine.dispose()
-    ours = f"session {session_id} "
-    mine = [str(p) for p in report.row_problems if p.row.startswith(ours) or p.row == str(session_id)]
-    found = [str(p) for p in report.chain.problems] + mine
-    if not found:
-        return None
-    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    return f"the audit trail does not vouch for this record as exported: {found[0]}{more}"

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Float, Table, select
 
 from kapmonitor.store.audit import AuditTrail, Entry, VerifyReport, canonical_json
+from kapmonitor.store.audit_key import audit_key
 from kapmonitor.store.tables import AlarmLogRow, ClinicalEntryRow, Session
 
 CLINICAL: Table = ClinicalEntryRow.__table__
@@ -61,6 +62,7 @@ class RowProblem:
     table: str
     row: str
     what: str
+    session: int | None = None  # the session whose record the row belongs to
 
     def __str__(self) -> str:
         return f"{self.table} {self.row}: {self.what}"
@@ -96,6 +98,20 @@ def verify_record(engine: Engine, anchor: tuple[int, str] | None = None) -> Reco
     with engine.connect() as conn:
         rows, problems = _check_rows(conn, entries)
     return RecordReport(chain, rows, tuple(problems))
+
+
+def unvouched(engine: Engine, session_id: int) -> str | None:
+    """What ``audit verify`` finds wrong with this session's record (or the chain), in one line, for a warning
+    beside an export of it; None when intact, or when this workstation holds no audit key to check with."""
+    if audit_key(create=False) is None:
+        return None
+    report = verify_record(engine)
+    found = [str(p) for p in report.chain.problems]
+    found += [str(p) for p in report.row_problems if p.session == session_id]
+    if not found:
+        return None
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return f"the audit trail does not vouch for this record as exported: {found[0]}{more}"
 
 
 def _vouchers(entries: list[Entry]) -> dict[tuple[str, int, int], _Voucher]:
@@ -147,13 +163,13 @@ def _check_rows(conn: Connection, entries: list[Entry]) -> tuple[int, list[RowPr
         row = sealed_row(table, raw)
         voucher = vouchers.get(key)
         if voucher is None:
-            problems.append(RowProblem(table.name, label, "inserted: no audit entry vouches for this row"))
+            problems.append(RowProblem(table.name, label, "inserted: no audit entry vouches for this row", key[1]))
         elif row_sha256(row) != voucher.digest:
-            problems.append(RowProblem(table.name, label, _edited(row, voucher)))
+            problems.append(RowProblem(table.name, label, _edited(row, voucher), key[1]))
     for key, voucher in vouchers.items():
         if key not in seen:
             where = f"audit_entry {voucher.entry.seq} recorded it"
-            problems.append(RowProblem(key[0], voucher.label, f"deleted: the row is gone ({where})"))
+            problems.append(RowProblem(key[0], voucher.label, f"deleted: the row is gone ({where})", key[1]))
     problems.extend(_unsigned_sessions(conn, vouchers, seen))
     return count, problems
 
@@ -203,9 +219,7 @@ def _unsigned_sessions(
     session = Session.__table__
     marked = conn.execute(select(session.c.id).where(session.c.status == "signed")).scalars()
     return [
-        RowProblem(
-            "session", str(sid), "edited: marked signed, but no audited sign-off entry exists for it"
-        )
+        RowProblem("session", str(sid), "edited: marked signed, but no audited sign-off entry exists for it", sid)
         for sid in marked
         if sid not in signed_by_record
     ]

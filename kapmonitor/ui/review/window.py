@@ -351,7 +351,9 @@ class ReviewWindow(QMainWindow):
         except (OSError, ValueError, UserError) as error:
             self.status_label.setText(f"The {format_name} export was not written: {error}")
             return []
-        self.status_label.setText("Written: " + ", ".join(str(p) for p in written))
+        said = "Written: " + ", ".join(str(p) for p in written)
+        warning = self.records.unvouched(self.data.info.id) if self.records is not None else None
+        self.status_label.setText(f"{said}. Warning: {warning}" if warning else said)
         return written
 
 
