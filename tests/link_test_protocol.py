@@ -11,10 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
 from kapmonitor.devices.base import Decoder, DeviceDescriptor, Keepalive, SerialSettings, TrackSpec
 from kapmonitor.devices.simulation.interface import DeviceSimulator, PatientModel
+
+T = TypeVar("T")
 
 PROTOCOL = "link-test"
 START = 0xA5
@@ -161,3 +164,9 @@ class Collected:
 
     def events(self, kind: str | None = None) -> list[LinkEvent]:
         return [i for i in self.snapshot() if isinstance(i, LinkEvent) and kind in (None, i.kind)]
+
+    def readings(self, device: str | None = None) -> list[Reading]:
+        return [i for i in self.snapshot() if isinstance(i, Reading) and device in (None, i.device)]
+
+    def of(self, kind: type[T]) -> list[T]:
+        return [i for i in self.snapshot() if isinstance(i, kind)]

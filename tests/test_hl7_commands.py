@@ -7,15 +7,14 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from link_test_protocol import Collected
 
 from kapmonitor.cli import main
-from kapmonitor.core.readings import Item, Reading
+from kapmonitor.core.readings import Reading
 from kapmonitor.devices.hl7.framing import mllp_frame
 from kapmonitor.devices.links.mllp import MllpListener
 
@@ -43,18 +42,8 @@ def test_decode_reads_mllp_frames_and_text_blocks_into_json_lines(
     assert [json.loads(line)["value"] for line in capsys.readouterr().out.splitlines()] == [96, 95]
 
 
-class Collected:
-    def __init__(self) -> None:
-        self.items: list[Item] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, batch: Sequence[Item]) -> None:
-        with self.lock:
-            self.items.extend(batch)
-
-    def spo2(self) -> list[Reading]:
-        with self.lock:
-            return [i for i in self.items if isinstance(i, Reading) and i.metric == "spo2"]
+def spo2(collected: Collected) -> list[Reading]:
+    return [r for r in collected.readings() if r.metric == "spo2"]
 
 
 def test_simulate_to_a_listener_that_starts_later_then_stops_cleanly_on_sigterm() -> None:
@@ -74,10 +63,10 @@ def test_simulate_to_a_listener_that_starts_later_then_stops_cleanly_on_sigterm(
         assert "retrying" in proc.stdout.readline()
         listener.start(collected)
         end = time.monotonic() + 20
-        while len(collected.spo2()) < 3 and time.monotonic() < end:
+        while len(spo2(collected)) < 3 and time.monotonic() < end:
             time.sleep(0.1)
-        assert len(collected.spo2()) >= 3
-        assert {r.device for r in collected.spo2()} == {"hl7-pcd01@0012A1FFFE000001"}
+        assert len(spo2(collected)) >= 3
+        assert {r.device for r in spo2(collected)} == {"hl7-pcd01@0012A1FFFE000001"}
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)

@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import pytest
+from link_test_protocol import Collected
 
-from kapmonitor.core.readings import DecodeError, Item, LinkEvent, Reading, WaveChunk
+from kapmonitor.core.readings import DecodeError, WaveChunk
 from kapmonitor.devices.hl7.framing import mllp_frame
 from kapmonitor.devices.hl7.simulator import Hl7MonitorSimulator
 from kapmonitor.devices.links.mllp import Binding, ListenerError, MllpListener
 from kapmonitor.devices.links.mllp_client import Answer, MllpConnection, send_all
 from kapmonitor.devices.simulation.physiology import PhysiologicalModel
-
-
-class Collected:
-    def __init__(self) -> None:
-        self.items: list[Item] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, batch: Sequence[Item]) -> None:
-        with self.lock:
-            self.items.extend(batch)
-
-    def readings(self, device: str | None = None) -> list[Reading]:
-        with self.lock:
-            return [i for i in self.items if isinstance(i, Reading) and (device is None or i.device == device)]
-
-    def of(self, kind: type) -> list:
-        with self.lock:
-            return [i for i in self.items if isinstance(i, kind)]
 
 
 def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -184,7 +166,7 @@ def test_demo_mode_is_never_recorded_as_patient_data(listening) -> None:  # type
     _, collected, endpoint = listening
     demo = [m.replace(b"|P|2.6|", b"|T|2.6|") for m in monitor_messages(2)]
     assert {a.code for a in asyncio.run(send_all(endpoint, demo))} == {"AA"}
-    wait_for(lambda: any(getattr(i, "kind", "") == "demo" for i in collected.items))
+    wait_for(lambda: any(getattr(i, "kind", "") == "demo" for i in collected.snapshot()))
     assert collected.readings() == [] and collected.of(WaveChunk) == []
 
 
@@ -219,8 +201,7 @@ def test_a_monitor_whose_connection_closes_is_disconnected_until_it_sends_again(
     device = "hl7-pcd01@0012A1FFFE000001"
 
     def kinds() -> list[str]:
-        with collected.lock:
-            return [i.kind.value for i in collected.items if isinstance(i, LinkEvent) and i.device == device]
+        return [e.kind.value for e in collected.events() if e.device == device]
 
     asyncio.run(send_all(endpoint, monitor_messages(1)))
     wait_for(lambda: kinds() == ["connected", "disconnected"])
