@@ -160,11 +160,12 @@ def test_an_amendment_from_the_entry_list_keeps_the_original(iv, qtbot) -> None:
     )
     assert record.current_of(BolusDose)[0].mg == 30.0
     row = [entries.list.item(i).text() for i in range(entries.list.count())]
-    assert any("BolusDose: mg=30.0" in text and text.endswith("[amended]") for text in row)
+    assert any("ketamine 30 mg IV [amended]" in text for text in row), row  # in words, never a repr
+    assert not any("BolusDose" in text or "=" in text for text in row)
 
     note_ref = next(ref for ref, e in enumerate(record.log, 1) if isinstance(e, Note))
     entries.select_ref(note_ref)
     qtbot.keyClicks(entries.reason, "wrong patient chart")
     click(qtbot, entries.void_button)
     assert record.notes() == [] and isinstance(record.entry_at(note_ref), Note)
-    assert any(entries.list.item(i).text().endswith("[voided]") for i in range(entries.list.count()))
+    assert any("[voided]" in entries.list.item(i).text() for i in range(entries.list.count()))

@@ -6,8 +6,6 @@ refuses to amend them).
 
 from __future__ import annotations
 
-import dataclasses
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.session.entries import BolusDose, Entry, InfusionEvent, IntranasalDevice, Note, QuickEvent
 from kapmonitor.session.timeline import CurrentEntry
+from kapmonitor.session.wording import entry_words, record_words
 from kapmonitor.ui.clinical.context import ClinicalContext, refusal
 from kapmonitor.ui.live.tiles import clock_text
 
@@ -34,14 +33,11 @@ CORRECTABLE: dict[type, tuple[str, ...]] = {
     InfusionEvent: ("rate", "lot"),
     QuickEvent: ("label",),
 }
-SKIP = {"t_us", "entered_us", "author"}
 
 
 def describe(entry: Entry) -> str:
-    """One line for the list: the kind and what was entered, in the record's own values."""
-    fields = [f"{f.name}={getattr(entry, f.name)!r}" for f in dataclasses.fields(entry) if f.name not in SKIP]
-    values = ", ".join(v for v in fields if not v.endswith(("=''", "=None", "=()")))
-    return f"{type(entry).__name__}: {values}"
+    """One line for the list, in the clinic's words (as the lanes, the PDF and the CSV say it)."""
+    return entry_words(entry)
 
 
 def parse_as(current: object, text: str) -> object:
@@ -59,6 +55,9 @@ class EntryList(QWidget):
         self.ctx = ctx
         self.entries: list[CurrentEntry] = []
         self.list = QListWidget()
+        self.list.setWordWrap(True)  # a long entry wraps instead of running off the dock's edge
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.currentRowChanged.connect(self._selected)
         self.field = QComboBox()
         self.value = QLineEdit(placeholderText="corrected value")
@@ -85,11 +84,14 @@ class EntryList(QWidget):
     def refresh(self) -> None:
         ref = self.selected_ref()
         self.entries = list(reversed(self.ctx.record.current()))
+        words = record_words(self.ctx.record)
         self.list.blockSignals(True)
         self.list.clear()
         for current in self.entries:
             tag = " [voided]" if current.void else (" [amended]" if current.amendments else "")
-            item = QListWidgetItem(f"{clock_text(current.entry.t_us)}  {describe(current.entry)}{tag}")
+            line = f"{clock_text(current.entry.t_us)}  {words[current.ref]}{tag}  ({current.entry.author})"
+            item = QListWidgetItem(line)
+            item.setToolTip(line)
             if current.void:
                 font = QFont()
                 font.setStrikeOut(True)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kapmonitor.session.dosing import DosingError, infusion_segments
-from kapmonitor.session.entries import BolusDose, InfusionEvent
+from kapmonitor.session.entries import BolusDose, Entry, InfusionEvent, IntranasalDevice, Note, QuickEvent, Rating
 from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.session.wording import rating_words, record_words
 from kapmonitor.ui.live.tiles import clock_text
 
 ROWS = {"dose": 3.0, "rating": 2.0, "note": 1.0}
+_KIND_ORDER = ("bolus", "spray", "infusion", "rating", "note", "quick-event")
 BAR_HEIGHT = 0.7  # the fastest infusion rate fills this much of the dose row
 HOVER_PX = 12.0
 MARKER_PX = 10  # half a marker and a little air
@@ -39,64 +41,37 @@ def _per_kg(mg_per_h: float, weight_kg: float | None) -> str:
     return f" ({mg_per_h / weight_kg:.2f} mg/kg/h)" if weight_kg else ""
 
 
+def _place(e: Entry, detail: str) -> tuple[str, str, str, str] | None:
+    """(row, kind, label, detail) of an entry's mark on the lane; None for entries the lane does not show."""
+    if isinstance(e, BolusDose):
+        return "dose", "bolus", f"{e.mg:g} mg", detail
+    if isinstance(e, IntranasalDevice):
+        number = detail.split(" device ", 1)[1].split(" ", 1)[0] if " device " in detail else ""
+        return "dose", "spray", f"#{number}", detail
+    if isinstance(e, InfusionEvent):
+        return "dose", "infusion", "", detail
+    if isinstance(e, Rating):
+        return "rating", "rating", rating_words(e).split(" (")[0], detail
+    if isinstance(e, Note):
+        return "note", "note", "", detail
+    if isinstance(e, QuickEvent):
+        return "note", "quick-event", e.label, detail
+    return None
+
+
 def lane_content(record: SessionRecord, now_us: int) -> tuple[list[LaneMark], list[InfusionBar]]:
     weight = record.weight_kg
     marks: list[LaneMark] = []
-    for d in record.current_of(BolusDose):
-        per_kg = f" = {d.mg / weight:.2f} mg/kg" if weight else ""
-        where = f", {d.site}" if d.site else ""
-        marks.append(
-            LaneMark(
-                d.t_us / 1e6,
-                "dose",
-                "bolus",
-                f"{d.mg:g} mg",
-                f"{clock_text(d.t_us)} bolus {d.drug} {d.mg:g} mg{per_kg} {d.route}{where} ({d.author})",
-            )
-        )
-    for i, s in enumerate(record.sprays(), start=1):
-        marks.append(
-            LaneMark(
-                s.t_us / 1e6,
-                "dose",
-                "spray",
-                f"#{i}",
-                f"{clock_text(s.t_us)} device {i}: {s.drug} {s.mg:g} mg, lot {s.lot} ({s.author})",
-            )
-        )
-    for ev in record.current_of(InfusionEvent):
-        rate = f" {ev.rate:g} {ev.rate_unit}" if ev.rate is not None else ""
-        marks.append(
-            LaneMark(
-                ev.t_us / 1e6,
-                "dose",
-                "infusion",
-                "",
-                f"{clock_text(ev.t_us)} infusion {ev.action}{rate} ({ev.author})",
-            )
-        )
-    for r in record.ratings():
-        name = (r.form or r.scale).upper().replace("MOAAS", "MOAA/S").replace("PATIENT-VAS", "Patient")
-        shown = r.score if r.score is not None else " ".join(f"{k} {v}" for k, v in r.values)
-        marks.append(
-            LaneMark(
-                r.t_us / 1e6,
-                "rating",
-                "rating",
-                f"{name} {shown}",
-                f"{clock_text(r.t_us)} {name} {shown}: " + ", ".join(f"{k}={v}" for k, v in r.values),
-            )
-        )
-    for n in record.notes():
-        marks.append(
-            LaneMark(n.t_us / 1e6, "note", "note", "", f"{clock_text(n.t_us)} note: {n.text} ({n.author})")
-        )
-    for q in record.quick_events():
-        marks.append(
-            LaneMark(
-                q.t_us / 1e6, "note", "quick-event", q.label, f"{clock_text(q.t_us)} {q.label} ({q.author})"
-            )
-        )
+    words = record_words(record)  # the details read as everywhere else the entry is shown
+    for c in record.current():
+        if c.void:
+            continue
+        e = c.entry
+        detail = f"{clock_text(e.t_us)} {words[c.ref]} ({e.author})"
+        placed = _place(e, detail)
+        if placed is not None:
+            marks.append(LaneMark(e.t_us / 1e6, *placed))
+    marks.sort(key=lambda m: _KIND_ORDER.index(m.kind))  # stable: in time order within each kind
     try:
         segments = infusion_segments(record.current_of(InfusionEvent), now_us)
     except DosingError:
