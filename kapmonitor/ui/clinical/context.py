@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel
 
+from kapmonitor.core.access import User
 from kapmonitor.core.errors import UserError
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.entries import US_PER_MIN
@@ -24,6 +26,10 @@ def _no_readings() -> list[Reading]:
     return []
 
 
+def _nobody() -> User | None:
+    return None
+
+
 @dataclass
 class ClinicalContext:
     record: SessionRecord
@@ -32,6 +38,12 @@ class ClinicalContext:
     author: str
     session_start_us: int
     readings: Callable[[], list[Reading]] = field(default=_no_readings)  # recorded NIBP and SpO2
+    user: Callable[[], User | None] = field(default=_nobody)  # who is logged in (None: a window without logins)
+    rems_pdf: Callable[[Path], list[Path]] | None = None  # writes this session's REMS form (None: no database)
+
+    def acting_user(self) -> User:
+        """Who the entries are by: the logged-in user, or (no logins) the author as a nurse."""
+        return self.user() or User(self.author, frozenset({"nurse"}))
 
 
 def refusal(exc: Exception) -> str:

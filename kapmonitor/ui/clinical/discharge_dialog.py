@@ -3,12 +3,26 @@ monitoring form as far as the record fills it, with what is still missing before
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from collections.abc import Callable
+from pathlib import Path
 
-from kapmonitor.session.discharge import discharge_checklist
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapmonitor.session.discharge import discharge_checklist, record_discharge
 from kapmonitor.session.entries import Confirmation, Discharged
 from kapmonitor.session.rems import RemsForm, rems_form
+from kapmonitor.session.wording import discharge_words
 from kapmonitor.ui.clinical.context import ClinicalContext, big_label, refusal
 from kapmonitor.ui.live.tiles import clock_text
 from kapmonitor.ui.screen_size import open_fitting
@@ -58,16 +72,24 @@ class DischargeDialog(QDialog):
         self.holder = QVBoxLayout()
         self.message = QLabel("")
         self.message.setObjectName("warning")
+        self.message.setWordWrap(True)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Reason to discharge with items still open (who decides: you, logged in)")
         self.discharge_button = QPushButton("Record discharge")
         self.discharge_button.clicked.connect(self.record_discharge)
+        self.rems_button = QPushButton("REMS form PDF…")
+        self.rems_button.clicked.connect(lambda: self.write_rems())
+        self.rems_button.setVisible(ctx.template.dosing.form == "intranasal" and ctx.rems_pdf is not None)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.reason, 1)
         buttons.addWidget(self.discharge_button)
+        buttons.addWidget(self.rems_button)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
         layout.addLayout(self.holder, 1)
+        layout.addWidget(self.message)
         layout.addLayout(buttons)
         self.refresh()
 
@@ -84,6 +106,7 @@ class DischargeDialog(QDialog):
         now = self.ctx.clock()
         readings = self.ctx.readings()
         status = discharge_checklist(self.ctx.template, self.ctx.record, readings, now)
+        self.status = status
         self.body.addWidget(big_label("Discharge checklist", px=22))
         grid = QGridLayout()
         self.confirm_buttons = {}
@@ -111,10 +134,18 @@ class DischargeDialog(QDialog):
         )
         self.ready_label.setObjectName("ok" if ready is not None else "warning")
         self.body.addWidget(self.ready_label)
+        discharged = self.ctx.record.current_of(Discharged)
+        if discharged:
+            done = discharged[-1]
+            self.done_label = QLabel(f"{clock_text(done.t_us)} {discharge_words(done)} (by {done.author})")
+            self.done_label.setWordWrap(True)
+            self.body.addWidget(self.done_label)
         if self.ctx.template.dosing.form == "intranasal":
             self._show_rems(readings)
         self.body.addStretch(1)
-        self.discharge_button.setEnabled(self.ctx.record.discharged_us() is None)
+        done = self.ctx.record.discharged_us() is not None
+        self.discharge_button.setEnabled(not done)
+        self.reason.setVisible(not done and not status.ready)
 
     def _show_rems(self, readings: list) -> None:
         self.rems = rems_form(self.ctx.record, readings, template=self.ctx.template, spo2_readings=readings)
@@ -142,16 +173,52 @@ class DischargeDialog(QDialog):
         now = self.ctx.clock()
         self._add(Confirmation(t_us=now, entered_us=now, author=self.ctx.author, item=key))
 
-    def record_discharge(self) -> None:
+    def record_discharge(self) -> bool:
+        """Record the discharge: at once with the checklist complete; with items open only with a reason, by
+        someone the clinic lets override (the entry keeps who, why and the open items)."""
         now = self.ctx.clock()
-        self._add(Discharged(t_us=now, entered_us=now, author=self.ctx.author))
+        status = discharge_checklist(self.ctx.template, self.ctx.record, self.ctx.readings(), now)
+        if not status.ready and not self.reason.text().strip():
+            self.refresh()
+            self.message.setText(
+                f"Not ready: {len(status.outstanding)} open ({'; '.join(status.outstanding)}). "
+                "Type the reason to discharge anyway, or complete the checklist."
+            )
+            self.reason.setFocus()
+            return False
+        who, why = self.ctx.acting_user(), self.reason.text()
+        return self._add(
+            lambda: record_discharge(self.ctx.record, status, user=who, t_us=now, entered_us=now, reason=why)
+        )
 
-    def _add(self, entry: Confirmation | Discharged) -> None:
+    def write_rems(self, path: Path | None = None) -> list[Path]:
+        """This session's REMS form as a one-page PDF (asks where unless ``path`` is given)."""
+        if self.ctx.rems_pdf is None:
+            return []
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "REMS monitoring form", "rems-form.pdf", "PDF (*.pdf)")
+            if not chosen:
+                return []
+            path = Path(chosen)
         try:
-            self.ctx.record.add(entry)
+            written = self.ctx.rems_pdf(path)
+        except Exception as exc:  # an unwritable path, a store failure: one line
+            self.message.setText(refusal(exc))
+            return []
+        self.message.setText("Written: " + ", ".join(str(p) for p in written))
+        return written
+
+    def _add(self, entry: Confirmation | Callable[[], object]) -> bool:
+        try:
+            if isinstance(entry, Confirmation):
+                self.ctx.record.add(entry)
+            else:
+                entry()
         except Exception as exc:  # refused, or the store failed: say why, keep the typing
             self.message.setText(refusal(exc))
-            return
+            return False
         self.message.setText("")
+        self.reason.clear()
         self.refresh()
         self.entered.emit()
+        return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -351,6 +352,8 @@ class MainWindow(QMainWindow):
             author,
             now if session_start_us is None else session_start_us,
             readings or live_readings(self.station.buffers),
+            user=lambda: self.current_user,
+            rems_pdf=self._rems_writer(getattr(record, "session_id", None)),
         )
         lane = EventLane(record)
         lane.link_to(self.trends.rows[0])
@@ -364,6 +367,19 @@ class MainWindow(QMainWindow):
         dock.apply_theme(self.theme)
         apply_permissions(dock, self.current_user)
         return dock
+
+    def _rems_writer(self, session_id: int | None) -> Callable[[Path], list[Path]] | None:
+        """Writes the session's REMS form from what the database holds (None: no database or session)."""
+        records = self.station.records
+        if records is None or session_id is None:
+            return None
+
+        def write(path: Path) -> list[Path]:
+            from kapmonitor.export.writers import export_writer
+
+            return export_writer("rems")(records.load_session(session_id), path)
+
+        return write
 
     # ---- who is at the monitor (kapmonitor.ui.access) ----------------------------------------------------
 
