@@ -136,8 +136,8 @@ class DischargeDialog(QDialog):
         self.body.addWidget(self.ready_label)
         discharged = self.ctx.record.current_of(Discharged)
         if discharged:
-            done = discharged[-1]
-            self.done_label = QLabel(f"{clock_text(done.t_us)} {discharge_words(done)} (by {done.author})")
+            last = discharged[-1]
+            self.done_label = QLabel(f"{clock_text(last.t_us)} {discharge_words(last)} (by {last.author})")
             self.done_label.setWordWrap(True)
             self.body.addWidget(self.done_label)
         if self.ctx.template.dosing.form == "intranasal":
