@@ -49,3 +49,27 @@ def test_stopping_a_session_clears_the_form_and_its_prompts(qtbot: QtBot, tmp_pa
         assert fits(window, LAPTOP) == []  # the form beside a stale record was 1894 px at least
     finally:
         station.stop()
+
+
+def test_a_session_started_on_a_laptop_keeps_the_window_on_its_screen(qtbot: QtBot, tmp_path: Path) -> None:
+    station = Station(f"sqlite:///{tmp_path / 'kap.sqlite'}")
+    window = MainWindow(station, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    panel = window.session_panel
+    try:
+        window.set_user(User("rn.okafor", frozenset({"nurse"})))
+        window.show()
+        window.resize(*LAPTOP)
+        QApplication.processEvents()
+        qtbot.keyClicks(panel.patient_edit, "KAP-0042")
+        panel.protocol_combo.setCurrentIndex(panel.protocol_combo.findData("iv-infusion"))
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+        QApplication.processEvents()
+        assert window.clinical is not None and window.clinical.isVisible()
+        assert (window.width(), window.height()) == LAPTOP  # Qt widened it by the record's dock: 1773 px
+        window.record_action.trigger()  # F9: the record away and back
+        window.record_action.trigger()
+        QApplication.processEvents()
+        assert window.clinical.isVisible() and (window.width(), window.height()) == LAPTOP
+    finally:
+        station.stop()

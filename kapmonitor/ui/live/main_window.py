@@ -15,7 +15,7 @@ import getpass
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
 
@@ -224,7 +224,21 @@ class MainWindow(QMainWindow):
 
     def _show_record_dock(self, shown: bool) -> None:
         if self.clinical is not None:
+            size = self.size()
             self.clinical.setVisible(shown)
+            self._keep_size(size)
+
+    def _keep_size(self, size: QSize) -> None:
+        """A record dock shown on an open window takes its width from the curves and tiles, as on a laptop
+        it must: Qt would widen the window by the dock instead (1366 -> 1773 px, off the screen)."""
+        if not self.isVisible():
+            return
+
+        def back() -> None:
+            least = self.minimumSizeHint()
+            self.resize(max(size.width(), least.width()), max(size.height(), least.height()))
+
+        QTimer.singleShot(0, self, back)  # once the main window's layout has made room for the dock
 
     def show_clinical_page(self, page: str) -> QWidget | None:
         """Bring the clinical record into view on its dose, rating or notes page, the first field focused."""
@@ -359,10 +373,12 @@ class MainWindow(QMainWindow):
         lane.link_to(self.trends.rows[0])
         self.curves_layout.addWidget(lane)
         dock = ClinicalDock(ctx, lane)
+        size = self.size()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         dock.shortcuts = dock.notes.install_shortcuts(self)
         self.clinical = dock
         dock.setVisible(self.record_action.isChecked())
+        self._keep_size(size)
         self._clinical_actions_enabled(True)
         dock.apply_theme(self.theme)
         apply_permissions(dock, self.current_user)
