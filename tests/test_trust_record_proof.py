@@ -22,6 +22,7 @@ from kapmonitor.store.alarm_log import write_alarm_events
 from kapmonitor.store.audit import AuditTrail, canonical_json, head_text
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import open_database
+from kapmonitor.store.hl7_outbox import Hl7Outbox, QueuedMessage
 from kapmonitor.store.repository import SessionRepository
 from kapmonitor.store.signing import sign_session
 from kapmonitor.store.users import UserDirectory
@@ -296,3 +297,43 @@ def test_an_export_of_an_edited_record_is_written_with_a_warning(
         "kapmonitor: warning: the audit trail does not vouch for this record as exported: clinical_entry session "
         f"{recorded} entry 2 (bolus by RN Ito): edited: mg 28 -> 84 (audit_entry 2 recorded the original)\n"
     )
+
+
+ENGINE = "tcp://engine.clinic.test:2575"
+
+
+def queue_two(db_path: Path, session: int) -> None:
+    engine = open_database(f"sqlite:///{db_path}")
+    try:
+        messages = [QueuedMessage(f"KAP{session}E2", 1, "MSH|...|OBX|1|NM|KAP-DOSE||28|mg"),
+                    QueuedMessage(f"KAP{session}E4", 2, "MSH|...|OBX|1|NM|KAP-DOSE||14|mg")]
+        assert Hl7Outbox(engine).enqueue(ENGINE, messages, session) == 2
+        assert Hl7Outbox(engine).enqueue(ENGINE, messages, session) == 0  # nothing new: nothing audited
+    finally:
+        engine.dispose()
+
+
+def test_queued_hl7_messages_are_vouched_for_and_their_sending_state_may_change(
+    recorded: int, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue_two(db_path, recorded)
+    tamper(db_path, "UPDATE hl7_outbox SET attempts = 3, last_error = 'AR: unknown patient'")
+    status, out = verify(db_path, capsys)
+    assert status == 0
+    assert out[0].startswith("audit trail intact: 10 entries, 9 rows of the record; head 10:")
+
+
+def test_an_hl7_message_edited_before_it_is_sent_or_deleted_is_named(
+    recorded: int, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue_two(db_path, recorded)
+    tamper(
+        db_path,
+        "UPDATE hl7_outbox SET message = replace(message, '|28|', '|84|') WHERE control_id LIKE '%E2'",
+        "DELETE FROM hl7_outbox WHERE control_id LIKE '%E4'",
+    )
+    assert problems(db_path, capsys) == [
+        f"hl7_outbox message 1 (KAP{recorded}E2): edited: what it says or where it goes differs from what "
+        "audit_entry 10 recorded",
+        f"hl7_outbox message 2 (KAP{recorded}E4): deleted: the row is gone (audit_entry 10 recorded it)",
+    ]

@@ -5,6 +5,9 @@ is queued until the engine accepts it. The sender takes the oldest pending row o
 one, so messages arrive in the order they were queued; a NAK or a network error is written on the row (attempts,
 the reason) and the same message is tried again. A message the engine will never take can be skipped by the
 technician (it stays in the table, marked, and the skip is audited).
+
+Each queueing is audited with a digest of every message it added (``store/record_proof.py``), so ``audit verify``
+finds a message edited, deleted or slipped in afterwards by someone holding the database file.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
+from kapmonitor.store.record_proof import outbox_audit_line
 from kapmonitor.store.tables import Hl7OutboxMessage
 
 _table = Hl7OutboxMessage.__table__
+QUEUE_USER = "kapmonitor"  # the audit author of a queueing: the outbound sender, or the technician's command
 
 
 class OutboxError(UserError):
@@ -54,9 +59,12 @@ class Hl7Outbox:
         self.engine = engine
 
     def enqueue(self, destination: str, messages: Iterable[QueuedMessage], session_id: int | None = None) -> int:
-        """Queue messages in the order given; one already queued for this destination (same control id) is not
-        queued twice. Returns how many were added."""
-        with self.engine.begin() as conn:
+        """Queue messages in the order given, audited together; one already queued for this destination (same
+        control id) is not queued twice. Returns how many were added."""
+        messages = list(messages)
+        trail = AuditTrail(self.engine)
+
+        def work(conn: Connection) -> int:
             known = set(conn.execute(select(_table.c.control_id).where(_table.c.destination == destination)).scalars())
             queued = now_us()
             rows = [
@@ -75,8 +83,15 @@ class Hl7Outbox:
                 if m.control_id not in known
             ]
             if rows:
-                conn.execute(insert(_table), rows)
-        return len(rows)
+                ids = conn.execute(insert(_table).returning(_table.c.id, sort_by_parameter_order=True), rows)
+                trail.append_in(conn, QUEUE_USER, *outbox_audit_line(list(zip(ids.scalars().all(), rows, strict=True))))
+            return len(rows)
+
+        with self.engine.connect() as conn:  # nothing new (a recording session's repeated sweeps): no transaction
+            known = set(conn.execute(select(_table.c.control_id).where(_table.c.destination == destination)).scalars())
+        if all(m.control_id in known for m in messages):
+            return 0
+        return trail.commit_with(work)
 
     def next_pending(self, destination: str) -> OutboxRow | None:
         with self.engine.connect() as conn:

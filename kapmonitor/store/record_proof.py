@@ -1,5 +1,7 @@
 """The whole record checked against the audit trail: every clinical entry (sign-offs included) and every alarm
-log row must be vouched for by an audit entry that holds its digest (``row_sha256``) and what it said (``row``).
+log row must be vouched for by an audit entry that holds its digest (``row_sha256``) and what it said (``row``);
+every HL7 outbox message by the audit entry of its queueing, which holds its digest (``sha256``): what it says
+and where it goes, not its sending state, which changes as it is tried.
 
 A row with no audit entry was inserted behind kapmonitor's back; an audit entry whose row is gone means the row
 was deleted; a row whose digest differs was edited, and the fields that changed are named from the copy the audit
@@ -19,11 +21,14 @@ from sqlalchemy import Connection, Engine, Float, Table, select
 
 from kapmonitor.store.audit import AuditTrail, Entry, VerifyReport, canonical_json
 from kapmonitor.store.audit_key import audit_key
-from kapmonitor.store.tables import AlarmLogRow, ClinicalEntryRow, Session
+from kapmonitor.store.tables import AlarmLogRow, ClinicalEntryRow, Hl7OutboxMessage, Session
 
 CLINICAL: Table = ClinicalEntryRow.__table__
 ALARMS: Table = AlarmLogRow.__table__
+OUTBOX: Table = Hl7OutboxMessage.__table__
 ALARM_AUDIT_ACTION = "alarm.log"
+OUTBOX_AUDIT_ACTION = "hl7.queue"
+OUTBOX_SEALED = ("session_id", "destination", "control_id", "t_us", "queued_us", "message")
 
 
 def sealed_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,6 +60,25 @@ def alarm_audit_line(row_id: int, row: Mapping[str, Any]) -> tuple[str, str, dic
         "row_sha256": row_sha256(sealed),
     }
     return ALARM_AUDIT_ACTION, subject, payload
+
+
+def outbox_sha256(row: Mapping[str, Any]) -> str:
+    """The digest of what an outbox message says and where it goes (not its status, attempts or errors)."""
+    return row_sha256({name: row.get(name) for name in OUTBOX_SEALED})
+
+
+def outbox_audit_line(rows: list[tuple[int, Mapping[str, Any]]]) -> tuple[str, str, dict[str, Any]]:
+    """(action, subject, payload) of the audit entry that vouches for the outbox rows one queueing added."""
+    first = rows[0][1]
+    payload = {
+        "table": OUTBOX.name,
+        "destination": first["destination"],
+        "session": first["session_id"],
+        "messages": [
+            {"id": row_id, "control_id": row["control_id"], "sha256": outbox_sha256(row)} for row_id, row in rows
+        ],
+    }
+    return OUTBOX_AUDIT_ACTION, f"{len(rows)} hl7 message(s) for {first['destination']}", payload
 
 
 @dataclass(frozen=True)
@@ -97,7 +121,8 @@ def verify_record(engine: Engine, anchor: tuple[int, str] | None = None) -> Reco
     entries = trail.entries()
     with engine.connect() as conn:
         rows, problems = _check_rows(conn, entries)
-    return RecordReport(chain, rows, tuple(problems))
+        messages, outbox_problems = _check_outbox(conn, entries)
+    return RecordReport(chain, rows + messages, tuple(problems + outbox_problems))
 
 
 def unvouched(engine: Engine, session_id: int) -> str | None:
@@ -171,6 +196,36 @@ def _check_rows(conn: Connection, entries: list[Entry]) -> tuple[int, list[RowPr
             where = f"audit_entry {voucher.entry.seq} recorded it"
             problems.append(RowProblem(key[0], voucher.label, f"deleted: the row is gone ({where})", key[1]))
     problems.extend(_unsigned_sessions(conn, vouchers, seen))
+    return count, problems
+
+
+def _check_outbox(conn: Connection, entries: list[Entry]) -> tuple[int, list[RowProblem]]:
+    """Every outbox message against the queueing that vouches for it."""
+    vouched: dict[int, tuple[int, str, str, int | None]] = {}  # row id -> (audit seq, digest, control id, session)
+    for entry in entries:
+        if entry.action != OUTBOX_AUDIT_ACTION:
+            continue
+        try:
+            data = entry.data()
+            for m in data["messages"]:
+                vouched[int(m["id"])] = (entry.seq, str(m["sha256"]), str(m["control_id"]), data.get("session"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # the chain check names an entry that is not what it should be
+    problems: list[RowProblem] = []
+    count = 0
+    for r in conn.execute(select(OUTBOX).order_by(OUTBOX.c.id)).mappings():
+        count += 1
+        label = f"message {r['id']} ({r['control_id']})"
+        found = vouched.pop(r["id"], None)
+        if found is None:
+            what = "inserted: no audit entry vouches for this row"
+            problems.append(RowProblem(OUTBOX.name, label, what, r["session_id"]))
+        elif outbox_sha256(dict(r)) != found[1]:
+            what = f"edited: what it says or where it goes differs from what audit_entry {found[0]} recorded"
+            problems.append(RowProblem(OUTBOX.name, label, what, r["session_id"]))
+    for row_id, (seq, _digest, control_id, session) in vouched.items():
+        what = f"deleted: the row is gone (audit_entry {seq} recorded it)"
+        problems.append(RowProblem(OUTBOX.name, f"message {row_id} ({control_id})", what, session))
     return count, problems
 
 
