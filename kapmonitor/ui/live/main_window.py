@@ -234,11 +234,12 @@ class MainWindow(QMainWindow):
         if not self.isVisible():
             return
 
-        def back() -> None:
+        def back() -> None:  # only ever narrower: never undo a size the user chose meanwhile by growing
             least = self.minimumSizeHint()
-            self.resize(max(size.width(), least.width()), max(size.height(), least.height()))
+            if self.width() > max(size.width(), least.width()):
+                self.resize(max(size.width(), least.width()), self.height())
 
-        QTimer.singleShot(0, self, back)  # once the main window's layout has made room for the dock
+        QTimer.singleShot(0, self, back)  # once the main window's layout has widened itself for the dock
 
     def show_clinical_page(self, page: str) -> QWidget | None:
         """Bring the clinical record into view on its dose, rating or notes page, the first field focused."""
