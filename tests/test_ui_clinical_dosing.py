@@ -48,8 +48,10 @@ def click(qtbot, button) -> None:  # noqa: ANN001
 
 def test_an_infusion_with_rate_changes_shows_the_right_cumulative_dose(iv, qtbot) -> None:  # noqa: ANN001
     panel, record, clock = iv
-    # The template's default: 0.5 mg/kg over 40 min = 0.75 mg/kg/h, shown in all three units (1 mg/mL).
+    # The template's default: 0.5 mg/kg over 40 min = 0.75 mg/kg/h; mL/h only once the bag is entered.
     assert panel.rate.value() == pytest.approx(0.75)
+    assert panel.rate_equals.text() == "0.75 mg/kg/h  =  52.50 mg/h  =  mL/h: enter the bag"
+    panel.concentration.setValue(1.0)  # 50 mg in 50 mL, as the nurse prepared it
     assert panel.rate_equals.text() == "0.75 mg/kg/h  =  52.50 mg/h  =  52.50 mL/h"
     assert not panel.pump_buttons["rate"].isEnabled()
     click(qtbot, panel.pump_buttons["start"])

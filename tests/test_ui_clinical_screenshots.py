@@ -179,7 +179,8 @@ def test_every_page_of_the_clinical_record_fits_beside_the_monitor(  # noqa: ANN
     shown = []
     for index in range(dock.tabs.count()):
         dock.tabs.setCurrentIndex(index)
-        assert fits(window, size) == [], dock.tabs.tabText(index)
+        problems = fits(window, size)
+        assert problems == [], "\n".join(problems)
         shown.append(dock.tabs.tabText(index))
     assert shown == ["Dose", "Rating", "Notes", "Entries"]
     assert dock.entries.void_button.isVisible()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kapmonitor.session.datafile import RESOURCES, DataFileError, Fields, read_toml
+from kapmonitor.session.entries import Prescription
 
 PROTOCOLS_DIR = RESOURCES / "protocols"
 DOSING_FORMS = ("infusion", "bolus", "intranasal", "oral")
@@ -193,6 +194,27 @@ def _criterion(f: Fields, measures: frozenset[str]) -> DischargeCriterion:
     if kind == "confirm" and not c.key:
         raise f.fail("a 'confirm' criterion needs 'key' (what the nurse confirms, e.g. 'ride-home')")
     return c
+
+
+def default_prescription(template: ProtocolTemplate, *, t_us: int, author: str) -> Prescription | None:
+    """The protocol's default dose as a prescription (None when the protocol has no default): esketamine as
+    its devices, a per-kg dose over the infusion's minutes, the clinic maximum as the cap."""
+    d = template.dosing
+    if d.default_mg_per_kg is None and d.default_mg is None:
+        return None
+    devices = round(d.default_mg / d.device_mg) if d.default_mg is not None and d.device_mg else None
+    return Prescription(
+        t_us=t_us,
+        entered_us=t_us,
+        author=author,
+        drug=d.drug,
+        route=d.route,
+        mg=d.default_mg if d.default_mg_per_kg is None else None,
+        devices=devices if d.default_mg_per_kg is None else None,
+        mg_per_kg=d.default_mg_per_kg,
+        minutes=d.infusion_minutes if d.default_mg_per_kg is not None else None,
+        max_mg_per_kg=d.max_mg_per_kg,
+    )
 
 
 def builtin_templates() -> dict[str, ProtocolTemplate]:

@@ -1,10 +1,14 @@
 """Dose entry for the session's protocol: boluses, the infusion pump, intranasal devices; the running total.
 
 The cumulative dose (mg and mg/kg) is always on top and recomputed on every ``refresh`` so it climbs while
-an infusion runs. A dose that would pass the clinic maximum is held until the nurse records why it is given.
+an infusion runs; under it the session's prescription (the protocol's default until one is recorded). A dose
+that would pass the cap or the prescription is held until the nurse records why it is given. A pump rate in
+mL/h is converted only with a concentration the nurse typed (never an assumed one).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -27,7 +31,10 @@ from kapmonitor.session.dosing import (
     cumulative_dose_mg,
     pump_state,
 )
-from kapmonitor.session.entries import US_PER_MIN, BolusDose, Dose, DoseOverride, InfusionEvent
+from kapmonitor.session.entries import US_PER_MIN, BolusDose, Dose, DoseOverride, InfusionEvent, IntranasalDevice
+from kapmonitor.session.templates import default_prescription
+from kapmonitor.session.timeline import MaxDoseExceeded
+from kapmonitor.session.wording import prescription_words
 from kapmonitor.ui.clinical.context import ClinicalContext, big_label, refusal
 from kapmonitor.ui.clinical.spray_box import SprayBox
 
@@ -56,6 +63,11 @@ class DosePanel(QWidget):
         self.total_label = big_label(px=26)
         self.limit_label = QLabel("")
         self.limit_label.setObjectName("muted")
+        self.prescription_label = QLabel("")
+        self.prescription_label.setWordWrap(True)
+        self.prescribe_choice = QComboBox()
+        self.prescribe_button = QPushButton("Prescribe")
+        self.prescribe_button.clicked.connect(self.prescribe)
         self.message = QLabel("")
         self.message.setObjectName("warning")
         self.message.setWordWrap(True)
@@ -63,6 +75,13 @@ class DosePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.total_label)
         layout.addWidget(self.limit_label)
+        layout.addWidget(self.prescription_label)
+        prescribing = QHBoxLayout()
+        prescribing.addWidget(self.prescribe_choice)
+        prescribing.addWidget(self.prescribe_button)
+        prescribing.addStretch(1)
+        layout.addLayout(prescribing)
+        self._fill_prescription_choices()
         self.spray_box: SprayBox | None = None
         if dosing.form == "intranasal":
             self.spray_box = SprayBox(ctx, self._give)
@@ -112,7 +131,12 @@ class DosePanel(QWidget):
         if dosing.default_mg_per_kg and dosing.infusion_minutes:
             self.rate.setValue(dosing.default_mg_per_kg / (dosing.infusion_minutes / 60))
         self.rate_equals = QLabel("")
-        for signal in (self.rate.valueChanged, self.rate_unit.currentTextChanged):
+        self.rate_equals.setWordWrap(True)
+        self.concentration = QDoubleSpinBox(decimals=2, maximum=100.0, singleStep=0.5)
+        self.concentration.setSpecialValueText("not entered")  # 0: no concentration typed, so no mL/h
+        self.concentration.setSuffix(" mg/mL")
+        self.concentration.setToolTip("The bag's concentration as prepared (e.g. 50 mg in 50 mL = 1 mg/mL)")
+        for signal in (self.rate.valueChanged, self.rate_unit.currentTextChanged, self.concentration.valueChanged):
             signal.connect(self._show_rate_equals)
         self.pump_buttons: dict[str, QPushButton] = {}
         buttons = QHBoxLayout()
@@ -128,8 +152,41 @@ class DosePanel(QWidget):
         grid.addWidget(self.rate_unit, 0, 2)
         grid.addWidget(self.pump_state, 0, 3)
         grid.addWidget(self.rate_equals, 1, 1, 1, 3)
-        grid.addLayout(buttons, 2, 0, 1, 4)
+        grid.addWidget(QLabel("Bag"), 2, 0)
+        grid.addWidget(self.concentration, 2, 1, 1, 2)
+        grid.addLayout(buttons, 3, 0, 1, 4)
         return grid
+
+    def _fill_prescription_choices(self) -> None:
+        dosing = self.ctx.template.dosing
+        self.prescribe_choice.clear()
+        if dosing.form == "intranasal" and dosing.device_mg:
+            for devices in (2, 3):  # the label: 56 or 84 mg, as 2 or 3 devices of 28 mg
+                self.prescribe_choice.addItem(f"{dosing.device_mg * devices:g} mg ({devices} devices)", devices)
+            if dosing.default_mg:
+                self.prescribe_choice.setCurrentIndex(0 if dosing.default_mg <= 2 * dosing.device_mg else 1)
+        else:
+            self.prescribe_choice.addItem("protocol default", 0)
+            self.prescribe_choice.setVisible(False)
+
+    def prescribe(self) -> bool:
+        """Record the session's prescription: the chosen esketamine dose, or the protocol's default."""
+        now = self.ctx.clock()
+        dosing = self.ctx.template.dosing
+        prescription = default_prescription(self.ctx.template, t_us=now, author=self.ctx.author)
+        devices = self.prescribe_choice.currentData()
+        if prescription is None:
+            return self._say("This protocol has no default dose to prescribe.")
+        if dosing.form == "intranasal" and devices and dosing.device_mg:
+            prescription = dataclasses.replace(prescription, mg=dosing.device_mg * devices, devices=devices)
+        try:
+            self.ctx.record.add(prescription)
+        except Exception as exc:  # refused, or the store failed
+            return self._say(refusal(exc))
+        self._say("")
+        self.refresh()
+        self.entered.emit()
+        return True
 
     def _override_row(self) -> QWidget:
         self.override_box = QWidget()
@@ -180,10 +237,14 @@ class DosePanel(QWidget):
             rate=self.rate.value() if with_rate else None,
             rate_unit=self.rate_unit.currentText(),
             weight_kg=self.ctx.record.weight_kg,
-            concentration_mg_per_ml=self.ctx.template.dosing.concentration_mg_per_ml,
+            concentration_mg_per_ml=self.concentration_entered(),
             drug=self.ctx.template.dosing.drug,
         )
         self._give(dose, self._planned_stop(now) if action in ("start", "rate", "resume") else None)
+
+    def concentration_entered(self) -> float | None:
+        value = self.concentration.value()
+        return value if value > 0 else None
 
     def _planned_stop(self, now: int) -> int | None:
         """Check an infusion against the maximum at the end of its planned duration."""
@@ -196,9 +257,10 @@ class DosePanel(QWidget):
     def _give(self, dose: Dose, until_us: int | None = None) -> bool:
         record = self.ctx.record
         weight = record.weight_kg
-        if record.max_mg_per_kg is not None and weight:
+        cap = record.cap_mg_per_kg
+        if cap is not None and weight and not isinstance(dose, IntranasalDevice):
             try:
-                warning = MaxDoseCheck(record.max_mg_per_kg, weight).projected(record.doses(), dose, until_us)
+                warning = MaxDoseCheck(cap, weight).projected(record.doses(), dose, until_us)
             except DosingError as exc:
                 return self._say(str(exc))
             if warning is not None:
@@ -218,18 +280,29 @@ class DosePanel(QWidget):
             return
         dose, until_us = self._pending
         record = self.ctx.record
-        warning = MaxDoseCheck(record.max_mg_per_kg or 0.0, record.weight_kg or 1.0).projected(
-            record.doses(), dose, until_us
-        )
         now = self.ctx.clock()
-        override = DoseOverride(
-            t_us=dose.t_us,
-            entered_us=now,
-            author=self.ctx.author,
-            reason=reason,
-            limit_mg_per_kg=record.max_mg_per_kg or 0.0,
-            projected_mg_per_kg=warning.projected_mg_per_kg if warning else 0.0,
-        )
+        prescription = record.prescription
+        if not isinstance(dose, InfusionEvent) and prescription is not None and prescription.mg is not None:
+            given = sum(d.mg for d in record.doses() if not isinstance(d, InfusionEvent) and d.drug == dose.drug)
+            override = DoseOverride(
+                t_us=dose.t_us,
+                entered_us=now,
+                author=self.ctx.author,
+                reason=reason,
+                limit_mg=prescription.mg,
+                projected_mg=given + dose.mg,
+            )
+        else:
+            cap = record.cap_mg_per_kg or 0.0
+            warning = MaxDoseCheck(cap, record.weight_kg or 1.0).projected(record.doses(), dose, until_us)
+            override = DoseOverride(
+                t_us=dose.t_us,
+                entered_us=now,
+                author=self.ctx.author,
+                reason=reason,
+                limit_mg_per_kg=cap,
+                projected_mg_per_kg=warning.projected_mg_per_kg if warning else 0.0,
+            )
         if self._add(dose, override, until_us):
             self.cancel_override(keep_message=False)
 
@@ -243,6 +316,14 @@ class DosePanel(QWidget):
     def _add(self, dose: Dose, override: DoseOverride | None, until_us: int | None) -> bool:
         try:
             self.ctx.record.add(dose, override=override, until_us=until_us)
+        except MaxDoseExceeded as exc:  # past the prescription: held until someone says why
+            if override is None and "prescription" in str(exc):
+                self._pending = (dose, until_us)
+                self._say(str(exc).replace("; an override", ". To give it anyway an override"))
+                self.override_box.setVisible(True)
+                self.override_reason.setFocus()
+                return False
+            return self._say(refusal(exc))
         except Exception as exc:  # refused, or the store failed: say why, keep the typing
             return self._say(refusal(exc))
         self._say("")
@@ -266,9 +347,11 @@ class DosePanel(QWidget):
             mg = None
         if mg is not None:
             self.total_label.setText(total_text(mg, record.weight_kg))
-        limit = record.max_mg_per_kg
+        limit = record.cap_mg_per_kg
         weight = f"weight {record.weight_kg:g} kg" if record.weight_kg else "no weight recorded"
-        self.limit_label.setText(weight + (f"  \u00b7  clinic maximum {limit:g} mg/kg" if limit else ""))
+        cap_name = "prescribed cap" if record.prescription and record.prescription.max_mg_per_kg else "clinic maximum"
+        self.limit_label.setText(weight + (f"  \u00b7  {cap_name} {limit:g} mg/kg" if limit else ""))
+        self._show_prescription()
         if hasattr(self, "bolus_equals"):
             self._show_bolus_equals()
         if hasattr(self, "rate_equals"):
@@ -279,6 +362,21 @@ class DosePanel(QWidget):
                 button.setEnabled(action in PUMP_ACTIONS[state])
         if self.spray_box is not None:
             self.spray_box.refresh()
+
+    def _show_prescription(self) -> None:
+        prescription = self.ctx.record.prescription
+        if prescription is not None:
+            self.prescription_label.setText(prescription_words(prescription).replace("prescription:", "Prescribed:"))
+            self.prescription_label.setObjectName("")
+        else:
+            default = default_prescription(self.ctx.template, t_us=0, author="")
+            hint = prescription_words(default).replace("prescription: ", "") if default else "none"
+            self.prescription_label.setText(f"No prescription recorded (protocol default: {hint})")
+            self.prescription_label.setObjectName("warning")
+        self.prescription_label.style().polish(self.prescription_label)
+        given_any = bool(self.ctx.record.doses())
+        self.prescribe_button.setVisible(prescription is None or not given_any)
+        self.prescribe_choice.setEnabled(prescription is None or not given_any)
 
     def _show_bolus_equals(self) -> None:
         amount, weight = self.bolus_amount.value(), self.ctx.record.weight_kg
@@ -297,10 +395,13 @@ class DosePanel(QWidget):
                     self.rate_unit.currentText(),
                     unit,
                     weight_kg=self.ctx.record.weight_kg,
-                    concentration_mg_per_ml=self.ctx.template.dosing.concentration_mg_per_ml,
+                    concentration_mg_per_ml=self.concentration_entered(),
                 )
             except DosingError:
-                parts.append(f"? {unit}")
+                if unit == "mL/h" or self.rate_unit.currentText() == "mL/h":
+                    parts.append("mL/h: enter the bag")
+                else:
+                    parts.append(f"? {unit}")
                 continue
             parts.append(f"{value:.2f} {unit}")
         self.rate_equals.setText("  =  ".join(parts))

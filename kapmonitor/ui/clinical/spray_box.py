@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QWidget
 
+from kapmonitor.session.dosing import ESKETAMINE_MAX_MG
 from kapmonitor.session.entries import Dose, IntranasalDevice
 from kapmonitor.session.prompts import rest_timer
 from kapmonitor.ui.clinical.context import ClinicalContext, big_label, minutes_text
@@ -62,7 +63,12 @@ class SprayBox(QWidget):
         now = self.ctx.clock()
         sprays = self.ctx.record.sprays()
         mg = self.ctx.template.dosing.device_mg or 28.0
-        self.button.setText(f"Device {len(sprays) + 1} given ({mg:g} mg)")
+        given = sum(s.mg for s in sprays)
+        at_label_max = self.ctx.template.dosing.drug == "esketamine" and given + mg > ESKETAMINE_MAX_MG + 1e-9
+        prescription = self.ctx.record.prescription
+        past = prescription is not None and prescription.devices is not None and len(sprays) >= prescription.devices
+        beyond = f", past the {prescription.mg:g} mg prescribed" if past and prescription and prescription.mg else ""
+        self.button.setText(f"Device {len(sprays) + 1} given ({mg:g} mg{beyond})")
         timer = rest_timer(self.ctx.template, sprays, now)
         if timer is None:
             self.countdown.setText("No device given yet")
@@ -73,7 +79,11 @@ class SprayBox(QWidget):
             self.countdown.setText(f"Rest over (last device {ago} min ago)")
         self.countdown.setObjectName("warning" if timer is not None and timer.resting else "ok")
         self.countdown.style().polish(self.countdown)
-        self.button.setEnabled(timer is None or not timer.resting)
+        self.button.setEnabled((timer is None or not timer.resting) and not at_label_max)
+        self.button.setVisible(not at_label_max)  # no 4th device: 84 mg is the label's maximum
+        self.lot.setVisible(not at_label_max)
+        if at_label_max:
+            self.countdown.setText(f"{given:g} mg given: the label's maximum; no further device")
         self.given.setText(
             "   ".join(f"#{i} {clock_text(s.t_us)} lot {s.lot}" for i, s in enumerate(sprays, start=1))
         )
