@@ -71,5 +71,9 @@ def test_a_session_started_on_a_laptop_keeps_the_window_on_its_screen(qtbot: QtB
         window.record_action.trigger()
         QApplication.processEvents()
         assert window.clinical.isVisible() and (window.width(), window.height()) == LAPTOP
+        panel.confirm = lambda question: True
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)  # the form comes back, the record goes
+        qtbot.waitUntil(lambda: (window.width(), window.height()) == LAPTOP, timeout=2000)
+        assert not window.clinical.isVisible()
     finally:
         station.stop()

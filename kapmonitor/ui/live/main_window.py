@@ -234,9 +234,14 @@ class MainWindow(QMainWindow):
         if not self.isVisible():
             return
 
-        def back() -> None:  # only ever narrower: never undo a size the user chose meanwhile by growing
+        def back(tries: int = 3) -> None:  # only ever narrower: never undo by growing a size chosen meanwhile
+            layout = self.layout()
+            if layout is not None:
+                layout.activate()  # the window's least size as it now is
             least = self.minimumSizeHint()
-            if self.width() > max(size.width(), least.width()):
+            if least.width() > size.width() and tries > 1:  # a hidden dock's width still counted: next turn
+                QTimer.singleShot(0, self, lambda: back(tries - 1))
+            elif self.width() > max(size.width(), least.width()):
                 self.resize(max(size.width(), least.width()), self.height())
 
         QTimer.singleShot(0, self, back)  # once the main window's layout has widened itself for the dock
@@ -455,11 +460,13 @@ class MainWindow(QMainWindow):
     def _close_clinical_record(self, session_id: int) -> None:
         """An ended session takes no more entries here (corrections go through review, as addenda), so its
         record steps aside: the new-session form needs the width, and a laptop's screen has none to spare."""
+        size = self.size()
         if self.clinical is not None:
             self.clinical.prompts.end()
             self.clinical.setEnabled(False)
             self.clinical.setVisible(False)
         self._clinical_actions_enabled(False)
+        self._keep_size(size)  # the form comes back while the dock goes: Qt may widen the window meanwhile
 
     def source(self, metric: str) -> str | None:
         """The device whose track of ``metric`` is shown: the one with the most samples, so a cuff's
