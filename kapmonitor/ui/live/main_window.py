@@ -234,14 +234,17 @@ class MainWindow(QMainWindow):
         if not self.isVisible():
             return
 
-        def back(tries: int = 3) -> None:  # only ever narrower: never undo by growing a size chosen meanwhile
+        def back(tries: int = 3, grown: int | None = None) -> None:
+            if grown is not None and self.width() != grown:
+                return  # resized meanwhile (the user, the window manager): that size stands
             layout = self.layout()
             if layout is not None:
                 layout.activate()  # the window's least size as it now is
             least = self.minimumSizeHint()
             if least.width() > size.width() and tries > 1:  # a hidden dock's width still counted: next turn
-                QTimer.singleShot(0, self, lambda: back(tries - 1))
-            elif self.width() > max(size.width(), least.width()):
+                width = self.width()
+                QTimer.singleShot(0, self, lambda: back(tries - 1, width))
+            elif self.width() > max(size.width(), least.width()):  # only ever narrower
                 self.resize(max(size.width(), least.width()), self.height())
 
         QTimer.singleShot(0, self, back)  # once the main window's layout has widened itself for the dock
