@@ -232,6 +232,14 @@ def test_the_header_names_room_and_nurse_from_the_session_and_says_when_none_was
     qtbot.addWidget(other)
     assert "no room recorded  \u00b7  no nurse recorded" in other.header.text()
     assert "?" not in other.header.text()
+    assert "IV ketamine infusion" in other.header.text()  # the protocol's title, not its file name
+
+
+def test_the_header_takes_a_room_as_it_was_typed(qtbot: QtBot, engine: Engine) -> None:
+    typed = SessionRepository(engine).start_session("KAP-0102", "", room="Room 3")
+    window = ReviewWindow(load_session(engine, typed), records=ClinicRecords(engine), theme=DARK)
+    qtbot.addWidget(window)
+    assert "no protocol  \u00b7  Room 3  \u00b7  no nurse recorded" in window.header.text()
 
 
 def test_a_selected_range_shows_its_statistics(

@@ -38,6 +38,7 @@ from kapmonitor.export.events import SessionEvent, labelled
 from kapmonitor.export.loader import SessionData, SessionInfo
 from kapmonitor.export.writers import export_writer
 from kapmonitor.session.entries import Addendum
+from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import EntryError, SessionRecord
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.review.lane import ReviewLane
@@ -175,10 +176,12 @@ class ReviewWindow(QMainWindow):
         start = "" if info.start_us is None else clock_seconds(info.start_us)
         end = "" if info.end_us is None else clock_seconds(info.end_us)
         day = "" if info.start_us is None else _day(info.start_us)
-        room = f"room {info.room}" if info.room else "no room recorded"
+        room = _room(info.room) if info.room else "no room recorded"
         nurse = f"nurse {info.nurse}" if info.nurse else "no nurse recorded"
+        template = builtin_templates().get(info.protocol) if info.protocol else None
+        protocol = template.title if template is not None else info.protocol or "no protocol"
         return (
-            f"{info.patient}  \u00b7  {day} {start}\u2013{end}  \u00b7  {info.protocol or 'no protocol'}  \u00b7  "
+            f"{info.patient}  \u00b7  {day} {start}\u2013{end}  \u00b7  {protocol}  \u00b7  "
             f"{room}  \u00b7  {nurse}  \u00b7  read-only review"
         )
 
@@ -355,6 +358,11 @@ class ReviewWindow(QMainWindow):
         warning = self.records.unvouched(self.data.info.id) if self.records is not None else None
         self.status_label.setText(f"{said}. Warning: {warning}" if warning else said)
         return written
+
+
+def _room(room: str) -> str:
+    """'room 3' for a room typed as '3'; a room typed as 'Room 3' or 'Chair 2' as it was typed."""
+    return f"room {room}" if room[:1].isdigit() else room
 
 
 def _day(t_us: int) -> str:
