@@ -11,6 +11,7 @@ from kapmonitor.core.clock import US_PER_S
 from kapmonitor.ui.live.tiles import age_text, format_number
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.fonts import pixel_font
+from kapmonitor.ui.widgets.labels import set_style, set_text
 
 DASHES = "\u2014"
 MAX_ALARM_ROWS = 3
@@ -43,18 +44,6 @@ def nibp_text(nibp: tuple[Value | None, Value | None, Value | None], now: int) -
     if mean is not None:
         pressure += f" ({format_number(mean.value)})"
     return pressure, age_text((now - systolic.t_us) / US_PER_S)
-
-
-def _set_text(label: QLabel, text: str) -> None:
-    """Only a changed text: Qt lays out and repaints a label on every setText, even with the same text."""
-    if label.text() != text:
-        label.setText(text)
-
-
-def _set_style(widget: QWidget, css: str) -> None:
-    """Only a changed style sheet: setting one re-polishes the widget, the costliest part of a frame."""
-    if widget.styleSheet() != css:
-        widget.setStyleSheet(css)
 
 
 class ChairTile(QFrame):
@@ -127,30 +116,30 @@ class ChairTile(QFrame):
     def show_view(self, view: ChairView, now: int) -> None:
         self.view = view
         theme = self.theme
-        _set_text(self.bed, view.bed or f"session {view.session_id}")
-        _set_text(self.elapsed, elapsed_text(view.elapsed_s(now)))
-        _set_text(self.who, f"{view.patient}  \u00b7  {view.protocol or 'no protocol'}")
+        set_text(self.bed, view.bed or f"session {view.session_id}")
+        set_text(self.elapsed, elapsed_text(view.elapsed_s(now)))
+        set_text(self.who, f"{view.patient}  \u00b7  {view.protocol or 'no protocol'}")
         silent = view.silent_s is not None
         for label, value, colour in ((self.spo2, view.spo2, theme.spo2), (self.pulse, view.pulse, theme.pulse)):
             stale = silent or value is None or (now - value.t_us) / US_PER_S > STALE_VITAL_S
-            _set_text(label, DASHES if silent or value is None else format_number(value.value))
-            _set_style(label, f"color: {theme.stale if stale else colour};")
+            set_text(label, DASHES if silent or value is None else format_number(value.value))
+            set_style(label, f"color: {theme.stale if stale else colour};")
         pressure, age = nibp_text(view.nibp, now)
-        _set_text(self.nibp, DASHES if silent else pressure)
-        _set_style(self.nibp, f"color: {theme.stale if silent else theme.systolic};")
-        _set_text(self.nibp_age, age)
-        _set_text(self.dose, f"Dose: {view.dose}")
-        _set_text(self.prompt, f"Next: {view.next_prompt}" if view.next_prompt else "Next: nothing due")
+        set_text(self.nibp, DASHES if silent else pressure)
+        set_style(self.nibp, f"color: {theme.stale if silent else theme.systolic};")
+        set_text(self.nibp_age, age)
+        set_text(self.dose, f"Dose: {view.dose}")
+        set_text(self.prompt, f"Next: {view.next_prompt}" if view.next_prompt else "Next: nothing due")
         self._show_alarms(view.alarms)
 
     def _show_alarms(self, alarms: tuple[ChairAlarm, ...]) -> None:
         for row, alarm in zip(self.alarm_rows, (*alarms, *([None] * MAX_ALARM_ROWS)), strict=False):
             row.setVisible(alarm is not None)
             if alarm is not None:
-                _set_text(row, f"{alarm.priority.upper()}  {alarm_text(alarm)}")
-                _set_style(row, f"color: {self._colour(alarm.priority)};")
+                set_text(row, f"{alarm.priority.upper()}  {alarm_text(alarm)}")
+                set_style(row, f"color: {self._colour(alarm.priority)};")
         hidden = len(alarms) - MAX_ALARM_ROWS
-        _set_text(self.more, f"+{hidden} more" if hidden > 0 else "")
+        set_text(self.more, f"+{hidden} more" if hidden > 0 else "")
         self.more.setVisible(hidden > 0)
         unacknowledged = [a for a in alarms if a.state in ("active", "latched", "paused")]
         self.ack_button.setEnabled(bool(unacknowledged))
@@ -158,7 +147,7 @@ class ChairTile(QFrame):
         top = alarms[0] if alarms else None
         border = self._colour(top.priority) if top is not None and top.state in AUDIBLE else self.theme.border
         width = 3 if top is not None and top.state in AUDIBLE else 1
-        _set_style(
+        set_style(
             self,
             f"QFrame#chairTile {{ background: {self.theme.panel}; border: {width}px solid {border}; "
             "border-radius: 6px; }",

@@ -20,6 +20,7 @@ from kapmonitor.ui import theme as themes
 from kapmonitor.ui.background import BackgroundTask
 from kapmonitor.ui.central.tile import AUDIBLE, PRIORITY_COLOURS, ChairTile, alarm_text
 from kapmonitor.ui.live.tones import TonePlayer, ToneSchedule
+from kapmonitor.ui.widgets.labels import set_style, set_text
 
 POLL_MS = 500
 PAUSE_S = 120.0
@@ -114,8 +115,7 @@ class CentralWindow(QMainWindow):
         )
 
     def _status(self, text: str) -> None:
-        if self.status.text() != text:
-            self.status.setText(text)
+        set_text(self.status, text)
 
     def _urgent(self, views: list[ChairView]) -> list[tuple[ChairView, ChairAlarm]]:
         found = [(v, a) for v in views for a in v.alarms if a.state in AUDIBLE]
@@ -134,11 +134,9 @@ class CentralWindow(QMainWindow):
             where = "" if alarm.alarm == SILENT else f"{view.bed}: "  # "chair 2 silent for 30 s" names it
             text = f"{alarm.priority.upper()}  {where}{alarm_text(alarm)}{others}"
             colour = PRIORITY_COLOURS.get(alarm.priority, "#ff4d4d")
-        if self.banner.text() != text:
-            self.banner.setText(text)
+        set_text(self.banner, text)
         css = f"background: {colour}; color: #0b0e12; font-size: 20px; font-weight: bold; padding: 6px;"
-        if self.banner.styleSheet() != css:
-            self.banner.setStyleSheet(css)
+        set_style(self.banner, css)
         self.banner.setVisible(True)
 
     def _sound(self, views: list[ChairView]) -> None:

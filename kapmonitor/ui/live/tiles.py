@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 from kapmonitor.core.live import Latest
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.fonts import pixel_font
+from kapmonitor.ui.widgets.labels import set_style, set_text
 
 DASHES = "---"
 NUMERIC_FRESH_S = 5.0  # oximeters report every second; five missed reports and the value is not current
@@ -225,18 +226,18 @@ class NumericTile(QFrame):
 
     def _render(self) -> None:
         view, theme = self.view, self._theme
-        self.value_label.setText(view.value)
-        self.detail_label.setText(view.detail)
+        set_text(self.value_label, view.value)
+        set_text(self.detail_label, view.detail)
         self.detail_label.setVisible(bool(view.detail))
-        self.note_label.setText(view.note)
+        set_text(self.note_label, view.note)
         self._fit()
         if theme is None:
             return
         colour = theme.stale if view.stale else getattr(theme, self.colour)
         note_colour = theme.warning if (view.alert or view.stale) and not view.quiet else theme.muted
         self.value_colour = colour
-        self.value_label.setStyleSheet(f"color: {colour};")
-        self.detail_label.setStyleSheet(f"color: {colour};")
-        self.title_label.setStyleSheet(f"color: {theme.stale if view.stale else getattr(theme, self.colour)};")
-        self.unit_label.setStyleSheet(f"color: {theme.muted};")
-        self.note_label.setStyleSheet(f"color: {note_colour};")
+        set_style(self.value_label, f"color: {colour};")
+        set_style(self.detail_label, f"color: {colour};")
+        set_style(self.title_label, f"color: {theme.stale if view.stale else getattr(theme, self.colour)};")
+        set_style(self.unit_label, f"color: {theme.muted};")
+        set_style(self.note_label, f"color: {note_colour};")
