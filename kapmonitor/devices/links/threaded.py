@@ -48,6 +48,15 @@ class ThreadedLink(Transport):
         driver.request_now()
         return True
 
+    def set_measurement_interval(self, interval_s: float | None) -> bool:
+        """A host-driven device (SunTech) measures on this cycle from its driver's next poll."""
+        driver = self._path.driver
+        set_interval = getattr(driver, "set_interval", None)
+        if set_interval is None:
+            return False
+        set_interval(interval_s)
+        return True
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -81,6 +81,10 @@ class Transport(ABC):
         """Ask the device to measure now (an NIBP cuff the host drives); False when it cannot be asked."""
         return False
 
+    def set_measurement_interval(self, interval_s: float | None) -> bool:
+        """Measure every ``interval_s`` (None: on demand only) on a cuff the host drives; False when it cannot."""
+        return False
+
     def status(self) -> DeviceStatus:
         with self._status_lock:
             return DeviceStatus(

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton, QVBoxLayout, QWidget
 
+from kapmonitor.bed.cuff_clock import CuffClock
 from kapmonitor.bed.port import BedPort
 from kapmonitor.core.access import User
 from kapmonitor.core.clock import now_us
@@ -44,6 +45,7 @@ from kapmonitor.ui.widgets.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, T
 PLOT_INTERVAL_MS = 33  # ~30 fps: smooth for a 75 Hz pleth, light on a small clinic PC
 TREND_REFRESH_S = 1.0
 STATUS_INTERVAL_MS = 500
+CUFF_CHECK_US = 5_000_000  # the cuff schedule is looked at every 5 s: its checks run in minutes
 DEMO_BANNER = "DEMO \u2014 simulated monitors"
 BANNER_MAX_WIDTH = 170
 TILE_COLUMN_MIN, TILE_COLUMN_MAX = 300, 540
@@ -89,6 +91,12 @@ class MainWindow(QMainWindow):
         self.spo2_tile = NumericTile("SpO\u2082", "%", "spo2", value_px=150)
         self.pulse_tile = NumericTile("Pulse", "bpm", "pulse", value_px=150)
         self.nibp_tile = NumericTile("NIBP", "mmHg", "systolic", value_px=100)
+        self.measure_button = QPushButton("Measure now")
+        self.measure_button.setToolTip("Start a blood pressure measurement on the cuff (F4)")
+        self.measure_button.clicked.connect(lambda: self.measure_bp_now())
+        self.nibp_tile.add_head_widget(self.measure_button)
+        self.cuff_clock = CuffClock(lambda: self.station.transports)
+        self._cuff_checked_us = 0
         self.pi_tile = NumericTile("PI", "%", "perfusion", value_px=60)
         self.device_strip = DeviceStrip()
         self.clinical: ClinicalDock | None = None  # set_clinical adds the dock and the event lane
@@ -516,6 +524,19 @@ class MainWindow(QMainWindow):
         self.session_panel.refresh()
         if self.clinical is not None:
             self.clinical.tick()
+            self._drive_cuff(now)
+
+    def _drive_cuff(self, now: int) -> None:
+        """The cuff on the protocol's clock: its interval for the phase, a measurement when a BP check is due."""
+        if self.clinical is None or self.station.session_id is None or now - self._cuff_checked_us < CUFF_CHECK_US:
+            return
+        self._cuff_checked_us = now
+        ctx = self.clinical.ctx
+        done = self.cuff_clock.tick(
+            ctx.template, ctx.record, ctx.readings(), session_start_us=ctx.session_start_us, now_us=now
+        )
+        if done:
+            self.session_panel.say("Cuff: " + "; ".join(done))
 
     def _latest(self, metric: str) -> Latest | None:
         device = self.source(metric)

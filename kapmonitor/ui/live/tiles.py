@@ -158,7 +158,7 @@ class NumericTile(QFrame):
         self.note_label.setFont(pixel_font(18))
         self.note_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
-        head = QHBoxLayout()
+        head = self.head = QHBoxLayout()
         head.addWidget(self.title_label)
         head.addStretch(1)
         head.addWidget(self.unit_label)
@@ -172,6 +172,10 @@ class NumericTile(QFrame):
         box.addLayout(head)
         box.addLayout(number, 1)
         box.addWidget(self.note_label)
+
+    def add_head_widget(self, widget: QWidget) -> None:
+        """A control in the tile's title row, after the title (the NIBP tile's "Measure now")."""
+        self.head.insertWidget(1, widget)
 
     def show_view(self, view: TileView) -> None:
         if view != self.view:
