@@ -88,7 +88,8 @@ class WaveRow:
             self.closed = True
 
     def stored_samples(self) -> bytes:
-        """The samples as the database keeps them (``wave_codec``: 16-bit steps when they fit)."""
+        """The samples as the database keeps them (``wave_codec``: 8-bit second differences or 16-bit steps when they
+        fit)."""
         return encode(np.frombuffer(self.samples, dtype="<i4"))
 
     def values(self) -> dict[str, object]:

@@ -2,8 +2,8 @@
 
 The recording: patients, sessions, the devices in them, and what each device said. Times are UTC microseconds
 since the epoch (BigInteger), as the rest of kapmonitor keeps them. Numerics are one row per reading; waveforms
-are one row per ~1 s chunk with the samples as bytes (``wave_codec``: 16-bit steps, or int32), which keeps a
-3-hour pleth track small and quick to reload (DESIGN.md, Storage).
+are one row per ~1 s chunk with the samples as bytes (``wave_codec``: 8-bit second differences, 16-bit steps or
+int32), which keeps a 3-hour pleth track small and quick to reload (DESIGN.md, Storage).
 
 The clinical record: ``clinical_entry`` holds every entry of a session's record in the order it was entered
 (``seq`` is the record's ``ref``). Who and when are columns; the entry's other fields are JSON text (see
@@ -107,7 +107,7 @@ class WaveChunkRow(Base):
     t_us: Mapped[int] = mapped_column(BigInteger)  # time of the first sample
     rate_hz: Mapped[float] = mapped_column(Float)
     n_samples: Mapped[int] = mapped_column(Integer)
-    samples: Mapped[bytes] = mapped_column(LargeBinary)  # see wave_codec: int16 steps (2n bytes) or int32 (4n)
+    samples: Mapped[bytes] = mapped_column(LargeBinary)  # wave_codec: int8 curve (n+6 B), int16 steps (2n), int32
     flags: Mapped[str] = mapped_column(Text, default="")
 
 
