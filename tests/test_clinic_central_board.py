@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import insert, select
 from store_fakes import ScriptedMonitor
 
 from kapmonitor.bed.station import Station
@@ -19,6 +20,7 @@ from kapmonitor.store.chair_board import ChairBoard, ChairView, acknowledge_at_c
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import open_database
 from kapmonitor.store.record_proof import verify_record
+from kapmonitor.store.tables import NumericReading
 
 OXIMETER, CUFF = "nonin-df7@/dev/ttyUSB0", "suntech-advantage@/dev/ttyUSB1"
 
@@ -164,5 +166,42 @@ def test_the_tile_tells_the_dose_given_and_the_next_due_check(
         assert after.dose == "given 35.0 mg"
         # nothing is due right after the dose: the tile says what comes next, and when
         assert after.next_prompt in ("BP due (every 15 min) in 15 min", "MOAA/S due in 15 min")
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite lets one writer at a time
+def test_a_reading_committed_after_a_newer_one_of_another_chair_still_reaches_its_tile(
+    chairs: list[tuple[Station, ScriptedMonitor]], db_url: str
+) -> None:
+    """On PostgreSQL a row's id is handed out at insert and seen at commit: chair 1's NIBP, inserted first and
+    committed after chair 2's SpO2, has the lower id, and the board has already read past it."""
+    (two, two_monitor), (one, one_monitor) = chairs
+    t0 = now_us()
+    for station, monitor in chairs:
+        monitor.send([reading("spo2", 97, t0)])
+        station.hub.sync()
+        assert station.recorder is not None and station.recorder.flush(timeout=20)
+    numeric = NumericReading.__table__
+    database = open_database(db_url)
+    try:
+        board = ChairBoard(database)
+        board.poll()
+        with database.connect() as conn:
+            device_id = conn.execute(
+                select(numeric.c.device_id).where(numeric.c.session_id == one.session_id)
+            ).scalars().first()
+        late = database.connect()
+        transaction = late.begin()
+        late.execute(insert(numeric).values(session_id=one.session_id, device_id=device_id,
+                                            metric="nibp_systolic", t_us=t0 + US_PER_S, value=128.0, flags=""))
+        two_monitor.send([reading("spo2", 95, t0 + 2 * US_PER_S)])
+        two.hub.sync()
+        assert two.recorder is not None and two.recorder.flush(timeout=20)
+        assert tile(board, "chair 2").spo2 == type(tile(board, "chair 2").spo2)(95, t0 + 2 * US_PER_S)
+        transaction.commit()
+        late.close()
+        systolic = tile(board, "chair 1").nibp[0]
+        assert systolic is not None and systolic.value == 128
     finally:
         database.dispose()

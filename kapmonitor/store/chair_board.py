@@ -1,7 +1,8 @@
 """The central station's view of a clinic: every chair recording now, read from the shared database.
 
 :class:`ChairBoard` polls what is new since its last look (rows with a higher id than it has seen, so a poll
-reads only the last second's rows, on SQLite as on PostgreSQL) and keeps per chair: the latest SpO2 and pulse,
+reads only the last seconds' rows, on SQLite as on PostgreSQL; readings back to ``LATE_COMMIT_S`` ago, since a
+row committed late can have a lower id than one already read) and keeps per chair: the latest SpO2 and pulse,
 the last NIBP, the chair's alarms as its alarm log tells them, and when the chair's station was last heard from
 (its newest row or its owner heartbeat). A chair not heard from for ``SILENT_AFTER_S`` is shown as a technical
 alarm instead of numbers that look current. The clinical record (dose state, next due check) is re-read only
@@ -14,6 +15,8 @@ the chair's station applies it to its alarm engine.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -42,6 +45,10 @@ from kapmonitor.store.tables import (
 )
 
 SILENT_AFTER_S = 30.0
+# PostgreSQL hands out a row's id when it is inserted and shows the row when it is committed, so one chair's
+# readings can appear after another chair's with higher ids. The board reads readings again back to the highest
+# id it had seen this long ago, skipping the ones it has taken already.
+LATE_COMMIT_S = 10.0
 CENTRAL = "central"  # the origin of alarm log rows written at the central station
 SILENT = "chair_silent"  # the central station's own technical alarm for a chair that stopped writing
 NIBP = ("nibp_systolic", "nibp_diastolic", "nibp_mean")
@@ -121,6 +128,8 @@ class ChairBoard:
         self.silent_after_s = silent_after_s
         self._chairs: dict[int, _Chair] = {}
         self._seen = {"numeric": 0, "wave": 0, "link": 0, "alarm": 0}
+        self._numeric_marks: deque[tuple[float, int]] = deque()  # (monotonic time, highest numeric id) per poll
+        self._numerics_taken: set[int] = set()  # numeric ids above the floor, already taken
         self._templates = builtin_templates()
 
     def poll(self, now: int | None = None) -> list[ChairView]:
@@ -184,17 +193,28 @@ class ChairBoard:
                 for t in (_numeric, _wave, _link)
             )
 
+    def _numeric_floor(self) -> int:
+        """The highest numeric id seen ``LATE_COMMIT_S`` ago (or at the first poll): rows below it are read."""
+        marks, now = self._numeric_marks, time.monotonic()
+        while len(marks) > 1 and now - marks[1][0] >= LATE_COMMIT_S:
+            marks.popleft()
+        return marks[0][1] if marks else 0
+
     def _numerics(self, conn: Connection) -> None:
         ids = list(self._chairs)
+        floor = self._numeric_floor()
         rows = conn.execute(
             select(_numeric.c.id, _numeric.c.session_id, _numeric.c.metric, _numeric.c.value, _numeric.c.t_us)
-            .where(_numeric.c.id > self._seen["numeric"], _numeric.c.session_id.in_(ids))
+            .where(_numeric.c.id > floor, _numeric.c.session_id.in_(ids))
             .order_by(_numeric.c.id)
         ).all()
-        if not rows:
-            return
-        self._seen["numeric"] = rows[-1].id
-        for r in rows:
+        taken = {i for i in self._numerics_taken if i > floor}
+        fresh = [r for r in rows if r.id not in taken]
+        self._numerics_taken = taken | {r.id for r in fresh}
+        if rows:
+            self._seen["numeric"] = max(self._seen["numeric"], rows[-1].id)
+        self._numeric_marks.append((time.monotonic(), self._seen["numeric"]))
+        for r in fresh:
             chair = self._chairs[r.session_id]
             chair.last_row_us = _max((chair.last_row_us, r.t_us))
             if r.metric == NIBP[0] and r.value is not None:
