@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
-from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication
 from ui_station_double import CUFF, StationDouble, reading
 
@@ -254,8 +254,10 @@ def test_hovering_a_mark_shows_its_details(session, qtbot) -> None:  # noqa: ANN
     view = dock.lane.getPlotItem().getViewBox()
     scene_point = view.mapViewToScene(QPointF(clock() / 1e6, ROWS["note"]))
     target = dock.lane.mapFromScene(scene_point)
-    if QCursor.pos() == dock.lane.viewport().mapToGlobal(target):  # an earlier test left the cursor right there
-        qtbot.mouseMove(dock.lane.viewport(), target + QPoint(0, 3))
+    # Beside the mark, then on it, as a hand moves: an earlier test may have left the cursor on the mark (a move
+    # to where it is moves nothing), and pyqtgraph drops a move that follows the last within its mouse rate limit.
+    qtbot.mouseMove(dock.lane.viewport(), target + QPoint(0, 3))
+    qtbot.wait(round(2000 / pg.getConfigOption("mouseRateLimit")))
     qtbot.mouseMove(dock.lane.viewport(), target)
     qtbot.waitUntil(lambda: "Pre-dose checks done" in dock.lane.toolTip(), timeout=2000)
     assert dock.lane.detail_near(clock() / 1e6, ROWS["rating"]) == ""
