@@ -246,6 +246,8 @@ def test_a_nurses_intranasal_session_leaves_the_exact_entries_and_lane_marks(ses
 
 def test_hovering_a_mark_shows_its_details(session, qtbot) -> None:  # noqa: ANN001
     window, dock, record, clock, station = session
+    window.resize(1920, 1080)  # a desk monitor: the lane whole on the screen, wherever the window opened
+    QApplication.processEvents()
     clock.at(3)
     dock.notes.note.setText("Pre-dose checks done")
     dock.notes.add_note()
