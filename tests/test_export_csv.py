@@ -91,10 +91,12 @@ def test_metadata_rows_name_the_session_the_audit_head_and_each_devices_address(
 ) -> None:
     table = rows(files["long"])
     meta = [r for r in table if not r["time"]]
-    assert [r["kind"] for r in meta] == ["session", "audit", "device", "device"]
+    assert [r["kind"] for r in meta] == ["session", "audit", "device", "device", "dose total"]
     assert meta[0]["detail"].startswith(f"session {recorded.session_id}, patient {PATIENT}, ")
     assert meta[1]["metric"] == "audit head"
-    assert {(r["device"], r["detail"]) for r in meta[2:]} == {(MODELS[OXIMETER], OXIMETER), (MODELS[CUFF], CUFF)}
+    assert {(r["device"], r["detail"]) for r in meta[2:4]} == {(MODELS[OXIMETER], OXIMETER), (MODELS[CUFF], CUFF)}
+    total = meta[4]  # the two 28 mg esketamine devices
+    assert (total["metric"], total["value"], total["unit"]) == ("esketamine", "56", "mg")
     assert all(r["time"] for r in table[len(meta):])  # the metadata comes first, then the timed rows
 
 

@@ -54,6 +54,7 @@ def test_doses_ratings_notes_and_alarms_are_listed(data: SessionData, report: st
     assert "Probe off while the patient adjusted the eyeshades" in report
     assert "medium spo2_low active" in report
     assert "CADSS" in report
+    assert "Dose totals" in report and "56.0 mg" in report  # the two devices, totalled
 
 
 def test_rems_summary_fields_appear_with_values_from_the_record(data: SessionData, report: str) -> None:

@@ -185,3 +185,22 @@ def test_export_rems_of_an_infusion_is_refused_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not an intranasal esketamine session" in err[0]
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_the_csv_and_pdf_say_what_each_infusion_setting_delivered_and_the_total(
+    db_url: str, infusion_session: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "visit.csv"
+    assert (
+        main(["sessions", "export", str(infusion_session), "--format", "csv", "--out", str(out), "--db", db_url]) == 0
+    )
+    text = out.read_text(encoding="utf-8")
+    assert "ketamine infusion 0.5 -> 0.75 mg/kg/h; 8.75 mg delivered at this rate" in text
+    assert "dose total,ketamine,29.167,mg" in text and "0.417 mg/kg" in text
+    pdf = tmp_path / "visit.pdf"
+    assert (
+        main(["sessions", "export", str(infusion_session), "--format", "pdf", "--out", str(pdf), "--db", db_url]) == 0
+    )
+    report = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Dose totals" in report and "29.2 mg" in report and "0.42 mg/kg" in report
+    assert "11.67 mg delivered at this rate" in report

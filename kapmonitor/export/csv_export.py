@@ -13,8 +13,9 @@ The tables (UTF-8, one header row):
   "Systolic"; a dose's drug, a rating's scale), ``value``, ``unit``, ``device`` (the model: "Nonin oximeter"),
   ``flags``, ``author``, ``detail``. It opens with metadata rows without a time: ``kind`` "session" (who and
   when), "audit" (the audit head, for ``kapmonitor audit verify --anchor``) and one "device" row per device
-  naming its model in ``device`` and its address (``protocol@address``) in ``detail``. A reading without a
-  value has an empty ``value``; a voided entry has the flag ``void``.
+  naming its model in ``device`` and its address (``protocol@address``) in ``detail``, and one "dose total" row
+  per drug (``metric`` the drug, ``value`` the mg given, an infusion from its rate segments; mg/kg in
+  ``detail``). A reading without a value has an empty ``value``; a voided entry has the flag ``void``.
 - 1hz: a wide table on whole seconds, one column per numeric track ("SpO2 (%) Nonin oximeter"), and under the
   header one metadata row (``time`` "device") with each column's device address. A cell is the reading nearest
   to that second if less than a second away, else empty: nothing is carried, averaged or interpolated.
@@ -39,6 +40,7 @@ from kapmonitor.devices.registry import UnknownProtocol, descriptor
 from kapmonitor.export.events import session_events
 from kapmonitor.export.loader import NumericTrack, SessionData
 from kapmonitor.export.resample import nearest, second_grid
+from kapmonitor.session.dosing import DosingError, drug_totals
 
 LONG_COLUMNS = ("time", "kind", "metric", "value", "unit", "device", "flags", "author", "detail")
 WAVE_COLUMNS = ("time", "metric", "value", "rate_hz", "device")
@@ -138,6 +140,15 @@ def _metadata(data: SessionData, names: DeviceNames) -> Iterator[list[str]]:
     yield ["", "audit", "audit head", "", "", "", "", "", data.audit_head or "(empty trail)"]
     for device in names.names:
         yield ["", "device", "", "", "", text(names(device)), "", "", text(device)]
+    record = data.record
+    until = info.end_us if info.end_us is not None else max([c.entry.t_us for c in record.current()] + [0])
+    try:
+        totals = drug_totals(record.doses(), until, record.weight_kg)
+    except DosingError:
+        totals = []
+    for total in totals:
+        per_kg = f"{total.total_mg_per_kg:.3f} mg/kg" if total.total_mg_per_kg is not None else "no weight recorded"
+        yield ["", "dose total", text(total.drug), number(round(total.total_mg, 3)), "mg", "", "", "", per_kg]
 
 
 def _long_rows(data: SessionData, names: DeviceNames) -> Iterator[list[str]]:

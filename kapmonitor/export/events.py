@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from kapmonitor.alarms.events import AlarmEvent
+from kapmonitor.session.dosing import DosingError, infusion_delivered_mg
 from kapmonitor.session.entries import (
     Addendum,
     BodyWeight,
@@ -117,10 +118,24 @@ def alarm_event(alarm: AlarmEvent) -> SessionEvent:
     )
 
 
-def session_events(record: SessionRecord, alarms: tuple[AlarmEvent, ...] = ()) -> list[SessionEvent]:
-    """Every clinical entry (as amended) and alarm change, in time order."""
+def session_events(
+    record: SessionRecord, alarms: tuple[AlarmEvent, ...] = (), until_us: int | None = None
+) -> list[SessionEvent]:
+    """Every clinical entry (as amended) and alarm change, in time order. An infusion change says the mg its
+    setting delivered until the next change (or ``until_us``, default the last entry or alarm)."""
     words = record_words(record)
-    found = [_entry_event(c.entry, c.void, words[c.ref]) for c in record.current()]
+    current = record.current()
+    times = [c.entry.t_us for c in current] + [a.t_us for a in alarms] + [0]
+    end = until_us if until_us is not None else max(times)
+    running = [(c.ref, c.entry) for c in current if isinstance(c.entry, InfusionEvent) and not c.void]
+    try:
+        delivered = infusion_delivered_mg([e for _, e in running], end)
+    except DosingError:
+        delivered = {}
+    for i, (ref, event) in enumerate(running):
+        if i in delivered and event.action in ("start", "rate", "resume"):
+            words[ref] += f"; {delivered[i]:.2f} mg delivered at this rate"
+    found = [_entry_event(c.entry, c.void, words[c.ref]) for c in current]
     events = [e for e in found if e is not None] + [alarm_event(a) for a in alarms]
     return sorted(events, key=lambda e: e.t_us)
 

@@ -25,8 +25,10 @@ from kapmonitor.export.loader import SessionData
 from kapmonitor.export.pdf_chart import vitals_chart
 from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, markup, register
 from kapmonitor.export.rems_export import is_esketamine, rems_summary
+from kapmonitor.session.dosing import DosingError, drug_totals
 from kapmonitor.session.rems import RemsForm
 from kapmonitor.session.vitals import BpMeasurement
+from kapmonitor.session.wording import prescription_words
 
 _styles = getSampleStyleSheet()
 # Roboto and CJK fonts (pdf_fonts.py): a name in any script the clinic meets prints as written
@@ -99,6 +101,24 @@ def _void(event: SessionEvent) -> str:
     return " (voided)" if event.void else ""
 
 
+def _totals(data: SessionData) -> list[Flowable]:
+    record = data.record
+    until = data.info.end_us if data.info.end_us is not None else max([c.entry.t_us for c in record.current()] + [0])
+    try:
+        totals = drug_totals(record.doses(), until, record.weight_kg)
+    except DosingError as exc:
+        return [_p(f"Dose totals cannot be worked out: {exc}")]
+    rows = [
+        [t.drug, f"{t.total_mg:.1f} mg", "-" if t.total_mg_per_kg is None else f"{t.total_mg_per_kg:.2f} mg/kg"]
+        for t in totals
+    ]
+    prescribed = record.prescription
+    story = _section("Dose totals", ["Drug", "Total", "Per kg"], rows, [60 * mm, 60 * mm, 60 * mm])
+    if prescribed is not None:
+        story.append(_p(prescription_words(prescribed)))
+    return story
+
+
 def _event_tables(events: list[SessionEvent]) -> list[Flowable]:
     doses = [e for e in events if e.kind in ("dose", "infusion")]
     live = iter(range(1, len(doses) + 1))
@@ -163,6 +183,7 @@ def write_pdf(data: SessionData, out: Path) -> list[Path]:
     story += [Paragraph("Vital signs", HEADING), vitals_chart(data, events, 180 * mm, 95 * mm)]
     story.append(_p("D1, D2, ...: doses (numbered as in the dose table); triangles: ratings with their score."))
     story += _event_tables(events)
+    story += _totals(data)
     if is_esketamine(data):
         story += _rems(rems_summary(data))
     document = SimpleDocTemplate(
