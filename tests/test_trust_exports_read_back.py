@@ -20,6 +20,7 @@ from kapmonitor.core.clock import from_iso
 
 ROOT = Path(__file__).resolve().parents[1]
 ALARMS = str(ROOT / "resources" / "scenarios" / "alarms.toml")  # 30 min, oximeter and cuff, two notes
+ESKETAMINE = str(ROOT / "resources" / "scenarios" / "esketamine-session.toml")  # the REMS form's protocol
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +132,14 @@ def test_pdf_names_the_patient_and_prints_the_head(
     assert f"Session report: patient {session['patient']}" in text
     assert f"audit head {anchor}" in text
     assert run(capsys, "audit", "verify", "--anchor", anchor, "--db", replayed).startswith("audit trail intact")
+
+
+def test_rems_form_prints_the_head_a_later_verify_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    esketamine = f"sqlite:///{tmp_path / 'esketamine.sqlite'}"
+    assert main(["replay", ESKETAMINE, "--json", "--db", esketamine]) == 0
+    session, anchor = shown(esketamine, capsys), head(esketamine, capsys)
+    (path,) = export(esketamine, "rems", tmp_path / "rems.pdf", capsys)
+    text = "\n".join(page.extract_text() for page in PdfReader(str(path)).pages)
+    assert f"patient {session['patient']}" in text
+    assert f"audit head {anchor}" in " ".join(text.split())
+    assert run(capsys, "audit", "verify", "--anchor", anchor, "--db", esketamine).startswith("audit trail intact")

@@ -188,6 +188,9 @@ def rems_pdf(data: SessionData, form: RemsForm, path: Path) -> None:
     story += [
         Spacer(1, 3 * mm),
         _p(f"Session record {sign}."),
+        # The form is filed and faxed apart from the record: the head lets `audit verify --anchor` prove later that
+        # the record it was filled from is the one still in the database.
+        _p(f"audit head {data.audit_head}" if data.audit_head else "audit trail empty", SMALL),
         Spacer(1, 5 * mm),
         _p("Completed by (name, signature): ______________________________    Date: ______________"),
     ]
