@@ -94,8 +94,11 @@ class SessionPanel(QFrame):
         self._theme: Theme | None = None
 
         self.patient_edit = QLineEdit()
-        self.patient_edit.setPlaceholderText("Patient ID (pseudonym, e.g. KAP-0042)")
-        self.patient_edit.setMinimumWidth(180)
+        # Short placeholders: the row shares a laptop's width with the session's messages, and a hint cut to
+        # "Patient ID (pseud…" or "R…" tells the nurse nothing; the tooltips carry the longer hint.
+        self.patient_edit.setPlaceholderText("Patient ID")
+        self.patient_edit.setToolTip("Patient ID: a pseudonym, for example KAP-0042")
+        self.patient_edit.setMinimumWidth(130)
         self.patient_edit.returnPressed.connect(self.start_clicked)
         self.protocol_combo = QComboBox()
         self.protocol_combo.setToolTip("The session's protocol: its dosing form, checks and discharge criteria")
@@ -113,10 +116,13 @@ class SessionPanel(QFrame):
         self.weight_spin.setSpecialValueText("weight?")  # 0 = not entered; mg/kg doses need it
         self.weight_spin.setToolTip("Patient weight, needed for doses in mg/kg")
         self.room_edit = QLineEdit()
-        self.room_edit.setPlaceholderText("Room/bed")
+        self.room_edit.setPlaceholderText("Room")
+        self.room_edit.setToolTip("Room or chair of this session")
+        self.room_edit.setMinimumWidth(70)
         self.room_edit.setMaximumWidth(110)
         self.prescriber_edit = QLineEdit()
         self.prescriber_edit.setPlaceholderText("Prescriber")
+        self.prescriber_edit.setMinimumWidth(110)
         self.prescriber_edit.setMaximumWidth(170)
         self.start_button = QPushButton("Start session")
         self.start_button.clicked.connect(self.start_clicked)
