@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from alarm_ui_double import AlarmStationDouble, SilentPlayer
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QFontMetrics
+from screen_fit import SCREENS, fits, grab
 from ui_station_double import reading
 
 from kapmonitor.alarms.events import AlarmEvent
@@ -161,17 +163,29 @@ def test_without_any_sound_output_a_technical_alarm_says_why_and_what_to_do_once
     bed.window.show()
     bed.bar.refresh()
     bed.station.deliver_alarms()
-    message = bed.bar.message_label.text()
-    assert message.startswith("No alarm sound: no sound output")  # what is wrong and why
-    assert "Alarms show on screen only" in message and "pw-play" in message  # and what to do
-    assert bed.bar.message_label.font().pixelSize() == 20  # wrapped in the bar, not a wider window
-    assert [(e.alarm, e.kind, e.state) for e in logged] == [("no_alarm_sound", "technical", "active")]
+    label = bed.bar.message_label
+    # One calm line on the bar, a low-priority technical alarm in its steady cyan; cause and remedy in its tooltip.
+    assert label.text() == "No alarm sound on this computer"
+    assert bed.bar.top is not None and (bed.bar.top.priority, bed.bar.top.kind) == ("low", "technical")
+    assert bed.bar.background == ALARM_COLOURS["low"][0] and not bed.bar.flash_timer.isActive()
+    assert label.toolTip().startswith("No alarm sound: no sound output")  # what is wrong and why
+    assert "Alarms show on screen only" in label.toolTip() and "pw-play" in label.toolTip()  # and what to do
+    for size in SCREENS:
+        assert fits(bed.window, size) == []
+        lines = label.heightForWidth(label.contentsRect().width()) / QFontMetrics(label.font()).lineSpacing()
+        assert round(lines) == 1, f"{lines:.1f} lines at {size}"
+        grab(bed.window, tmp_path / f"no-sound-{size[0]}x{size[1]}.png")
+    # The alarm log keeps the whole message: cause and remedy.
+    [active] = logged
+    assert (active.alarm, active.kind, active.state) == ("no_alarm_sound", "technical", "active")
+    assert active.message.startswith("No alarm sound: no sound output") and "restart kapmonitor" in active.message
     qtbot.mouseClick(bed.bar.acknowledge_button, Qt.MouseButton.LeftButton)
     bed.station.deliver_alarms()
-    assert bed.bar.message_label.text() == "No alarms"  # seen, and gone from the bar: no permanent red line
+    assert label.text() == "No alarms" and label.toolTip() == ""  # seen, and gone from the bar
     assert [(e.alarm, e.state, e.user) for e in logged[1:]] == [("no_alarm_sound", "cleared", "RN Diaz")]
     bed.spo2((80, 0), (79, 11))  # a real alarm later: shown as ever, and the missing sound is not repeated
     assert bed.bar.top is not None and bed.bar.top.alarm == "spo2_desat"
+    assert label.font().pixelSize() == 34 and "below 85" in label.text()
     assert all(s.alarm != "no_alarm_sound" for s in bed.bar.states)
     assert "No alarm sound" in bed.bar.pause_button.toolTip()
 

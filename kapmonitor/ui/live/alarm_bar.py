@@ -3,7 +3,8 @@ by priority (high red ~2 Hz, medium yellow ~0.6 Hz, low cyan steady), how many o
 things a nurse does: Acknowledge, and Pause audio for 2 minutes with a live countdown.
 
 It also sounds the tones (tones.py) for the highest audible alarm. When this machine cannot play them, it
-reports a technical alarm once (cause and remedy, on the bar until acknowledged, and in the alarm log).
+reports a low-priority technical alarm once: one line on the bar until acknowledged, its cause and remedy in
+the line's tooltip and in the alarm log.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.events import NO_ALARM_SOUND, AlarmEvent, AlarmState
-from kapmonitor.ui.live.tones import TonePlayer, ToneSchedule, no_sound_message
+from kapmonitor.ui.live.tones import NO_SOUND_HEADLINE, TonePlayer, ToneSchedule, no_sound_message
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.fonts import pixel_font
 
@@ -32,6 +33,15 @@ PAUSE_S = 120.0
 REFRESH_MS = 250
 LONG_MESSAGE = 60  # characters: a longer message (a technical alarm's remedy) takes a smaller font and wraps
 LONG_MESSAGE_PX = 20
+# Technical alarms whose message is a paragraph (cause and remedy): the bar shows this one line instead, the whole
+# message as its tooltip; the alarm log keeps the whole message.
+BAR_HEADLINES = {NO_ALARM_SOUND: NO_SOUND_HEADLINE}
+HEADLINE_PX = 24
+
+
+def bar_text(state: AlarmState) -> str:
+    """The words the bar shows for an alarm: its headline where it has one, else its message."""
+    return BAR_HEADLINES.get(state.alarm, state.message)
 
 
 class AlarmSource(Protocol):
@@ -142,9 +152,14 @@ class AlarmBar(QFrame):
         self._report_missing_sound(now)  # before reading the alarms: it is one of them
         self.states = self.source.active()
         top = self.top
-        self.message_label.setText(top.message if top else "No alarms")
-        long = top is not None and len(top.message) > LONG_MESSAGE
-        self.message_label.setFont(pixel_font(LONG_MESSAGE_PX if long else 34, bold=True))
+        text = bar_text(top) if top else "No alarms"
+        self.message_label.setText(text)
+        self.message_label.setToolTip(top.message if top is not None and text != top.message else "")
+        if top is not None and top.alarm in BAR_HEADLINES:
+            px = HEADLINE_PX  # a calm line: a technical condition, not a patient's
+        else:
+            px = LONG_MESSAGE_PX if len(text) > LONG_MESSAGE else 34
+        self.message_label.setFont(pixel_font(px, bold=True))
         others = len(self.states) - 1
         self.others_label.setText(f"+{others} more" if others > 0 else "")
         remaining = self.source.pause_remaining_s(now)

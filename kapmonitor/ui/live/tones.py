@@ -111,6 +111,8 @@ def find_backend(which: object = shutil.which) -> Backend:
 
 
 NO_SOUND_REMEDY = "Alarms show on screen only: install one of these and restart kapmonitor."
+# What the alarm bar shows of it: one calm line; the cause and the remedy are its tooltip and the alarm log's.
+NO_SOUND_HEADLINE = "No alarm sound on this computer"
 
 
 def no_sound_message(problem: str) -> str:
