@@ -78,6 +78,12 @@ class ProtocolTemplate:
     discharge: tuple[DischargeCriterion, ...]
     minimum_monitoring_min: float = 0.0
     continuous: tuple[str, ...] = ()
+    short_title: str = ""  # where a field is narrow (the new-session form on a laptop); the title is the default
+
+    @property
+    def shown_title(self) -> str:
+        """The short title where there is one, else the title."""
+        return self.short_title or self.title
 
     @classmethod
     def load(cls, path: Path | str, measures: frozenset[str] | None = None) -> ProtocolTemplate:
@@ -105,7 +111,14 @@ def _parse(data: dict, source: str, measures: frozenset[str]) -> ProtocolTemplat
     if minimum < 0:
         raise monitoring.fail("'minimum_minutes' cannot be negative")
     return ProtocolTemplate(
-        head.text("name"), head.text("title"), dosing, checks, criteria, minimum, tuple(continuous)
+        head.text("name"),
+        head.text("title"),
+        dosing,
+        checks,
+        criteria,
+        minimum,
+        tuple(continuous),
+        head.text("short_title", ""),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Protocol
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 from kapmonitor.session.templates import ProtocolTemplate, builtin_templates
 from kapmonitor.ui.theme import Theme
 
-PROTOCOL_CHARS = 16  # the protocol box is this many wide letters ("X") wide: "IV ketamine infusion" whole
+PROTOCOL_CHARS = 16  # the protocol box is this many wide letters ("X") wide: every short title whole
+TOOLTIP = Qt.ItemDataRole.ToolTipRole
 
 
 @cache
@@ -101,12 +102,17 @@ class SessionPanel(QFrame):
         self.patient_edit.setMinimumWidth(130)
         self.patient_edit.returnPressed.connect(self.start_clicked)
         self.protocol_combo = QComboBox()
-        self.protocol_combo.setToolTip("The session's protocol: its dosing form, checks and discharge criteria")
         self.protocol_combo.addItem("Monitoring only", "")
+        self.protocol_combo.setItemData(0, "No protocol: the vital signs are recorded, no doses or checks", TOOLTIP)
         for name, template in templates().items():
-            self.protocol_combo.addItem(template.title, name)
-        # As wide as "IV ketamine infusion", not as the longest title: the form and its messages fit a laptop
-        # beside the clinical record (the list shows every title whole).
+            # The short title in the box (a long one was cut at 1366 px: "Intranasal esketamine (S..."), the full
+            # one in the item's and the box's tooltip.
+            self.protocol_combo.addItem(template.shown_title, name)
+            self.protocol_combo.setItemData(self.protocol_combo.count() - 1, template.title, TOOLTIP)
+        self.protocol_combo.currentIndexChanged.connect(self._show_protocol_tooltip)
+        self._show_protocol_tooltip()
+        # As wide as the longest short title, not as the longest title: the form and its messages fit a laptop
+        # beside the clinical record.
         self.protocol_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.protocol_combo.setMinimumContentsLength(PROTOCOL_CHARS)
         self.weight_spin = QDoubleSpinBox()
@@ -164,6 +170,13 @@ class SessionPanel(QFrame):
         row.addSpacing(16)
         row.addWidget(self.elapsed_label)
         self._show_state()
+
+    def _show_protocol_tooltip(self) -> None:
+        """The box's tooltip: the chosen protocol's full title, then what the choice decides."""
+        title = self.protocol_combo.currentData(TOOLTIP) or ""
+        self.protocol_combo.setToolTip(
+            f"{title}\nThe session's protocol: its dosing form, checks and discharge criteria".lstrip()
+        )
 
     def start_clicked(self) -> None:
         self.start_session(self.patient_edit.text().strip())
