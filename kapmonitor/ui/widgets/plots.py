@@ -7,6 +7,8 @@ slower.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
@@ -89,8 +91,6 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         self.span_s = span_s
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.titles: list[pg.TextItem] = []
-        self.bp_key = pg.TextItem(anchor=(0, 0))  # which symbol is which pressure
-        self.bp_key.setFont(axis_font())
         self.rows: list[pg.PlotItem] = []
         first: pg.PlotItem | None = None
         for index, (title, unit, metrics, (low, high)) in enumerate(TREND_ROWS):
@@ -103,12 +103,15 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.setMouseEnabled(x=False, y=False)
-            # The row's name inside it, top left (as the pleth's): a rotated axis title needs a tall row.
-            name = pg.TextItem(f"{title} ({unit})", anchor=(0, 0))
-            name.setFont(axis_font())
-            name.setParentItem(plot.getViewBox())
-            name.setPos(6, 2)
-            self.titles.append(name)
+            if metrics[0] in SPARSE:
+                plot.setTitle("")  # the row's name and its symbols' key go above the points: see _bp_heading
+            else:
+                # The row's name inside it, top left (as the pleth's): a rotated axis title needs a tall row.
+                name = pg.TextItem(f"{title} ({unit})", anchor=(0, 0))
+                name.setFont(axis_font())
+                name.setParentItem(plot.getViewBox())
+                name.setPos(6, 2)
+                self.titles.append(name)
             plot.getAxis("left").setWidth(64)
             plot.setYRange(low, high, padding=0)
             plot.setDownsampling(mode="peak")
@@ -122,8 +125,12 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             for metric in metrics:
                 self.curves[metric] = plot.plot([], [], connect="finite", name=metric)
             self.rows.append(plot)
-        self.bp_key.setParentItem(self.rows[-1].getViewBox())
-        self.bp_key.setPos(140, 2)  # beside the row's name
+        # Which symbol is which pressure: in a line of its own above the NIBP row, left-aligned with the plot.
+        # Inside the plot it lay over the markers of a short row (a laptop's), whatever corner it was put in.
+        self.bp_row = self.rows[-1]
+        self.bp_key: pg.LabelItem = self.bp_row.titleLabel
+        self.bp_key.setAttr("justify", "left")
+        self.bp_heading = f"{TREND_ROWS[-1][0]} ({TREND_ROWS[-1][1]})"
 
     def show_trend(self, metric: str, t: np.ndarray, v: np.ndarray) -> None:
         self.curves[metric].setData(t, v, connect="finite")
@@ -134,11 +141,17 @@ class TrendPlots(pg.GraphicsLayoutWidget):
 
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.panel)
-        self.bp_key.setHtml(
+        self.bp_key.setText(
+            f"{self.bp_heading}&nbsp;&nbsp;&nbsp;"
             f'<span style="color:{theme.systolic}">\u25bc systolic</span>&nbsp;&nbsp;'
             f'<span style="color:{theme.diastolic}">\u25b2 diastolic</span>&nbsp;&nbsp;'
-            f'<span style="color:{theme.mean}">\u25cf mean</span>'
+            f'<span style="color:{theme.mean}">\u25cf mean</span>',
+            color=theme.muted,
+            size=f"{AXIS_PX}px",
         )
+        height = math.ceil(self.bp_key.itemRect().height())  # the line and its text margins, no more
+        self.bp_row.layout.setRowFixedHeight(0, height)
+        self.bp_key.setMaximumHeight(height)
         backing = pg.mkColor(theme.panel)
         backing.setAlpha(210)  # the row's name stays readable over its curve
         for name in self.titles:
