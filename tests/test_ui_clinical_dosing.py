@@ -58,7 +58,7 @@ def test_an_infusion_with_rate_changes_shows_the_right_cumulative_dose(iv, qtbot
 
     clock.at(20)
     panel.refresh()
-    assert panel.total_label.text() == "Given 17.5 mg  \u00b7  0.25 mg/kg"  # 52.5 mg/h for 20 min
+    assert panel.total_label.text() == "Ketamine 17.5 mg  \u00b7  0.25 mg/kg"  # 52.5 mg/h for 20 min
 
     panel.rate_unit.setCurrentText("mL/h")
     panel.rate.setValue(35.0)
@@ -66,16 +66,16 @@ def test_an_infusion_with_rate_changes_shows_the_right_cumulative_dose(iv, qtbot
     click(qtbot, panel.pump_buttons["rate"])
     clock.at(30)
     click(qtbot, panel.pump_buttons["pause"])
-    assert panel.total_label.text() == "Given 23.3 mg  \u00b7  0.33 mg/kg"  # + 35 mg/h for 10 min
+    assert panel.total_label.text() == "Ketamine 23.3 mg  \u00b7  0.33 mg/kg"  # + 35 mg/h for 10 min
     clock.at(35)
     panel.refresh()
-    assert panel.total_label.text() == "Given 23.3 mg  \u00b7  0.33 mg/kg"  # paused: nothing runs
+    assert panel.total_label.text() == "Ketamine 23.3 mg  \u00b7  0.33 mg/kg"  # paused: nothing runs
     click(qtbot, panel.pump_buttons["resume"])
     clock.at(47)
     click(qtbot, panel.pump_buttons["stop"])
     clock.at(60)
     panel.refresh()
-    assert panel.total_label.text() == "Given 30.3 mg  \u00b7  0.43 mg/kg"  # + 35 mg/h for 12 min
+    assert panel.total_label.text() == "Ketamine 30.3 mg  \u00b7  0.43 mg/kg"  # + 35 mg/h for 12 min
     assert cumulative_dose_mg(record.doses(), clock()) == pytest.approx(17.5 + 35 / 6 + 7.0)
     events = record.current_of(InfusionEvent)
     assert [(e.action, e.rate, e.rate_unit) for e in events] == [
@@ -118,7 +118,7 @@ def test_a_dose_above_the_maximum_demands_a_reason_and_records_it(iv, qtbot) -> 
     assert override.projected_mg_per_kg == pytest.approx(1.2)
     assert (bolus.mg, bolus.mg_per_kg, bolus.route) == (pytest.approx(84.0), 1.2, "iv")
     assert not panel.override_box.isVisibleTo(panel)
-    assert panel.total_label.text() == "Given 84.0 mg  \u00b7  1.20 mg/kg"
+    assert panel.total_label.text() == "Ketamine 84.0 mg  \u00b7  1.20 mg/kg"
 
 
 def test_cancelling_an_override_gives_nothing(iv, qtbot) -> None:  # noqa: ANN001

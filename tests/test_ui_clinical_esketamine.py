@@ -116,7 +116,7 @@ def test_a_nurses_intranasal_session_leaves_the_exact_entries_and_lane_marks(ses
     box.lot.clear()
     give_device(qtbot, dock, "EK4472")
     assert [s.lot for s in record.sprays()] == ["EK4471", "EK4472"]
-    assert dock.doses.total_label.text() == "Given 56.0 mg  \u00b7  0.80 mg/kg"
+    assert dock.doses.total_label.text() == "Esketamine 56.0 mg  \u00b7  0.80 mg/kg"
 
     # MOAA/S comes due 15 minutes after the first spray; a digit and Enter record it.
     clock.at(17.5)

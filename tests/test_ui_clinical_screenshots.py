@@ -111,7 +111,7 @@ def test_screenshot_of_a_session_with_the_clinical_record(  # noqa: ANN001
 
     dock = window.clinical
     assert dock is not None
-    assert dock.doses.total_label.text() == "Given 56.0 mg  \u00b7  0.82 mg/kg"
+    assert dock.doses.total_label.text() == "Esketamine 56.0 mg  \u00b7  0.82 mg/kg"
     assert [line.text for line in dock.prompts.lines] == ["MOAA/S due"]
     assert [m.kind for m in dock.lane.marks] == [
         "rating",

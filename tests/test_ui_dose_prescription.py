@@ -74,4 +74,4 @@ def test_no_fourth_esketamine_device_is_offered(qtbot: QtBot) -> None:
     panel.refresh()
     assert not box.button.isVisible() and not box.button.isEnabled()
     assert box.countdown.text() == "84 mg given: the label's maximum; no further device"
-    assert panel.total_label.text() == "Given 84.0 mg"
+    assert panel.total_label.text() == "Esketamine 84.0 mg"

@@ -106,7 +106,7 @@ def test_a_session_from_the_nurses_login_to_the_clinicians_signed_export(qtbot: 
         dock.doses.bolus_amount.setValue(0.5)
         dock.doses.bolus_unit.setCurrentText("mg/kg")
         qtbot.mouseClick(dock.doses.bolus_button, Qt.MouseButton.LeftButton)
-        assert dock.doses.total_label.text().startswith("Given 35.0 mg")
+        assert dock.doses.total_label.text() == "Ketamine 35.0 mg  \u00b7  0.50 mg/kg"
         # A MOAA/S of 4, typed and entered.
         dock.show_page("ratings")
         dock.ratings.choose("moaas")

@@ -280,8 +280,9 @@ class MaxDoseCheck:
     def projected(
         self, given: Iterable[Dose], proposed: Dose, until_us: int | None = None
     ) -> MaxDoseWarning | None:
-        """Check with ``proposed`` included, at its time or (an infusion) at its planned stop ``until_us``."""
-        events = [*given, proposed]
+        """Check with ``proposed`` included, at its time or (an infusion) at its planned stop ``until_us``. Only
+        the proposed drug counts: a cap in mg/kg of ketamine is not reached with milligrams of another drug."""
+        events = [*(d for d in given if d.drug == proposed.drug), proposed]
         at_us = max(proposed.t_us, until_us or 0)
         mg = cumulative_dose_mg(events, at_us)
         per_kg = mg / _positive(self.weight_kg, "a weight (kg)", "mg/kg")

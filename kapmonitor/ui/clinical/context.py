@@ -94,6 +94,7 @@ def panel_stylesheet(theme: Theme) -> str:
         padding: 2px 4px; }}
     QPushButton#level:hover {{ color: {theme.text}; }}
     QLabel#muted {{ color: {theme.muted}; }}
+    QLabel#doseTotals {{ font-size: 24px; font-weight: bold; }}
     QLabel#warning {{ color: {theme.warning}; }}
     QLabel#fault {{ color: {theme.fault}; }}
     QLabel#ok {{ color: {theme.ok}; }}

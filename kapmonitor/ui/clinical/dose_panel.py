@@ -1,7 +1,9 @@
-"""Dose entry for the session's protocol: boluses, the infusion pump, intranasal devices; the running total.
+"""Dose entry for the session's protocol: boluses, the infusion pump, intranasal devices; the running totals.
 
-The cumulative dose (mg and mg/kg) is always on top and recomputed on every ``refresh`` so it climbs while
-an infusion runs; under it the session's prescription (the protocol's default until one is recorded). A dose
+What was given is always on top, one line per drug (mg, and mg/kg with a weight), worked out as the exports
+and ``sessions show --json`` work it (``drug_totals``: the infusion from its rate segments) and recomputed on
+every ``refresh`` so it climbs while an infusion runs; different drugs are never added together. Under it the
+session's prescription (the protocol's default until one is recorded). A dose
 that would pass the cap or the prescription is held until the nurse records why it is given. A pump rate in
 mL/h is converted only with a concentration the nurse typed (never an assumed one).
 """
@@ -26,9 +28,10 @@ from PySide6.QtWidgets import (
 from kapmonitor.session.dosing import (
     RATE_UNITS,
     DosingError,
+    DrugTotal,
     MaxDoseCheck,
     convert_rate,
-    cumulative_dose_mg,
+    drug_totals,
     pump_state,
 )
 from kapmonitor.session.entries import US_PER_MIN, BolusDose, Dose, DoseOverride, InfusionEvent, IntranasalDevice
@@ -48,9 +51,22 @@ PUMP_ACTIONS = {
 PUMP_LABELS = {"start": "Start", "rate": "Change rate", "pause": "Pause", "resume": "Resume", "stop": "Stop"}
 
 
-def total_text(mg: float, weight_kg: float | None) -> str:
-    per_kg = f"  \u00b7  {mg / weight_kg:.2f} mg/kg" if weight_kg else ""
-    return f"Given {mg:.1f} mg{per_kg}"
+TOTAL_PX = 24  # the totals: one line per drug, read from the chair, and "Esketamine 84.0 mg · 1.24 mg/kg"
+# still inside the dose page's width on a laptop (the dock's style sheet says the same: QLabel#doseTotals)
+
+
+def total_line(total: DrugTotal) -> str:
+    """One drug's total in the clinic's words: "Ketamine 35.0 mg · 0.50 mg/kg" (no mg/kg without a weight)."""
+    per_kg = "" if total.total_mg_per_kg is None else f"  \u00b7  {total.total_mg_per_kg:.2f} mg/kg"
+    return f"{total.drug[:1].upper()}{total.drug[1:]} {total.total_mg:.1f} mg{per_kg}"
+
+
+def totals_text(totals: list[DrugTotal], protocol_drug: str, weight_kg: float | None) -> str:
+    """Every drug given, one line each; the protocol's drug first, at 0 mg before its first dose."""
+    if not any(t.drug == protocol_drug for t in totals):
+        totals = [DrugTotal(protocol_drug, 0.0, 0.0 if weight_kg else None, ()), *totals]
+    totals = sorted(totals, key=lambda t: t.drug != protocol_drug)  # stable: the others in order of first use
+    return "\n".join(total_line(t) for t in totals)
 
 
 class DosePanel(QWidget):
@@ -60,7 +76,11 @@ class DosePanel(QWidget):
         super().__init__()
         self.ctx = ctx
         dosing = ctx.template.dosing
-        self.total_label = big_label(px=26)
+        self.given_heading = QLabel("Given this session")
+        self.given_heading.setObjectName("muted")
+        self.total_label = big_label(px=TOTAL_PX)
+        self.total_label.setObjectName("doseTotals")  # the dock's style keeps it this large
+        self.total_label.setWordWrap(True)  # a long drug name wraps rather than widen the record
         self.limit_label = QLabel("")
         self.limit_label.setObjectName("muted")
         self.prescription_label = QLabel("")
@@ -73,6 +93,7 @@ class DosePanel(QWidget):
         self.message.setWordWrap(True)
         self._pending: tuple[Dose, int | None] | None = None
         layout = QVBoxLayout(self)
+        layout.addWidget(self.given_heading)
         layout.addWidget(self.total_label)
         layout.addWidget(self.limit_label)
         layout.addWidget(self.prescription_label)
@@ -341,12 +362,11 @@ class DosePanel(QWidget):
         now = self.ctx.clock()
         record = self.ctx.record
         try:
-            mg = cumulative_dose_mg(record.doses(), now)
+            totals = drug_totals(record.doses(), now, record.weight_kg)
         except DosingError as exc:
             self.total_label.setText(f"Total not computable: {exc}")
-            mg = None
-        if mg is not None:
-            self.total_label.setText(total_text(mg, record.weight_kg))
+        else:
+            self.total_label.setText(totals_text(totals, self.ctx.template.dosing.drug, record.weight_kg))
         limit = record.cap_mg_per_kg
         weight = f"weight {record.weight_kg:g} kg" if record.weight_kg else "no weight recorded"
         cap_name = "prescribed cap" if record.prescription and record.prescription.max_mg_per_kg else "clinic maximum"
