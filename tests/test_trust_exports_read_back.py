@@ -1,5 +1,5 @@
 """Every export of one replayed session, read back by an independent reader (Python's csv, pyedflib,
-fhir.resources, pypdf) through the real command line, agrees with `sessions show --json`, and carries the audit
+fhir.resources, pypdf, hl7apy) through the real command line, agrees with `sessions show --json`, and carries the audit
 head `audit verify` reports."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 import pyedflib
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
 from pypdf import PdfReader
 
 from kapmonitor.cli import main
@@ -143,3 +145,28 @@ def test_rems_form_prints_the_head_a_later_verify_checks(tmp_path: Path, capsys:
     assert f"patient {session['patient']}" in text
     assert f"audit head {anchor}" in " ".join(text.split())
     assert run(capsys, "audit", "verify", "--anchor", anchor, "--db", esketamine).startswith("audit trail intact")
+
+
+def test_hl7_file_notes_the_head_in_every_message_and_verify_takes_it(
+    replayed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session, anchor = shown(replayed, capsys), head(replayed, capsys)
+    (path,) = export(replayed, "hl7", tmp_path / "visit.hl7", capsys)
+    messages = [m.replace("\r\n", "\r") for m in path.read_bytes().decode().split("\r\n\r\n") if m.strip()]
+    assert len(messages) >= 30  # a message per charted minute of the 30-minute session
+    printed = set()
+    for text in messages:
+        parsed = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+        assert parsed.validate()
+        result = parsed.oru_r01_patient_result
+        assert result.oru_r01_patient.pid.pid_3.to_er7() == f"{session['patient']}^^^KAPMONITOR^PI"
+        (note,) = result.oru_r01_order_observation.nte
+        assert note.nte_2.to_er7() == "L"
+        assert note.nte_4.to_er7() == "KAP-AUDIT-HEAD^kapmonitor audit chain head^99KAP"
+        printed.add(note.nte_3.to_er7())
+    assert printed == {f"audit head {anchor}"}
+    assert run(capsys, "audit", "verify", "--anchor", anchor, "--db", replayed).startswith("audit trail intact")
+    seq, digest = anchor.split(":")
+    forged = f"{seq}:{'0' if digest[0] != '0' else '1'}{digest[1:]}"
+    assert main(["audit", "verify", "--anchor", forged, "--db", replayed]) == 1
+    assert "anchor" in capsys.readouterr().out.lower()

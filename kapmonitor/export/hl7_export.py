@@ -10,7 +10,11 @@
   outbox never queues one twice and an interface engine can recognise a message it has already taken.
 
 ``write_hl7`` writes the messages to a file: segments end in CR LF, messages are separated by a blank line (what
-``kapmonitor decode --protocol hl7-pcd01`` and interface engines' file readers take).
+``kapmonitor decode --protocol hl7-pcd01`` and interface engines' file readers take). Each message of the file
+carries the audit chain's head, as every other export does, in a note after its OBR (see ``audit_note``): the
+file goes where the record cannot be checked, and ``kapmonitor audit verify --anchor SEQ:HASH`` proves later
+that the record it was written from is unchanged. Messages queued for the interface engine do not carry it: the
+outbox vouches for what it sends through the audit trail itself.
 """
 
 from __future__ import annotations
@@ -60,13 +64,24 @@ def _at(t_us: int) -> datetime:
     return to_datetime(t_us).astimezone()
 
 
-def _header(data: SessionData, receiving_app: str = "", receiving_facility: str = "") -> MessageHeader:
+def audit_note(audit_head: str) -> str:
+    """The NTE that prints the audit head: NTE-2 ``L`` (the filler, kapmonitor, is the comment's source), NTE-3 the
+    text every export prints (``audit head SEQ:HASH``), NTE-4 the comment type as a local code. An NTE after the
+    OBR is in the ORU^R01 structure, so an interface engine takes it as a note on the observations."""
+    text = f"audit head {audit_head}" if audit_head else "audit trail empty"
+    return f"NTE|1|L|{escape(text)}|{_local('KAP-AUDIT-HEAD', 'kapmonitor audit chain head')}"
+
+
+def _header(
+    data: SessionData, receiving_app: str = "", receiving_facility: str = "", with_audit_head: bool = False
+) -> MessageHeader:
     return MessageHeader(
         sending_app=APPLICATION,
         receiving_app=receiving_app,
         receiving_facility=receiving_facility,
         patient_id=f"{escape(data.info.patient)}^^^{APPLICATION}^PI",
         location=escape(data.info.room),
+        extra_segments=(audit_note(data.audit_head),) if with_audit_head else (),
     )
 
 
@@ -168,15 +183,16 @@ def hl7_messages(
     settled_before_us: int | None = None,
     receiving_app: str = "",
     receiving_facility: str = "",
+    with_audit_head: bool = False,
 ) -> list[OutboundMessage]:
     """Every message of the session, in time order. With ``settled_before_us`` (a session still recording), only
     the minutes of vitals that ended before then: a monitor's reading may arrive minutes after it was measured.
 
     Control ids say what a message is, so writing the session again gives the same ids: ``KAP<s>V<minute>`` for
     a minute of vitals, ``KAP<s>E<ref>`` for a clinical entry, with ``A<n>`` after its n-th amendment (status
-    ``C``, corrected) and ``W`` once voided (status ``W``).
+    ``C``, corrected) and ``W`` once voided (status ``W``). ``with_audit_head`` adds the audit head's NTE to each.
     """
-    header = _header(data, receiving_app, receiving_facility)
+    header = _header(data, receiving_app, receiving_facility, with_audit_head)
     pending: list[tuple[int, int, str, list[Observation]]] = []  # (time, kind order, control id, observations)
     for minute, found in _charted(data).items():
         end_us = (minute + 1) * CHART_INTERVAL_US
@@ -201,7 +217,7 @@ def hl7_messages(
 
 
 def write_hl7(data: SessionData, out: Path) -> list[Path]:
-    messages = hl7_messages(data)
+    messages = hl7_messages(data, with_audit_head=True)
     text = "\r\n".join(m.text.rstrip("\r").replace("\r", "\r\n") + "\r\n" for m in messages)
     out.write_bytes(text.encode("utf-8"))
     return [out]
