@@ -19,6 +19,7 @@ class CuffClock:
         self.interval_min: float | None = None
         self._set_once = False
         self._asked: set[tuple[str, int]] = set()
+        self.measurements_started = 0  # how many measurements a due check has started (the prompts say so)
 
     def tick(
         self,
@@ -45,5 +46,6 @@ class CuffClock:
                 continue
             if sum(t.request_measurement() for t in self.transports()):
                 self._asked.add(key)
+                self.measurements_started += 1
                 done.append(f"measuring for {prompt.check.text}")
         return done

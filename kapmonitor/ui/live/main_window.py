@@ -267,6 +267,8 @@ class MainWindow(QMainWindow):
     def measure_bp_now(self) -> int:
         """Start a measurement on every cuff kapmonitor drives; says so when none can be started from here."""
         asked = sum(transport.request_measurement() for transport in self.station.transports)
+        if asked and self.clinical is not None and self.clinical.isEnabled():
+            self.clinical.prompts.measuring(self.clock())  # a due BP check reads that the cuff is measuring
         self.session_panel.say(
             f"Blood pressure measurement started on {asked} cuff{'' if asked == 1 else 's'}."
             if asked
@@ -393,6 +395,7 @@ class MainWindow(QMainWindow):
         size = self.size()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         dock.shortcuts = dock.notes.install_shortcuts(self)
+        dock.prompts.measure_requested.connect(lambda: self.measure_bp_now())  # as F4 and "Measure now" do
         self.clinical = dock
         dock.setVisible(self.record_action.isChecked())
         self._keep_size(size)
@@ -532,9 +535,12 @@ class MainWindow(QMainWindow):
             return
         self._cuff_checked_us = now
         ctx = self.clinical.ctx
+        started = self.cuff_clock.measurements_started
         done = self.cuff_clock.tick(
             ctx.template, ctx.record, ctx.readings(), session_start_us=ctx.session_start_us, now_us=now
         )
+        if self.cuff_clock.measurements_started > started:
+            self.clinical.prompts.measuring(now)
         if done:
             self.session_panel.say("Cuff: " + "; ".join(done))
 
