@@ -61,7 +61,7 @@ lint: $(STAMP)
 screenshots: $(STAMP)
 	KAPMONITOR_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_ui_screenshots.py tests/test_ui_clinical_screenshots.py \
 		tests/test_ui_alarm_screenshots.py tests/test_ui_devices_screenshots.py tests/test_ui_demo_screenshot.py \
-		tests/test_review_screenshots.py tests/test_ui_alarm_limits.py tests/test_ui_central.py tests/test_ui_network_tab.py
+		tests/test_review_screenshots.py tests/test_review_sign_dialog.py tests/test_ui_alarm_limits.py tests/test_ui_central.py tests/test_ui_network_tab.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
