@@ -93,8 +93,12 @@ def test_clicking_the_due_bp_prompt_starts_the_cuff_and_says_it_is_measuring(
     row = bed.row("BP due (pre-dose)")
     assert shown(row) == "\u25cf  BP due (pre-dose) \u00b7 measuring\u2026"
     assert row.toolTip() == "The cuff is measuring"
+    message = bed.window.session_panel.message_label
     for width, height in SCREENS:
         assert fits(bed.window, (width, height)) == []
+        # The message uses the session bar's free width: two lines on a laptop, one on a desk monitor.
+        lines = round(message.heightForWidth(message.contentsRect().width()) / message.fontMetrics().lineSpacing())
+        assert lines == (2 if width < 1600 else 1), f"{lines} lines at {width}x{height}"
         grab(bed.window, tmp_path / f"bp-prompt-measuring-{width}x{height}.png")
 
     bed.now[0] = T0 + 10 * S

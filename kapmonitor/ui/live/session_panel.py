@@ -162,10 +162,12 @@ class SessionPanel(QFrame):
             self.prescriber_edit,
             self.start_button,
             self.stop_button,
-            self.message_label,
         ):
             row.addWidget(widget)
-        row.addStretch(1)
+        # The message shares the row's free width with the stretch (up to its maximum) and wraps only inside it:
+        # without a share Qt wrapped it to a third of that ("Blood pressure / measurement started on / 1 cuff.").
+        row.addWidget(self.message_label, 1)
+        row.addStretch(0)  # what the message, at its widest, leaves: it keeps the session on the right
         row.addWidget(self.session_label)
         row.addSpacing(16)
         row.addWidget(self.elapsed_label)
