@@ -35,8 +35,10 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def recorded(db_path: Path) -> Iterator[int]:
-    """A signed IM ketamine session: weight, a 28 mg dose, a note, a second dose, two alarm changes; audit
-    entries 7 and 8 make the clinician who signs (entry 9)."""
+    """A signed IM ketamine session: weight, a 28 mg dose, a note, a second dose, two alarm changes. Audit entries:
+    1 the patient, 2 the session, 3 its record's header, 4-7 the clinical entries, 8-9 the alarm events, 10 the
+    session's end, 11-12 the administrator and the clinician's accounts, 13 the session turning signed, 14 the
+    sign-off."""
     engine = open_database(f"sqlite:///{db_path}")
     try:
         repository = SessionRepository(engine)
@@ -93,7 +95,7 @@ def test_an_untouched_record_verifies_with_every_row_counted(
 ) -> None:
     status, out = verify(db_path, capsys)
     assert status == 0
-    assert out[0].startswith("audit trail intact: 9 entries, 7 rows of the record; head 9:")
+    assert out[0].startswith("audit trail intact: 14 entries, 12 rows of the record; head 14:")
 
 
 def test_a_dose_edited_from_28_to_84_mg_is_named_with_the_change(
@@ -104,7 +106,7 @@ def test_a_dose_edited_from_28_to_84_mg_is_named_with_the_change(
     tamper(db_path, f"UPDATE clinical_entry SET fields = '{fields}' WHERE seq = 2")
     assert problems(db_path, capsys) == [
         f"clinical_entry session {recorded} entry 2 (bolus by RN Ito): edited: mg 28 -> 84 "
-        "(audit_entry 2 recorded the original)"
+        "(audit_entry 5 recorded the original)"
     ]
 
 
@@ -112,7 +114,7 @@ def test_a_deleted_note_is_named(recorded: int, db_path: Path, capsys: pytest.Ca
     tamper(db_path, "DELETE FROM clinical_entry WHERE seq = 3")
     assert problems(db_path, capsys) == [
         f"clinical_entry session {recorded} entry 3 (note by RN Ito): deleted: the row is gone "
-        "(audit_entry 3 recorded it)"
+        "(audit_entry 6 recorded it)"
     ]
 
 
@@ -121,7 +123,7 @@ def test_the_deleted_last_entry_is_named(recorded: int, db_path: Path, capsys: p
     lines = problems(db_path, capsys)
     assert lines[0] == (
         f"clinical_entry session {recorded} entry 5 (sign_off by Dr Lee): deleted: the row is gone "
-        "(audit_entry 9 recorded it)"
+        "(audit_entry 14 recorded it)"
     )
     assert lines[1] == f"session {recorded}: edited: marked signed, but no audited sign-off entry exists for it"
 
@@ -151,7 +153,7 @@ def test_a_row_and_its_audit_line_rewritten_with_a_recomputed_digest_break_the_k
                    conn.execute("SELECT session_id, seq, kind, t_us, entered_us, author, amends_seq, fields "
                                 "FROM clinical_entry WHERE seq = 2").fetchone(), strict=True))
     seq, t_us, user, action, subject, payload, prev = conn.execute(
-        "SELECT seq, t_us, user, action, subject, payload, prev_hash FROM audit_entry WHERE seq = 2"
+        "SELECT seq, t_us, user, action, subject, payload, prev_hash FROM audit_entry WHERE seq = 5"
     ).fetchone()
     conn.close()
     row["fields"] = row["fields"].replace('"mg": 28.0', '"mg": 84.0')
@@ -165,20 +167,20 @@ def test_a_row_and_its_audit_line_rewritten_with_a_recomputed_digest_break_the_k
     tamper(
         db_path,
         f"UPDATE clinical_entry SET fields = '{row['fields']}' WHERE seq = 2",
-        f"UPDATE audit_entry SET payload = '{payload}', hash = '{digest}' WHERE seq = 2",
-        f"UPDATE audit_entry SET prev_hash = '{digest}' WHERE seq = 3",
+        f"UPDATE audit_entry SET payload = '{payload}', hash = '{digest}' WHERE seq = 5",
+        f"UPDATE audit_entry SET prev_hash = '{digest}' WHERE seq = 6",
     )
     lines = problems(db_path, capsys)
-    assert lines[0].startswith("audit_entry 2 (clinical.add): not sealed with this installation's key")
-    assert lines[1].startswith("audit_entry 3 (clinical.add): edited or forged")
+    assert lines[0].startswith("audit_entry 5 (clinical.add): not sealed with this installation's key")
+    assert lines[1].startswith("audit_entry 6 (clinical.add): edited or forged")
 
 
 def test_the_newest_audit_line_deleted_is_named(
     recorded: int, db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tamper(db_path, "DELETE FROM audit_entry WHERE seq = 9")
+    tamper(db_path, "DELETE FROM audit_entry WHERE seq = 14")
     assert problems(db_path, capsys) == [
-        "audit_entry 9 (?): missing: this installation wrote it, but the trail now ends before it (entries were "
+        "audit_entry 14 (?): missing: this installation wrote it, but the trail now ends before it (entries were "
         "deleted, or the database was replaced by an older copy)",
         f"clinical_entry session {recorded} entry 5 (sign_off by Dr Lee): inserted: no audit entry vouches for "
         "this row",
@@ -192,19 +194,19 @@ def test_the_last_entry_deleted_with_its_audit_line_is_named(
     tamper(
         db_path,
         "DELETE FROM clinical_entry WHERE seq = 5",
-        "DELETE FROM audit_entry WHERE seq = 9",
+        "DELETE FROM audit_entry WHERE seq IN (13, 14)",  # the sign-off and the session turning signed
         f"UPDATE session SET status = 'ended' WHERE id = {recorded}",
     )
     assert problems(db_path, capsys) == [
-        "audit_entry 9 (?): missing: this installation wrote it, but the trail now ends before it (entries were "
+        "audit_entry 14 (?): missing: this installation wrote it, but the trail now ends before it (entries were "
         "deleted, or the database was replaced by an older copy)",
     ]
 
 
 def test_an_edited_audit_line_is_named(recorded: int, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    tamper(db_path, "UPDATE audit_entry SET user = 'Dr Eve' WHERE seq = 9")
+    tamper(db_path, "UPDATE audit_entry SET user = 'Dr Eve' WHERE seq = 14")
     assert problems(db_path, capsys) == [
-        "audit_entry 9 (session.sign): edited or forged: its contents no longer match its keyed hash"
+        "audit_entry 14 (session.sign): edited or forged: its contents no longer match its keyed hash"
     ]
 
 
@@ -213,10 +215,10 @@ def test_an_inserted_audit_line_is_named(recorded: int, db_path: Path, capsys: p
     tamper(
         db_path,
         "INSERT INTO audit_entry (seq, t_us, user, action, subject, payload, prev_hash, hash) "
-        f"VALUES (10, 1, 'eve', 'user.create', 'eve', '{{}}', '{head[1]}', '{'0' * 64}')",
+        f"VALUES (15, 1, 'eve', 'user.create', 'eve', '{{}}', '{head[1]}', '{'0' * 64}')",
     )
     assert problems(db_path, capsys) == [
-        "audit_entry 10 (user.create): edited or forged: its contents no longer match its keyed hash"
+        "audit_entry 15 (user.create): edited or forged: its contents no longer match its keyed hash"
     ]
 
 
@@ -241,9 +243,9 @@ def test_alarm_log_rows_edited_deleted_and_inserted_are_named(
     )
     assert problems(db_path, capsys) == [
         f"alarm_event session {recorded} event 2 (spo2_low acknowledged): edited: user_name \"RN Ito\" -> "
-        "\"RN Eve\"; value 87 -> 92 (audit_entry 6 recorded the original)",
+        "\"RN Eve\"; value 87 -> 92 (audit_entry 9 recorded the original)",
         f"alarm_event session {recorded} event 3 (hr_high cleared): inserted: no audit entry vouches for this row",
-        f"alarm_event session {recorded} event 1 (spo2_low active): deleted: the row is gone (audit_entry 5 "
+        f"alarm_event session {recorded} event 1 (spo2_low active): deleted: the row is gone (audit_entry 8 "
         "recorded it)",
     ]
 
@@ -256,7 +258,9 @@ def test_a_session_marked_signed_behind_the_applications_back_is_named(
     engine.dispose()
     tamper(db_path, f"UPDATE session SET status = 'signed' WHERE id = {session}")
     assert problems(db_path, capsys) == [
-        f"session {session}: edited: marked signed, but no audited sign-off entry exists for it"
+        f'session {session} (patient KAP-0008): edited: status "in_progress" -> "signed" (audit_entry 2 vouched '
+        "for it as it was)",
+        f"session {session}: edited: marked signed, but no audited sign-off entry exists for it",
     ]
 
 
@@ -268,7 +272,7 @@ def test_a_printed_head_is_checked_with_anchor(
     assert status == 0 and out[0].endswith(f"anchor {head[0]} matches")
     status, out = verify(db_path, capsys, "--anchor", f"{head[0]}:{'ab' * 10}")
     assert status == 1
-    assert out[1].strip() == "audit_entry 9 (session.sign): replaced: its hash differs from the anchor given"
+    assert out[1].strip() == "audit_entry 14 (session.sign): replaced: its hash differs from the anchor given"
     assert main(["audit", "verify", "--db", f"sqlite:///{db_path}", "--anchor", "nine"]) == 2
     assert "--anchor: 'nine' is not an audit head" in capsys.readouterr().err
 
@@ -278,7 +282,7 @@ def test_verify_without_the_key_says_it_cannot_check(
 ) -> None:
     monkeypatch.setenv("KAPMONITOR_AUDIT_KEY_FILE", str(tmp_path / "elsewhere" / "audit.key"))
     lines = problems(db_path, capsys)
-    assert lines[0].startswith("audit_entry 1 (clinical.add): cannot be checked: no audit key in the key file")
+    assert lines[0].startswith("audit_entry 1 (patient.add): cannot be checked: no audit key in the key file")
     assert not (tmp_path / "elsewhere" / "audit.key").exists()  # verify reads; it never makes a key
 
 
@@ -295,7 +299,7 @@ def test_an_export_of_an_edited_record_is_written_with_a_warning(
     err = capsys.readouterr().err
     assert err == (
         "kapmonitor: warning: the audit trail does not vouch for this record as exported: clinical_entry session "
-        f"{recorded} entry 2 (bolus by RN Ito): edited: mg 28 -> 84 (audit_entry 2 recorded the original)\n"
+        f"{recorded} entry 2 (bolus by RN Ito): edited: mg 28 -> 84 (audit_entry 5 recorded the original)\n"
     )
 
 
@@ -320,7 +324,7 @@ def test_queued_hl7_messages_are_vouched_for_and_their_sending_state_may_change(
     tamper(db_path, "UPDATE hl7_outbox SET attempts = 3, last_error = 'AR: unknown patient'")
     status, out = verify(db_path, capsys)
     assert status == 0
-    assert out[0].startswith("audit trail intact: 10 entries, 9 rows of the record; head 10:")
+    assert out[0].startswith("audit trail intact: 15 entries, 14 rows of the record; head 15:")
 
 
 def test_an_hl7_message_edited_before_it_is_sent_or_deleted_is_named(
@@ -334,6 +338,6 @@ def test_an_hl7_message_edited_before_it_is_sent_or_deleted_is_named(
     )
     assert problems(db_path, capsys) == [
         f"hl7_outbox message 1 (KAP{recorded}E2): edited: what it says or where it goes differs from what "
-        "audit_entry 10 recorded",
-        f"hl7_outbox message 2 (KAP{recorded}E4): deleted: the row is gone (audit_entry 10 recorded it)",
+        "audit_entry 15 recorded",
+        f"hl7_outbox message 2 (KAP{recorded}E4): deleted: the row is gone (audit_entry 15 recorded it)",
     ]

@@ -67,7 +67,12 @@ def test_only_administrators_add_users_and_each_addition_is_audited(
         directory.add_user(admin, "tom", "technician", "short")
     assert [u.username for u in directory.users()] == ["ada", "dr.lee", "nina"]
     assert actions(engine)[1:] == [("ada", "user.add", "nina"), ("ada", "user.add", "dr.lee")]
-    assert AuditTrail(engine).entries()[2].data() == {"roles": ["clinician", "nurse"]}
+    added = AuditTrail(engine).entries()[2]
+    assert added.data()["roles"] == ["clinician", "nurse"]
+    assert added.data()["row"]["username"] == "dr.lee" and "password_hash" not in added.payload
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM user_account WHERE username = 'dr.lee'")).scalar()
+    assert stored.startswith("$argon2id$") and stored not in added.payload  # the trail keeps a keyed digest
 
 
 def test_an_unknown_name_and_a_wrong_password_fail_with_the_same_words(

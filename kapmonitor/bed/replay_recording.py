@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from sqlalchemy import update
-
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.bed.replay import ADDRESS, Replay, replay_duration_s
 from kapmonitor.core.clock import US_PER_S
@@ -24,7 +22,6 @@ from kapmonitor.store.alarm_log import AlarmLog
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.repository import SessionRepository
-from kapmonitor.store.tables import Session
 
 PATIENT = "SIM-REPLAY"
 FLUSH_EVERY_BATCHES = 2000  # let the writer catch up now and then: a replay produces data far faster than live
@@ -92,9 +89,7 @@ class ReplayRecording:
     def _set_span(self) -> None:
         start = self.replay.start_us
         end = start + round(replay_duration_s(self.scenario) * US_PER_S)
-        table = Session.__table__
-        with self.engine.begin() as conn:
-            conn.execute(update(table).where(table.c.id == self.session_id).values(start_us=start, end_us=end))
+        self.repository.set_span(self.session_id, start, end)
 
     def _scenario_entries(self) -> list[Entry] | None:
         """The scenario's clinical tables read by the clinical record's own reader (None: nothing to record).

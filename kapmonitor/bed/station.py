@@ -65,7 +65,9 @@ class Station:
         self.audit = AuditTrail(self.database)
         self.records = ClinicRecords(self.database, audit=self.audit)  # what the screens read and write
         self.repository = self.records.repository
-        self.recorder: Recorder | None = Recorder(self.database, publish=self.hub.publish) if record else None
+        self.recorder: Recorder | None = (
+            Recorder(self.database, publish=self.hub.publish, audit=self.audit) if record else None
+        )
         self.user = ""  # who is logged in: the name audited for this station's session, device and limit changes
         self.recovery = SessionRecovery(self.database, audit=self.audit)  # trust: crash recovery
         self._guard = SessionGuard(self.recovery)
@@ -259,11 +261,9 @@ class Station:
         HOST_CLOCK.reanchor()  # the only time the host clock follows a changed wall clock: between sessions
         session_id = self.repository.start_session(
             patient, protocol, room=room, nurse=self.user, prescriber=prescriber, bed=self.bed
-        )
+        )  # audited as session.start, with the row it wrote
         self._guard.hold(session_id, bed=self.bed)
         self._record(session_id)
-        payload = {"patient": patient, "protocol": protocol, "room": room, "prescriber": prescriber, "bed": self.bed}
-        self.audit.append(self.user, "session.start", f"session {session_id}", payload)
         return session_id
 
     def resume_session(self, session_id: int, *, user: str = "") -> None:
@@ -292,7 +292,7 @@ class Station:
         (the demo records a scenario's first minutes with :meth:`prefill`)."""
         if self.session_id is None:
             raise RuntimeError("no session is running")
-        self.repository.backdate_start(self.session_id, start_us)
+        self.repository.backdate_start(self.session_id, start_us, user=self.user)
 
     def prefill(self, items: Sequence[Item], alarm_events: Sequence[AlarmEvent] = (), *, timeout: float = 60.0) -> bool:
         """Record what happened before this station was watching, as if it had been: ``items`` go to the live
@@ -322,10 +322,9 @@ class Station:
         if not self.recorder.flush(timeout=10.0):
             log.error("session %s ended with unwritten data: %s", session_id, self.recorder.failure)
         try:
-            self.repository.end_session(session_id)
+            self.repository.end_session(session_id, user=self.user)  # audited as session.stop
         finally:
             self._guard.let_go()
-        self.audit.append(self.user, "session.stop", f"session {session_id}")
 
     def stop(self) -> None:
         """Stop devices, end a running session, stop the hub and the recorder. Safe to call twice."""

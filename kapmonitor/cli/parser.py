@@ -128,12 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
     _db(hs)
 
     p = sub.add_parser("audit", help="the audit trail")
-    asub = p.add_subparsers(dest="audit_command", metavar="verify", required=True)
+    asub = p.add_subparsers(dest="audit_command", metavar="verify|vouch", required=True)
     av = asub.add_parser("verify", help="check the audit chain and every row it vouches for")
     av.add_argument(
         "--anchor", metavar="HEAD", help="an audit head printed on a report or export (SEQ:HASH) that must still hold"
     )
     _db(av)
+    ao = asub.add_parser(
+        "vouch",
+        help="once, after upgrading: vouch for the patient, session, device and user rows written before this "
+        "version (docs/audit.md)",
+    )
+    _db(ao)
 
     p = sub.add_parser("central", help="the central station: every chair recording on a shared database")
     _db(p)

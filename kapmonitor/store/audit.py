@@ -189,8 +189,12 @@ class AuditTrail:
 
     def entries(self) -> list[Entry]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(_audit).order_by(_audit.c.seq)).all()
-        return [Entry(**row._mapping) for row in rows]
+            return self.entries_in(conn)
+
+    @staticmethod
+    def entries_in(conn: Connection) -> list[Entry]:
+        """Every entry in seq order, read on the caller's connection (inside its transaction)."""
+        return [Entry(**row._mapping) for row in conn.execute(select(_audit).order_by(_audit.c.seq)).all()]
 
     def count(self) -> int:
         with self.engine.connect() as conn:

@@ -26,7 +26,8 @@ from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import EntryError, RecordSignedError, SessionRecord
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.entry_codec import UnreadableEntry, entry_to_row, row_to_entry
-from kapmonitor.store.record_proof import row_sha256, sealed_row
+from kapmonitor.store.header_proof import vouch_in
+from kapmonitor.store.row_seal import row_sha256, sealed_row
 from kapmonitor.store.tables import ClinicalEntryRow, ClinicalRecordRow, Session
 
 _entry = ClinicalEntryRow.__table__
@@ -158,6 +159,8 @@ class ClinicalLog(SessionRecord):
                         session_id=self.session_id, protocol=self.protocol, max_mg_per_kg=self.max_mg_per_kg
                     )
                 )
+                subject = f"session {self.session_id} record"
+                vouch_in(conn, rows[0]["author"], "clinical_record.open", _record, self.session_id, subject=subject)
             status = conn.execute(select(_session.c.status).where(_session.c.id == self.session_id)).scalar()
             if status == "signed" and not all(isinstance(e, Addendum) for e in added):
                 raise RecordSignedError(
@@ -167,6 +170,9 @@ class ClinicalLog(SessionRecord):
                 if status != "ended":
                     raise SessionNotEnded(_not_ended(self.session_id, status))
                 conn.execute(update(_session).where(_session.c.id == self.session_id).values(status="signed"))
+                signer = next(e.author for e in added if isinstance(e, SignOff))
+                subject = f"session {self.session_id}"
+                vouch_in(conn, signer, "session.signed", _session, self.session_id, subject=subject)
             conn.execute(insert(_entry), rows)
             stored = conn.execute(
                 select(_entry)

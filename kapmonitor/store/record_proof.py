@@ -11,16 +11,17 @@ and its audit entry together breaks the chain, which :func:`verify_record` repor
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Float, Table, select
+from sqlalchemy import Connection, Engine, Table, select
 
-from kapmonitor.store.audit import AuditTrail, Entry, VerifyReport, canonical_json
+from kapmonitor.store.audit import AuditTrail, Entry, VerifyReport
 from kapmonitor.store.audit_key import audit_key
+from kapmonitor.store.header_proof import check_headers, patient_of
+from kapmonitor.store.row_seal import RowProblem, changes, row_sha256, sealed_row
 from kapmonitor.store.tables import AlarmLogRow, ClinicalEntryRow, Hl7OutboxMessage, Session
 
 CLINICAL: Table = ClinicalEntryRow.__table__
@@ -29,23 +30,6 @@ OUTBOX: Table = Hl7OutboxMessage.__table__
 ALARM_AUDIT_ACTION = "alarm.log"
 OUTBOX_AUDIT_ACTION = "hl7.queue"
 OUTBOX_SEALED = ("session_id", "destination", "control_id", "t_us", "queued_us", "message")
-
-
-def sealed_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The row's columns (all but the surrogate ``id``) as the database gives them back: what is hashed."""
-    sealed: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name == "id":
-            continue
-        value = row.get(column.name)
-        if value is not None and isinstance(column.type, Float):
-            value = float(value)
-        sealed[column.name] = value
-    return sealed
-
-
-def row_sha256(row: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(dict(row)).encode("utf-8")).hexdigest()
 
 
 def alarm_audit_line(row_id: int, row: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -82,17 +66,6 @@ def outbox_audit_line(rows: list[tuple[int, Mapping[str, Any]]]) -> tuple[str, s
 
 
 @dataclass(frozen=True)
-class RowProblem:
-    table: str
-    row: str
-    what: str
-    session: int | None = None  # the session whose record the row belongs to
-
-    def __str__(self) -> str:
-        return f"{self.table} {self.row}: {self.what}"
-
-
-@dataclass(frozen=True)
 class RecordReport:
     chain: VerifyReport
     rows: int
@@ -119,10 +92,13 @@ def verify_record(engine: Engine, anchor: tuple[int, str] | None = None) -> Reco
     trail = AuditTrail(engine)
     chain = trail.verify(anchor)
     entries = trail.entries()
+    key = audit_key(create=False)
     with engine.connect() as conn:
+        headers, header_problems = check_headers(conn, entries, key)
         rows, problems = _check_rows(conn, entries)
         messages, outbox_problems = _check_outbox(conn, entries)
-    return RecordReport(chain, rows + messages, tuple(problems + outbox_problems))
+    found = header_problems + problems + outbox_problems
+    return RecordReport(chain, headers + rows + messages, tuple(found))
 
 
 def unvouched(engine: Engine, session_id: int) -> str | None:
@@ -131,8 +107,14 @@ def unvouched(engine: Engine, session_id: int) -> str | None:
     if audit_key(create=False) is None:
         return None
     report = verify_record(engine)
+    with engine.connect() as conn:
+        patient = patient_of(conn, session_id)
     found = [str(p) for p in report.chain.problems]
-    found += [str(p) for p in report.row_problems if p.session == session_id]
+    found += [
+        str(p)
+        for p in report.row_problems
+        if p.session == session_id or (p.patient is not None and p.patient == patient)
+    ]
     if not found:
         return None
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
@@ -233,33 +215,9 @@ def _edited(row: dict[str, Any], voucher: _Voucher) -> str:
     seq = voucher.entry.seq
     if voucher.row is None:
         return f"edited: it no longer matches the digest audit_entry {seq} recorded"
-    changes = _changes(voucher.row, row)
-    said = "; ".join(changes) if changes else "its stored form differs"
+    found = changes(voucher.row, row)
+    said = "; ".join(found) if found else "its stored form differs"
     return f"edited: {said} (audit_entry {seq} recorded the original)"
-
-
-def _changes(was: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    changes = []
-    for name in sorted(set(was) | set(now)):
-        if name == "fields":
-            changes += _changes(_fields(was.get(name)), _fields(now.get(name)))
-        elif was.get(name) != now.get(name):
-            changes.append(f"{name} {_shown(was.get(name))} -> {_shown(now.get(name))}")
-    return changes
-
-
-def _fields(text: Any) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if isinstance(text, str) else {}
-    except ValueError:
-        return {"fields": text}
-    return value if isinstance(value, dict) else {"fields": value}
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
 
 
 def _unsigned_sessions(

@@ -23,7 +23,9 @@ from sqlalchemy import Connection, Engine, Table, bindparam, exc, insert, select
 
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Item, LinkEvent, LinkEventKind, Reading, WaveChunk
+from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import inserted_id
+from kapmonitor.store.header_proof import vouch_in
 from kapmonitor.store.pending import Pending, WaveRow
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, WaveChunkRow
 
@@ -64,8 +66,10 @@ class Recorder:
         commit_interval_s: float = 0.2,
         max_pending_rows: int = 200_000,
         publish: Callable[[Sequence[Item]], None] | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.engine = engine
+        self.audit = audit or AuditTrail(engine)  # vouches for each device row it adds to a session
         self.publish = publish
         self.commit_interval_s = commit_interval_s
         self.failure: str | None = None
@@ -174,11 +178,10 @@ class Recorder:
         if not pending.size() and not registering:
             return True
         try:
-            new_device_ids: dict[tuple[int, str], int] = {}
+            new_device_ids = self._register_devices(
+                sorted(k for k in registering | pending.devices() if k not in self._device_ids)
+            )
             with self.engine.begin() as conn:
-                for key in sorted(registering | pending.devices()):
-                    if key not in self._device_ids:
-                        new_device_ids[key] = self._device_row(conn, *key)
                 ids = {**self._device_ids, **new_device_ids}
                 new_wave_ids = self._insert_rows(conn, ids)
         except Exception as error:  # any failure: keep the rows, say so, retry
@@ -203,6 +206,13 @@ class Recorder:
         if self.publish is not None:
             self.publish([LinkEvent(kind, detail, now_us(), RECORDER_DEVICE)])
 
+    def _register_devices(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """The device rows of (session, device) pairs, added where missing, each with the audit entry that
+        vouches for it (a device's name, protocol and address go into every export)."""
+        if not keys:
+            return {}
+        return self.audit.commit_with(lambda conn: {key: self._device_row(conn, *key) for key in keys})
+
     def _device_row(self, conn: Connection, session_id: int, device: str) -> int:
         table = Device.__table__
         found = conn.execute(
@@ -214,7 +224,9 @@ class Recorder:
         result = conn.execute(
             insert(table).values(session_id=session_id, device=device, protocol=protocol, address=address)
         )
-        return inserted_id(result)
+        row_id = inserted_id(result)
+        vouch_in(conn, "", "device.add", table, row_id, subject=f"session {session_id} device {device}")
+        return row_id
 
     def _insert_rows(self, conn: Connection, ids: dict[tuple[int, str], int]) -> list[tuple[WaveRow, int]]:
         pending = self._pending

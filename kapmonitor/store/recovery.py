@@ -26,6 +26,7 @@ from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import inserted_id
+from kapmonitor.store.header_proof import vouch_in
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, SessionOwner, WaveChunkRow
 
 log = logging.getLogger(__name__)
@@ -205,17 +206,20 @@ class SessionRecovery:
         with self.engine.connect() as conn:
             self._check_free(conn, session_id, bed, this_process(), now_us())
         now = now_us()
-        with self.engine.begin() as conn:
-            self._gap_event(conn, found, until=now)
-            device_id = _station_device(conn, session_id)
+        who = self.user if user is None else user
+
+        def write(conn: Connection) -> None:
+            self._gap_event(conn, found, until=now, user=who)
+            device_id = _station_device(conn, session_id, who)
             detail = f"recording continued by {this_process().describe()}"
             conn.execute(
                 insert(LinkEventRow.__table__).values(
                     session_id=session_id, device_id=device_id, t_us=now, kind=SESSION_RESUMED, detail=detail
                 )
             )
+
+        self.audit.commit_with(write)
         self.claim(session_id, bed)
-        who = self.user if user is None else user
         self.audit.append(who, "session.resume", f"session {session_id}", self._gap_payload(found, now))
         return found
 
@@ -223,14 +227,25 @@ class SessionRecovery:
         """End an interrupted session at its last recorded data, recording why it ended there."""
         found = self._interrupted(session_id)
         end = found.last_data_us if found.last_data_us is not None else found.start_us
-        with self.engine.begin() as conn:
-            self._gap_event(conn, found, until=None)
+        who = self.user if user is None else user
+
+        def write(conn: Connection) -> None:
+            self._gap_event(conn, found, until=None, user=who)
             conn.execute(
                 update(_session).where(_session.c.id == session_id).values(status="ended", end_us=end)
             )
             conn.execute(delete(_owner).where(_owner.c.session_id == session_id))
-        who = self.user if user is None else user
-        self.audit.append(who, "session.close_interrupted", f"session {session_id}", self._gap_payload(found))
+            vouch_in(
+                conn,
+                who,
+                "session.close_interrupted",
+                _session,
+                session_id,
+                subject=f"session {session_id}",
+                about=self._gap_payload(found),
+            )
+
+        self.audit.commit_with(write)
         return found
 
     def _interrupted(self, session_id: int) -> InterruptedSession:
@@ -251,7 +266,7 @@ class SessionRecovery:
             f"session {session_id} is still being recorded by process {row.pid} on {row.hostname}"
         )
 
-    def _gap_event(self, conn: Connection, found: InterruptedSession, until: int | None) -> None:
+    def _gap_event(self, conn: Connection, found: InterruptedSession, until: int | None, user: str) -> None:
         at = found.last_data_us if found.last_data_us is not None else (found.start_us or now_us())
         who = found.owner.describe() if found.owner else "a kapmonitor that left no owner record"
         span = (
@@ -262,7 +277,7 @@ class SessionRecovery:
         conn.execute(
             insert(LinkEventRow.__table__).values(
                 session_id=found.session_id,
-                device_id=_station_device(conn, found.session_id),
+                device_id=_station_device(conn, found.session_id, user),
                 t_us=at,
                 kind=SESSION_INTERRUPTED,
                 detail=f"recording stopped unexpectedly ({who}); {span}",
@@ -277,7 +292,8 @@ class SessionRecovery:
         return payload
 
 
-def _station_device(conn: Connection, session_id: int) -> int:
+def _station_device(conn: Connection, session_id: int, user: str) -> int:
+    """The row of the station's own "device" (its link events: gaps, resumptions), vouched for when added."""
     found = conn.execute(
         select(_device.c.id).where(_device.c.session_id == session_id, _device.c.device == STATION_DEVICE)
     ).scalar()
@@ -285,7 +301,9 @@ def _station_device(conn: Connection, session_id: int) -> int:
         return int(found)
     protocol, _, address = STATION_DEVICE.partition("@")
     values = {"session_id": session_id, "device": STATION_DEVICE, "protocol": protocol, "address": address}
-    return inserted_id(conn.execute(insert(_device).values(**values)))
+    row_id = inserted_id(conn.execute(insert(_device).values(**values)))
+    vouch_in(conn, user, "device.add", _device, row_id, subject=f"session {session_id} device {STATION_DEVICE}")
+    return row_id
 
 
 class SessionGuard:

@@ -17,7 +17,9 @@ from sqlalchemy import Connection, Engine, Row, Select, Table, and_, func, inser
 from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import Reading
+from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import inserted_id
+from kapmonitor.store.header_proof import vouch_in
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
 
 _patient = Patient.__table__
@@ -34,8 +36,12 @@ class UnknownSession(LookupError):
 
 
 class SessionRepository:
-    def __init__(self, engine: Engine) -> None:
+    """Sessions read and written. Every write of a session or patient row is vouched for by an audit entry in the
+    same transaction (``store/header_proof.py``), so ``audit verify`` names a header edited behind its back."""
+
+    def __init__(self, engine: Engine, *, audit: AuditTrail | None = None) -> None:
         self.engine = engine
+        self.audit = audit or AuditTrail(engine)
 
     def start_session(
         self,
@@ -46,23 +52,32 @@ class SessionRepository:
         prescriber: str = "",
         *,
         bed: str = "",
+        user: str | None = None,
     ) -> int:
-        """Open a session at ``bed`` for the patient with this pseudonymous code (created on first use); its id."""
-        with self.engine.begin() as conn:
+        """Open a session at ``bed`` for the patient with this pseudonymous code (created on first use); its id.
+        ``user`` (default: ``nurse``) is audited as who started it."""
+        who = nurse if user is None else user
+        values = {
+            "protocol": protocol,
+            "room": room,
+            "nurse": nurse,
+            "prescriber": prescriber,
+            "bed": bed,
+            "status": "in_progress",
+            "start_us": now_us(),
+        }
+
+        def write(conn: Connection) -> int:
             patient_id = conn.execute(select(_patient.c.id).where(_patient.c.code == patient)).scalar()
             if patient_id is None:
                 patient_id = inserted_id(conn.execute(insert(_patient).values(code=patient)))
-            values = {
-                "patient_id": patient_id,
-                "protocol": protocol,
-                "room": room,
-                "nurse": nurse,
-                "prescriber": prescriber,
-                "bed": bed,
-                "status": "in_progress",
-                "start_us": now_us(),
-            }
-            return inserted_id(conn.execute(insert(_session).values(**values)))
+                vouch_in(conn, who, "patient.add", _patient, patient_id, subject=f"patient {patient}")
+            session_id = inserted_id(conn.execute(insert(_session).values(patient_id=patient_id, **values)))
+            about = {"patient": patient, "protocol": protocol, "room": room, "prescriber": prescriber, "bed": bed}
+            vouch_in(conn, who, "session.start", _session, session_id, subject=f"session {session_id}", about=about)
+            return session_id
+
+        return self.audit.commit_with(write)
 
     def start_of(self, session_id: int) -> int | None:
         with self.engine.connect() as conn:
@@ -91,23 +106,39 @@ class SessionRepository:
             for i, m, v, f, t, d in rows
         ]
 
-    def backdate_start(self, session_id: int, start_us: int) -> None:
+    def backdate_start(self, session_id: int, start_us: int, *, user: str = "") -> None:
         """Set when a session began, for a session whose beginning is recorded after the fact (the demo replays
-        its first minutes; a replay records a scenario's whole span)."""
-        with self.engine.begin() as conn:
-            conn.execute(update(_session).where(_session.c.id == session_id).values(start_us=start_us))
+        its first minutes)."""
+        self._change(session_id, user, "session.backdate", start_us=start_us)
 
-    def end_session(self, session_id: int) -> None:
-        with self.engine.begin() as conn:
+    def set_span(self, session_id: int, start_us: int, end_us: int, *, user: str = "") -> None:
+        """Set when a session began and ended, for a recording of something that happened at other times (a
+        replayed scenario spans the scenario's own clock)."""
+        self._change(session_id, user, "session.span", start_us=start_us, end_us=end_us)
+
+    def end_session(self, session_id: int, *, user: str = "") -> None:
+        """End a planned or running session now (audited as ``session.stop`` by ``user``); an ended one stays."""
+
+        def write(conn: Connection) -> None:
             found = conn.execute(select(_session.c.status).where(_session.c.id == session_id)).scalar()
             if found is None:
                 raise UnknownSession(session_id)
             if found in ("planned", "in_progress"):
                 conn.execute(
-                    update(_session)
-                    .where(_session.c.id == session_id)
-                    .values(status="ended", end_us=now_us())
+                    update(_session).where(_session.c.id == session_id).values(status="ended", end_us=now_us())
                 )
+                vouch_in(conn, user, "session.stop", _session, session_id, subject=f"session {session_id}")
+
+        self.audit.commit_with(write)
+
+    def _change(self, session_id: int, user: str, action: str, **values: Any) -> None:
+        def write(conn: Connection) -> None:
+            done = conn.execute(update(_session).where(_session.c.id == session_id).values(**values))
+            if not done.rowcount:
+                raise UnknownSession(session_id)
+            vouch_in(conn, user, action, _session, session_id, subject=f"session {session_id}")
+
+        self.audit.commit_with(write)
 
     @contextmanager
     def reading(self, session_id: int) -> Iterator[StoredSession]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SESSION_STATUSES = ("planned", "in_progress", "ended", "signed")
@@ -186,6 +186,7 @@ class UserAccount(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last successful login
     created_us: Mapped[int] = mapped_column(BigInteger)
     created_by: Mapped[str] = mapped_column(String(100), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: deactivated, cannot log in (0008)
 
 
 class AuditEntry(Base):
