@@ -19,6 +19,7 @@ from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import open_database
+from kapmonitor.store.record_proof import verify_record
 from kapmonitor.store.recovery import InterruptedSession
 from kapmonitor.store.repository import SessionRepository
 from kapmonitor.store.users import MAX_FAILED_LOGINS, UserDirectory
@@ -104,6 +105,50 @@ def test_administrators_add_users_with_roles_and_others_cannot_open_the_window(
     assert directory.authenticate("dr.lee", PASSWORD).roles == {"clinician"}
     with pytest.raises(UserError, match="user.manage"):
         UsersWindow(directory, NURSE)
+
+
+def select(window: UsersWindow, name: str) -> None:
+    (row,) = [r for r in range(window.table.rowCount()) if window.table.item(r, 0).text() == name]
+    window.table.selectRow(row)
+
+
+def test_an_administrator_changes_roles_and_passwords_and_deactivates_accounts_each_audited(
+    qtbot,
+    directory: UserDirectory,  # noqa: ANN001
+) -> None:
+    admin = directory.create_first_admin("ada", PASSWORD)
+    directory.add_user(admin, "nina", "nurse", PASSWORD)
+    window = UsersWindow(directory, admin)
+    qtbot.addWidget(window)
+    assert not window.roles_button.isEnabled()  # nothing selected yet
+    select(window, "nina")
+    window.role_boxes["clinician"].setChecked(True)
+    window.role_boxes["nurse"].setChecked(True)
+    window.roles_clicked()
+    assert window.message_label.text() == "nina now has the roles nurse, clinician."
+    assert window.table.item(1, 1).text() == "nurse, clinician"
+    window.password_edit.setText("short")
+    window.password_clicked()
+    assert window.message_label.text() == "A password needs at least 8 characters."
+    window.password_edit.setText("a new password")
+    window.password_clicked()
+    assert window.message_label.text() == "nina's password is changed."
+    assert directory.authenticate("nina", "a new password").may("session.sign")
+    assert window.active_button.text() == "Deactivate"
+    window.active_clicked()
+    assert window.message_label.text() == "nina is deactivated: the account can no longer log in or sign."
+    assert window.table.item(1, 2).text() == "deactivated" and window.active_button.text() == "Reactivate"
+    with pytest.raises(UserError, match="deactivated"):
+        directory.authenticate("nina", "a new password")
+    window.active_clicked()
+    assert window.message_label.text() == "nina is active again."
+    select(window, "ada")
+    window.active_clicked()
+    assert window.message_label.text() == "You cannot deactivate your own account: another administrator can."
+    actions = [e.action for e in AuditTrail(directory.engine).entries()]
+    for action in ("user.roles", "user.password", "user.deactivate", "user.reactivate"):
+        assert action in actions
+    assert verify_record(directory.engine).intact
 
 
 @pytest.fixture
