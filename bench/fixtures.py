@@ -16,7 +16,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import SampleClock
@@ -229,11 +229,8 @@ def record_review_session(engine: Engine, duration_s: int = 4 * 3600) -> Recorde
             raise RuntimeError(f"the recorder did not write the session: {recorder.failure}")
         recorder.end()
         repository.end_session(session_id)
-        with engine.begin() as conn:  # the session ran on its own clock, not the wall clock
-            conn.execute(
-                text("UPDATE session SET start_us = :a, end_us = :b WHERE id = :id"),
-                {"a": T0 - S, "b": T0 + duration_s * S, "id": session_id},
-            )
+        # the session ran on its own clock, not the wall clock
+        repository.set_span(session_id, T0 - S, T0 + duration_s * S)
     finally:
         recorder.stop()
     _clinical(engine, session_id, duration_s)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.core.clock import SampleClock
@@ -168,11 +168,8 @@ def record_session(directory: Path) -> RecordedSession:
         assert recorder.flush(timeout=60)
         recorder.end()
         repository.end_session(session_id)
-        with engine.begin() as conn:  # the scripted session ran on its own clock, not the wall clock
-            conn.execute(
-                text("UPDATE session SET start_us = :a, end_us = :b WHERE id = :id"),
-                {"a": T0 - S, "b": T0 + DURATION_S * S, "id": session_id},
-            )
+        # the session ran on its own clock, not the wall clock
+        repository.set_span(session_id, T0 - S, T0 + DURATION_S * S)
     finally:
         recorder.stop()
         engine.dispose()

@@ -22,6 +22,7 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.core.readings import Reading
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import open_database
+from kapmonitor.store.record_proof import verify_record
 from kapmonitor.store.recovery import (
     SESSION_INTERRUPTED,
     SESSION_RESUMED,
@@ -112,6 +113,7 @@ def test_resuming_continues_the_session_with_the_gap_recorded_and_audited(
         )
         audit = AuditTrail(engine).entries()
         owners = rows(engine, "SELECT count(*) FROM session_owner")
+        proof = verify_record(engine)
     finally:
         engine.dispose()
     assert detail["status"] == "ended" and detail["end"] is not None
@@ -128,6 +130,7 @@ def test_resuming_continues_the_session_with_the_gap_recorded_and_audited(
     ]
     assert sessions[1].data()["owner"]["pid"] == crashed["pid"]
     assert owners == [(0,)]
+    assert proof.intact, proof.lines()  # the station's device row added at the resumption is vouched for too
 
 
 def test_closing_an_interrupted_session_ends_it_at_its_last_data(
@@ -146,6 +149,10 @@ def test_closing_an_interrupted_session_ends_it_at_its_last_data(
     ]
     with pytest.raises(UserError, match="is ended, not interrupted"):
         recovery.resume(crashed["session"])
+    proof = verify_record(engine)  # the session ended by recovery, as the audit trail vouches
+    assert proof.intact, proof.lines()
+    closed = [e for e in AuditTrail(engine).entries() if e.action == "session.close_interrupted"][0].data()
+    assert (closed["row"]["status"], closed["row"]["end_us"]) == ("ended", found.last_data_us)
 
 
 def test_a_session_recorded_by_a_live_process_is_not_interrupted(db_url: str) -> None:

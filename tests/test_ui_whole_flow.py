@@ -23,6 +23,7 @@ from kapmonitor.devices.simulation.scenario import Scenario
 from kapmonitor.session.entries import BolusDose, Discharged, Note, Rating
 from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.store.clinical_log import ClinicalLog
+from kapmonitor.store.record_proof import verify_record
 from kapmonitor.store.tables import Session
 from kapmonitor.ui.access.login_dialog import LoginDialog
 from kapmonitor.ui.live.main_window import MainWindow
@@ -198,5 +199,10 @@ def test_a_session_from_the_nurses_login_to_the_clinicians_signed_export(qtbot: 
         with written[0].open(newline="") as f:
             assert list(csv.reader(f))
         grab_both(review, "review-signed", out)
+        assert "Warning" not in review.status_label.text()
+        # Every row the flow wrote (accounts, patient, session, devices, entries, alarms) is vouched for.
+        report = verify_record(station.database)
+        assert report.intact, report.lines()
+        assert report.rows > 10
     finally:
         station.stop()

@@ -56,11 +56,12 @@ def vouch(db: str | None) -> int:
         raise CommandError(str(error)) from None
     finally:
         engine.dispose()
-    counts = ", ".join(f"{n} {table}" for table, n in done.rows.items()) or "no rows"
-    print(
-        f"vouched for the rows written before this version: {counts} (audit_entry {done.done.seq}); "
-        "`kapmonitor audit verify` checks them from now on"
-    )
+    counts = ", ".join(f"{n} {table}" for table, n in done.rows.items())
+    if counts:
+        said = f"vouched for the rows written before this version: {counts}"
+    else:
+        said = "no rows from before this version: every row was already vouched for as it was written"
+    print(f"{said} (audit_entry {done.done.seq}); `kapmonitor audit verify` checks them from now on")
     return 0
 
 
