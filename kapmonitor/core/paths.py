@@ -25,6 +25,13 @@ def config_dir() -> Path:
     return path
 
 
+def cache_dir() -> Path:
+    """Files kapmonitor can make again (the bold instances of the PDF's script fonts); ``KAPMONITOR_CACHE_DIR``
+    overrides it. Not created here: a reader that finds it unwritable does without."""
+    override = os.environ.get("KAPMONITOR_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP, appauthor=False))
+
+
 def default_db_url() -> str:
     return f"sqlite:///{data_dir() / 'kapmonitor.sqlite'}"
 

@@ -16,6 +16,7 @@ from reportlab.lib import colors
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.events import SessionEvent
 from kapmonitor.export.loader import NumericTrack, SessionData
+from kapmonitor.export.pdf_fonts import BODY_FONT
 from kapmonitor.export.resample import CARRY_US
 from kapmonitor.session.vitals import bp_measurements
 
@@ -26,7 +27,7 @@ BP_COLOUR = colors.HexColor("#b22222")
 DOSE_COLOUR = colors.HexColor("#7b3fa0")
 RATING_COLOUR = colors.HexColor("#c07000")
 GRID = colors.HexColor("#d0d0d0")
-FONT = "Helvetica"
+FONT = BODY_FONT  # embedded, as every font of the report (pdf_fonts.register)
 
 
 class _Axis:
@@ -108,7 +109,7 @@ def _lines(group: Group, tracks: list[NumericTrack], axis: _Axis, panel: _Panel,
 
 
 def vitals_chart(data: SessionData, events: list[SessionEvent], width: float, height: float) -> Drawing:
-    drawing = Drawing(width, height)
+    drawing = Drawing(width, height, initialFontName=FONT)  # not the graphics default, Helvetica (not embedded)
     span = data.span_us()
     if span is None:
         drawing.add(String(width / 2, height / 2, "no vital signs recorded", fontName=FONT, textAnchor="middle"))

@@ -17,13 +17,14 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.events import SessionEvent, session_events
 from kapmonitor.export.loader import SessionData
 from kapmonitor.export.pdf_chart import vitals_chart
-from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, markup, register
+from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, register
+from kapmonitor.export.pdf_text import ScriptParagraph
 from kapmonitor.export.rems_export import is_esketamine, rems_summary
 from kapmonitor.session.dosing import DosingError, drug_totals
 from kapmonitor.session.rems import RemsForm
@@ -31,7 +32,7 @@ from kapmonitor.session.vitals import BpMeasurement
 from kapmonitor.session.wording import prescription_words
 
 _styles = getSampleStyleSheet()
-# Roboto and CJK fonts (pdf_fonts.py): a name in any script the clinic meets prints as written
+# Text in any script prints as written (pdf_text.ScriptParagraph, the faces in pdf_fonts.py)
 BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontName=BODY_FONT, fontSize=8, leading=10)
 HEADING = ParagraphStyle(
     "heading", parent=_styles["Heading2"], fontName=BOLD_FONT, fontSize=11, spaceBefore=8, spaceAfter=4
@@ -46,8 +47,8 @@ def clock(t_us: int | None, with_date: bool = False) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S (UTC%z)" if with_date else "%H:%M:%S")
 
 
-def _p(text: object) -> Paragraph:
-    return Paragraph(markup(str(text)), BODY)
+def _p(text: object) -> ScriptParagraph:
+    return ScriptParagraph(text, BODY)
 
 
 def _table(header: list[str], rows: Sequence[Sequence[object]], widths: list[float]) -> Table:
@@ -58,6 +59,7 @@ def _table(header: list[str], rows: Sequence[Sequence[object]], widths: list[flo
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
                 ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTNAME", (0, 0), (-1, -1), BODY_FONT),  # the table sets it per cell: no Helvetica in the file
             ]
         )
     )
@@ -68,7 +70,7 @@ def _section(
     title: str, header: list[str], rows: Sequence[Sequence[object]], widths: list[float]
 ) -> list[Flowable]:
     body: Flowable = _table(header, rows, widths) if rows else _p("none recorded")
-    return [Paragraph(markup(title), HEADING), body]
+    return [ScriptParagraph(title, HEADING), body]
 
 
 def _header(data: SessionData) -> list[Flowable]:
@@ -88,8 +90,16 @@ def _header(data: SessionData) -> list[Flowable]:
         ["Devices", ", ".join(d for d, _, _ in info.devices) or "-", "Weight", _weight(data)],
     ]
     table = Table([[_p(c) for c in row] for row in rows], colWidths=[30 * mm, 55 * mm, 28 * mm, 67 * mm])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    return [Paragraph(markup(f"Session report: patient {info.patient}"), TITLE), table]
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTNAME", (0, 0), (-1, -1), BODY_FONT),
+            ]
+        )
+    )
+    return [ScriptParagraph(f"Session report: patient {info.patient}", TITLE), table]
 
 
 def _weight(data: SessionData) -> str:
@@ -180,7 +190,7 @@ def write_pdf(data: SessionData, out: Path) -> list[Path]:
     register()
     events = session_events(data.record, data.alarms)
     story: list[Flowable] = [*_header(data), Spacer(1, 4 * mm)]
-    story += [Paragraph("Vital signs", HEADING), vitals_chart(data, events, 180 * mm, 95 * mm)]
+    story += [ScriptParagraph("Vital signs", HEADING), vitals_chart(data, events, 180 * mm, 95 * mm)]
     story.append(_p("D1, D2, ...: doses (numbered as in the dose table); triangles: ratings with their score."))
     story += _event_tables(events)
     story += _totals(data)
@@ -195,6 +205,7 @@ def write_pdf(data: SessionData, out: Path) -> list[Path]:
         bottomMargin=15 * mm,
         title=f"Session {data.info.id} ({data.info.patient})",
         author="kapmonitor",
+        initialFontName=BODY_FONT,  # every font in the file embedded: not even the page preamble names Helvetica
     )
     document.build(story, onFirstPage=_footer(data), onLaterPages=_footer(data))
     return [path]
@@ -206,7 +217,7 @@ def _footer(data: SessionData) -> Callable[[Canvas, Any], None]:
 
     def draw(canvas: Canvas, document: Any) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 6.5)
+        canvas.setFont(BODY_FONT, 6.5)
         canvas.setFillColor(colors.grey)
         canvas.drawString(15 * mm, 8 * mm, f"Session {data.info.id} - page {document.page} - {head}")
         canvas.restoreState()

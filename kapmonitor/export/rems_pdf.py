@@ -11,11 +11,12 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.loader import SessionData
-from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, markup, register
+from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, register
+from kapmonitor.export.pdf_text import ScriptParagraph
 from kapmonitor.session.rems import RemsForm
 from kapmonitor.session.vitals import BpMeasurement
 
@@ -39,8 +40,8 @@ def clock(t_us: int | None, with_date: bool = False) -> str:
     return local.strftime("%Y-%m-%d %H:%M (UTC%z)" if with_date else "%H:%M:%S")
 
 
-def _p(text: object, style: ParagraphStyle = BODY) -> Paragraph:
-    return Paragraph(markup(str(text)), style)
+def _p(text: object, style: ParagraphStyle = BODY) -> ScriptParagraph:
+    return ScriptParagraph(text, style)
 
 
 def _rows(title: str, rows: Sequence[tuple[str, str]]) -> list[Flowable]:
@@ -51,12 +52,13 @@ def _rows(title: str, rows: Sequence[tuple[str, str]]) -> list[Flowable]:
                 ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                 ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f0f0f0")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTNAME", (0, 0), (-1, -1), BODY_FONT),  # the table sets it per cell: no Helvetica in the file
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
             ]
         )
     )
-    return [Paragraph(markup(title), HEADING), table]
+    return [ScriptParagraph(title, HEADING), table]
 
 
 def _box(checked: bool) -> str:
@@ -172,7 +174,7 @@ def rems_pdf(data: SessionData, form: RemsForm, path: Path) -> None:
     register()
     info, signed = data.info, data.record.signed
     story: list[Flowable] = [
-        Paragraph(markup(f"Spravato REMS Patient Monitoring Form: session {info.id}, patient {info.patient}"), TITLE),
+        ScriptParagraph(f"Spravato REMS Patient Monitoring Form: session {info.id}, patient {info.patient}", TITLE),
         _p(
             "Filled from kapmonitor's record of this session. Transcribe or attach to the REMS submission (online "
             "or fax) within 7 days of treatment. Lines marked 'clinic to complete' are not kept in the session "
@@ -203,5 +205,6 @@ def rems_pdf(data: SessionData, form: RemsForm, path: Path) -> None:
         bottomMargin=12 * mm,
         title=f"REMS monitoring form, session {info.id} ({info.patient})",
         author="kapmonitor",
+        initialFontName=BODY_FONT,
     )
     document.build(story)
