@@ -164,9 +164,11 @@ class SessionPanel(QFrame):
             self.stop_button,
         ):
             row.addWidget(widget)
-        # The message shares the row's free width with the stretch (up to its maximum) and wraps only inside it:
-        # without a share Qt wrapped it to a third of that ("Blood pressure / measurement started on / 1 cuff.").
+        # While a session runs the message shares the row's free width with the stretch (up to its maximum) and
+        # wraps only inside it: without a share Qt wrapped it to a third of that ("Blood pressure / measurement
+        # started on / 1 cuff."). With the form showing it takes its own width first (see _show_state).
         row.addWidget(self.message_label, 1)
+        self.row = row
         row.addStretch(0)  # what the message, at its widest, leaves: it keeps the session on the right
         row.addWidget(self.session_label)
         row.addSpacing(16)
@@ -270,6 +272,7 @@ class SessionPanel(QFrame):
         self.weight_spin.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+        self.row.setStretchFactor(self.message_label, 1 if running else 0)
         if running:
             who = f"  ·  {self.patient}" if self.patient else ""
             self.session_label.setText(f"Session {self.station.session_id}{who}")
