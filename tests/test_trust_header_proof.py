@@ -25,7 +25,7 @@ from kapmonitor.store.append_only import drop_guards
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import alembic_config, engine_for, open_database
-from kapmonitor.store.header_proof import AlreadyVouched, vouch_existing
+from kapmonitor.store.header_proof import AlreadyVouched, awaiting_vouch, vouch_existing
 from kapmonitor.store.record_proof import unvouched, verify_record
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionRecovery
@@ -298,12 +298,13 @@ def upgraded(db_url: str) -> Iterator[Engine]:
                 "VALUES (1, 'im-ketamine', 'Room 1', 'chair 1', 'nina', 'Dr Lee', 'ended', 1, 2)"
             )
         )
-        conn.execute(
-            text(
-                "INSERT INTO user_account (username, roles, password_hash, failed_logins, created_us, created_by) "
-                f"VALUES ('ada', 'administrator', '{PasswordHasher().hash('admin password')}', 0, 1, '')"
+        for name, roles in (("ada", "administrator"), ("nina", "nurse")):
+            conn.execute(
+                text(
+                    "INSERT INTO user_account (username, roles, password_hash, failed_logins, created_us, created_by) "
+                    f"VALUES ('{name}', '{roles}', '{PasswordHasher().hash(name + ' password')}', 0, 1, '')"
+                )
             )
-        )
     AuditTrail(old).append("nina", "session.start", "session 1", {"patient": "P-001"})  # as it audited then
     old.dispose()
     engine = open_database(db_url)
@@ -314,16 +315,21 @@ def upgraded(db_url: str) -> Iterator[Engine]:
 def test_rows_from_before_the_upgrade_are_vouched_for_once_then_verify_is_green(upgraded: Engine) -> None:
     lines = problems(upgraded)
     assert [line.split(": ")[0] for line in lines] == [
-        "patient 1 (P-001)", "session 1 (patient P-001)", "user_account 1 (ada)"
+        "patient 1 (P-001)", "session 1 (patient P-001)", "user_account 1 (ada)", "user_account 2 (nina)"
     ]
     assert all("not vouched yet: written before kapmonitor vouched for" in line for line in lines)
     assert "`kapmonitor audit vouch`" in lines[0]
-    # A session started after the upgrade, before the step: vouched as it is written; the old rows stay named.
+    assert awaiting_vouch(upgraded) == 4
+    # Work after the upgrade, before the step: a new session and a role change of an old account are vouched
+    # for as they are written; the other old rows stay named, and still wait for the step.
     SessionRepository(upgraded).start_session("P-002", nurse="nina")
+    users = UserDirectory(upgraded)
+    users.set_roles(users.authenticate("ada", "ada password"), "ada", ["administrator", "clinician"])
     assert len(problems(upgraded)) == 3
     done = vouch_existing(upgraded, "it-admin")
     assert done.rows == {"patient": 1, "session": 1, "user_account": 1}
     assert verify_record(upgraded).intact
+    assert awaiting_vouch(upgraded) == 0
     with pytest.raises(AlreadyVouched, match="vouched for once already"):
         vouch_existing(upgraded, "it-admin")
     # After the step a row without an entry is an inserted one, whatever its id.
@@ -352,11 +358,19 @@ def test_the_vouch_command_says_what_it_vouched_for_and_refuses_a_second_time(
     url = f"sqlite:///{path}"
     assert main(["audit", "verify", "--db", url]) == 1
     assert "user_account 0 (old.admin): not vouched yet" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", url]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "rows from before this version that the audit trail does not vouch for yet: 1 (patients, sessions, "
+        "devices, record headers, user accounts); run `kapmonitor audit vouch` once, on a workstation that holds "
+        "the audit key (docs/audit.md)"
+    )
     assert main(["audit", "vouch", "--db", url]) == 0
     out = capsys.readouterr().out
     assert out.startswith("vouched for the rows written before this version: 1 user_account (audit_entry ")
     assert main(["audit", "verify", "--db", url]) == 0
     assert capsys.readouterr().out.startswith("audit trail intact: ")
+    assert main(["db", "upgrade", "--db", url]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1  # nothing waits any more
     assert main(["audit", "vouch", "--db", url]) != 0
     err = capsys.readouterr().err
     assert err.startswith("kapmonitor: the rows from before the upgrade were vouched for once already")

@@ -212,10 +212,22 @@ def _run_central(args: argparse.Namespace) -> int:
 
 
 def _run_db(args: argparse.Namespace) -> int:
-    from kapmonitor.store.db import upgrade
+    from kapmonitor.store.db import engine_for, upgrade
+    from kapmonitor.store.header_proof import VOUCH_COMMAND, awaiting_vouch
 
     url = upgrade(args.db)
     print(f"database is at the newest schema: {url}")
+    engine = engine_for(url)
+    try:
+        waiting = awaiting_vouch(engine)
+    finally:
+        engine.dispose()
+    if waiting:
+        print(
+            f"rows from before this version that the audit trail does not vouch for yet: {waiting} (patients, "
+            f"sessions, devices, record headers, user accounts); run `{VOUCH_COMMAND}` once, on a workstation "
+            "that holds the audit key (docs/audit.md)"
+        )
     return 0
 
 

@@ -41,6 +41,11 @@ HEADER_TABLES: tuple[Table, ...] = (PATIENT, SESSION, DEVICE, RECORD, USER)
 _BY_NAME = {t.name: t for t in HEADER_TABLES}
 NOT_SEALED = {USER.name: frozenset({"failed_logins", "password_hash"})}
 
+# The actions that vouch for a row as kapmonitor creates it: the first such id of a table marks where the rows
+# from before this version end (a later change to an older row, such as a role change, does not).
+CREATING = frozenset(
+    {"patient.add", "session.start", "device.add", "clinical_record.open", "user.first_admin", "user.add", "user.demo"}
+)
 # The one-time step that vouches for rows from before this version: one entry per row, then one that says done.
 VOUCH_EXISTING_ROW = "audit.vouch_row"
 VOUCH_EXISTING_DONE = "audit.vouch_existing"
@@ -109,7 +114,7 @@ class _Vouched:
     """What the trail says of the header tables: each row's newest voucher, and where the one-time step stands."""
 
     latest: dict[tuple[str, int], _Voucher]
-    first_by_application: dict[str, int]  # per table, the lowest row id kapmonitor vouched for as it wrote it
+    first_by_application: dict[str, int]  # per table, the lowest row id kapmonitor vouched for as it created it
     existing_done: Entry | None
 
 
@@ -130,7 +135,7 @@ def _vouched(entries: list[Entry]) -> _Vouched:
         if not isinstance(row, dict):
             continue
         found.latest[(table, row_id)] = _Voucher(entry, digest, row)
-        if entry.action != VOUCH_EXISTING_ROW:
+        if entry.action in CREATING:
             first = found.first_by_application.get(table)
             found.first_by_application[table] = row_id if first is None else min(first, row_id)
     return found
@@ -232,8 +237,8 @@ class AlreadyVouched(Exception):
 
 def vouch_existing(engine: Engine, user: str) -> VouchedExisting:
     """Vouch, once per database, for the header rows written before kapmonitor vouched for them: every row with
-    no audit entry whose id is below the first one kapmonitor vouched for as it wrote it (all rows of a table
-    it has not written to since). Rows inserted later, and rows whose entry no longer matches, stay named by
+    no audit entry whose id is below the first one kapmonitor vouched for as it created it (all rows of a table
+    it has not added to since). Rows inserted later, and rows whose entry no longer matches, stay named by
     verify. Raises :class:`AlreadyVouched` when the step ran before."""
     trail = AuditTrail(engine)
     if audit_key(create=False) is None and trail.count():
@@ -263,3 +268,18 @@ def vouch_existing(engine: Engine, user: str) -> VouchedExisting:
         return VouchedExisting(counts, done)
 
     return trail.commit_with(work)
+
+
+def awaiting_vouch(engine: Engine) -> int:
+    """How many header rows from before this version wait for :func:`vouch_existing` (0 once it has run)."""
+    with engine.connect() as conn:
+        vouched = _vouched(AuditTrail.entries_in(conn))
+        if vouched.existing_done is not None:
+            return 0
+        count = 0
+        for table in HEADER_TABLES:
+            pk = primary_key(table)
+            for row_id in conn.execute(select(pk)).scalars():
+                if (table.name, row_id) not in vouched.latest and _is_from_before(vouched, table, row_id):
+                    count += 1
+    return count
