@@ -252,6 +252,19 @@ def test_every_change_the_application_makes_leaves_verify_green(engine: Engine, 
     assert report.intact, report.lines()
 
 
+def test_a_deactivated_clinician_can_neither_log_in_nor_sign(engine: Engine, recorded: int) -> None:
+    users = UserDirectory(engine)
+    repository = SessionRepository(engine)
+    second = repository.start_session("P-104", "iv-infusion", nurse="nina")
+    repository.end_session(second, user="nina")
+    users.deactivate(users.authenticate("ada", "admin password"), "dr.lee")
+    with pytest.raises(UserError, match="deactivated; an administrator can reactivate it"):
+        sign_session(engine, second, username="dr.lee", password="lee password", entered_us=now_us(), users=users)
+    assert ClinicalLog.load(engine, second).signed is None
+    assert ("dr.lee", "login.refused") in [(e.user, e.action) for e in AuditTrail(engine).entries()]
+    assert verify_record(engine).intact
+
+
 def test_the_last_active_administrator_keeps_the_role_and_nobody_deactivates_themself(
     engine: Engine, recorded: int
 ) -> None:
