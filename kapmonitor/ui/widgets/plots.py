@@ -90,10 +90,12 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         super().__init__()
         self.span_s = span_s
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.titles: list[pg.TextItem] = []
+        self.headings: list[pg.LabelItem] = []  # each row's name, above it
         self.rows: list[pg.PlotItem] = []
+        self.ci.layout.setContentsMargins(4, 2, 4, 2)  # the headings took the height: give back the margins'
+        self.ci.layout.setVerticalSpacing(2)  # each heading already keeps its row apart from the one above
         first: pg.PlotItem | None = None
-        for index, (title, unit, metrics, (low, high)) in enumerate(TREND_ROWS):
+        for index, (_, _, metrics, (low, high)) in enumerate(TREND_ROWS):
             last = index == len(TREND_ROWS) - 1
             axis = {
                 "bottom": pg.DateAxisItem(orientation="bottom"),  # local clock time from UTC epoch seconds
@@ -103,15 +105,12 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.setMouseEnabled(x=False, y=False)
-            if metrics[0] in SPARSE:
-                plot.setTitle("")  # the row's name and its symbols' key go above the points: see _bp_heading
-            else:
-                # The row's name inside it, top left (as the pleth's): a rotated axis title needs a tall row.
-                name = pg.TextItem(f"{title} ({unit})", anchor=(0, 0))
-                name.setFont(axis_font())
-                name.setParentItem(plot.getViewBox())
-                name.setPos(6, 2)
-                self.titles.append(name)
+            # The row's name (and NIBP's key to its symbols) in a line of its own above the plotted area: inside
+            # it, a laptop's short rows had the name over the curve (SpO2 near 98 %) and the key over the markers.
+            plot.setTitle("")  # shown, its text set in apply_theme
+            heading = plot.titleLabel
+            heading.setAttr("justify", "left")
+            self.headings.append(heading)
             plot.getAxis("left").setWidth(64)
             plot.setYRange(low, high, padding=0)
             plot.setDownsampling(mode="peak")
@@ -125,12 +124,8 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             for metric in metrics:
                 self.curves[metric] = plot.plot([], [], connect="finite", name=metric)
             self.rows.append(plot)
-        # Which symbol is which pressure: in a line of its own above the NIBP row, left-aligned with the plot.
-        # Inside the plot it lay over the markers of a short row (a laptop's), whatever corner it was put in.
         self.bp_row = self.rows[-1]
-        self.bp_key: pg.LabelItem = self.bp_row.titleLabel
-        self.bp_key.setAttr("justify", "left")
-        self.bp_heading = f"{TREND_ROWS[-1][0]} ({TREND_ROWS[-1][1]})"
+        self.bp_key = self.headings[-1]  # the NIBP row's name and which symbol is which pressure
 
     def show_trend(self, metric: str, t: np.ndarray, v: np.ndarray) -> None:
         self.curves[metric].setData(t, v, connect="finite")
@@ -141,23 +136,16 @@ class TrendPlots(pg.GraphicsLayoutWidget):
 
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.panel)
-        self.bp_key.setText(
-            f"{self.bp_heading}&nbsp;&nbsp;&nbsp;"
-            f'<span style="color:{theme.systolic}">\u25bc systolic</span>&nbsp;&nbsp;'
-            f'<span style="color:{theme.diastolic}">\u25b2 diastolic</span>&nbsp;&nbsp;'
-            f'<span style="color:{theme.mean}">\u25cf mean</span>',
-            color=theme.muted,
-            size=f"{AXIS_PX}px",
-        )
-        height = math.ceil(self.bp_key.itemRect().height())  # the line and its text margins, no more
-        self.bp_row.layout.setRowFixedHeight(0, height)
-        self.bp_key.setMaximumHeight(height)
-        backing = pg.mkColor(theme.panel)
-        backing.setAlpha(210)  # the row's name stays readable over its curve
-        for name in self.titles:
-            name.setColor(theme.muted)
-            name.fill = pg.mkBrush(backing)
-            name.update()
+        for (title, unit, metrics, _), plot, heading in zip(TREND_ROWS, self.rows, self.headings, strict=True):
+            text = f"{title} ({unit})"
+            if metrics[0] in SPARSE:
+                text += (
+                    "&nbsp;&nbsp;&nbsp;"
+                    f'<span style="color:{theme.systolic}">\u25bc systolic</span>&nbsp;&nbsp;'
+                    f'<span style="color:{theme.diastolic}">\u25b2 diastolic</span>&nbsp;&nbsp;'
+                    f'<span style="color:{theme.mean}">\u25cf mean</span>'
+                )
+            set_heading(plot, heading, text, theme.muted)
         for plot in self.rows:
             plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
             for side in ("left", "bottom"):
@@ -171,6 +159,17 @@ class TrendPlots(pg.GraphicsLayoutWidget):
                 curve.setSymbolSize(11 if metric != "nibp_mean" else 6)
                 curve.setSymbolBrush(pg.mkBrush(colour))
                 curve.setSymbolPen(pg.mkPen(colour, width=1))
+
+
+def set_heading(plot: pg.PlotItem, heading: pg.LabelItem, html: str, colour: str) -> None:
+    """A plot's heading (its ``titleLabel``): one line of axis-sized text, left-aligned with the plotted area,
+    in a row exactly one text line high (no text margins: a laptop's short rows keep their height for data)."""
+    heading.setText(html, color=colour, size=f"{AXIS_PX}px")
+    heading.item.document().setDocumentMargin(0)
+    heading.updateMin()
+    height = math.ceil(heading.itemRect().height())
+    plot.layout.setRowFixedHeight(0, height)
+    heading.setMaximumHeight(height)
 
 
 def axis_font() -> QFont:
