@@ -252,6 +252,27 @@ def test_every_change_the_application_makes_leaves_verify_green(engine: Engine, 
     assert report.intact, report.lines()
 
 
+def test_the_gap_crash_recovery_recorded_cannot_be_edited_or_removed_unseen(engine: Engine, recorded: int) -> None:
+    """Closing an interrupted session records where its recording stopped; that record is what tells a reviewer
+    the session was not watched after it, and it is vouched for like the session it belongs to."""
+    crashed = SessionRepository(engine).start_session("P-105", "iv-infusion", nurse="nina")  # its station died
+    SessionRecovery(engine, user="nina").close_interrupted(crashed)
+    assert verify_record(engine).intact
+    seq = vouched_by(engine, "recovery.gap")
+    with engine.connect() as conn:
+        gap = conn.execute(text("SELECT id, detail FROM link_event WHERE kind = 'session_interrupted'")).one()
+    tamper(engine, f"UPDATE link_event SET detail = 'recording ended normally' WHERE id = {gap.id}")
+    assert problems(engine) == [
+        f'link_event {gap.id} (session_interrupted in session {crashed}): edited: detail "{gap.detail}" -> '
+        f'"recording ended normally" (audit_entry {seq} vouched for it as it was)'
+    ]
+    tamper(engine, f"DELETE FROM link_event WHERE id = {gap.id}")
+    assert problems(engine) == [
+        f"link_event {gap.id} (session_interrupted in session {crashed}): deleted: the row is gone "
+        f"(audit_entry {seq} vouched for it)"
+    ]
+
+
 def test_a_deactivated_clinician_can_neither_log_in_nor_sign(engine: Engine, recorded: int) -> None:
     users = UserDirectory(engine)
     repository = SessionRepository(engine)

@@ -1,6 +1,7 @@
 """Who a record is about, and who may touch it, vouched for by the audit trail: patients, sessions (protocol,
 room, bed, nurse, prescriber, status, start and end), the devices recorded in them, each session's clinical
-record header (its protocol and maximum mg/kg) and user accounts (name, roles, password, active or not).
+record header (its protocol and maximum mg/kg), user accounts (name, roles, password, active or not), and the
+gaps crash recovery records in a session (the link events that say a recording stopped, and where it resumed).
 
 Every change kapmonitor makes to one of these rows is written in the same transaction as an audit entry that
 keeps the row as it now is (``row``) and its digest (``row_sha256``), through :func:`vouch_in`; the newest such
@@ -25,26 +26,41 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Table, select
+from sqlalchemy import Column, Connection, Engine, Select, Table, select
 
 from kapmonitor.store.audit import AuditTrail, Entry
 from kapmonitor.store.audit_key import audit_key
 from kapmonitor.store.row_seal import PASSWORD_DIGEST, RowProblem, changes, row_sha256, sealed_row
-from kapmonitor.store.tables import ClinicalRecordRow, Device, Patient, Session, UserAccount
+from kapmonitor.store.tables import ClinicalRecordRow, Device, LinkEventRow, Patient, Session, UserAccount
 
 PATIENT: Table = Patient.__table__
 SESSION: Table = Session.__table__
 DEVICE: Table = Device.__table__
 RECORD: Table = ClinicalRecordRow.__table__
 USER: Table = UserAccount.__table__
-HEADER_TABLES: tuple[Table, ...] = (PATIENT, SESSION, DEVICE, RECORD, USER)
+LINK: Table = LinkEventRow.__table__
+HEADER_TABLES: tuple[Table, ...] = (PATIENT, SESSION, DEVICE, RECORD, USER, LINK)
 _BY_NAME = {t.name: t for t in HEADER_TABLES}
+# Of the link events, only the gaps crash recovery records (what tells a reviewer a recording stopped and where)
+# are vouched for: the devices' own connects and disconnects come with the readings, which are not.
+SESSION_INTERRUPTED = "session_interrupted"
+SESSION_RESUMED = "session_resumed"
+GAP_KINDS = (SESSION_INTERRUPTED, SESSION_RESUMED)
 NOT_SEALED = {USER.name: frozenset({"failed_logins", "password_hash"})}
 
 # The actions that vouch for a row as kapmonitor creates it: the first such id of a table marks where the rows
 # from before this version end (a later change to an older row, such as a role change, does not).
 CREATING = frozenset(
-    {"patient.add", "session.start", "device.add", "clinical_record.open", "user.first_admin", "user.add", "user.demo"}
+    {
+        "patient.add",
+        "session.start",
+        "device.add",
+        "clinical_record.open",
+        "user.first_admin",
+        "user.add",
+        "user.demo",
+        "recovery.gap",
+    }
 )
 # The one-time step that vouches for rows from before this version: one entry per row, then one that says done.
 VOUCH_EXISTING_ROW = "audit.vouch_row"
@@ -96,6 +112,12 @@ def vouch_in(
         "row_sha256": row_sha256(sealed),
     }
     return AuditTrail.append_in(conn, user, action, subject or f"{table.name} {row_id}", payload)
+
+
+def _vouched_rows(table: Table) -> Select[Any]:
+    """The rows of ``table`` that must each have an audit entry, in id order."""
+    query = select(table).order_by(primary_key(table))
+    return query.where(table.c.kind.in_(GAP_KINDS)) if table is LINK else query
 
 
 def patient_of(conn: Connection, session_id: int) -> int | None:
@@ -151,6 +173,8 @@ def _label(table: Table, row_id: int, row: Mapping[str, Any], codes: Mapping[int
         return f"{row_id} ({row.get('device')} in session {row.get('session_id')})"
     if table is RECORD:
         return f"of session {row_id}"
+    if table is LINK:
+        return f"{row_id} ({row.get('kind')} in session {row.get('session_id')})"
     return f"{row_id} ({row.get('username')})"
 
 
@@ -158,7 +182,7 @@ def _owner(table: Table, row_id: int, row: Mapping[str, Any]) -> tuple[int | Non
     """(session, patient) whose record a problem with this row touches."""
     if table is SESSION:
         return row_id, None
-    if table in (DEVICE, RECORD):
+    if table in (DEVICE, RECORD, LINK):
         return row.get("session_id"), None
     if table is PATIENT:
         return None, row_id
@@ -185,9 +209,7 @@ def check_headers(conn: Connection, entries: list[Entry], key: bytes | None) -> 
     count = 0
     for table in HEADER_TABLES:
         pk = primary_key(table)
-        current = {
-            r[pk.name]: dict(r) for r in conn.execute(select(table).order_by(pk)).mappings()
-        }
+        current = {r[pk.name]: dict(r) for r in conn.execute(_vouched_rows(table)).mappings()}
         if table is PATIENT:
             codes = {**{i: str(r["code"]) for i, r in current.items()}, **codes}
         for row_id, raw in current.items():
@@ -257,7 +279,7 @@ def vouch_existing(engine: Engine, user: str) -> VouchedExisting:
         counts: dict[str, int] = {}
         for table in HEADER_TABLES:
             pk = primary_key(table)
-            for row_id in conn.execute(select(pk).order_by(pk)).scalars():
+            for row_id in conn.execute(_vouched_rows(table).with_only_columns(pk)).scalars():
                 if (table.name, row_id) in vouched.latest or not _is_from_before(vouched, table, row_id):
                     continue
                 vouch_in(conn, user, VOUCH_EXISTING_ROW, table, row_id, about={"change": "written before vouching"})
@@ -279,7 +301,7 @@ def awaiting_vouch(engine: Engine) -> int:
         count = 0
         for table in HEADER_TABLES:
             pk = primary_key(table)
-            for row_id in conn.execute(select(pk)).scalars():
+            for row_id in conn.execute(_vouched_rows(table).with_only_columns(pk)).scalars():
                 if (table.name, row_id) not in vouched.latest and _is_from_before(vouched, table, row_id):
                     count += 1
     return count

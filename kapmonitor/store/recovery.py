@@ -26,7 +26,7 @@ from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import inserted_id
-from kapmonitor.store.header_proof import vouch_in
+from kapmonitor.store.header_proof import SESSION_INTERRUPTED, SESSION_RESUMED, vouch_in
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, SessionOwner, WaveChunkRow
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 15.0
 STALE_AFTER_S = 120.0  # an owner on another computer silent this long is taken to be gone
 STATION_DEVICE = "kapmonitor@station"
-SESSION_INTERRUPTED = "session_interrupted"
-SESSION_RESUMED = "session_resumed"
 
 _owner = SessionOwner.__table__
 _session = Session.__table__
@@ -212,11 +210,7 @@ class SessionRecovery:
             self._gap_event(conn, found, until=now, user=who)
             device_id = _station_device(conn, session_id, who)
             detail = f"recording continued by {this_process().describe()}"
-            conn.execute(
-                insert(LinkEventRow.__table__).values(
-                    session_id=session_id, device_id=device_id, t_us=now, kind=SESSION_RESUMED, detail=detail
-                )
-            )
+            _gap_row(conn, who, session_id, device_id, now, SESSION_RESUMED, detail)
 
         self.audit.commit_with(write)
         self.claim(session_id, bed)
@@ -274,15 +268,9 @@ class SessionRecovery:
             if until
             else f"nothing recorded after {iso(at)}"
         )
-        conn.execute(
-            insert(LinkEventRow.__table__).values(
-                session_id=found.session_id,
-                device_id=_station_device(conn, found.session_id, user),
-                t_us=at,
-                kind=SESSION_INTERRUPTED,
-                detail=f"recording stopped unexpectedly ({who}); {span}",
-            )
-        )
+        device_id = _station_device(conn, found.session_id, user)
+        detail = f"recording stopped unexpectedly ({who}); {span}"
+        _gap_row(conn, user, found.session_id, device_id, at, SESSION_INTERRUPTED, detail)
 
     @staticmethod
     def _gap_payload(found: InterruptedSession, until: int | None = None) -> dict[str, object]:
@@ -290,6 +278,13 @@ class SessionRecovery:
         if found.owner is not None:
             payload["owner"] = {"host": found.owner.hostname, "pid": found.owner.pid}
         return payload
+
+
+def _gap_row(conn: Connection, user: str, session_id: int, device_id: int, t_us: int, kind: str, detail: str) -> None:
+    """A link event of the station's own device that records a gap, vouched for by the audit trail."""
+    values = {"session_id": session_id, "device_id": device_id, "t_us": t_us, "kind": kind, "detail": detail}
+    row_id = inserted_id(conn.execute(insert(LinkEventRow.__table__).values(**values)))
+    vouch_in(conn, user, "recovery.gap", LinkEventRow.__table__, row_id, subject=f"session {session_id} {kind}")
 
 
 def _station_device(conn: Connection, session_id: int, user: str) -> int:
