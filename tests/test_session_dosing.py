@@ -207,3 +207,29 @@ def test_an_infusion_is_checked_at_its_planned_stop() -> None:
     record.add(start, until_us=at(40))
     with pytest.raises(MaxDoseExceeded, match="1.25 mg/kg"):
         record.add(infusion("rate", 10, 2.0), until_us=at(40))  # 0.25 mg/kg so far + 30 min at 2 mg/kg/h
+
+
+def test_a_third_esketamine_device_without_a_prescription_needs_an_override_as_past_the_default() -> None:
+    record = SessionRecord("intranasal-esketamine")  # as a stored record is read back: the protocol's name only
+
+    def device(minute: int, lot: str) -> IntranasalDevice:
+        t = T0 + minute * MIN
+        return IntranasalDevice(t_us=t, entered_us=t, author="RN Ito", lot=lot, mg=28.0, drug="esketamine")
+
+    record.add(device(0, "EK1"))
+    record.add(device(5, "EK2"))
+    with pytest.raises(MaxDoseExceeded, match="device 3 of 2 in the protocol's default: no prescription is recorded"):
+        record.add(device(10, "EK3"))
+    assert len(record.sprays()) == 2
+    override = DoseOverride(
+        t_us=T0 + 10 * MIN,
+        entered_us=T0 + 10 * MIN,
+        author="RN Ito",
+        reason="84 mg ordered",
+        limit_mg=56.0,
+        projected_mg=84.0,
+    )
+    record.add(device(10, "EK3"), override=override)
+    assert [s.lot for s in record.sprays()] == ["EK1", "EK2", "EK3"]
+    assert record.current_of(DoseOverride) == [override]
+    assert SessionRecord("im-ketamine").checked_prescription is None  # a per-kg protocol: its cap, not devices

@@ -8,6 +8,7 @@ record is signed only addenda may be added.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -39,7 +40,7 @@ from kapmonitor.session.entries import (
     Rating,
     SignOff,
 )
-from kapmonitor.session.templates import ProtocolTemplate
+from kapmonitor.session.templates import ProtocolTemplate, builtin_templates, default_prescription
 
 # A clock a few seconds apart between workstations is normal; an entry timed later than that is a typing slip.
 FUTURE_TOLERANCE_US = 60_000_000
@@ -108,6 +109,14 @@ def _check_prescription(p: Prescription) -> None:
     problem = implausible(BolusDose(p.t_us, p.entered_us, p.author, p.mg or 1.0, p.route, mg_per_kg=p.mg_per_kg))
     if problem is not None:
         raise EntryError(problem)
+
+
+@functools.cache
+def _default_in_devices(protocol: str) -> Prescription | None:
+    """A built-in protocol's default prescription when it is a number of devices (esketamine's 56 mg = 2)."""
+    template = builtin_templates().get(protocol) if protocol else None
+    default = default_prescription(template, t_us=0, author="protocol") if template is not None else None
+    return default if default is not None and default.devices is not None else None
 
 
 class RecordSignedError(EntryError):
@@ -259,15 +268,21 @@ class SessionRecord:
                 f"{projected:g} mg of esketamine is past the label's maximum of {ESKETAMINE_MAX_MG:g} mg a "
                 f"session ({given:g} mg already given)"
             )
-        p = self.prescription
+        p = self.checked_prescription
         if p is None or p.mg is None or p.drug != dose.drug:
             return
         devices = len(self.sprays()) + 1 if isinstance(dose, IntranasalDevice) else None
         over_devices = devices is not None and p.devices is not None and devices > p.devices
         if projected <= p.mg + 1e-9 and not over_devices:
             return
-        what = f"device {devices} of {p.devices} prescribed" if over_devices else f"{projected:g} mg"
+        standing = "prescribed" if self.prescription is not None else "in the protocol's default"
+        what = f"device {devices} of {p.devices} {standing}" if over_devices else f"{projected:g} mg"
         if override is None:
+            if self.prescription is None:
+                raise MaxDoseExceeded(
+                    f"{what}: no prescription is recorded, so the default of {p.mg:g} mg holds (record the "
+                    "prescription if more was prescribed); an override (who, why) must be recorded"
+                )
             raise MaxDoseExceeded(
                 f"{what}: the prescription is {p.mg:g} mg; an override (who, why) must be recorded"
             )
@@ -288,6 +303,13 @@ class SessionRecord:
     def prescription(self) -> Prescription | None:
         found = self.current_of(Prescription)
         return found[-1] if found else None
+
+    @property
+    def checked_prescription(self) -> Prescription | None:
+        """The prescription doses are held to: the one recorded, else, for a protocol given in devices (esketamine),
+        the protocol's default (56 mg = 2 devices). A 3rd device without an 84 mg prescription is then a dose past
+        the prescription like any other: it needs an override (who, why), not a silent yes."""
+        return self.prescription or _default_in_devices(self.protocol)
 
     def _check_max_dose(self, dose: Dose, override: DoseOverride | None, until_us: int | None) -> None:
         cap = self.cap_mg_per_kg

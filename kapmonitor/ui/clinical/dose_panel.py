@@ -302,7 +302,7 @@ class DosePanel(QWidget):
         dose, until_us = self._pending
         record = self.ctx.record
         now = self.ctx.clock()
-        prescription = record.prescription
+        prescription = record.checked_prescription  # the recorded one, else esketamine's default devices
         if not isinstance(dose, InfusionEvent) and prescription is not None and prescription.mg is not None:
             given = sum(d.mg for d in record.doses() if not isinstance(d, InfusionEvent) and d.drug == dose.drug)
             override = DoseOverride(

@@ -27,6 +27,10 @@ class SprayBox(QWidget):
         self.given.setObjectName("muted")
         self.problem = QLabel("")
         self.problem.setObjectName("warning")
+        self.beyond = QLabel("")  # a device past the prescription (or the default): said before it is given
+        self.beyond.setObjectName("warning")
+        self.beyond.setWordWrap(True)  # a long sentence wraps rather than widen the record
+        self.beyond.setVisible(False)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(QLabel("Lot"), 0, 0)
@@ -34,7 +38,8 @@ class SprayBox(QWidget):
         grid.addWidget(self.button, 0, 2)
         grid.addWidget(self.countdown, 1, 0, 1, 3)
         grid.addWidget(self.given, 2, 0, 1, 3)
-        grid.addWidget(self.problem, 3, 0, 1, 3)
+        grid.addWidget(self.beyond, 3, 0, 1, 3)
+        grid.addWidget(self.problem, 4, 0, 1, 3)
 
     def device_given(self) -> None:
         lot = self.lot.text().strip()
@@ -65,10 +70,24 @@ class SprayBox(QWidget):
         mg = self.ctx.template.dosing.device_mg or 28.0
         given = sum(s.mg for s in sprays)
         at_label_max = self.ctx.template.dosing.drug == "esketamine" and given + mg > ESKETAMINE_MAX_MG + 1e-9
-        prescription = self.ctx.record.prescription
+        # Past the prescription (or, with none recorded, esketamine's default 56 mg): a warning line says so before
+        # the click, and the record holds the device for an override with who and why.
+        prescription = self.ctx.record.checked_prescription
         past = prescription is not None and prescription.devices is not None and len(sprays) >= prescription.devices
-        beyond = f", past the {prescription.mg:g} mg prescribed" if past and prescription and prescription.mg else ""
-        self.button.setText(f"Device {len(sprays) + 1} given ({mg:g} mg{beyond})")
+        if not past or prescription is None or not prescription.mg:
+            self.beyond.setText("")
+        elif self.ctx.record.prescription is not None:
+            self.beyond.setText(
+                f"Device {len(sprays) + 1} is past the {prescription.mg:g} mg prescribed: giving it asks for an "
+                "override with the reason."
+            )
+        else:
+            self.beyond.setText(
+                f"No prescription recorded: device {len(sprays) + 1} is past the protocol's default of "
+                f"{prescription.mg:g} mg. Record the prescription, or giving it asks for an override with the reason."
+            )
+        self.beyond.setVisible(bool(self.beyond.text()))
+        self.button.setText(f"Device {len(sprays) + 1} given ({mg:g} mg)")
         timer = rest_timer(self.ctx.template, sprays, now)
         if timer is None:
             self.countdown.setText("No device given yet")
