@@ -53,9 +53,8 @@ def decode(data: bytes, n_samples: int) -> np.ndarray:
     return decode_rows([data], [n_samples])
 
 
-def _kinds(blobs: Sequence[bytes], n: np.ndarray) -> np.ndarray:
-    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
-    kinds = np.full(len(blobs), -1, dtype=np.int8)
+def _kinds(sizes: np.ndarray, n: np.ndarray) -> np.ndarray:
+    kinds = np.full(len(sizes), -1, dtype=np.int8)
     kinds[(sizes == n + 6) & (n >= 3)] = _CURVE8
     kinds[sizes == 2 * n] = _STEPS16  # n of 6 (and 0): 16-bit steps, never the 8-bit form
     kinds[sizes == 4 * n] = _INT32  # n of 2: int32 samples
@@ -65,38 +64,49 @@ def _kinds(blobs: Sequence[bytes], n: np.ndarray) -> np.ndarray:
     return kinds
 
 
-def decode_rows(blobs: Sequence[bytes], counts: Sequence[int]) -> np.ndarray:
+def decode_rows(blobs: Sequence[bytes], counts: Sequence[int] | np.ndarray) -> np.ndarray:
     """The samples of consecutive rows, joined into one int32 array in row order."""
+    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
+    return decode_joined(b"".join(blobs), sizes, counts)
+
+
+def decode_joined(data: bytes, sizes: np.ndarray, counts: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The samples of consecutive rows whose stored bytes are ``data``, one row's ``sizes[i]`` bytes after
+    another (as a packed block keeps them), joined into one int32 array in row order."""
     n = np.asarray(counts, dtype=np.int64)
-    if not len(blobs):
+    if not len(n):
         return np.empty(0, dtype=np.int32)
-    kinds = _kinds(blobs, n)
+    if int(sizes.sum()) != len(data):
+        raise ValueError(f"waveform rows of {int(sizes.sum())} bytes in all, given {len(data)}")
+    kinds = _kinds(sizes, n)
     present = np.unique(kinds)
     if len(present) == 1:
-        return _decode_kind(int(present[0]), blobs, n)
+        return _decode_kind(int(present[0]), data, sizes, n)
     out = np.empty(int(n.sum()), dtype=np.int32)
+    raw = np.frombuffer(data, dtype=np.uint8)
     for kind in present.tolist():
         rows = kinds == kind
-        out[np.repeat(rows, n)] = _decode_kind(kind, [blobs[i] for i in np.flatnonzero(rows).tolist()], n[rows])
+        picked = raw[np.repeat(rows, sizes)].tobytes()
+        out[np.repeat(rows, n)] = _decode_kind(kind, picked, sizes[rows], n[rows])
     return out
 
 
-def _decode_kind(kind: int, blobs: Sequence[bytes], n: np.ndarray) -> np.ndarray:
+def _decode_kind(kind: int, data: bytes, sizes: np.ndarray, n: np.ndarray) -> np.ndarray:
     if kind == _INT32:
-        return np.frombuffer(b"".join(blobs), dtype="<i4").astype(np.int32)
+        return np.frombuffer(data, dtype="<i4").astype(np.int32)
     if kind == _STEPS16:
-        steps = np.frombuffer(b"".join(blobs), dtype="<i2").astype(np.int32)
+        steps = np.frombuffer(data, dtype="<i2").astype(np.int32)
         return _sum_rows_in_place(steps, np.cumsum(n) - n)
-    return _curves(blobs, n)
+    return _curves(data, n)
 
 
-def _curves(blobs: Sequence[bytes], n: np.ndarray) -> np.ndarray:
+def _curves(data: bytes, n: np.ndarray) -> np.ndarray:
     """Rows of 8-bit second differences back to their samples: the differences are the running sum of the first
     difference and the second ones, the samples the running sum of the first sample and the differences.
 
     Worked on the stored bytes in place: each row's 8 head bytes become 6 zeros, the first sample and the first
     difference, so every row is ``n + 6`` values whose last ``n`` are what is summed."""
-    joined = np.frombuffer(b"".join(blobs), dtype=np.int8)
+    joined = np.frombuffer(data, dtype=np.int8)
     spans = n + 6
     row_at = np.cumsum(spans) - spans
     head = joined.view(np.uint8)[(row_at[:, None] + np.arange(_HEAD)).ravel()].view("<i4").reshape(-1, 2)
