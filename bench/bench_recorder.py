@@ -10,15 +10,12 @@ import resource
 import tempfile
 import time
 
-from sqlalchemy import func, select
-
 from bench.harness import Figure
 from kapmonitor.core.clock import now_us
 from kapmonitor.core.readings import Item, Reading, WaveChunk
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.repository import SessionRepository
-from kapmonitor.store.tables import NumericReading, WaveChunkRow
 
 OXIMETERS = 16
 SECONDS = 20.0
@@ -63,9 +60,9 @@ def run() -> list[Figure]:
         cpu = _cpu_s() - started_cpu
         wall = time.monotonic() - started
         recorder.stop()
-        with engine.connect() as conn:
-            chunks = conn.execute(select(func.sum(WaveChunkRow.n_samples))).scalar() or 0
-            numerics = conn.execute(select(func.count()).select_from(NumericReading)).scalar() or 0
+        tracks = SessionRepository(engine).session_detail(session)["tracks"]  # staged or packed into blocks
+        chunks = sum(t["samples"] for t in tracks if t["kind"] == "wave")
+        numerics = sum(t["samples"] for t in tracks if t["kind"] == "numeric")
         engine.dispose()
     expected = packet * 25 * OXIMETERS
     return [

@@ -223,10 +223,13 @@ def record_review_session(engine: Engine, duration_s: int = 4 * 3600) -> Recorde
         session_id = repository.start_session(PATIENT, "iv-infusion", room="3", nurse=NURSE)
         recorder.begin(session_id)
         items = sorted([*_oximeter(duration_s, gaps), *_cuff(duration_s)], key=lambda i: i.t_us)
+        # A batch at a time, each written before the next (about 6 minutes of data each), as a live session's
+        # items arrive over its hours: the recorder packs its staged rows as it goes, where 4 hours handed over
+        # at once would all be staged before the first pack.
         for start in range(0, len(items), 5000):
             recorder.write(items[start : start + 5000])
-        if not recorder.flush(timeout=300):
-            raise RuntimeError(f"the recorder did not write the session: {recorder.failure}")
+            if not recorder.flush(timeout=300):
+                raise RuntimeError(f"the recorder did not write the session: {recorder.failure}")
         recorder.end()
         repository.end_session(session_id)
         # the session ran on its own clock, not the wall clock

@@ -4,6 +4,7 @@ a database that fails as a full disk does, and the rows a query gives.
 ``ScriptedMonitor`` sends exactly the items a test hands it; ``PacedMonitor`` streams a pleth waveform (75 Hz,
 chunks of a third of a second, sample values counting up) and an SpO2 reading per chunk in real time on its
 own thread. ``DiskFull`` makes every INSERT and UPDATE on an engine fail until ``failing`` is cleared.
+``stored_readings`` and ``stored_wave_rows`` read back what was recorded, whether still staged or packed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.readings import Item, Reading, WaveChunk
 from kapmonitor.devices.base import LinkStats
 from kapmonitor.devices.links.transport import LinkState, Publish, Transport
+from kapmonitor.store.track_rows import StoredReading, readings_after, snapshot, tracks, wave_rows
 
 PLETH_RATE_HZ = 75
 CHUNK = 25  # samples: a third of a second, as the Nonin decoders deliver
@@ -110,3 +112,25 @@ def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
     """What ``sql`` returns, as plain tuples."""
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(sql))]
+
+
+def stored_readings(engine: Engine, metric: str | None = None) -> list[StoredReading]:
+    """Every recorded reading in the database (of ``metric``), staged or packed into blocks, in the order they
+    were stored (row id)."""
+    with snapshot(engine) as conn:
+        sessions = [sid for (sid,) in conn.execute(text("SELECT id FROM session"))]
+        return readings_after(conn, sessions, None if metric is None else [metric], 0)
+
+
+def stored_wave_rows(engine: Engine) -> list[tuple[int, float, int, bytes, str]]:
+    """Every recorded waveform row ``(t_us, rate_hz, n_samples, samples, flags)``, staged or packed, in time
+    order (``samples`` as ``wave_codec`` stores them)."""
+    found: list[tuple[int, float, int, bytes, str]] = []
+    with snapshot(engine) as conn:
+        for (sid,) in conn.execute(text("SELECT id FROM session")).all():
+            for device_id, _, metric in tracks(conn, sid, "wave"):
+                w = wave_rows(conn, sid, device_id, metric)
+                found += zip(
+                    w.t_us.tolist(), w.rate_hz.tolist(), w.n_samples.tolist(), w.samples.tolist(), w.flags, strict=True
+                )
+    return sorted(found, key=lambda r: r[0])

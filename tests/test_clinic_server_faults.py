@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from store_fakes import PacedMonitor, rows
+from store_fakes import PacedMonitor, rows, stored_wave_rows
 
 from kapmonitor.bed.station import Station
 from kapmonitor.core.readings import Item
@@ -49,7 +49,7 @@ def test_a_server_restart_mid_session_loses_no_sample_and_is_on_file(pg_server: 
     check = open_database(url)
     try:
         kinds = [k for (k,) in rows(check, f"SELECT kind FROM link_event WHERE session_id = {session_id} ORDER BY id")]
-        chunks = rows(check, f"SELECT samples, n_samples FROM wave_chunk WHERE session_id = {session_id} ORDER BY t_us")
+        chunks = [(w[3], w[2]) for w in stored_wave_rows(check)]  # staged or packed, in time order
     finally:
         check.dispose()
     assert kinds.index("recording_failed") < kinds.index("recording_resumed")

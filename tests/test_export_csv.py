@@ -22,7 +22,7 @@ from export_session import (
     pleth_sample,
     record_session,
 )
-from sqlalchemy import text
+from store_fakes import stored_readings
 
 from kapmonitor.core.clock import from_iso, iso
 from kapmonitor.export.csv_export import iso_many, number, write_csv
@@ -57,18 +57,10 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def db_numerics(url: str) -> list[tuple[str, str, int, float | None, str]]:
+    """Every stored reading, staged or packed into blocks (the recorder packs a session when it ends)."""
     engine = engine_for(url)
     try:
-        with engine.connect() as conn:
-            return [
-                tuple(r)  # type: ignore[misc]
-                for r in conn.execute(
-                    text(
-                        "SELECT d.device, n.metric, n.t_us, n.value, n.flags FROM numeric_reading n "
-                        "JOIN device d ON d.id = n.device_id ORDER BY n.t_us, d.device, n.metric"
-                    )
-                )
-            ]
+        return [(r.device, r.metric, r.t_us, r.value, r.flags) for r in stored_readings(engine)]
     finally:
         engine.dispose()
 

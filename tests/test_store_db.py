@@ -11,7 +11,10 @@ from sqlalchemy import Engine, exc, inspect, text
 from kapmonitor.cli import main
 from kapmonitor.store.db import engine_for, open_database, upgrade
 
-TABLES = {"patient", "session", "device", "numeric_reading", "wave_chunk", "link_event", "alembic_version"}
+TABLES = {
+    "patient", "session", "device", "numeric_reading", "wave_chunk", "link_event", "alembic_version",
+    "numeric_block", "wave_block",
+}
 
 
 def _head() -> str:
@@ -29,8 +32,10 @@ def test_upgrade_creates_the_schema_from_an_empty_database(tmp_path: Path) -> No
         schema = inspect(engine)
         assert set(schema.get_table_names()) >= TABLES  # later revisions add their own tables
         indexed = {tuple(i["column_names"]) for i in schema.get_indexes("numeric_reading")}
-        # A track in time order, with the values read from the index alone (0005).
-        assert ("session_id", "device_id", "metric", "t_us", "id", "value", "flags") in indexed
+        # The staging area: a session's staged readings in time order (0009).
+        assert ("session_id", "t_us") in indexed
+        indexed = {tuple(i["column_names"]) for i in schema.get_indexes("numeric_block")}
+        assert ("session_id", "device_id", "metric", "first_row") in indexed
         indexed = {tuple(i["column_names"]) for i in schema.get_indexes("wave_chunk")}
         assert ("session_id", "device_id", "metric", "t_us") in indexed
         with engine.connect() as conn:
@@ -100,7 +105,7 @@ def test_a_file_that_is_not_a_database_is_one_clear_line(
     assert capsys.readouterr().err == f"kapmonitor: cannot open database {url}: file is not a database\n"
 
 
-def test_a_track_of_numerics_is_read_from_the_covering_index_and_0005_goes_back_down(tmp_path: Path) -> None:
+def test_staged_readings_are_read_by_session_and_time_and_0009_and_0005_go_back_down(tmp_path: Path) -> None:
     from alembic import command
 
     from kapmonitor.store.db import alembic_config
@@ -110,12 +115,15 @@ def test_a_track_of_numerics_is_read_from_the_covering_index_and_0005_goes_back_
         with engine.connect() as conn:
             plan = conn.execute(
                 text(
-                    "EXPLAIN QUERY PLAN SELECT t_us, value, flags FROM numeric_reading"
-                    " WHERE session_id = 1 AND device_id = 1 AND metric = 'spo2' ORDER BY t_us, id"
+                    "EXPLAIN QUERY PLAN SELECT device_id, metric, t_us, id, value, flags FROM numeric_reading"
+                    " WHERE session_id = 1 ORDER BY t_us, id"
                 )
             ).all()
-        assert "COVERING INDEX ix_numeric_track_cover" in " ".join(str(row[-1]) for row in plan)
-        assert "TEMP B-TREE" not in " ".join(str(row[-1]) for row in plan)  # the index's order is the query's
+        assert "INDEX ix_numeric_session_time" in " ".join(str(row[-1]) for row in plan)
+        command.downgrade(alembic_config(engine), "0008")
+        names = {i["name"] for i in inspect(engine).get_indexes("numeric_reading")}
+        assert names == {"ix_numeric_track_cover"}
+        assert "numeric_block" not in inspect(engine).get_table_names()
         command.downgrade(alembic_config(engine), "0004")
         names = {i["name"] for i in inspect(engine).get_indexes("numeric_reading")}
         assert names == {"ix_numeric_track_time"}

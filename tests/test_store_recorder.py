@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event
-from store_fakes import DiskFull, rows
+from store_fakes import DiskFull, rows, stored_readings
 
 from kapmonitor.core.clock import SampleClock
 from kapmonitor.core.readings import DecodeError, LinkEvent, Reading, WaveChunk
@@ -132,7 +132,7 @@ def test_items_outside_a_session_are_not_stored(engine: Engine, recorder: Record
     recorder.end()
     recorder.write([Reading("spo2", 97.0, "%", t_us=T0 + 2, device=DEV)])
     assert recorder.flush(timeout=30)
-    assert rows(engine, "SELECT value FROM numeric_reading") == [(96.0,)]
+    assert [r.value for r in stored_readings(engine)] == [96.0]
 
 
 def test_rows_are_committed_without_a_flush(engine: Engine, db_url: str, recorder: Recorder) -> None:
@@ -190,7 +190,7 @@ def test_a_database_that_stays_broken_keeps_only_the_newest_rows(engine: Engine)
         assert recorder.flush(timeout=30)
     finally:
         recorder.stop()
-    assert rows(engine, "SELECT value FROM numeric_reading ORDER BY t_us") == [(92.0,), (93.0,), (94.0,)]
+    assert [r.value for r in stored_readings(engine)] == [92.0, 93.0, 94.0]
 
 
 def test_stop_writes_what_is_queued_and_ends_the_thread(engine: Engine) -> None:
@@ -203,7 +203,7 @@ def test_stop_writes_what_is_queued_and_ends_the_thread(engine: Engine) -> None:
     recorder.write(
         [Reading("spo2", 98.0, "%", t_us=T0 + 1, device=DEV)]
     )  # too late: the recorder has stopped
-    assert rows(engine, "SELECT value FROM numeric_reading") == [(99.0,)]
+    assert [r.value for r in stored_readings(engine)] == [99.0]
 
 
 @settings(max_examples=60, deadline=None)
@@ -243,4 +243,4 @@ def test_a_batch_of_readings_goes_in_bulk_not_one_statement_per_reading(engine: 
     event.remove(engine, "before_cursor_execute", seen)
     inserts = [many for statement, many in statements if statement.startswith("INSERT INTO numeric_reading")]
     assert inserts == ([True] if engine.dialect.name == "sqlite" else [])
-    assert rows(engine, "SELECT count(*), min(value), max(value) FROM numeric_reading") == [(1000, 90.0, 99.0)]
+    assert sorted(r.value for r in stored_readings(engine)) == sorted(float(90 + k % 10) for k in range(1000))

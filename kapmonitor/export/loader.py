@@ -8,9 +8,8 @@ resulting ``SessionData`` and never touch the database, so they can be tested an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
@@ -22,7 +21,8 @@ from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.repository import SessionRepository, StoredSession
-from kapmonitor.store.wave_codec import decode_rows
+from kapmonitor.store.track_rows import NumericRows, WaveRows
+from kapmonitor.store.wave_codec import decode_joined
 
 RecordLoader = Callable[[Engine, int], SessionRecord]
 
@@ -246,27 +246,21 @@ def _info(stored: StoredSession) -> SessionInfo:
     )
 
 
-def _numeric_track(device: str, metric: str, rows: Sequence[Any]) -> NumericTrack:
-    """A track from its stored rows ``(t_us, value, flags)``."""
-    return NumericTrack(
-        device,
-        metric,
-        _frozen(np.array([r[0] for r in rows], dtype=np.int64)),
-        _frozen(np.array([r[1] for r in rows], dtype=np.float64)),  # a stored NULL becomes NaN
-        tuple([r[2] or "" for r in rows]),
-    )
+def _numeric_track(device: str, metric: str, rows: NumericRows) -> NumericTrack:
+    """A track from its stored readings (a value the device did not send is NaN)."""
+    return NumericTrack(device, metric, _frozen(rows.t_us), _frozen(rows.values), rows.flags)
 
 
-def _wave_track(device: str, metric: str, rows: Sequence[Any]) -> WaveTrack:
-    """A waveform from its stored chunks ``(t_us, rate_hz, n_samples, samples, flags)``."""
+def _wave_track(device: str, metric: str, rows: WaveRows) -> WaveTrack:
+    """A waveform from its stored rows."""
     # One array for the whole track (decoded in one pass), cut into read-only views per chunk.
-    samples = _frozen(decode_rows([r[3] for r in rows], [r[2] for r in rows]))
-    ends = np.cumsum([r[2] for r in rows]).tolist()
+    samples = _frozen(decode_joined(rows.samples.data, rows.samples.sizes, rows.n_samples))
+    ends = np.cumsum(rows.n_samples).tolist()
     return WaveTrack(
         device,
         metric,
-        _frozen(np.array([r[0] for r in rows], dtype=np.int64)),
-        _frozen(np.array([r[1] for r in rows], dtype=np.float64)),
+        _frozen(rows.t_us),
+        _frozen(rows.rate_hz),
         tuple([samples[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]),
-        tuple([r[4] or "" for r in rows]),
+        rows.flags,
     )

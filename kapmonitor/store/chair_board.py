@@ -37,12 +37,12 @@ from kapmonitor.store.tables import (
     AlarmLogRow,
     ClinicalEntryRow,
     LinkEventRow,
-    NumericReading,
     Patient,
     Session,
     SessionOwner,
     WaveChunkRow,
 )
+from kapmonitor.store.track_rows import last_data_us, readings_after, snapshot
 
 SILENT_AFTER_S = 30.0
 # PostgreSQL hands out a row's id when it is inserted and shows the row when it is committed, so one chair's
@@ -55,7 +55,7 @@ NIBP = ("nibp_systolic", "nibp_diastolic", "nibp_mean")
 SHOWN_METRICS = ("spo2", "pulse_rate", *NIBP)
 
 _session, _patient, _owner = Session.__table__, Patient.__table__, SessionOwner.__table__
-_numeric, _wave, _link = NumericReading.__table__, WaveChunkRow.__table__, LinkEventRow.__table__
+_wave, _link = WaveChunkRow.__table__, LinkEventRow.__table__
 _alarm, _entry = AlarmLogRow.__table__, ClinicalEntryRow.__table__
 
 
@@ -134,7 +134,7 @@ class ChairBoard:
 
     def poll(self, now: int | None = None) -> list[ChairView]:
         now = now_us() if now is None else now
-        with self.engine.connect() as conn:
+        with snapshot(self.engine) as conn:
             self._sessions(conn)
             if self._chairs:
                 self._numerics(conn)
@@ -171,27 +171,15 @@ class ChairBoard:
         """A chair seen for the first time: its latest values and its whole alarm log so far."""
         for sid in session_ids:
             chair = self._chairs[sid]
-            for metric in SHOWN_METRICS:
-                row = conn.execute(
-                    select(_numeric.c.value, _numeric.c.t_us)
-                    .where(_numeric.c.session_id == sid, _numeric.c.metric == metric, _numeric.c.value.is_not(None))
-                    .order_by(_numeric.c.id.desc())
-                    .limit(1)
-                ).first()
-                if row is not None:
-                    chair.latest[metric] = Value(row.value, row.t_us)
-            chair.bp_times = sorted(conn.execute(
-                select(_numeric.c.t_us).where(
-                    _numeric.c.session_id == sid, _numeric.c.metric == NIBP[0], _numeric.c.value.is_not(None)
-                )
-            ).scalars())
+            seen = readings_after(conn, [sid], SHOWN_METRICS, 0)  # staged and packed: the whole session so far
+            for r in seen:  # in row order: the last one of each metric is the latest
+                if r.value is not None:
+                    chair.latest[r.metric] = Value(r.value, r.t_us)
+            chair.bp_times = sorted(r.t_us for r in seen if r.metric == NIBP[0] and r.value is not None)
             events = conn.execute(select(_alarm).where(_alarm.c.session_id == sid).order_by(_alarm.c.id)).all()
             for event in events:
                 _apply_alarm(chair, event)
-            chair.last_row_us = _max(
-                conn.execute(select(func.max(t.c.t_us)).where(t.c.session_id == sid)).scalar()
-                for t in (_numeric, _wave, _link)
-            )
+            chair.last_row_us = last_data_us(conn, sid)
 
     def _numeric_floor(self) -> int:
         """The highest numeric id seen ``LATE_COMMIT_S`` ago (or at the first poll): rows below it are read."""
@@ -203,16 +191,12 @@ class ChairBoard:
     def _numerics(self, conn: Connection) -> None:
         ids = list(self._chairs)
         floor = self._numeric_floor()
-        rows = conn.execute(
-            select(_numeric.c.id, _numeric.c.session_id, _numeric.c.metric, _numeric.c.value, _numeric.c.t_us)
-            .where(_numeric.c.id > floor, _numeric.c.session_id.in_(ids))
-            .order_by(_numeric.c.id)
-        ).all()
+        rows = readings_after(conn, ids, None, floor)  # a row packed since it was staged is read from its block
         taken = {i for i in self._numerics_taken if i > floor}
-        fresh = [r for r in rows if r.id not in taken]
-        self._numerics_taken = taken | {r.id for r in fresh}
+        fresh = [r for r in rows if r.row not in taken]
+        self._numerics_taken = taken | {r.row for r in fresh}
         if rows:
-            self._seen["numeric"] = max(self._seen["numeric"], rows[-1].id)
+            self._seen["numeric"] = max(self._seen["numeric"], rows[-1].row)
         self._numeric_marks.append((time.monotonic(), self._seen["numeric"]))
         for r in fresh:
             chair = self._chairs[r.session_id]

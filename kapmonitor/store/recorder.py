@@ -9,6 +9,13 @@ database refuses a write (disk full, locked by another program) the rows stay in
 Each change between failing and working is also published (``publish``, the station's hub) as a LinkEvent
 "recording_failed" / "recording_resumed" from ``RECORDER_DEVICE``: the alarm engine raises and clears its
 technical alarm on them, and the events are recorded with the session, so the gap is on file.
+
+The rows it writes are the staging area (``packing``): each time a session's rows written since the last pack
+span ``pack_span_us`` of data time (five minutes), the writer thread packs the session's tracks that have
+``pack_rows`` rows staged (or have been staged for half an hour) into blocks in one transaction; when the
+session ends and when the recorder stops, it packs everything (the newest waveform row of a running session,
+which later chunks may still extend, stays staged). On PostgreSQL it then vacuums the staging tables. A pack
+that fails leaves every row staged, where it is read as it was, and is tried again ``PACK_RETRY_S`` later.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from kapmonitor.core.readings import Item, LinkEvent, LinkEventKind, Reading, Wa
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import inserted_id
 from kapmonitor.store.header_proof import vouch_in
+from kapmonitor.store.packing import PACK_ROWS, PACK_SPAN_US, Packed, pack_session, reclaim_staging
 from kapmonitor.store.pending import Pending, WaveRow
 from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, WaveChunkRow
 
@@ -33,6 +41,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST_S = 0.25
 RETRY_MAX_S = 5.0
+PACK_RETRY_S = 30.0
 RECORDER_DEVICE = "kapmonitor@recorder"  # the device name the recorder's own link events carry
 _STORED = (Reading, WaveChunk, LinkEvent)  # decode errors live in the link counters, not in the recording
 
@@ -67,11 +76,17 @@ class Recorder:
         max_pending_rows: int = 200_000,
         publish: Callable[[Sequence[Item]], None] | None = None,
         audit: AuditTrail | None = None,
+        pack_span_us: int = PACK_SPAN_US,
+        pack_rows: int = PACK_ROWS,
     ) -> None:
         self.engine = engine
         self.audit = audit or AuditTrail(engine)  # vouches for each device row it adds to a session
         self.publish = publish
         self.commit_interval_s = commit_interval_s
+        self.pack_span_us, self.pack_rows = pack_span_us, pack_rows
+        self.packed = Packed()  # what this recorder has moved into blocks so far
+        self._staged: dict[int, tuple[int, int]] = {}  # session -> (first, last t_us) of rows staged since a pack
+        self._pack_after = 0.0  # monotonic time before which no pack is tried (after one failed)
         self.failure: str | None = None
         self._pending = Pending(max_rows=max_pending_rows)
         self._cond = threading.Condition()
@@ -167,6 +182,9 @@ class Recorder:
                     self._to_register -= registering
                     self._committed = taken
                     self._cond.notify_all()
+                if session_id is not None:
+                    self._staged.setdefault(session_id, (2**63 - 1, -(2**63)))  # a resumed session's rows too
+                self._pack_due(session_id, everything=stopping)
             else:
                 next_write = time.monotonic() + retry_s
                 retry_s = min(RETRY_MAX_S, retry_s * 2)
@@ -195,12 +213,54 @@ class Recorder:
             self.failure = message
             return False
         self._device_ids.update(new_device_ids)
+        self._note_staged()
         pending.written(new_wave_ids)
         if self.failure is not None:
             log.warning("database writes work again")
             self.failure = None
             self._announce(LinkEventKind.RECORDING_RESUMED, "")
         return True
+
+    def _note_staged(self) -> None:
+        """Widen each session's span of staged data time by the rows just committed."""
+        times: dict[int, list[int]] = {}
+        for sid, _, row in self._pending.numerics:
+            times.setdefault(sid, []).append(row["t_us"])  # type: ignore[arg-type]
+        for wave in self._pending.waves:
+            times.setdefault(wave.session_id, []).append(wave.t_us)
+        for sid, ts in times.items():
+            low, high = self._staged.get(sid, (2**63 - 1, -(2**63)))
+            self._staged[sid] = (min(low, *ts), max(high, *ts))
+
+    def _pack_due(self, current: int | None, *, everything: bool) -> None:
+        """Pack the sessions whose staged rows are due: a finished session's, a span's worth, or (stopping) all."""
+        due = [
+            sid
+            for sid, (low, high) in self._staged.items()
+            if everything or sid != current or high - low >= self.pack_span_us
+        ]
+        if not due or (time.monotonic() < self._pack_after and not everything):
+            return
+        for sid in due:
+            whole = everything or sid != current
+            still_open = set() if whole else {
+                r.row_id for k, r in self._pending.open_rows.items() if k[0] == sid and r.row_id is not None
+            }
+            try:
+                with self.engine.begin() as conn:
+                    packed = pack_session(
+                        conn, sid, keep_wave_rows=still_open, whole=whole, min_rows=self.pack_rows
+                    )
+            except Exception as error:  # the rows stay staged and readable; try again later
+                log.warning("session %s: staged rows not packed yet, retrying in %g s: %s", sid, PACK_RETRY_S, error)
+                self._pack_after = time.monotonic() + PACK_RETRY_S
+                return
+            self.packed += packed
+            del self._staged[sid]
+        try:
+            reclaim_staging(self.engine)
+        except Exception as error:  # only space: the next pack vacuums again
+            log.warning("could not vacuum the staging tables: %s", error)
 
     def _announce(self, kind: LinkEventKind, detail: str) -> None:
         if self.publish is not None:

@@ -7,7 +7,8 @@ from for ``STALE_AFTER_S``. A live owner's session is never offered for recovery
 
 Recovery records the gap where it belongs, in the session's own link events (device ``STATION_DEVICE``), and
 either continues the session in this process (:meth:`SessionRecovery.resume`) or ends it at its last data
-(:meth:`SessionRecovery.close_interrupted`). Both are audited.
+(:meth:`SessionRecovery.close_interrupted`, which also packs the rows the dead recorder left staged; a resumed
+session's are packed by its new recorder). Both are audited.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, exc, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, exc, insert, select, update
 
 from kapmonitor.core.clock import US_PER_S, iso, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import inserted_id
 from kapmonitor.store.header_proof import SESSION_INTERRUPTED, SESSION_RESUMED, vouch_in
-from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, SessionOwner, WaveChunkRow
+from kapmonitor.store.packing import pack_session, reclaim_staging
+from kapmonitor.store.tables import Device, LinkEventRow, Patient, Session, SessionOwner
+from kapmonitor.store.track_rows import last_data_us, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -95,21 +98,12 @@ def _owner_is_live(owner: Owner, heartbeat_us: int, now: int) -> bool:
     return now - heartbeat_us < STALE_AFTER_S * US_PER_S
 
 
-def _last_data_us(conn: Connection, session_id: int) -> int | None:
-    times = [
-        conn.execute(select(func.max(t.c.t_us)).where(t.c.session_id == session_id)).scalar()
-        for t in (NumericReading.__table__, WaveChunkRow.__table__, LinkEventRow.__table__)
-    ]
-    found = [t for t in times if t is not None]
-    return max(found) if found else None
-
-
 def interrupted_sessions(engine: Engine) -> list[InterruptedSession]:
     """Sessions still "in_progress" whose recording process is gone, oldest first."""
     patient = Patient.__table__
     now = now_us()
     found: list[InterruptedSession] = []
-    with engine.connect() as conn:
+    with snapshot(engine) as conn:
         rows = conn.execute(
             select(
                 _session.c.id,
@@ -129,7 +123,7 @@ def interrupted_sessions(engine: Engine) -> list[InterruptedSession]:
             owner = Owner(host, pid, started) if host is not None else None
             if owner is not None and _owner_is_live(owner, heartbeat, now):
                 continue
-            last = max((t for t in (_last_data_us(conn, sid), heartbeat) if t is not None), default=None)
+            last = max((t for t in (last_data_us(conn, sid), heartbeat) if t is not None), default=None)
             found.append(InterruptedSession(sid, code, start, last, owner))
     return found
 
@@ -240,6 +234,9 @@ class SessionRecovery:
             )
 
         self.audit.commit_with(write)
+        with self.engine.begin() as conn:  # what the dead recorder had staged, packed as its end would have
+            pack_session(conn, session_id)
+        reclaim_staging(self.engine)
         return found
 
     def _interrupted(self, session_id: int) -> InterruptedSession:

@@ -2,8 +2,8 @@
 data; and (:meth:`SessionRepository.reading`) one session's recording read back row by row, which
 ``kapmonitor.export.loader`` turns into arrays.
 
-Track summaries come from SQL aggregates over the (session, device, metric, t_us) indices, so listing a 4-hour
-recording does not read its samples.
+Track summaries come from SQL aggregates over the staged rows and the packed blocks (``track_rows``), so listing
+a 4-hour recording does not read its samples.
 """
 
 from __future__ import annotations
@@ -12,21 +12,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 
-from kapmonitor.core.clock import US_PER_S, iso, now_us
+from kapmonitor.core.clock import iso, now_us
 from kapmonitor.core.metrics import unit_of
 from kapmonitor.core.readings import Reading
+from kapmonitor.store import track_rows
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import inserted_id
 from kapmonitor.store.header_proof import vouch_in
-from kapmonitor.store.tables import Device, LinkEventRow, NumericReading, Patient, Session, WaveChunkRow
+from kapmonitor.store.tables import Device, LinkEventRow, Patient, Session
 
 _patient = Patient.__table__
 _session = Session.__table__
 _device = Device.__table__
-_numeric = NumericReading.__table__
-_wave = WaveChunkRow.__table__
 _link = LinkEventRow.__table__
 
 
@@ -86,24 +85,18 @@ class SessionRepository:
     def readings(self, session_id: int, metrics: Sequence[str], after_row: int = 0) -> list[tuple[int, Reading]]:
         """The session's recorded numeric readings of ``metrics`` stored after row ``after_row``, with their row
         ids and flags, in time order: what the protocol prompts, the discharge checklist and the REMS form are
-        worked out from (see :class:`RecordedReadings` for following a running session)."""
-        query = (
-            select(
-                _numeric.c.id, _numeric.c.metric, _numeric.c.value, _numeric.c.flags, _numeric.c.t_us, _device.c.device
-            )
-            .join(_device, _device.c.id == _numeric.c.device_id)
-            .where(
-                _numeric.c.session_id == session_id,
-                _numeric.c.metric.in_(list(metrics)),
-                _numeric.c.id > after_row,
-            )
-            .order_by(_numeric.c.t_us)
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+        worked out from (see :class:`RecordedReadings` for following a running session). Staged and packed
+        readings alike (a reading keeps its row id in its block)."""
+        with track_rows.snapshot(self.engine) as conn:
+            found = track_rows.readings_after(conn, [session_id], metrics, after_row)
+        found.sort(key=lambda r: (r.t_us, r.row))
         return [
-            (i, Reading(m, v, unit_of(m), frozenset(f.split(",")) if f else frozenset(), None, t, d))
-            for i, m, v, f, t, d in rows
+            (
+                r.row,
+                Reading(r.metric, r.value, unit_of(r.metric), frozenset(r.flags.split(",")) if r.flags else frozenset(),
+                        None, r.t_us, r.device),
+            )
+            for r in found
         ]
 
     def backdate_start(self, session_id: int, start_us: int, *, user: str = "") -> None:
@@ -142,8 +135,9 @@ class SessionRepository:
 
     @contextmanager
     def reading(self, session_id: int) -> Iterator[StoredSession]:
-        """One session's recording, read on one connection (so the parts agree with each other)."""
-        with self.engine.connect() as conn:
+        """One session's recording, read on one snapshot of the database (so the parts agree with each other,
+        and a track's staged rows with its blocks)."""
+        with track_rows.snapshot(self.engine) as conn:
             yield StoredSession(conn, session_id)
 
     def list_sessions(self) -> list[dict[str, Any]]:
@@ -181,7 +175,7 @@ class SessionRepository:
         )
         if only is not None:
             query = query.where(_session.c.id == only)
-        with self.engine.connect() as conn:
+        with track_rows.snapshot(self.engine) as conn:
             rows = conn.execute(query).all()
             tracks = _tracks(conn, only)
         return [
@@ -235,113 +229,27 @@ class StoredSession:
         )
         return [(d, t, k, x) for d, t, k, x in rows]
 
-    def numeric_tracks(self) -> Iterator[tuple[str, str, Sequence[Any]]]:
-        """Per (device, metric), its readings' rows ``(t_us, value, flags)`` in time order (a value or flags
-        of NULL stay None), one track at a time."""
-        for device_id, device, metric in self._tracks(_numeric):
-            query = (
-                select(_numeric.c.t_us, _numeric.c.value, _numeric.c.flags)
-                .where(
-                    _numeric.c.session_id == self.session_id,
-                    _numeric.c.device_id == device_id,
-                    _numeric.c.metric == metric,
-                )
-                .order_by(_numeric.c.t_us, _numeric.c.id)
-            )
-            yield device, metric, self._raw_rows(query)
+    def numeric_tracks(self) -> Iterator[tuple[str, str, track_rows.NumericRows]]:
+        """Per (device, metric), its readings in time order (blocks and staged rows together), one track at a
+        time."""
+        yield from track_rows.numeric_tracks(self.conn, self.session_id)
 
-    def wave_tracks(self) -> Iterator[tuple[str, str, Sequence[Any]]]:
-        """Per (device, metric), its chunks' rows ``(t_us, rate_hz, n_samples, samples, flags)`` in time order
-        (``samples``: as ``wave_codec`` stores them), one track at a time."""
-        for device_id, device, metric in self._tracks(_wave):
-            query = (
-                select(_wave.c.t_us, _wave.c.rate_hz, _wave.c.n_samples, _wave.c.samples, _wave.c.flags)
-                .where(_wave.c.session_id == self.session_id, _wave.c.device_id == device_id, _wave.c.metric == metric)
-                .order_by(_wave.c.t_us, _wave.c.id)
-            )
-            yield device, metric, self._raw_rows(query)
-
-    def _tracks(self, table: Table) -> list[tuple[int, str, str]]:
-        """(device row id, device, metric) of every track of one kind in the session."""
-        rows = self.conn.execute(
-            select(table.c.device_id, _device.c.device, table.c.metric)
-            .distinct()
-            .join(_device, _device.c.id == table.c.device_id)
-            .where(table.c.session_id == self.session_id)
-            .order_by(_device.c.device, table.c.metric)
-        )
-        return [(i, d, m) for i, d, m in rows]
-
-    def _raw_rows(self, query: Select[Any]) -> Sequence[Any]:
-        """The query's rows as the database driver returns them: plain tuples, without SQLAlchemy's per-row
-        processing (a third of a 4-hour session's load time; the columns read here need no conversion)."""
-        return self.conn.execute(query).cursor.fetchall()
+    def wave_tracks(self) -> Iterator[tuple[str, str, track_rows.WaveRows]]:
+        """Per (device, metric), its waveform rows in time order (``samples``: as ``wave_codec`` stores them),
+        one track at a time."""
+        for device_id, device, metric in track_rows.tracks(self.conn, self.session_id, "wave"):
+            yield device, metric, track_rows.wave_rows(self.conn, self.session_id, device_id, metric)
 
 
-def _tracks(conn: Any, only: int | None) -> dict[int, list[dict[str, Any]]]:
+def _tracks(conn: Connection, only: int | None) -> dict[int, list[dict[str, Any]]]:
     """Per session, one entry per (device, metric): sample count and times of the first and last sample."""
     found: dict[int, list[dict[str, Any]]] = {}
-    numeric = (
-        select(
-            _numeric.c.session_id,
-            _device.c.device,
-            _numeric.c.metric,
-            func.count(),
-            func.min(_numeric.c.t_us),
-            func.max(_numeric.c.t_us),
+    for (sid, kind, device, metric), summary in track_rows.track_summaries(conn, only).items():
+        found.setdefault(sid, []).append(
+            _track(kind, device, metric, summary.samples, summary.first_us, summary.last_us)
         )
-        .join(_device, _device.c.id == _numeric.c.device_id)
-        .group_by(_numeric.c.session_id, _device.c.device, _numeric.c.metric)
-    )
-    if only is not None:
-        numeric = numeric.where(_numeric.c.session_id == only)
-    for sid, device, metric, count, first, last in conn.execute(numeric):
-        found.setdefault(sid, []).append(_track("numeric", device, metric, count, first, last))
-
-    per_track = select(
-        _wave.c.session_id,
-        _wave.c.device_id,
-        _wave.c.metric,
-        func.sum(_wave.c.n_samples).label("n"),
-        func.min(_wave.c.t_us).label("first"),
-        func.max(_wave.c.t_us).label("last_row"),
-    ).group_by(_wave.c.session_id, _wave.c.device_id, _wave.c.metric)
-    if only is not None:
-        per_track = per_track.where(_wave.c.session_id == only)
-    agg = per_track.subquery()
-    # The newest row of each track tells where its last sample falls: t + (n - 1) / rate.
-    last_row = _wave.alias("last_row")
-    wave = (
-        select(
-            agg.c.session_id,
-            _device.c.device,
-            agg.c.metric,
-            agg.c.n,
-            agg.c.first,
-            last_row.c.t_us,
-            last_row.c.n_samples,
-            last_row.c.rate_hz,
-        )
-        .join(_device, _device.c.id == agg.c.device_id)
-        .join(
-            last_row,
-            and_(
-                last_row.c.session_id == agg.c.session_id,
-                last_row.c.device_id == agg.c.device_id,
-                last_row.c.metric == agg.c.metric,
-                last_row.c.t_us == agg.c.last_row,
-            ),
-        )
-    )
-    seen: set[tuple[int, str, str]] = set()
-    for sid, device, metric, n, first, t_us, n_last, rate in conn.execute(wave):
-        if (sid, device, metric) in seen:  # two rows starting at the same microsecond: either gives the end
-            continue
-        seen.add((sid, device, metric))
-        last = t_us + round((n_last - 1) * US_PER_S / rate)
-        found.setdefault(sid, []).append(_track("wave", device, metric, int(n), first, last))
     for entries in found.values():
-        entries.sort(key=lambda t: (t["device"], t["metric"]))
+        entries.sort(key=lambda t: (t["device"], t["metric"], t["kind"]))
     return found
 
 

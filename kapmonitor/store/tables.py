@@ -1,9 +1,14 @@
 """Every table of kapmonitor's database, in one place (created and changed only by the Alembic migrations).
 
 The recording: patients, sessions, the devices in them, and what each device said. Times are UTC microseconds
-since the epoch (BigInteger), as the rest of kapmonitor keeps them. Numerics are one row per reading; waveforms
-are one row per ~1 s chunk with the samples as bytes (``wave_codec``: 8-bit second differences, 16-bit steps or
-int32), which keeps a 3-hour pleth track small and quick to reload (DESIGN.md, Storage).
+since the epoch (BigInteger), as the rest of kapmonitor keeps them. The recorder writes each reading as a row of
+``numeric_reading`` and each ~1 s of a waveform as a row of ``wave_chunk`` (samples as ``wave_codec`` bytes: 8-bit
+second differences, 16-bit steps or int32), so what arrives is on disk within a fraction of a second. Every few
+minutes it moves a track's rows into one row of ``numeric_block`` / ``wave_block`` (``packing``: the rows column
+by column, ``block_codec``), which takes a fraction of the space; the two row tables are the staging area, and
+a session's record is its blocks and its staged rows together (databases written before migration 0009 hold only
+rows). Blocks are never changed; a staged row may be deleted only once a block holds it (migration 0009's
+triggers, on SQLite and PostgreSQL).
 
 The clinical record: ``clinical_entry`` holds every entry of a session's record in the order it was entered
 (``seq`` is the record's ``ref``). Who and when are columns; the entry's other fields are JSON text (see
@@ -81,9 +86,10 @@ class Device(Base):
 
 class NumericReading(Base):
     __tablename__ = "numeric_reading"
-    # Covering: a track is read in time order with its values from the index alone (migration 0005).
+    # The staging area: a session's few staged rows are read in time order (migration 0009).
     __table_args__ = (
-        Index("ix_numeric_track_cover", "session_id", "device_id", "metric", "t_us", "id", "value", "flags"),
+        Index("ix_numeric_session_time", "session_id", "t_us"),
+        {"sqlite_autoincrement": True},  # ids never reused once packing empties the table (migration 0009)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -98,7 +104,10 @@ class NumericReading(Base):
 
 class WaveChunkRow(Base):
     __tablename__ = "wave_chunk"
-    __table_args__ = (Index("ix_wave_track_time", "session_id", "device_id", "metric", "t_us"),)
+    __table_args__ = (
+        Index("ix_wave_track_time", "session_id", "device_id", "metric", "t_us"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
@@ -109,6 +118,46 @@ class WaveChunkRow(Base):
     n_samples: Mapped[int] = mapped_column(Integer)
     samples: Mapped[bytes] = mapped_column(LargeBinary)  # wave_codec: int8 curve (n+6 B), int16 steps (2n), int32
     flags: Mapped[str] = mapped_column(Text, default="")
+
+
+class NumericBlock(Base):
+    """Readings of one track moved out of ``numeric_reading``: the rows with ids ``first_row``..``last_row`` of
+    that track (every one of them), ``block_codec.NUMERIC_SCHEMA`` in ``payload``."""
+
+    __tablename__ = "numeric_block"
+    __table_args__ = (Index("ix_numeric_block_track", "session_id", "device_id", "metric", "first_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    metric: Mapped[str] = mapped_column(String(64))
+    first_row: Mapped[int] = mapped_column(Integer)  # the staged rows' ids it holds, all of the track's between
+    last_row: Mapped[int] = mapped_column(Integer)
+    first_us: Mapped[int] = mapped_column(BigInteger)  # the earliest and latest reading's t_us
+    last_us: Mapped[int] = mapped_column(BigInteger)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WaveBlock(Base):
+    """Waveform rows of one track moved out of ``wave_chunk``, as ``NumericBlock`` holds readings
+    (``block_codec.WAVE_SCHEMA``; each row's samples still in their ``wave_codec`` form)."""
+
+    __tablename__ = "wave_block"
+    __table_args__ = (Index("ix_wave_block_track", "session_id", "device_id", "metric", "first_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    metric: Mapped[str] = mapped_column(String(64))
+    first_row: Mapped[int] = mapped_column(Integer)
+    last_row: Mapped[int] = mapped_column(Integer)
+    first_us: Mapped[int] = mapped_column(BigInteger)  # the earliest and latest row's t_us (its first sample)
+    last_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int] = mapped_column(BigInteger)  # the time of the block's last sample
+    n_rows: Mapped[int] = mapped_column(Integer)
+    n_samples: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LinkEventRow(Base):
