@@ -20,14 +20,16 @@ import numpy as np
 import pytest
 from export_session import RecordedSession, record_session
 from PIL import Image
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from kapmonitor.export.bidi_order import display
 from kapmonitor.export.loader import SessionData
-from kapmonitor.export.pdf_fonts import runs
+from kapmonitor.export.pdf_fonts import BODY_FONT, missing, runs
 from kapmonitor.export.pdf_report import write_pdf
+from kapmonitor.export.pdf_text import ScriptParagraph
 from kapmonitor.export.rems_export import rems_summary
 from kapmonitor.export.rems_pdf import rems_pdf
 from kapmonitor.session.entries import BolusDose, Note
@@ -209,6 +211,12 @@ def test_a_missing_glyph_rendering_is_recognised_as_one(tmp_path: Path) -> None:
     a = rendered_missing("张伟 王芳", tmp_path / "a.pdf", 150)
     b = rendered_missing("王芳 张伟", tmp_path / "b.pdf", 150)
     assert likeness(a, b) > 0.8
+
+
+def test_a_character_no_face_has_is_named_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    assert missing("Zoë \u200f王 محمد 😀") == ""  # a right-to-left mark is invisible, not missing
+    ScriptParagraph("Tibetan ཀ", ParagraphStyle("x", fontName=BODY_FONT))
+    assert "U+0F40" in caplog.text
 
 
 def test_runs_pick_a_face_per_script() -> None:

@@ -163,8 +163,10 @@ def runs(text: str) -> list[tuple[str, Face]]:
 
 
 def missing(text: str) -> str:
-    """The characters of ``text`` no face has (they print as a blank)."""
-    return "".join(sorted({c for c in text if not c.isspace() and not is_mark(c) and _face_for(c, FACES) is None}))
+    """The characters of ``text`` no face has (they print as a blank); invisible ones (marks, joiners, the bidi
+    controls, category Cf) are not missed."""
+    visible = {c for c in text if not c.isspace() and not is_mark(c) and unicodedata.category(c) != "Cf"}
+    return "".join(sorted(c for c in visible if _face_for(c, FACES) is None))
 
 
 @cache
