@@ -411,3 +411,28 @@ def test_the_vouch_command_says_what_it_vouched_for_and_refuses_a_second_time(
     assert len(err.splitlines()) == 1
     assert main(["audit", "vouch", "--db", f"sqlite:///{tmp_path / 'typo.sqlite'}"]) != 0
     assert not (tmp_path / "typo.sqlite").exists()
+
+
+def test_a_vouch_the_database_refuses_halfway_says_so_in_one_line_and_vouches_for_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "clinic.sqlite"
+    open_database(f"sqlite:///{path}").dispose()
+    conn = sqlite3.connect(path)  # two rows from before the upgrade, and a database that takes one entry only
+    conn.execute("INSERT INTO patient (code) VALUES ('P-001'), ('P-002')")
+    conn.execute(
+        "CREATE TRIGGER full BEFORE INSERT ON audit_entry WHEN NEW.seq > 1 BEGIN SELECT RAISE(ABORT, "
+        "'database or disk is full'); END"
+    )
+    conn.commit()
+    conn.close()
+    url = f"sqlite:///{path}"
+    assert main(["audit", "vouch", "--db", url]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "kapmonitor: nothing was vouched for: the database refused the audit entries (database or disk is full)\n"
+    )
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM audit_entry").fetchone() == (0,)
+    conn.close()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import getpass
 
+from sqlalchemy import exc
+
 from kapmonitor.cli.errors import CommandError
 from kapmonitor.store.audit import AuditTrail, head_text, parse_head
 from kapmonitor.store.db import open_database, open_for_reading
@@ -54,6 +56,9 @@ def vouch(db: str | None) -> int:
         done = vouch_existing(engine, _account())
     except AlreadyVouched as error:
         raise CommandError(str(error)) from None
+    except exc.SQLAlchemyError as error:  # a read-only or full disk, a database another program holds locked
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise CommandError(f"nothing was vouched for: the database refused the audit entries ({reason})") from None
     finally:
         engine.dispose()
     counts = ", ".join(f"{n} {table}" for table, n in done.rows.items())
