@@ -21,6 +21,7 @@ from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.store.db import open_database
 from kapmonitor.ui.access.login_dialog import LoginDialog
+from kapmonitor.ui.access.password_dialog import PasswordDialog
 from kapmonitor.ui.access.users_window import UsersWindow
 from kapmonitor.ui.live.alarm_limits import AlarmLimitsDialog
 from kapmonitor.ui.live.main_window import MainWindow
@@ -87,6 +88,9 @@ def test_the_login_and_users_windows_fit(qtbot: QtBot, records: ClinicRecords, t
     qtbot.addWidget(users)
     users.resize(900, 600)
     check(qtbot, users, tmp_path, "users")
+    password = PasswordDialog(records.users, admin)
+    qtbot.addWidget(password)
+    check(qtbot, password, tmp_path, "password")
 
 
 def test_the_session_browser_fits(qtbot: QtBot, records: ClinicRecords, tmp_path: Path) -> None:

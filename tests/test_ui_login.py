@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 from sqlalchemy import Engine
 from ui_station_double import StationDouble
 
@@ -232,3 +232,33 @@ def test_start_up_logs_in_then_offers_to_resume_the_interrupted_session(
         assert ("nina", "session.resume") in actions and ("nina", "session.stop") in actions
     finally:
         engine.dispose()
+
+
+def test_a_nurse_changes_her_own_password_from_the_user_menu(window: MainWindow, directory: UserDirectory) -> None:
+    admin = directory.create_first_admin("ada", PASSWORD)
+    window.log_in(directory.add_user(admin, "nina", "nurse", "first password"))
+    assert window.trust is not None and window.trust.password_action.isEnabled()
+    dialog = window.trust.change_password()
+    assert dialog is not None
+
+    def type_in(current: str, new: str, repeat: str) -> None:
+        dialog.current_edit.setText(current)
+        dialog.new_edit.setText(new)
+        dialog.repeat_edit.setText(repeat)
+        dialog.submit()
+
+    type_in("wrong password", "my own password", "my own password")
+    assert dialog.message_label.text() == "Wrong user name or password."  # counted as a failed login
+    type_in("first password", "my own password", "my own passwort")
+    assert dialog.message_label.text() == PASSWORDS_DIFFER
+    type_in("first password", "short", "short")
+    assert dialog.message_label.text() == "A password needs at least 8 characters."
+    type_in("first password", "my own password", "my own password")
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert directory.authenticate("nina", "my own password").username == "nina"
+    changed = [e for e in AuditTrail(directory.engine).entries() if e.action == "user.password"]
+    assert [(e.user, e.data()["by"]) for e in changed] == [("nina", "themself")]
+    assert "my own password" not in changed[0].payload
+    assert verify_record(directory.engine).intact
+    window.set_user(directory.demo_user())
+    assert not window.trust.password_action.isEnabled() and window.trust.change_password() is None

@@ -70,6 +70,8 @@ class UserAccounts(Protocol):
 
     def authenticate(self, username: str, password: str) -> User: ...
 
+    def confirm_password(self, username: str, password: str) -> User: ...
+
 
 class Records(Protocol):
     """The clinic's records, read and written (audited) for the screens."""

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 from kapmonitor.bed.port import UserAccounts
 from kapmonitor.core.access import ROLES, User, roles_granting
 from kapmonitor.ui.access.lock_screen import LOCK_AFTER_MIN, InactivityLock, LockScreen
+from kapmonitor.ui.access.password_dialog import PasswordDialog
 from kapmonitor.ui.access.users_window import UsersWindow
 from kapmonitor.ui.clinical.dock import ClinicalDock
 from kapmonitor.ui.theme import Theme
@@ -90,11 +91,14 @@ class TrustControls:
         self.lock_action = QAction("Lock screen / switch user", window)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.users_action = QAction("Manage users\u2026", window)
+        self.password_action = QAction("Change my password\u2026", window)
         menu.addAction(self.lock_action)
+        menu.addAction(self.password_action)
         menu.addAction(self.users_action)
         self.lock_screen = lock_screen
         self.lock_action.triggered.connect(self.lock_screen.lock)
         self.users_action.triggered.connect(self.open_users)
+        self.password_action.triggered.connect(self.change_password)
         self.inactivity = InactivityLock(self.lock_screen, lock_after_min)
         self.users_window: UsersWindow | None = None
         user = current_user()
@@ -110,6 +114,8 @@ class TrustControls:
             self.user_label.setStyleSheet(f"color: {theme.text};")
         self.users_action.setEnabled(user.may("user.manage"))
         self.users_action.setToolTip("" if user.may("user.manage") else "Only an administrator manages users.")
+        self.password_action.setEnabled(not user.is_demo)
+        self.password_action.setToolTip("The demo user has no password." if user.is_demo else "")
 
     def open_users(self) -> UsersWindow | None:
         user = self.current_user()
@@ -118,6 +124,14 @@ class TrustControls:
         self.users_window = UsersWindow(self.directory, user, self.window)
         self.users_window.show()
         return self.users_window
+
+    def change_password(self) -> PasswordDialog | None:
+        user = self.current_user()
+        if user is None or user.is_demo:
+            return None
+        dialog = PasswordDialog(self.directory, user, self.window)
+        dialog.open()
+        return dialog
 
     def stop(self) -> None:
         self.inactivity.stop()
