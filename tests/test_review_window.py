@@ -24,6 +24,7 @@ from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import engine_for, open_database
 from kapmonitor.store.repository import SessionRepository
 from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.review.lane import ALARM_ROW
 from kapmonitor.ui.review.session_browser import SessionBrowser, SessionRow, matching
 from kapmonitor.ui.review.window import ReviewWindow
 from kapmonitor.ui.theme import DARK, LIGHT
@@ -109,7 +110,7 @@ def test_a_session_without_recorded_data_opens_with_its_record(qtbot: QtBot, eng
     window = ReviewWindow(load_session(engine, empty), records=ClinicRecords(engine), author="Dr. A. Lee", theme=DARK)
     qtbot.addWidget(window)
     assert window.tracks.row_metrics == [()]
-    assert window.tracks.titles[0].toPlainText() == "Nothing was recorded in this session"
+    assert window.tracks.titles[0].item.toPlainText() == "Nothing was recorded in this session"
     assert window.jump() is None
     window.user = clinician(engine)
     assert not window.sign(password=CLINICIAN_PASSWORD)  # still recording: refused in words
@@ -191,10 +192,10 @@ def test_every_track_is_named_by_its_metric_and_where_two_devices_give_it_by_the
         "PI %",
     ]  # no pleth: a waveform in relative units has no value to read at a cursor
     pulse_row = window.tracks.row_metrics.index(("pulse_rate",))
-    assert window.tracks.titles[pulse_row].toPlainText() == (
+    assert window.tracks.titles[pulse_row].item.toPlainText() == (
         "Pulse bpm: Nonin oximeter (line), SunTech Advantage (squares)"
     )
-    assert [t.toPlainText() for t in window.tracks.titles].count("SpO\u2082 %") == 1
+    assert [t.item.toPlainText() for t in window.tracks.titles].count("SpO\u2082 %") == 1
 
 
 def test_the_cuff_inflation_pressure_is_not_a_blood_pressure_in_the_statistics(
@@ -214,7 +215,7 @@ def test_the_pleth_is_relative_and_drawn_as_its_envelope_until_zoomed_in(
     pleth = next(c for c, s in window.tracks.curves if s.metric == "pleth")
     assert isinstance(pleth, TraceItem)
     assert np.nanpercentile(pleth.v, [1, 99]) == pytest.approx([0.0, 100.0], abs=0.5)
-    assert window.tracks.titles[0].toPlainText() == "Pleth (relative)"
+    assert window.tracks.titles[0].item.toPlainText() == "Pleth (relative)"
     axis = window.tracks.rows[0].getAxis("left")
     assert [label for _, label in axis._tickLevels[0]] == ["0", "50", "100"]
     assert pleth.drawn_as_envelope()  # the whole session: the band the wave filled
@@ -299,7 +300,7 @@ def test_the_event_lane_shows_doses_ratings_notes_and_alarms(
     assert [a.alarm for a in window.lane.alarms] == ["no_data", "spo2_low", "no_data"]  # onsets, not clearings
     assert len(written.alarms) == 6
     t = window.lane.alarms[1].t_us / S
-    assert "spo2_low" in window.lane.detail_near(t, 4.0)
+    assert "spo2_low" in window.lane.detail_near(t, ALARM_ROW)
 
 
 def test_signing_locks_the_record_and_later_changes_are_addenda(

@@ -13,7 +13,8 @@ from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.event_lane import EventLane
 from kapmonitor.ui.widgets.lane_marks import HOVER_PX, ROWS
 
-ALARM_ROW = 4.0
+ALARM_ROW = 4.4  # clear of the dose row's rate label, which stands on the infusion bar
+LANE_PX = 150  # four rows of 15 px labels and 14 px marks; the tracks above keep a laptop's height for data
 SYMBOL_BY_PRIORITY = {"high": "t", "medium": "t", "low": "o"}
 
 
@@ -24,8 +25,8 @@ class ReviewLane(EventLane):
         item = self.getPlotItem()
         ticks = [(y, name.capitalize() + "s") for name, y in ROWS.items()] + [(ALARM_ROW, "Alarms")]
         item.getAxis("left").setTicks([ticks])
-        self.setYRange(0.4, 4.6, padding=0)
-        self.setFixedHeight(170)
+        self.setYRange(0.4, ALARM_ROW + 0.45, padding=0)
+        self.setFixedHeight(LANE_PX)
         self.alarm_scatter = pg.ScatterPlotItem(size=14)
         item.addItem(self.alarm_scatter)
         item.hideAxis("bottom")  # the tracks' time axis is the one to read; this one only cost a repaint per pan

@@ -9,13 +9,14 @@ never bridged.
 from __future__ import annotations
 
 import functools
+import html
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QRectF
+from PySide6.QtCore import QLineF, QPointF, QRectF
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -24,13 +25,16 @@ from kapmonitor.devices.registry import model_of
 from kapmonitor.export.analysis import Series, with_breaks
 from kapmonitor.ui.review.names import metric_name, metric_unit
 from kapmonitor.ui.theme import Theme
-from kapmonitor.ui.widgets.plots import TREND_ROWS, TREND_STYLE, SpacedAxis
+from kapmonitor.ui.widgets.fonts import pixel_font
+from kapmonitor.ui.widgets.plots import AXIS_PX, TREND_ROWS, TREND_STYLE, SpacedAxis, set_heading
 from kapmonitor.ui.widgets.trace import TraceItem
 
 PLETH_RANGE = (-15.0, 115.0)  # the relative pleth's 0-100 with room for the envelope's edges
 PLETH_ENVELOPE_S_PER_PX = 0.5  # zoomed out past this, a pixel column holds about a beat: draw the envelope
 AXIS_WIDTH = 64  # the left axes (and the event lane's) share one width so the time axes line up
 OVERVIEW_METRICS = ("spo2", "pulse_rate")
+CURSOR_NAME_GAP_PX = 4  # between a cursor's line and its name
+OVERVIEW_PX = 88  # the whole session's SpO2 and pulse and where the detail is: a strip, the rows need the height
 
 
 def row_title(metrics: tuple[str, ...]) -> tuple[str, str]:
@@ -245,9 +249,8 @@ class Cursor:
         self._syncing = False
 
     def add_to(self, plot: pg.PlotItem, t_s: float) -> None:
-        # Named in the top row only: a label is a text item that moves with every pan, one per row cost frames.
-        named = {"label": self.name, "labelOpts": {"position": 0.9}} if not self.lines else {}
-        line = pg.InfiniteLine(t_s, angle=90, movable=True, **named)
+        # Unnamed: the name stands in the top row's heading line (ReviewTracks.place_cursor_names), not over the pleth.
+        line = pg.InfiniteLine(t_s, angle=90, movable=True)
         line.sigPositionChanged.connect(self._follow)
         plot.addItem(line, ignoreBounds=True)
         self.lines.append(line)
@@ -275,8 +278,6 @@ class Cursor:
         for line in self.lines:
             line.setPen(pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
             line.setHoverPen(pg.mkPen(colour, width=3))
-            if getattr(line, "label", None) is not None:  # only the top row's line is named
-                line.label.setColor(text)
 
 
 class ReviewTracks(pg.GraphicsLayoutWidget):
@@ -289,7 +290,7 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         self.rows: list[pg.PlotItem] = []
         self.row_metrics: list[tuple[str, ...]] = rows_for(series)
         self.curves: list[tuple[pg.PlotDataItem | TraceItem, Series]] = []
-        self.titles: list[pg.TextItem] = []
+        self.titles: list[pg.LabelItem] = []  # each row's heading: its name, and which device draws which curve
         self.styles: dict[Series, str] = {}  # how each track's curve is drawn: "line", "dashed" or "points"
         self.cursors = (Cursor("A", lambda _t: cursor_moved()), Cursor("B", lambda _t: cursor_moved()))
         self._build_rows()
@@ -300,11 +301,23 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         for cursor, at in zip(self.cursors, (0.3, 0.6), strict=True):
             for plot in self.rows:
                 cursor.add_to(plot, span_s[0] + at * width)
+        # Each cursor's name in the top row's heading line, above its line: inside the row it lay over the pleth.
+        self.cursor_names = [pg.TextItem(c.name, anchor=(0, 1)) for c in self.cursors]
+        for name in self.cursor_names:
+            name.setParentItem(self.rows[0])
+            name.textItem.document().setDocumentMargin(0)
+            name.setFont(pixel_font(AXIS_PX))
+        for cursor in self.cursors:
+            cursor.lines[0].sigPositionChanged.connect(lambda *_: self.place_cursor_names())
+        self.rows[0].getViewBox().sigRangeChanged.connect(lambda *_: self.place_cursor_names())
+        self.rows[0].getViewBox().sigResized.connect(lambda *_: self.place_cursor_names())
         self.show_range(*span_s)  # the whole session first: the clinician zooms in from there
 
     # ---- building ------------------------------------------------------------------------------
 
     def _build_rows(self) -> None:
+        self.ci.layout.setContentsMargins(2, 2, 4, 2)  # the headings take a line a row: the margins give it back
+        self.ci.layout.setVerticalSpacing(0)  # a heading keeps each row apart from the one above
         for index, metrics in enumerate(self.row_metrics):
             axis = {"bottom": ClockAxis(orientation="bottom"), "left": SpacedAxis(orientation="left")}
             plot = self.addPlot(row=index, col=0, axisItems=axis)
@@ -325,10 +338,12 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
                 self.curves.append((self._curve(plot, s, self.styles[s]), s))
             if metrics == ("pleth",):  # relative units: a few round levels, not device counts
                 plot.getAxis("left").setTicks([[(v, f"{v:.0f}") for v in (0.0, 50.0, 100.0)]])
-            label = pg.TextItem(row_legend(metrics, self.series), anchor=(0, 0))  # filled in apply_theme: over a curve
-            label.setParentItem(plot.getViewBox())
-            label.setPos(6, 2)
-            self.titles.append(label)
+            # The row's name in a line of its own above it (as the live trends'): inside the plotted area it lay
+            # over the curve and the markers ("NIBP mmHg" over the systolic points).
+            plot.setTitle("")  # shown; its text set in apply_theme
+            heading = plot.titleLabel
+            heading.setAttr("justify", "left")
+            self.titles.append(heading)
             self.rows.append(plot)
         for plot, metrics in zip(self.rows, self.row_metrics, strict=True):
             self.ci.layout.setRowStretchFactor(self.rows.index(plot), 3 if metrics == ("pleth",) else 2)
@@ -355,7 +370,7 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
     def _build_overview(self) -> None:
         # A widget of its own, so the window can put the event lane between the detail rows and the overview.
         self.overview_widget = pg.PlotWidget(axisItems={"bottom": ClockAxis(orientation="bottom")})
-        self.overview_widget.setFixedHeight(110)
+        self.overview_widget.setFixedHeight(OVERVIEW_PX)
         self.overview = self.overview_widget.getPlotItem()
         self.overview.setMenuEnabled(False)
         self.overview.hideButtons()
@@ -412,6 +427,30 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
         finally:
             self._following = False
 
+    def place_cursor_names(self) -> None:
+        """Put A and B in the top row's heading line, just right of their lines (left, where two would meet);
+        a name that would lie over the row's heading or outside the rows is hidden (the readout names both)."""
+        plot = self.rows[0]
+        view = plot.getViewBox()
+        heading = plot.titleLabel
+        line_y = heading.geometry().bottom()
+        written = heading.mapRectToItem(plot, heading.itemRect())
+        written.setWidth(heading.item.boundingRect().width())  # the text, not the whole line
+        plotted = view.mapRectToItem(plot, view.boundingRect())
+        taken: list[QRectF] = [written]
+        order = sorted(zip(self.cursors, self.cursor_names, strict=True), key=lambda pair: pair[0].t_s)
+        for cursor, name in reversed(order):  # the right one first, so the left one can step aside
+            x = plot.mapFromScene(view.mapViewToScene(QPointF(cursor.t_s, 0.0))).x()
+            box = name.boundingRect()
+            right = QRectF(x + CURSOR_NAME_GAP_PX, line_y - box.height(), box.width(), box.height())
+            left = right.translated(-box.width() - 2 * CURSOR_NAME_GAP_PX, 0.0)
+            fits = [r for r in (right, left) if plotted.left() <= r.left() and r.right() <= plotted.right()]
+            free = [r for r in fits if not any(r.intersects(t) for t in taken)]
+            name.setVisible(bool(free))
+            if free:
+                name.setPos(free[0].left(), line_y)
+                taken.append(free[0])
+
     def cursor_times_us(self) -> tuple[int, int]:
         return round(self.cursors[0].t_s * US_PER_S), round(self.cursors[1].t_s * US_PER_S)
 
@@ -435,14 +474,12 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             if isinstance(curve, pg.PlotDataItem):
                 curve.setSymbolBrush(pg.mkBrush(colour))
                 curve.setSymbolPen(pg.mkPen(None))
-        backing = pg.mkColor(theme.panel)
-        backing.setAlpha(210)
-        for label in self.titles:
-            label.setColor(theme.muted)
-            label.fill = pg.mkBrush(backing)
-            label.update()
+        for plot, metrics, heading in zip(self.rows, self.row_metrics, self.titles, strict=True):
+            set_heading(plot, heading, html.escape(row_legend(metrics, self.series)), theme.muted)
         shade = pg.mkColor(theme.text)
         shade.setAlpha(40)
         self.region.setBrush(pg.mkBrush(shade))
-        for cursor, colour in zip(self.cursors, (theme.warning, theme.perfusion), strict=True):
+        for cursor, name, colour in zip(self.cursors, self.cursor_names, (theme.warning, theme.perfusion), strict=True):
             cursor.style(colour, theme.text)
+            name.setColor(colour)
+        self.place_cursor_names()

@@ -96,6 +96,12 @@ class ReviewWindow(QMainWindow):
         self.signer.setReadOnly(True)  # the logged-in user signs, never a typed name
         self.event_label = QLabel("")
         self.event_label.setWordWrap(True)
+        # What this window may change, on the steps row's right: in the header a laptop's width wrapped it as
+        # "read-" / "only review" (and took a second line of the curves' height). Never wrapped: a non-breaking
+        # hyphen, and a label that keeps its width.
+        self.mode_label = QLabel("Read\u2011only review")
+        self.mode_label.setObjectName("muted")
+        self.mode_label.setToolTip("Sign-off and addenda are the only changes made here")
         self.previous_button = QPushButton("\u25c0 Previous event (P)")
         self.next_button = QPushButton("Next event (N) \u25b6")
         self.status_label = QLabel("")
@@ -129,8 +135,10 @@ class ReviewWindow(QMainWindow):
         steps.addWidget(self.previous_button)
         steps.addWidget(self.next_button)
         steps.addWidget(self.event_label, 1)
+        steps.addWidget(self.mode_label)
         curves = QVBoxLayout()
         curves.setContentsMargins(0, 0, 6, 0)
+        curves.setSpacing(4)
         curves.addWidget(header)
         curves.addLayout(steps)
         curves.addWidget(self.tracks, 1)
@@ -182,7 +190,7 @@ class ReviewWindow(QMainWindow):
         protocol = template.title if template is not None else info.protocol or "no protocol"
         return (
             f"{info.patient}  \u00b7  {day} {start}\u2013{end}  \u00b7  {protocol}  \u00b7  "
-            f"{room}  \u00b7  {nurse}  \u00b7  read-only review"
+            f"{room}  \u00b7  {nurse}"
         )
 
     def _menus(self) -> None:

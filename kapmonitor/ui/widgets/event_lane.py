@@ -18,6 +18,7 @@ from kapmonitor.ui.widgets.lane_marks import (
     BAR_HEIGHT,
     HOVER_PX,
     LABEL_PX,
+    MARKER_PX,
     ROWS,
     InfusionBar,
     LaneMark,
@@ -25,6 +26,7 @@ from kapmonitor.ui.widgets.lane_marks import (
     readable,
 )
 
+LABEL_GAP_PX = 11  # from a mark's centre to its label: half the 14 px mark and some air
 LANE_HEIGHT = 120  # three rows of 15 px labels and marks; the trends above keep the rest of a laptop's height
 SYMBOLS = {"bolus": "t1", "spray": "o", "infusion": "t1", "rating": "s", "note": "d", "quick-event": "d"}
 
@@ -52,6 +54,7 @@ class EventLane(pg.PlotWidget):
         item.addItem(self.bar_item)
         item.addItem(self.scatter)
         self.scene().sigMouseMoved.connect(self._hover)
+        item.getViewBox().sigResized.connect(lambda *_: self._draw())  # the labels' room is counted in pixels
 
     def link_to(self, plot: pg.PlotItem) -> None:
         """Share the trends' time axis: the lane scrolls and zooms with them."""
@@ -87,11 +90,12 @@ class EventLane(pg.PlotWidget):
         self.texts = []
         fastest = max((b.mg_per_h for b in self.bars), default=1.0) or 1.0
         brush = pg.mkBrush(colours.get("bar", "#806aa0"))
+        heights = [max(0.08, BAR_HEIGHT * b.mg_per_h / fastest) for b in self.bars]
         self.bar_item.setOpts(
             x0=[b.start_s for b in self.bars],
             x1=[b.end_s for b in self.bars],
             y0=[ROWS["dose"] - 0.35] * len(self.bars),
-            height=[max(0.08, BAR_HEIGHT * b.mg_per_h / fastest) for b in self.bars],
+            height=heights,
             brush=brush,
             pen=pg.mkPen(None),
         )
@@ -106,14 +110,24 @@ class EventLane(pg.PlotWidget):
             for m in self.marks
         ]
         self.scatter.setData(spots)
-        labelled = [(b.start_s, ROWS["dose"] + 0.42, b.label, "bar") for b in self.bars]
+        # A rate's label sits on top of its bar and clear of the dose row's marks, never over either.
+        view = self.getPlotItem().getViewBox()
+        units_per_px = abs(view.viewPixelSize()[1]) if view.height() > 0 else 0.0
+        bar_top = max((ROWS["dose"] - 0.35 + h for h in heights), default=ROWS["dose"])
+        above_bars = max(bar_top, ROWS["dose"] + MARKER_PX * units_per_px) + units_per_px
+        labelled = [(b.start_s, above_bars, b.label, "bar") for b in self.bars]
         labelled += [(m.t_s, ROWS[m.row], m.label, m.kind) for m in self.marks]
         view_s = tuple(self.getPlotItem().getViewBox().viewRange()[0])
-        for (x, y, text, kind), flip in readable(labelled, self._seconds_per_px(), view_s):
+        seconds_per_px = self._seconds_per_px()
+        beside = LABEL_GAP_PX * (seconds_per_px or 0.0)  # the text starts clear of its own mark
+        bars = {ROWS["dose"]: [(b.start_s, b.end_s) for b in self.bars]}  # no dose's label over the infusion
+        for (x, y, text, kind), flip in readable(labelled, seconds_per_px, view_s, bars):
             colour = colours.get(f"{kind}-text", colours.get(kind, "#cccccc"))
-            label = pg.TextItem(text, color=colour, anchor=(1.08, 0.5) if flip else (-0.08, 0.5))
+            up = 1.0 if kind == "bar" else 0.5  # a bar's label stands on the bar; a mark's is centred on its row
+            label = pg.TextItem(text, color=colour, anchor=(1.0, up) if flip else (0.0, up))
+            label.textItem.document().setDocumentMargin(0)  # its box is its text: nothing of it lies over a mark
             label.setFont(pixel_font(LABEL_PX))
-            label.setPos(x, y)
+            label.setPos(x - beside if flip else x + beside, y)
             item.addItem(label)
             self.texts.append(label)
 

@@ -92,18 +92,25 @@ Label = tuple[float, float, str, str]  # (t_s, row y, text, kind)
 
 
 def readable(
-    labels: list[Label], seconds_per_px: float | None, view_s: tuple[float, float]
+    labels: list[Label],
+    seconds_per_px: float | None,
+    view_s: tuple[float, float],
+    blocked: dict[float, list[tuple[float, float]]] | None = None,
 ) -> list[tuple[Label, bool]]:
     """The labels to draw and whether each goes left of its mark (near the right edge, so it is not cut).
 
-    Labels are left out when their mark is out of view or when they would run into a newer mark or label
-    on the same row (an empty text is a bare marker): the newest matters most, and a mark without its
-    label still shows its details on hover."""
+    Labels are left out when their mark is out of view, when they would run into a newer label on the same row,
+    or when they would lie over any other mark of the row, older or newer (an empty text is a bare marker), or
+    over a stretch of the row that is ``blocked`` (the infusion's bars on the dose row): the newest matters
+    most, and a mark without its label still shows its details on hover."""
     if seconds_per_px is None:
         return [(label, False) for label in labels if label[2]]
     kept: list[tuple[Label, bool]] = []
     next_start: dict[float, float] = {}
     marker_s = MARKER_PX * seconds_per_px
+    marks: dict[float, list[float]] = {}  # every mark's time on each row, labelled or not
+    for x, y, _, _ in labels:
+        marks.setdefault(y, []).append(x)
     for label in sorted(labels, key=lambda lab: -lab[0]):
         x, y, text, _ = label
         if not text:
@@ -112,7 +119,10 @@ def readable(
         width = (len(text) * LABEL_CHAR_PX + 20) * seconds_per_px
         flip = x + width > view_s[1]
         start, end = (x - width, x - marker_s) if flip else (x, x + width)
-        if view_s[0] <= start and x <= view_s[1] and end <= next_start.get(y, float("inf")):
+        covers = any(start - marker_s < m < end + marker_s for m in marks[y] if m != x) or any(
+            a < end and start < b for a, b in (blocked or {}).get(y, [])
+        )
+        if view_s[0] <= start and x <= view_s[1] and end <= next_start.get(y, float("inf")) and not covers:
             kept.append((label, flip))
             next_start[y] = start
         else:  # its label is left out, its marker is still drawn: an older label must not run into it

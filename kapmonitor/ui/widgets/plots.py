@@ -69,7 +69,12 @@ class PlethPlot(pg.PlotWidget):
 
 class SpacedAxis(pg.AxisItem):
     """A value axis whose labels stay two text heights apart: a short trend row on a laptop shows 60 and 100,
-    a tall one 60, 80, 100 and 120, never labels on top of each other."""
+    a tall one 60, 80, 100 and 120, never labels on top of each other. A label that would stick out past either
+    end of its row is left out (the grid line stays): it ran into the labels of the row above or below."""
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation=orientation)
+        self.setStyle(hideOverlappingLabels=True)
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802, N803
         levels = super().tickValues(minVal, maxVal, size)
