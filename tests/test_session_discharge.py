@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kapmonitor.core.readings import Reading
 from kapmonitor.session.discharge import discharge_checklist
-from kapmonitor.session.entries import Confirmation, Discharged, IntranasalDevice
+from kapmonitor.session.entries import Confirmation, Discharged, IntranasalDevice, Prescription
 from kapmonitor.session.rems import rems_form
 from kapmonitor.session.scales import builtin_scales
 from kapmonitor.session.templates import builtin_templates
@@ -70,6 +70,11 @@ def cadss(minute: float, total_from: dict[str, int]) -> object:
 
 def esketamine_session(discharged: bool = True) -> SessionRecord:
     record = SessionRecord("intranasal-esketamine")
+    record.add(  # 84 mg: without it the protocol's default of 56 mg holds, and a 3rd device needs an override
+        Prescription(
+            t_us=at(-10), entered_us=at(-10), author="dr lee", drug="esketamine", route="intranasal", mg=84, devices=3
+        )
+    )
     for minute, lot in [(0, "EK24A01"), (5, "EK24A02"), (10, "EK24A01")]:
         record.add(IntranasalDevice(t_us=at(minute), entered_us=at(minute), author="rn kim", lot=lot))
     for minute, level in [(-5, 5), (15, 5), (30, 4), (45, 3), (60, 4), (75, 5), (90, 5), (105, 5)]:
