@@ -19,12 +19,13 @@ from kapmonitor.session.entries import (
     InfusionEvent,
     IntranasalDevice,
     Note,
+    Prescription,
     QuickEvent,
     Rating,
 )
 from kapmonitor.session.scenario_entries import ScenarioEntryError, bp_times_s, entries_from_sections
 from kapmonitor.session.templates import PROTOCOLS_DIR, ProtocolTemplate
-from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.session.timeline import MaxDoseExceeded, SessionRecord
 from kapmonitor.store.clinical_log import ClinicalLog, session_record
 from kapmonitor.store.db import open_database
 from kapmonitor.store.repository import SessionRepository
@@ -211,3 +212,47 @@ def test_the_shipped_scenarios_load_as_scenarios_too() -> None:
         scenario = Scenario.load(SCENARIOS / name)
         assert "suntech-advantage" in scenario.devices
         assert entries_from_sections(scenario.sections, START, source=name)
+
+
+def three_devices(prescription: dict[str, Any] | None) -> dict[str, Any]:
+    doses = [{"kind": "intranasal", "at_s": at, "lot": f"EK{i}"} for i, at in enumerate((600, 900, 1200), start=1)]
+    return {"dose": doses} | ({"prescription": [prescription]} if prescription is not None else {})
+
+
+def test_a_third_esketamine_device_is_scripted_with_its_84_mg_prescription() -> None:
+    record = SessionRecord.for_template(template("intranasal-esketamine"))
+    entries = entries_from_sections(three_devices({"at_s": 60, "devices": 3, "prescriber": "Dr Lee"}), START)
+    for entry in entries:
+        record.add(entry)
+    assert record.prescription == Prescription(
+        t_us=START + 60 * S,
+        entered_us=START + 60 * S,
+        author="scenario",
+        drug="esketamine",
+        route="intranasal",
+        mg=84.0,
+        devices=3,
+        prescriber="Dr Lee",
+    )
+    assert [s.lot for s in record.sprays()] == ["EK1", "EK2", "EK3"]
+
+    unprescribed = SessionRecord.for_template(template("intranasal-esketamine"))
+    first, second, third = entries_from_sections(three_devices(None), START)
+    unprescribed.add(first)
+    unprescribed.add(second)
+    with pytest.raises(MaxDoseExceeded, match="device 3 of 2 in the protocol's default"):
+        unprescribed.add(third)  # without the prescription the protocol's 56 mg holds: an override is needed
+
+
+@pytest.mark.parametrize(
+    ("prescription", "message"),
+    [
+        ({"at_s": 0}, "give 'devices', 'mg' or 'mg_per_kg'"),
+        ({"at_s": 0, "devices": 0}, "'devices' must be at least 1"),
+        ({"at_s": 0, "mg": 56, "mg_per_kg": 0.5}, "either a fixed dose"),
+        ({"at_s": 0, "devices": 3, "dose": 84}, "unknown field(s) dose"),
+    ],
+)
+def test_a_wrong_prescription_table_says_what_is_wrong(prescription: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioEntryError, match=r"prescription.*" + message.replace("(", r"\(").replace(")", r"\)")):
+        entries_from_sections({"prescription": [prescription]}, START)

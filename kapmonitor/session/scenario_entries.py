@@ -1,7 +1,8 @@
 """The clinical entries a scenario file scripts: doses, ratings, notes, quick events, the weight.
 
 A scenario (docs/scenarios.md) keeps the tables the simulator does not read raw in ``Scenario.sections``; this
-module turns ``[[weight]]``, ``[[dose]]``, ``[[rating]]``, ``[[note]]`` and ``[[event]]`` into record entries
+module turns ``[[weight]]``, ``[[prescription]]``, ``[[dose]]``, ``[[rating]]``, ``[[note]]`` and ``[[event]]`` into
+record entries
 timed ``at_s`` seconds after the scenario starts (format: docs/clinical-record.md). ``[[bp]]`` asks the
 simulated cuff for a measurement; :func:`bp_times_s` lists when. Every mistake names the table and its index.
 """
@@ -21,6 +22,7 @@ from kapmonitor.session.entries import (
     InfusionEvent,
     IntranasalDevice,
     Note,
+    Prescription,
     QuickEvent,
 )
 from kapmonitor.session.quick_events import QuickEventMap, builtin_quick_events
@@ -32,6 +34,7 @@ ROUTES = ("im", "iv", "sublingual", "oral")
 _COMMON = ("at_s", "author")
 _FIELDS = {
     "weight": ("kg",),
+    "prescription": ("mg", "devices", "mg_per_kg", "minutes", "max_mg_per_kg", "drug", "route", "prescriber"),
     "bolus": ("kind", "mg", "mg_per_kg", "weight_kg", "route", "drug", "site", "lot"),
     "infusion": ("kind", "action", "rate", "unit", "weight_kg", "concentration_mg_per_ml", "drug", "lot"),
     "intranasal": ("kind", "lot", "mg", "drug"),
@@ -40,8 +43,9 @@ _FIELDS = {
     "event": ("key", "code", "label"),
     "bp": ("label",),
 }
-# Equal times keep this order: a weight before the dose it is needed for.
-_TABLES = ("weight", "dose", "rating", "note", "event")
+# Equal times keep this order: a weight and a prescription before the dose they are needed for.
+_TABLES = ("weight", "prescription", "dose", "rating", "note", "event")
+DEVICE_MG = 28.0  # one esketamine nasal device
 
 
 E = TypeVar("E")
@@ -128,6 +132,32 @@ class _Reader:
         entry = _plausible(f, BodyWeight(**self.time(f), kg=_positive(f, "kg")))
         self.weights.append((entry.t_us, entry.kg))
         return entry
+
+    def prescription(self, f: Fields) -> Prescription:
+        """The session's prescription: esketamine as ``devices`` (2 = 56 mg, 3 = 84 mg; ``mg`` may say the same),
+        a fixed ``mg``, or ``mg_per_kg`` over ``minutes``; ``max_mg_per_kg`` the cap. The record checks the rest."""
+        _known(f, "prescription")
+        devices = f.integer("devices") if "devices" in f.table else None
+        if devices is not None and devices < 1:
+            raise f.fail(f"'devices' must be at least 1 (found {devices})")
+        mg = _positive(f, "mg") if "mg" in f.table else None
+        if devices is not None and mg is None:
+            mg = devices * DEVICE_MG
+        if mg is None and "mg_per_kg" not in f.table:
+            raise f.fail("give 'devices', 'mg' or 'mg_per_kg'")
+        if mg is not None and "mg_per_kg" in f.table:
+            raise f.fail("give either a fixed dose ('devices' or 'mg') or 'mg_per_kg'")
+        return Prescription(
+            **self.time(f),
+            drug=f.text("drug", "esketamine" if devices is not None else "ketamine"),
+            route=f.text("route", "intranasal" if devices is not None else "iv"),
+            mg=mg,
+            devices=devices,
+            mg_per_kg=_positive(f, "mg_per_kg") if "mg_per_kg" in f.table else None,
+            minutes=_positive(f, "minutes") if "minutes" in f.table else None,
+            max_mg_per_kg=_positive(f, "max_mg_per_kg") if "max_mg_per_kg" in f.table else None,
+            prescriber=f.text("prescriber", ""),
+        )
 
     def weight_at(self, f: Fields, when: dict[str, Any]) -> float:
         given = f.optional_number("weight_kg")
