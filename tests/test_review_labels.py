@@ -22,7 +22,7 @@ from bench import fixtures
 from kapmonitor.store.db import open_database
 from kapmonitor.ui.review.window import ReviewWindow
 from kapmonitor.ui.theme import DARK
-from kapmonitor.ui.widgets.plots import AXIS_PX
+from kapmonitor.ui.widgets.plots import AXIS_PX, TICK_OVERHANG_PX
 
 S = 1_000_000
 MARK_PX = 14  # the lane's marks (ScatterPlotItem size)
@@ -136,8 +136,11 @@ def check_every_label(window: ReviewWindow, size: tuple[int, int]) -> None:
 
     ticks = tick_label_rects(window)
     assert {row for row, *_ in ticks} >= {1, 2, 3}  # SpO2, pulse and NIBP keep value labels
-    for row, text, rect, axis in ticks:
-        assert axis.top() <= rect.top() and rect.bottom() <= axis.bottom(), (row, text)  # inside its own row
+    for row, text, rect, axis in ticks:  # in its own row, or over its edge into the heading line's empty corner
+        assert axis.top() - TICK_OVERHANG_PX <= rect.top() and rect.bottom() <= axis.bottom() + TICK_OVERHANG_PX, (
+            row,
+            text,
+        )
     clashes = [
         (a[0], a[1], b[0], b[1]) for i, a in enumerate(ticks) for b in ticks[i + 1 :] if a[2].intersects(b[2])
     ]

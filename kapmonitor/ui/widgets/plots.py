@@ -18,6 +18,7 @@ from kapmonitor.ui.widgets.fonts import pixel_font
 
 AXIS_PX = 15  # tick labels and axis titles: read from the nurse's chair, 2 m away (at least 14 px at 1080p)
 LABEL_GAP_PX = 2 * AXIS_PX
+TICK_OVERHANG_PX = 7  # how far a value label may stand out of its row (headings between rows are 18 px)
 PLETH_SECONDS = 10.0
 TREND_SECONDS = 30 * 60.0
 
@@ -69,12 +70,14 @@ class PlethPlot(pg.PlotWidget):
 
 class SpacedAxis(pg.AxisItem):
     """A value axis whose labels stay two text heights apart: a short trend row on a laptop shows 60 and 100,
-    a tall one 60, 80, 100 and 120, never labels on top of each other. A label that would stick out past either
-    end of its row is left out (the grid line stays): it ran into the labels of the row above or below."""
+    a tall one 60, 80, 100 and 120, never labels on top of each other. A label may stand out past either end of
+    its row by TICK_OVERHANG_PX at most (into the empty corner beside a heading line, which is taller than two
+    overhangs); one that would stand out further is left out (its grid line stays): it ran into the labels of the
+    row above or below. (With pyqtgraph's own grid on, the axis takes the plot's height: no overhang at all.)"""
 
     def __init__(self, orientation: str) -> None:
         super().__init__(orientation=orientation)
-        self.setStyle(hideOverlappingLabels=True)
+        self.setStyle(hideOverlappingLabels=TICK_OVERHANG_PX)
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802, N803
         levels = super().tickValues(minVal, maxVal, size)
