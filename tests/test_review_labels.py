@@ -129,6 +129,7 @@ def check_every_label(window: ReviewWindow, size: tuple[int, int]) -> None:
         assert [p for p in plotted if rect.intersects(p)] == [], name.toPlainText()
         assert [t for t in texts if rect.intersects(t)] == [], name.toPlainText()
         assert plotted[0].left() <= rect.left() and rect.right() <= plotted[0].right()
+        assert any(h.top() <= rect.center().y() <= h.bottom() for h in headings)  # in a heading line
     assert not name_rects[0].intersects(name_rects[1])
     for cursor, rect in zip(window.tracks.cursors, name_rects, strict=True):  # each beside its own line
         x = window.tracks.rows[0].getViewBox().mapViewToScene(QPointF(cursor.t_s, 0)).x()
@@ -184,3 +185,17 @@ def test_zoomed_into_the_first_dose_no_label_is_over_its_data(
     labels, _ = lane_rects(window)
     assert any("mg/h" in text for text, _ in labels)  # the infusion's rate, standing on its bar
     assert window.grab().save(str(tmp_path / f"review-labels-dose-{size[0]}x{size[1]}.png"))
+
+
+@pytest.mark.parametrize("size", [LAPTOP, DESK], ids=["1366x768", "1920x1080"])
+def test_a_cursor_under_the_top_rows_name_is_named_in_a_lower_heading_line(
+    qtbot: QtBot, recorded: tuple[object, fixtures.RecordedReview], tmp_path: Path, size: tuple[int, int]
+) -> None:
+    window = _window(qtbot, recorded, DARK, size)
+    _, written = recorded
+    window.set_cursors(written.t0_us + 240 * S, written.t0_us + 300 * S)  # under 'Pleth (relative)' on a laptop
+    settled(window)
+    check_every_label(window, size)
+    tops = [n.parentItem() for n in window.tracks.cursor_names]
+    assert window.tracks.rows[0] not in tops or size == DESK  # no room beside the pleth's name: a lower line had
+    assert window.grab().save(str(tmp_path / f"review-labels-left-{size[0]}x{size[1]}.png"))

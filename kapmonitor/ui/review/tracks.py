@@ -428,28 +428,34 @@ class ReviewTracks(pg.GraphicsLayoutWidget):
             self._following = False
 
     def place_cursor_names(self) -> None:
-        """Put A and B in the top row's heading line, just right of their lines (left, where two would meet);
-        a name that would lie over the row's heading or outside the rows is hidden (the readout names both)."""
-        plot = self.rows[0]
-        view = plot.getViewBox()
-        heading = plot.titleLabel
-        line_y = heading.geometry().bottom()
-        written = heading.mapRectToItem(plot, heading.itemRect())
-        written.setWidth(heading.item.boundingRect().width())  # the text, not the whole line
-        plotted = view.mapRectToItem(plot, view.boundingRect())
-        taken: list[QRectF] = [written]
+        """Put A and B in a heading line, just right of their lines (left, where two would meet): the top row's,
+        or where its name is in the way the next row's down. A name with no free place is hidden (the readout
+        names both, and each line has its own colour)."""
+        free_lines: list[tuple[pg.PlotItem, float, list[QRectF]]] = []  # the row, its heading's bottom, what is taken
+        for plot in self.rows:
+            heading = plot.titleLabel
+            written = heading.mapRectToItem(plot, heading.itemRect())
+            written.setWidth(heading.item.boundingRect().width())  # the text, not the whole line
+            free_lines.append((plot, heading.geometry().bottom(), [written]))
         order = sorted(zip(self.cursors, self.cursor_names, strict=True), key=lambda pair: pair[0].t_s)
         for cursor, name in reversed(order):  # the right one first, so the left one can step aside
-            x = plot.mapFromScene(view.mapViewToScene(QPointF(cursor.t_s, 0.0))).x()
-            box = name.boundingRect()
-            right = QRectF(x + CURSOR_NAME_GAP_PX, line_y - box.height(), box.width(), box.height())
-            left = right.translated(-box.width() - 2 * CURSOR_NAME_GAP_PX, 0.0)
-            fits = [r for r in (right, left) if plotted.left() <= r.left() and r.right() <= plotted.right()]
-            free = [r for r in fits if not any(r.intersects(t) for t in taken)]
-            name.setVisible(bool(free))
-            if free:
-                name.setPos(free[0].left(), line_y)
-                taken.append(free[0])
+            placed = False
+            for plot, line_y, taken in free_lines:
+                view = plot.getViewBox()
+                plotted = view.mapRectToItem(plot, view.boundingRect())
+                x = plot.mapFromScene(view.mapViewToScene(QPointF(cursor.t_s, 0.0))).x()
+                box = name.boundingRect()
+                right = QRectF(x + CURSOR_NAME_GAP_PX, line_y - box.height(), box.width(), box.height())
+                left = right.translated(-box.width() - 2 * CURSOR_NAME_GAP_PX, 0.0)
+                fits = [r for r in (right, left) if plotted.left() <= r.left() and r.right() <= plotted.right()]
+                free = [r for r in fits if not any(r.intersects(t) for t in taken)]
+                if free:
+                    name.setParentItem(plot)
+                    name.setPos(free[0].left(), line_y)
+                    taken.append(free[0])
+                    placed = True
+                    break
+            name.setVisible(placed)
 
     def cursor_times_us(self) -> tuple[int, int]:
         return round(self.cursors[0].t_s * US_PER_S), round(self.cursors[1].t_s * US_PER_S)
