@@ -25,11 +25,13 @@ from store_fakes import rows, stored_readings, stored_wave_rows
 from kapmonitor.core.clock import SampleClock
 from kapmonitor.core.readings import Reading, WaveChunk
 from kapmonitor.export.loader import load_session
+from kapmonitor.store.chair_board import ChairBoard, Value
 from kapmonitor.store.db import alembic_config, engine_for, open_database
 from kapmonitor.store.packing import pack_session
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionRecovery
 from kapmonitor.store.repository import RecordedReadings, SessionRepository
+from kapmonitor.store.track_rows import last_data_us, snapshot
 from kapmonitor.store.wave_codec import decode, decode_rows, encode
 
 T0 = 1_763_700_000_000_000
@@ -320,3 +322,29 @@ def test_a_database_from_before_blocks_reads_its_rows_and_packs_them(tmp_path: P
         assert decode(stored_wave_rows(engine)[0][3], 75).tolist() == list(range(75))
     finally:
         engine.dispose()
+
+
+def test_the_central_station_and_crash_recovery_read_packed_readings(engine: Engine) -> None:
+    """A chair whose readings are already in blocks: a central station opened now shows its latest values and
+    NIBP times, its poll takes each later reading once, and recovery's "last data" is its newest reading."""
+    repository = SessionRepository(engine)
+    session = repository.start_session("P-001", bed="chair 1")
+    recorder = Recorder(engine, pack_span_us=10 * S, pack_rows=10)
+    try:
+        recorder.begin(session)
+        cuff = [Reading("nibp_systolic", 131.0, "mmHg", t_us=T0 + 5 * S, device="cuff@x")]
+        recorder.write([*readings(30), *cuff])
+        assert recorder.flush(timeout=30)
+        wait_for(lambda: staged(engine, "numeric_block") >= 2)
+        board = ChairBoard(engine)
+        [chair] = board.poll(now=T0 + 30 * S)
+        last = readings(30)[-2]  # the last SpO2
+        assert (chair.spo2, chair.nibp[0]) == (Value(last.value, last.t_us), Value(131.0, T0 + 5 * S))
+        with snapshot(engine) as conn:
+            assert last_data_us(conn, session) == T0 + 29 * S
+        recorder.write([Reading("spo2", 88.0, "%", t_us=T0 + 30 * S, device=OX)])
+        assert recorder.flush(timeout=30)
+        [chair] = board.poll(now=T0 + 31 * S)
+        assert chair.spo2 == Value(88.0, T0 + 30 * S)
+    finally:
+        recorder.stop()
