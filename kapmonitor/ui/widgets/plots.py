@@ -32,7 +32,7 @@ TREND_STYLE: dict[str, tuple[str, str | None]] = {
 }
 # (title, unit, metrics, fixed y range) of each trend row, top to bottom.
 TREND_ROWS: tuple[tuple[str, str, tuple[str, ...], tuple[float, float]], ...] = (
-    ("SpO\u2082", "%", ("spo2",), (80.0, 101.0)),
+    ("SpO\u2082", "%", ("spo2",), (80.0, 102.0)),  # room above 100 for its label: it stays inside the row
     ("Pulse", "bpm", ("pulse_rate",), (40.0, 140.0)),
     ("NIBP", "mmHg", ("nibp_systolic", "nibp_diastolic", "nibp_mean"), (40.0, 200.0)),
 )
