@@ -28,6 +28,7 @@ from kapmonitor.export.loader import load_session
 from kapmonitor.store.chair_board import ChairBoard, Value
 from kapmonitor.store.db import alembic_config, engine_for, open_database
 from kapmonitor.store.packing import pack_session
+from kapmonitor.store.pg_server import LocalServer
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionRecovery
 from kapmonitor.store.repository import RecordedReadings, SessionRepository
@@ -215,12 +216,14 @@ def test_a_staged_waveform_row_may_still_be_extended(engine: Engine, session: in
     assert [w[2] for w in stored_wave_rows(engine)] == [25, 3]
 
 
-def test_postgresql_refuses_to_truncate_the_staging_or_the_blocks(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("TRUNCATE is PostgreSQL's")
-    for table in ("numeric_reading", "numeric_block", "wave_chunk", "wave_block"):
-        with pytest.raises(exc.DBAPIError, match="packing|never changed"), engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {table}"))
+def test_postgresql_refuses_to_truncate_the_staging_or_the_blocks(pg_server: LocalServer) -> None:
+    engine = open_database(pg_server.create_database(f"test_truncate_{os.getpid()}"))  # SQLite has no TRUNCATE
+    try:
+        for table in ("numeric_reading", "numeric_block", "wave_chunk", "wave_block"):
+            with pytest.raises(exc.DBAPIError, match="packing|never changed"), engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {table}"))
+    finally:
+        engine.dispose()
 
 
 def test_a_pack_that_fails_half_way_leaves_every_reading_staged(engine: Engine, session: int) -> None:
