@@ -266,6 +266,11 @@ def test_the_gap_crash_recovery_recorded_cannot_be_edited_or_removed_unseen(engi
         f'link_event {gap.id} (session_interrupted in session {crashed}): edited: detail "{gap.detail}" -> '
         f'"recording ended normally" (audit_entry {seq} vouched for it as it was)'
     ]
+    tamper(engine, f"UPDATE link_event SET kind = 'connected', detail = '{gap.detail}' WHERE id = {gap.id}")
+    assert problems(engine) == [
+        f'link_event {gap.id} (session_interrupted in session {crashed}): edited: kind "session_interrupted" -> '
+        f'"connected" (audit_entry {seq} vouched for it as it was)'
+    ]
     tamper(engine, f"DELETE FROM link_event WHERE id = {gap.id}")
     assert problems(engine) == [
         f"link_event {gap.id} (session_interrupted in session {crashed}): deleted: the row is gone "
