@@ -26,6 +26,7 @@ MIN = 60_000_000
 # A hypertensive reading near the top of the row's scale, then one at the bottom: the corners get markers too.
 PEAKS = ((-20, 196, 120, 145), (-10, 60, 42, 48))
 TOPS = ((-15, "spo2", 100), (-14, "pulse_rate", 139))  # a minute at the top of the SpO2 and pulse rows
+LAPTOP_PLETH_PX = 60  # the pleth's least height on a laptop (84 px with its name inside the wave)
 LAPTOP_ROW_PX = 70  # the least plotted height of a row on a laptop (SpO2 and pulse were 83 px, NIBP 68)
 
 
@@ -112,6 +113,11 @@ def test_no_row_name_covers_a_curve(qtbot: QtBot, window: MainWindow, tmp_path: 
         assert written.height() < 2 * AXIS_PX  # one line
     tops = [p for p in markers_in_scene(window, ("spo2",)) if p.y() - plotted[0].top() < plotted[0].height() / 8]
     assert tops  # the 100 % minute, drawn at the top of its row (80-102 %) where the name used to be
+    pleth = window.pleth.getPlotItem()
+    wave = pleth.getViewBox().sceneBoundingRect()
+    name = pleth.titleLabel.mapRectToScene(pleth.titleLabel.itemRect())
+    assert name.bottom() <= wave.top() and pleth.titleLabel.item.toPlainText() == "Pleth"  # above the wave too
+    assert wave.height() >= (LAPTOP_PLETH_PX if size == SCREENS[0] else 2 * LAPTOP_PLETH_PX), wave.height()
     heights = [p.height() for p in plotted]
     if size == SCREENS[0]:
         assert min(heights) >= LAPTOP_ROW_PX, heights

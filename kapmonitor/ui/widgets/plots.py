@@ -52,10 +52,10 @@ class PlethPlot(pg.PlotWidget):
         item.hideAxis("left")
         self.setXRange(-PLETH_SECONDS, 0, padding=0)
         self.curve = self.plot([], [], connect="finite")
-        self.title = pg.TextItem("Pleth", anchor=(0, 0))
-        self.title.setFont(axis_font())
-        self.title.setParentItem(item.getViewBox())
-        self.title.setPos(6, 2)
+        # Its name in a line above the wave, as every trend row's: inside, it lay over the first beats' peaks.
+        item.setTitle("")
+        self.title: pg.LabelItem = item.titleLabel
+        self.title.setAttr("justify", "left")
 
     def show_wave(self, t: np.ndarray, v: np.ndarray, now_s: float) -> None:
         self.curve.setData(t - now_s, v, connect="finite")
@@ -63,7 +63,7 @@ class PlethPlot(pg.PlotWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.panel)
         self.curve.setPen(pg.mkPen(theme.pleth, width=1))
-        self.title.setColor(theme.muted)
+        set_heading(self.getPlotItem(), self.title, "Pleth", theme.muted)
         _style_axis(self.getPlotItem().getAxis("bottom"), theme)
         self.getPlotItem().showGrid(x=True, y=False, alpha=theme.grid_alpha)
 
