@@ -139,7 +139,7 @@ def _central_frames() -> list[float]:
 
     from kapmonitor.bed.clinic import ClinicBoard
     from kapmonitor.ui.central.window import CentralWindow
-    from kapmonitor.ui.live.tones import Backend, TonePlayer
+    from kapmonitor.ui.widgets.tones import Backend, TonePlayer
 
     app = QApplication.instance() or QApplication([])
     database = open_database("sqlite://")
@@ -166,7 +166,7 @@ def _alarm_to_banner(server: LocalServer) -> list[float]:
     from kapmonitor.bed.clinic import ClinicBoard
     from kapmonitor.bed.station import Station
     from kapmonitor.ui.central.window import CentralWindow
-    from kapmonitor.ui.live.tones import Backend, TonePlayer
+    from kapmonitor.ui.widgets.tones import Backend, TonePlayer
 
     url = server.create_database("bench_alarms")
     station = Station(url, bed="chair 5")

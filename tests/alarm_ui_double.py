@@ -9,7 +9,7 @@ from ui_station_double import StationDouble
 
 from kapmonitor.alarms import AlarmEvent
 from kapmonitor.core.readings import Item
-from kapmonitor.ui.live.tones import Backend, TonePlayer
+from kapmonitor.ui.widgets.tones import Backend, TonePlayer
 
 
 class AlarmStationDouble(StationDouble):

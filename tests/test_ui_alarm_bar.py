@@ -17,7 +17,8 @@ from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.ui.live import alarm_bar
 from kapmonitor.ui.live.alarm_bar import ALARM_COLOURS, FLASH_HALF_MS, countdown
 from kapmonitor.ui.live.main_window import MainWindow
-from kapmonitor.ui.live.tones import (
+from kapmonitor.ui.theme import DARK, LIGHT
+from kapmonitor.ui.widgets.tones import (
     PATTERNS,
     RATE_HZ,
     Backend,
@@ -27,7 +28,6 @@ from kapmonitor.ui.live.tones import (
     find_backend,
     tone_files,
 )
-from kapmonitor.ui.theme import DARK, LIGHT
 
 NOW_US = 1_763_760_000_000_000
 S = 1_000_000

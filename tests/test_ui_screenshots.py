@@ -17,8 +17,8 @@ from ui_station_double import CUFF, OXIMETER, StationDouble, session_history, st
 
 from kapmonitor.devices.links.transport import LinkState
 from kapmonitor.ui.live.main_window import MainWindow
-from kapmonitor.ui.live.tiles import NumericTile
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
+from kapmonitor.ui.widgets.tiles import NumericTile
 
 NOW_US = 1_763_760_000_000_000
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapmonitor.core.live import Latest
-from kapmonitor.ui.live.tiles import DASHES, age_text, blood_pressure_view, flag_words, numeric_view
+from kapmonitor.ui.widgets.tiles import DASHES, age_text, blood_pressure_view, flag_words, numeric_view
 
 NOW = 1_763_760_000_000_000
 

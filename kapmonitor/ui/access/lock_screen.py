@@ -24,9 +24,9 @@ from kapmonitor.bed.port import UserAccounts
 from kapmonitor.core.access import User
 from kapmonitor.core.errors import UserError
 from kapmonitor.ui.access.login_dialog import sentence
-from kapmonitor.ui.live.tiles import NumericTile
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.fonts import pixel_font
+from kapmonitor.ui.widgets.tiles import NumericTile
 
 LOCK_AFTER_MIN = 5.0
 MONITORING_CONTINUES = "Locked \u2014 monitoring, recording and alarms continue"

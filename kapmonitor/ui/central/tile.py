@@ -8,10 +8,10 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 
 from kapmonitor.bed.port import SILENT, ChairAlarm, ChairView, Value
 from kapmonitor.core.clock import US_PER_S
-from kapmonitor.ui.live.tiles import age_text, format_number
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.fonts import pixel_font
 from kapmonitor.ui.widgets.labels import set_style, set_text
+from kapmonitor.ui.widgets.tiles import age_text, format_number
 
 DASHES = "\u2014"
 MAX_ALARM_ROWS = 3

@@ -19,8 +19,8 @@ from kapmonitor.core.clock import now_us
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.background import BackgroundTask
 from kapmonitor.ui.central.tile import AUDIBLE, PRIORITY_COLOURS, ChairTile, alarm_text
-from kapmonitor.ui.live.tones import TonePlayer, ToneSchedule
 from kapmonitor.ui.widgets.labels import set_style, set_text
+from kapmonitor.ui.widgets.tones import TonePlayer, ToneSchedule
 
 POLL_MS = 500
 PAUSE_S = 120.0

@@ -24,8 +24,8 @@ from kapmonitor.session.entries import Confirmation, Discharged
 from kapmonitor.session.rems import RemsForm, rems_form
 from kapmonitor.session.wording import discharge_words
 from kapmonitor.ui.clinical.context import ClinicalContext, big_label, refusal
-from kapmonitor.ui.live.tiles import clock_text
 from kapmonitor.ui.screen_size import open_fitting
+from kapmonitor.ui.widgets.tiles import clock_text
 
 
 def yes_no(value: bool | None) -> str:

@@ -24,7 +24,7 @@ from kapmonitor.session.entries import BolusDose, Entry, InfusionEvent, Intranas
 from kapmonitor.session.timeline import CurrentEntry
 from kapmonitor.session.wording import entry_words, record_words
 from kapmonitor.ui.clinical.context import ClinicalContext, refusal
-from kapmonitor.ui.live.tiles import clock_text
+from kapmonitor.ui.widgets.tiles import clock_text
 
 CORRECTABLE: dict[type, tuple[str, ...]] = {
     Note: ("text",),

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QSpin
 from kapmonitor.session.entries import US_PER_MIN, Note, QuickEvent
 from kapmonitor.session.quick_events import QuickEventMap, builtin_quick_events
 from kapmonitor.ui.clinical.context import ClinicalContext, refusal
-from kapmonitor.ui.live.tiles import clock_text
+from kapmonitor.ui.widgets.tiles import clock_text
 
 BACK_TIME_MAX_MIN = 120
 

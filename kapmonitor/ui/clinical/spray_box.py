@@ -10,7 +10,7 @@ from kapmonitor.session.dosing import ESKETAMINE_MAX_MG
 from kapmonitor.session.entries import Dose, IntranasalDevice
 from kapmonitor.session.prompts import rest_timer
 from kapmonitor.ui.clinical.context import ClinicalContext, big_label, minutes_text
-from kapmonitor.ui.live.tiles import clock_text
+from kapmonitor.ui.widgets.tiles import clock_text
 
 
 class SprayBox(QWidget):

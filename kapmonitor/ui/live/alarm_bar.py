@@ -17,9 +17,9 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.events import NO_ALARM_SOUND, AlarmEvent, AlarmState
-from kapmonitor.ui.live.tones import NO_SOUND_HEADLINE, TonePlayer, ToneSchedule, no_sound_message
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.fonts import pixel_font
+from kapmonitor.ui.widgets.tones import NO_SOUND_HEADLINE, TonePlayer, ToneSchedule, no_sound_message
 
 # IEC 60601-1-8 colours: (background, text). The same in both themes: a nurse learns them once.
 ALARM_COLOURS: dict[str, tuple[str, str]] = {

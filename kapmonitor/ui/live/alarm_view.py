@@ -30,9 +30,9 @@ from kapmonitor.alarms.events import AlarmEvent, AlarmState
 from kapmonitor.bed.port import Records
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.ui.live.alarm_bar import ALARM_COLOURS, AlarmBar, AlarmSource
-from kapmonitor.ui.live.tiles import NumericTile
-from kapmonitor.ui.live.tones import TonePlayer
 from kapmonitor.ui.theme import Theme
+from kapmonitor.ui.widgets.tiles import NumericTile
+from kapmonitor.ui.widgets.tones import TonePlayer
 
 log = logging.getLogger(__name__)
 

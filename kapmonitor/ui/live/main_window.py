@@ -37,10 +37,10 @@ from kapmonitor.ui.live.alarm_limits import AlarmLimitsDialog
 from kapmonitor.ui.live.alarm_view import AlarmPanel
 from kapmonitor.ui.live.device_strip import DeviceStrip
 from kapmonitor.ui.live.session_panel import SessionPanel, templates
-from kapmonitor.ui.live.tiles import DASHES, NumericTile, TileView, blood_pressure_view, numeric_view
 from kapmonitor.ui.screen_size import open_fitting
 from kapmonitor.ui.widgets.event_lane import EventLane
 from kapmonitor.ui.widgets.plots import PLETH_SECONDS, TREND_STYLE, PlethPlot, TrendPlots
+from kapmonitor.ui.widgets.tiles import DASHES, NumericTile, TileView, blood_pressure_view, numeric_view
 
 PLOT_INTERVAL_MS = 33  # ~30 fps: smooth for a 75 Hz pleth, light on a small clinic PC
 TREND_REFRESH_S = 1.0

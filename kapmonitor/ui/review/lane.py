@@ -7,11 +7,11 @@ import pyqtgraph as pg
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.export.events import alarm_event
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.ui.live.tiles import clock_text
 from kapmonitor.ui.review.tracks import quiet_axes, repaint_whole, settle_before_paint
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.event_lane import EventLane
 from kapmonitor.ui.widgets.lane_marks import HOVER_PX, ROWS
+from kapmonitor.ui.widgets.tiles import clock_text
 
 ALARM_ROW = 4.4  # clear of the dose row's rate label, which stands on the infusion bar
 LANE_PX = 150  # four rows of 15 px labels and 14 px marks; the tracks above keep a laptop's height for data

@@ -11,7 +11,6 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QToolTip
 
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.ui.live.tiles import clock_text
 from kapmonitor.ui.theme import Theme
 from kapmonitor.ui.widgets.fonts import pixel_font
 from kapmonitor.ui.widgets.lane_marks import (
@@ -25,6 +24,7 @@ from kapmonitor.ui.widgets.lane_marks import (
     lane_content,
     readable,
 )
+from kapmonitor.ui.widgets.tiles import clock_text
 
 LABEL_GAP_PX = 11  # from a mark's centre to its label: half the 14 px mark and some air
 LANE_HEIGHT = 120  # three rows of 15 px labels and marks; the trends above keep the rest of a laptop's height

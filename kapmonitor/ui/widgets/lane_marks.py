@@ -9,7 +9,7 @@ from kapmonitor.session.dosing import DosingError, infusion_segments
 from kapmonitor.session.entries import BolusDose, Entry, InfusionEvent, IntranasalDevice, Note, QuickEvent, Rating
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.session.wording import rating_words, record_words
-from kapmonitor.ui.live.tiles import clock_text
+from kapmonitor.ui.widgets.tiles import clock_text
 
 ROWS = {"dose": 3.0, "rating": 2.0, "note": 1.0}
 _KIND_ORDER = ("bolus", "spray", "infusion", "rating", "note", "quick-event")
