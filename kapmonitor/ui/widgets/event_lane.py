@@ -22,6 +22,7 @@ from kapmonitor.ui.widgets.lane_marks import (
     InfusionBar,
     LaneMark,
     lane_content,
+    rate_labels,
     readable,
 )
 from kapmonitor.ui.widgets.tiles import clock_text
@@ -115,16 +116,21 @@ class EventLane(pg.PlotWidget):
         units_per_px = abs(view.viewPixelSize()[1]) if view.height() > 0 else 0.0
         bar_top = max((ROWS["dose"] - 0.35 + h for h in heights), default=ROWS["dose"])
         above_bars = max(bar_top, ROWS["dose"] + MARKER_PX * units_per_px) + units_per_px
-        labelled = [(b.start_s, above_bars, b.label, "bar") for b in self.bars]
-        labelled += [(m.t_s, ROWS[m.row], m.label, m.kind) for m in self.marks]
+        labelled = [(m.t_s, ROWS[m.row], m.label, m.kind) for m in self.marks]
         view_s = tuple(self.getPlotItem().getViewBox().viewRange()[0])
         seconds_per_px = self._seconds_per_px()
         beside = LABEL_GAP_PX * (seconds_per_px or 0.0)  # the text starts clear of its own mark
         bars = {ROWS["dose"]: [(b.start_s, b.end_s) for b in self.bars]}  # no dose's label over the infusion
+        for x, text in rate_labels(self.bars, seconds_per_px, view_s):
+            label = pg.TextItem(text, color=colours.get("bar-text", "#cccccc"), anchor=(0.0, 1.0))
+            label.textItem.document().setDocumentMargin(0)
+            label.setFont(pixel_font(LABEL_PX))
+            label.setPos(x, above_bars)
+            item.addItem(label)
+            self.texts.append(label)
         for (x, y, text, kind), flip in readable(labelled, seconds_per_px, view_s, bars):
             colour = colours.get(f"{kind}-text", colours.get(kind, "#cccccc"))
-            up = 1.0 if kind == "bar" else 0.5  # a bar's label stands on the bar; a mark's is centred on its row
-            label = pg.TextItem(text, color=colour, anchor=(1.0, up) if flip else (0.0, up))
+            label = pg.TextItem(text, color=colour, anchor=(1.0, 0.5) if flip else (0.0, 0.5))  # centred on its row
             label.textItem.document().setDocumentMargin(0)  # its box is its text: nothing of it lies over a mark
             label.setFont(pixel_font(LABEL_PX))
             label.setPos(x - beside if flip else x + beside, y)

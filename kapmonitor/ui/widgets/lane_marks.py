@@ -13,11 +13,12 @@ from kapmonitor.ui.widgets.tiles import clock_text
 
 ROWS = {"dose": 3.0, "rating": 2.0, "note": 1.0}
 _KIND_ORDER = ("bolus", "spray", "infusion", "rating", "note", "quick-event")
-BAR_HEIGHT = 0.7  # the fastest infusion rate fills this much of the dose row
+BAR_HEIGHT = 0.6  # the fastest infusion rate fills this much of the dose row (its rate label stands on top)
 HOVER_PX = 12.0
 MARKER_PX = 10  # half a marker and a little air
 LABEL_CHAR_PX = 9  # an average character at LABEL_PX, to keep labels apart
 LABEL_PX = 15
+LABEL_GAP_PX_BAR = 6  # between a rate's label and its bar's start, or the next rate's label
 
 
 @dataclass(frozen=True)
@@ -127,4 +128,25 @@ def readable(
             next_start[y] = start
         else:  # its label is left out, its marker is still drawn: an older label must not run into it
             next_start[y] = min(next_start.get(y, float("inf")), x - marker_s)
+    return kept
+
+
+def rate_labels(
+    bars: list[InfusionBar], seconds_per_px: float | None, view_s: tuple[float, float]
+) -> list[tuple[float, str]]:
+    """Where each infusion rate's label starts (seconds), standing on its own bar: from the bar's visible start,
+    slid left to stay in view, never before the bar's start (a label over the previous rate's bar would be read
+    as that rate's) nor into the next rate's label. A bar with no room for its label has none (its tooltip says)."""
+    if seconds_per_px is None:
+        return [(b.start_s, b.label) for b in bars]
+    kept: list[tuple[float, str]] = []
+    limit = view_s[1]  # where the next (newer) label begins, or the view's right edge
+    air = LABEL_GAP_PX_BAR * seconds_per_px
+    for bar in sorted(bars, key=lambda b: -b.start_s):
+        width = (len(bar.label) * LABEL_CHAR_PX + 20) * seconds_per_px
+        own = max(bar.start_s, view_s[0])  # where its bar begins, or the view does
+        start = min(own + air, limit - width)  # slid left only as far as it must to end before the limit
+        if bar.end_s > view_s[0] and start >= own:
+            kept.append((start, bar.label))
+            limit = start - air
     return kept
