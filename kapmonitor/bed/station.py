@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +27,7 @@ from kapmonitor.devices.links.transport import DeviceStatus, Transport
 from kapmonitor.store.alarm_log import AlarmLog
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import open_database
+from kapmonitor.store.packing import pack_ended_sessions
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionGuard, SessionRecovery
 
@@ -79,6 +81,7 @@ class Station:
         self._services: list[Service] = []  # started and stopped with the station (the HL7 outbound sender)
         self._started = False
         self._stopped = False
+        self._repacking: threading.Thread | None = None  # packs what ended sessions left staged, once per start
         self._init_alarms(alarm_profile)
 
     # ---- alarms: the engine watches the hub, a ticker beats it and feeds the alarm log and the window ----
@@ -236,6 +239,24 @@ class Station:
             transport.start(self.hub.publish)
         for service in self._services:
             service.start()
+        if self.recorder is not None:
+            self._repacking = threading.Thread(target=self._repack, name="kapmonitor-repack", daemon=True)
+            self._repacking.start()
+
+    def _repack(self) -> None:
+        """Pack the staged rows ended sessions still have (a database recorded before packed blocks, a session
+        whose recorder died before its last pack), one session at a time, beside the live recording: a session
+        in progress is never touched, and the other stations doing the same at their start wait their turn."""
+        try:
+            done = pack_ended_sessions(self.database, should_stop=lambda: self._stopped)
+        except Exception as error:  # the database is unreachable: the next start tries again
+            log.warning("ended sessions' staged rows not packed: %s", error)
+            return
+        if done.sessions:
+            log.info(
+                "packed the staged rows of %d ended sessions (%d readings, %d waveform rows)",
+                len(done.sessions), done.packed.readings, done.packed.wave_rows,
+            )
 
     def add_service(self, service: Service) -> None:
         """Something that runs beside the devices for as long as the station does (started now if it runs)."""
@@ -342,6 +363,8 @@ class Station:
             service.stop()
         if self.recorder is not None:
             self.recorder.stop()
+        if self._repacking is not None:  # stops between sessions; a session's pack under way is finished
+            self._repacking.join()
         self.database.dispose()
 
 

@@ -17,20 +17,26 @@ stops, everything is packed.
 A waveform row the recorder may still extend (the newest of its track while the session records) stays staged.
 On PostgreSQL the deleted rows' space is reclaimed by :func:`reclaim_staging` (a VACUUM of the two small staging
 tables), so the staging area does not grow over a session; SQLite reuses the freed pages itself.
+
+A pack holds its session for the length of its transaction (:func:`_hold`: PostgreSQL's advisory lock, SQLite's
+write lock taken before anything is read), so two packers of one session (a recorder ending it, a station
+packing what an older kapmonitor left, ``sessions recover``) never both pack the same rows: the second finds
+them gone. :func:`pack_ended_sessions` packs what ended sessions still have staged (a database recorded before
+blocks existed, a session whose recorder died before its last pack), one session to a transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, exc, exists, insert, or_, select
 
-from kapmonitor.core.clock import US_PER_S
+from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.store import block_codec
-from kapmonitor.store.tables import NumericBlock, NumericReading, WaveBlock, WaveChunkRow
+from kapmonitor.store.tables import NumericBlock, NumericReading, Session, SessionOwner, WaveBlock, WaveChunkRow
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,11 @@ BLOCK_ROWS = 4096  # and at most this many rows
 
 _numeric, _wave = NumericReading.__table__, WaveChunkRow.__table__
 _numeric_block, _wave_block = NumericBlock.__table__, WaveBlock.__table__
+_session, _owner = Session.__table__, SessionOwner.__table__
+
+ENDED = ("ended", "signed")  # a session in these states records nothing more
+SETTLE_US = 600 * US_PER_S  # a session that ended less than this long ago is left to its own recorder to pack
+_LOCK_SPACE = 0x6B6170  # PostgreSQL advisory locks: (this, session id) is "packing that session"
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,8 @@ def pack_session(
     """Move the session's staged rows into blocks of at most ``span_us`` of data time each, except the waveform
     rows ``keep_wave_rows`` (rows the recorder may still extend) and any later row of their tracks. ``whole``
     False (a running session): only the tracks with ``min_rows`` rows to pack or spanning ``span_us``. Runs in
-    the caller's transaction."""
+    the caller's transaction, which must not have written anything yet on SQLite (it takes the write lock)."""
+    _hold(conn, session_id)
     done = Packed()
     for device_id, metric in _staged_tracks(conn, _numeric, session_id):
         rows = conn.execute(
@@ -90,6 +102,79 @@ def pack_session(
         _store(conn, _wave, _wave_block, session_id, device_id, metric, blocks, _wave_values)
         done += Packed(wave_rows=sum(map(len, blocks)), blocks=len(blocks))
     return done
+
+
+def _hold(conn: Connection, session_id: int) -> None:
+    """Hold the session's staged rows for this transaction, before reading them: another packer of the session
+    waits until this one has committed, and then reads what is left (on PostgreSQL each statement of a READ
+    COMMITTED transaction sees what was committed before it began)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_SPACE, session_id))
+    elif conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first (waiting for a writer), then the reads
+
+
+@dataclass(frozen=True)
+class Repacked:
+    sessions: list[int]  # sessions whose staged rows were packed
+    packed: Packed
+    failed: dict[int, str]  # session -> why its rows stay staged, in one line
+
+
+def ended_with_staged_rows(conn: Connection, *, now: int | None = None, settle_us: int = SETTLE_US) -> list[int]:
+    """Sessions that ended (at least ``settle_us`` ago), have no owner, and still have staged rows, oldest first.
+    A session in progress is never among them, whether its station is live or gone (``sessions recover``)."""
+    cutoff = (now_us() if now is None else now) - settle_us
+    query = (
+        select(_session.c.id)
+        .where(
+            _session.c.status.in_(ENDED),
+            or_(_session.c.end_us.is_(None), _session.c.end_us <= cutoff),
+            ~exists().where(_owner.c.session_id == _session.c.id),
+            or_(
+                exists().where(_numeric.c.session_id == _session.c.id),
+                exists().where(_wave.c.session_id == _session.c.id),
+            ),
+        )
+        .order_by(_session.c.id)
+    )
+    return [int(sid) for sid in conn.execute(query).scalars()]
+
+
+def pack_ended_sessions(
+    engine: Engine, *, settle_us: int = SETTLE_US, should_stop: Callable[[], bool] = lambda: False
+) -> Repacked:
+    """Pack every ended session's staged rows, a session to a transaction (a failure leaves that session's rows
+    staged, readable as before, says why in one line and goes on with the next); ``should_stop`` is asked
+    between sessions. Safe beside recorders and other stations doing the same (:func:`_hold`)."""
+    with engine.connect() as conn:
+        due = ended_with_staged_rows(conn, settle_us=settle_us)
+    done, packed, failed = [], Packed(), {}
+    for sid in due:
+        if should_stop():
+            break
+        try:
+            with engine.begin() as conn:
+                _hold(conn, sid)
+                status = conn.execute(select(_session.c.status).where(_session.c.id == sid)).scalar()
+                owned = conn.execute(select(_owner.c.session_id).where(_owner.c.session_id == sid)).first()
+                if status not in ENDED or owned is not None:  # changed since it was listed: not ours to pack
+                    continue
+                result = pack_session(conn, sid)
+        except Exception as error:  # any failure (server gone, disk full, a guard): the rows stay staged
+            cause = error.orig if isinstance(error, exc.DBAPIError) and error.orig is not None else error
+            failed[sid] = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+            log.warning("session %s: staged rows not packed, they stay readable as rows: %s", sid, failed[sid])
+            continue
+        if result.blocks:
+            done.append(sid)
+            packed += result
+    if done:
+        try:
+            reclaim_staging(engine)
+        except exc.SQLAlchemyError as error:  # only space: the next pack vacuums again
+            log.warning("could not vacuum the staging tables: %s", error)
+    return Repacked(done, packed, failed)
 
 
 def _staged_tracks(conn: Connection, table: Table, session_id: int) -> list[tuple[int, str]]:

@@ -234,9 +234,14 @@ class SessionRecovery:
             )
 
         self.audit.commit_with(write)
-        with self.engine.begin() as conn:  # what the dead recorder had staged, packed as its end would have
-            pack_session(conn, session_id)
-        reclaim_staging(self.engine)
+        try:  # what the dead recorder had staged, packed as its end would have
+            with self.engine.begin() as conn:
+                pack_session(conn, session_id)
+            reclaim_staging(self.engine)
+        except Exception as error:  # the session is closed; its rows stay staged, read as before
+            log.warning(
+                "session %s closed; its staged rows are packed at a station's next start (%s)", session_id, error
+            )
         return found
 
     def _interrupted(self, session_id: int) -> InterruptedSession:
