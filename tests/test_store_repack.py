@@ -188,3 +188,32 @@ def test_a_pack_that_fails_leaves_that_sessions_rows_staged_and_says_one_line(
         assert recorded(engine, ENDED) == before
     finally:
         engine.dispose()
+
+
+def test_closing_an_abandoned_session_whose_pack_fails_closes_it_says_one_line_and_the_next_start_packs_it(
+    old: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = open_database(old)
+    try:
+        before = recorded(engine, ABANDONED)
+
+        def lost_table(_c: object, _cur: object, statement: str, params: object, *_: object) -> tuple[str, object]:
+            """The database itself refuses the first block (a table it no longer has): its own error, wrapped."""
+            return statement.replace("INSERT INTO numeric_block", "INSERT INTO numeric_block_gone"), params
+
+        event.listen(engine, "before_cursor_execute", lost_table, retval=True)
+        try:
+            with caplog.at_level(logging.WARNING, logger="kapmonitor.store.recovery"):
+                SessionRecovery(engine).close_interrupted(ABANDONED, user="nurse")
+        finally:
+            event.remove(engine, "before_cursor_execute", lost_table)
+        assert rows(engine, f"SELECT status FROM session WHERE id = {ABANDONED}") == [("ended",)]
+        said = [r.getMessage() for r in caplog.records]
+        assert len(said) == 1 and "\n" not in said[0] and "[SQL" not in said[0]
+        assert said[0].startswith(f"session {ABANDONED} closed; its staged rows are packed at a station's next start")
+        assert "numeric_block_gone" in said[0]
+        assert staged(engine, ABANDONED) == 3 * SECONDS and recorded(engine, ABANDONED) == before
+        assert ABANDONED in pack_ended_sessions(engine).sessions  # ended at its last data, long ago
+        assert staged(engine, ABANDONED) == 0 and recorded(engine, ABANDONED) == before
+    finally:
+        engine.dispose()

@@ -27,7 +27,7 @@ from kapmonitor.devices.links.transport import DeviceStatus, Transport
 from kapmonitor.store.alarm_log import AlarmLog
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import open_database
-from kapmonitor.store.packing import pack_ended_sessions
+from kapmonitor.store.packing import first_line, pack_ended_sessions
 from kapmonitor.store.recorder import Recorder
 from kapmonitor.store.recovery import SessionGuard, SessionRecovery
 
@@ -250,7 +250,7 @@ class Station:
         try:
             done = pack_ended_sessions(self.database, should_stop=lambda: self._stopped)
         except Exception as error:  # the database is unreachable: the next start tries again
-            log.warning("ended sessions' staged rows not packed: %s", error)
+            log.warning("ended sessions' staged rows not packed: %s", first_line(error))
             return
         if done.sessions:
             log.info(

@@ -162,8 +162,7 @@ def pack_ended_sessions(
                     continue
                 result = pack_session(conn, sid)
         except Exception as error:  # any failure (server gone, disk full, a guard): the rows stay staged
-            cause = error.orig if isinstance(error, exc.DBAPIError) and error.orig is not None else error
-            failed[sid] = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+            failed[sid] = first_line(error)
             log.warning("session %s: staged rows not packed, they stay readable as rows: %s", sid, failed[sid])
             continue
         if result.blocks:
@@ -173,8 +172,14 @@ def pack_ended_sessions(
         try:
             reclaim_staging(engine)
         except exc.SQLAlchemyError as error:  # only space: the next pack vacuums again
-            log.warning("could not vacuum the staging tables: %s", error)
+            log.warning("could not vacuum the staging tables: %s", first_line(error))
     return Repacked(done, packed, failed)
+
+
+def first_line(error: Exception) -> str:
+    """What went wrong in one line: the driver's own message without SQLAlchemy's statement and parameters."""
+    cause = error.orig if isinstance(error, exc.DBAPIError) and error.orig is not None else error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 def _staged_tracks(conn: Connection, table: Table, session_id: int) -> list[tuple[int, str]]:

@@ -28,7 +28,7 @@ from kapmonitor.core.errors import UserError
 from kapmonitor.store.audit import AuditTrail
 from kapmonitor.store.db import inserted_id
 from kapmonitor.store.header_proof import SESSION_INTERRUPTED, SESSION_RESUMED, vouch_in
-from kapmonitor.store.packing import pack_session, reclaim_staging
+from kapmonitor.store.packing import first_line, pack_session, reclaim_staging
 from kapmonitor.store.tables import Device, LinkEventRow, Patient, Session, SessionOwner
 from kapmonitor.store.track_rows import last_data_us, snapshot
 
@@ -239,9 +239,8 @@ class SessionRecovery:
                 pack_session(conn, session_id)
             reclaim_staging(self.engine)
         except Exception as error:  # the session is closed; its rows stay staged, read as before
-            log.warning(
-                "session %s closed; its staged rows are packed at a station's next start (%s)", session_id, error
-            )
+            why = first_line(error)
+            log.warning("session %s closed; its staged rows are packed at a station's next start (%s)", session_id, why)
         return found
 
     def _interrupted(self, session_id: int) -> InterruptedSession:
