@@ -14,9 +14,11 @@ import threading
 import pytest
 from alembic import command
 from sqlalchemy import Engine, event, text
-from store_fakes import rows
+from store_fakes import rows, stored_readings
 
 from kapmonitor.bed.station import Station
+from kapmonitor.core.clock import now_us
+from kapmonitor.core.readings import Reading
 from kapmonitor.export.loader import load_session
 from kapmonitor.store.db import alembic_config, engine_for, open_database
 from kapmonitor.store.packing import Repacked, pack_ended_sessions
@@ -105,14 +107,22 @@ def test_a_station_starting_on_an_upgraded_database_packs_its_ended_sessions_and
         before = {sid: recorded(engine, sid) for sid in (ENDED, SIGNED, LIVE, ABANDONED)}
         station = Station(old)
         station.start()
-        try:
+        try:  # a new session records at once, beside the packing
+            new = station.start_session("P-002")
+            now = now_us()
+            sent = [Reading("spo2", 90.0 + k % 9, "%", frozenset(), None, now + k * S, OX) for k in range(120)]
+            assert station.prefill(sent, timeout=60)
             deadline = threading.Event()
             for _ in range(600):
                 if staged(engine, ENDED) == staged(engine, SIGNED) == 0:
                     break
                 deadline.wait(0.05)
+            assert station.recording_failure is None
         finally:
             station.stop()
+        assert [(r.t_us, r.value) for r in stored_readings(engine) if r.session_id == new] == [
+            (r.t_us, r.value) for r in sent
+        ]
         assert staged(engine, ENDED) == staged(engine, SIGNED) == 0
         assert blocks(engine, ENDED) > 0 and blocks(engine, SIGNED) > 0
         assert staged(engine, LIVE) == staged(engine, ABANDONED) == 3 * SECONDS  # untouched
