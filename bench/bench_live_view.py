@@ -40,7 +40,7 @@ def run() -> list[Figure]:
     from PySide6.QtWidgets import QApplication
 
     from kapmonitor.bed.station import Station
-    from kapmonitor.ui.live.main_window import MainWindow
+    from kapmonitor.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,7 +23,7 @@ from kapmonitor.session.entries import Addendum, SignOff
 from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.db import engine_for, open_database
 from kapmonitor.store.repository import SessionRepository
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.review.lane import ALARM_ROW
 from kapmonitor.ui.review.session_browser import SessionBrowser, SessionRow, matching
 from kapmonitor.ui.review.window import ReviewWindow

@@ -16,7 +16,7 @@ from ui_station_double import reading
 from kapmonitor.alarms.events import AlarmEvent
 from kapmonitor.ui.live import alarm_bar
 from kapmonitor.ui.live.alarm_bar import ALARM_COLOURS, FLASH_HALF_MS, countdown
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT
 from kapmonitor.ui.widgets.tones import (
     PATTERNS,

@@ -162,7 +162,7 @@ def test_screenshot_of_the_alarm_limits_screen(qtbot, station, tmp_path: Path) -
 def test_the_view_menu_opens_the_screen_for_the_person_logged_in(qtbot, station, tmp_path: Path) -> None:  # noqa: ANN001
     from PySide6.QtCore import QSettings
 
-    from kapmonitor.ui.live.main_window import MainWindow
+    from kapmonitor.ui.main_window import MainWindow
 
     window = MainWindow(station, store=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)

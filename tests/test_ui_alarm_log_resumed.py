@@ -13,7 +13,7 @@ from kapmonitor.store.alarm_log import write_alarm_events
 from kapmonitor.store.db import open_database
 from kapmonitor.store.repository import SessionRepository
 from kapmonitor.ui.live.alarm_view import LOG_HEIGHT
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.recovery_prompt import RESUME, offer_recovery
 
 

@@ -22,7 +22,7 @@ from kapmonitor.core.readings import WaveChunk
 from kapmonitor.devices.links.transport import LinkState
 from kapmonitor.ui.live import alarm_bar
 from kapmonitor.ui.live.alarm_bar import ALARM_COLOURS
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
 
 NOW_US = 1_763_760_000_000_000

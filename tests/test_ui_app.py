@@ -10,8 +10,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from kapmonitor.core.access import User
-from kapmonitor.ui import app
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui import app, startup
+from kapmonitor.ui.main_window import MainWindow
 
 
 def no_library(name: str) -> None:
@@ -31,17 +31,17 @@ def no_missing() -> list[str]:
 
 
 def test_linux_without_any_display_is_refused_in_words() -> None:
-    problem = app.display_problem({}, "linux", no_library)
+    problem = startup.display_problem({}, "linux", no_library)
     assert problem is not None
     assert problem.startswith("kapmonitor needs a graphical display")
     assert "QT_QPA_PLATFORM=offscreen" in problem
 
 
 def test_x11_without_libxcb_cursor_says_which_package_to_install() -> None:
-    problem = app.display_problem({"DISPLAY": ":0"}, "linux", no_library)
+    problem = startup.display_problem({"DISPLAY": ":0"}, "linux", no_library)
     assert problem is not None
     assert "libxcb-cursor0" in problem and "sudo apt-get install libxcb-cursor0" in problem
-    assert app.display_problem({"DISPLAY": ":0"}, "linux", every_library, any_server, no_missing) is None
+    assert startup.display_problem({"DISPLAY": ":0"}, "linux", every_library, any_server, no_missing) is None
 
 
 def test_x11_libraries_qt_links_against_are_named_with_their_packages(tmp_path: Path) -> None:
@@ -57,16 +57,16 @@ def test_x11_libraries_qt_links_against_are_named_with_their_packages(tmp_path: 
         tmp_path / "libqxcb.so", every_library, lambda p: platform_libs.unresolved_libraries(p, str(fake_ldd))
     )
     assert missing == ["libxcb-icccm.so.4", "libxkbcommon-x11.so.0"]
-    problem = app.display_problem({"DISPLAY": ":0"}, "linux", every_library, any_server, lambda: missing)
+    problem = startup.display_problem({"DISPLAY": ":0"}, "linux", every_library, any_server, lambda: missing)
     assert problem is not None and "sudo apt-get install libxcb-icccm4 libxkbcommon-x11-0" in problem
 
 
 def test_an_unreachable_x_display_is_reported_before_qt_would_abort() -> None:
-    problem = app.display_problem({"DISPLAY": ":99"}, "linux", every_library, lambda display: False, no_missing)
-    assert problem == app.NO_X_SERVER.format(display=":99")
+    problem = startup.display_problem({"DISPLAY": ":99"}, "linux", every_library, lambda display: False, no_missing)
+    assert problem == startup.NO_X_SERVER.format(display=":99")
     assert (
-        app.display_problem({"QT_QPA_PLATFORM": "xcb"}, "linux", every_library, any_server, no_missing)
-        == app.NO_DISPLAY
+        startup.display_problem({"QT_QPA_PLATFORM": "xcb"}, "linux", every_library, any_server, no_missing)
+        == startup.NO_DISPLAY
     )
 
 
@@ -79,26 +79,26 @@ def test_an_unreachable_x_display_is_reported_before_qt_would_abort() -> None:
     ],
 )
 def test_offscreen_and_wayland_need_no_x11_cursor_library(environ: dict[str, str]) -> None:
-    assert app.display_problem(environ, "linux", no_library, any_server) is None
+    assert startup.display_problem(environ, "linux", no_library, any_server) is None
 
 
 def test_an_explicit_xcb_platform_is_checked_too() -> None:
     assert (
-        app.display_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, "linux", no_library)
-        == app.NO_XCB_CURSOR
+        startup.display_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, "linux", no_library)
+        == startup.NO_XCB_CURSOR
     )
 
 
 def test_other_systems_use_their_native_windows() -> None:
-    assert app.display_problem({}, "win32", no_library) is None
-    assert app.display_problem({}, "darwin", no_library) is None
+    assert startup.display_problem({}, "win32", no_library) is None
+    assert startup.display_problem({}, "darwin", no_library) is None
 
 
 def test_pyside_6_12_0_is_refused_only_before_python_3_12() -> None:
-    message = app.pyside_problem((3, 11), "6.12.0")
+    message = startup.pyside_problem((3, 11), "6.12.0")
     assert message is not None and "none_dealloc" in message and "3.11" in message
-    assert app.pyside_problem((3, 12), "6.12.0") is None
-    assert app.pyside_problem((3, 11), "6.11.3") is None
+    assert startup.pyside_problem((3, 12), "6.12.0") is None
+    assert startup.pyside_problem((3, 11), "6.11.3") is None
 
 
 def test_run_without_a_display_prints_the_message_and_returns_1(
@@ -190,7 +190,7 @@ def test_sigterm_and_ctrl_c_quit_the_window_cleanly_and_the_handlers_are_put_bac
 
     before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     owner = QObject()
-    with app._quit_on_interrupt(Loop(), owner):  # type: ignore[arg-type]
+    with startup.quit_on_interrupt(Loop(), owner):  # type: ignore[arg-type]
         os.kill(os.getpid(), signal.SIGTERM)  # a shutdown or `kill`: the session must end as on closing
         os.kill(os.getpid(), signal.SIGINT)
     assert quits == ["quit", "quit"]

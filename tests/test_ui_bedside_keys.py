@@ -21,7 +21,7 @@ from kapmonitor.session.entries import BolusDose, Note, Rating
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.live import alarm_bar
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 
 NOW_US = 1_763_760_000_000_000
 S = 1_000_000

@@ -20,7 +20,7 @@ from kapmonitor.session.entries import (
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.clinical.discharge_dialog import rems_rows
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.widgets.lane_marks import ROWS
 
 T0 = 1_763_760_000_000_000

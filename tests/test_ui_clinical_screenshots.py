@@ -18,7 +18,7 @@ from ui_station_double import StationDouble, session_history
 
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
 
 NOW_US = 1_763_760_000_000_000

@@ -20,7 +20,7 @@ from kapmonitor.bed.demo import ALREADY_MINUTES, demo_scenario, start_demo
 from kapmonitor.bed.station import Station
 from kapmonitor.core.access import User
 from kapmonitor.store.clinical_log import session_record
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

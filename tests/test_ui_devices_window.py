@@ -218,7 +218,7 @@ def test_the_main_window_opens_the_devices_window_from_its_menu(qtbot, tmp_path:
     from PySide6.QtCore import QSettings
     from ui_station_double import StationDouble
 
-    from kapmonitor.ui.live.main_window import MainWindow
+    from kapmonitor.ui.main_window import MainWindow
 
     store = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     main = MainWindow(StationDouble(), store=store)

@@ -24,7 +24,7 @@ from kapmonitor.ui.access.login_dialog import LoginDialog
 from kapmonitor.ui.access.password_dialog import PasswordDialog
 from kapmonitor.ui.access.users_window import UsersWindow
 from kapmonitor.ui.live.alarm_limits import AlarmLimitsDialog
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.review.session_browser import SessionBrowser
 from kapmonitor.ui.theme import DARK
 

@@ -19,7 +19,7 @@ from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui.clinical.dock import ClinicalDock
 from kapmonitor.ui.clinical.dose_panel import TOTAL_PX
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 
 T0 = 1_763_760_000_000_000
 MIN = 60_000_000

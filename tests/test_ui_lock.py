@@ -19,7 +19,7 @@ from kapmonitor.core.readings import Reading
 from kapmonitor.store.users import UserDirectory
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.access.lock_screen import MONITORING_CONTINUES, InactivityLock
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 
 DEV = "nonin-df7@/dev/ttyUSB0"
 PASSWORD = "correct horse"

@@ -27,7 +27,7 @@ from kapmonitor.ui import app, recovery_prompt
 from kapmonitor.ui.access.login_dialog import PASSWORDS_DIFFER, LoginDialog
 from kapmonitor.ui.access.permissions import DEMO_USER
 from kapmonitor.ui.access.users_window import UsersWindow
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 
 PASSWORD = "correct horse"
 NURSE = User("nina", frozenset({"nurse"}))

@@ -10,7 +10,7 @@ from ui_station_double import CUFF, OXIMETER, StationDouble, reading, session_hi
 
 from kapmonitor.core.readings import WaveChunk
 from kapmonitor.devices.links.transport import LinkState
-from kapmonitor.ui.live.main_window import DEMO_BANNER, MainWindow
+from kapmonitor.ui.main_window import DEMO_BANNER, MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT
 
 NOW_US = 1_763_760_000_000_000

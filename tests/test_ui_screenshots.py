@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from ui_station_double import CUFF, OXIMETER, StationDouble, session_history, status
 
 from kapmonitor.devices.links.transport import LinkState
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.theme import DARK, LIGHT, Theme
 from kapmonitor.ui.widgets.tiles import NumericTile
 

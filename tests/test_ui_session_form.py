@@ -15,7 +15,7 @@ from screen_fit import SCREENS, fits, grab
 from ui_station_double import StationDouble
 
 from kapmonitor.session.templates import builtin_templates
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 
 
 def text_room(combo: QComboBox) -> int:

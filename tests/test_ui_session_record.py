@@ -12,7 +12,7 @@ from kapmonitor.bed.station import Station
 from kapmonitor.core.access import User
 from kapmonitor.store.clinical_log import session_record
 from kapmonitor.store.tables import ClinicalEntryRow, Session
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 
 
 def test_a_note_typed_in_an_esketamine_session_is_in_the_database_at_once(qtbot: QtBot, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from screen_fit import LAPTOP, fits
 
 from kapmonitor.bed.station import Station
 from kapmonitor.core.access import User
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 
 
 def test_stopping_a_session_clears_the_form_and_its_prompts(qtbot: QtBot, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from ui_station_double import CUFF, StationDouble, reading, session_history
 
 from kapmonitor.session.templates import builtin_templates
 from kapmonitor.session.timeline import SessionRecord
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.widgets.plots import AXIS_PX, TREND_ROWS
 
 SPARSE_METRICS = ("nibp_systolic", "nibp_diastolic", "nibp_mean")

@@ -26,7 +26,7 @@ from kapmonitor.store.clinical_log import ClinicalLog
 from kapmonitor.store.record_proof import verify_record
 from kapmonitor.store.tables import Session
 from kapmonitor.ui.access.login_dialog import LoginDialog
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.review.window import ReviewWindow
 
 PASSWORD = "correct horse"

@@ -8,7 +8,7 @@ from datetime import datetime
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from kapmonitor.bed.port import BedPort, InterruptedSession
-from kapmonitor.ui.live.main_window import MainWindow
+from kapmonitor.ui.main_window import MainWindow
 
 RESUME, CLOSE, LATER = "resume", "close", "later"
 Ask = Callable[[InterruptedSession, "QWidget | None"], str]

@@ -1,6 +1,5 @@
-"""Who is at the monitor, on the main window: their name (or DEMO USER) in the menu bar, the clinical panels
-their roles allow (the others greyed out with a tooltip saying why), the Users window for administrators, and
-the inactivity lock."""
+"""Who is at the monitor, on the main window: their name (or DEMO USER) in the menu bar, the Users window for
+administrators, and the inactivity lock. (The clinical panels their roles allow: ``ui.clinical.permissions``.)"""
 
 from __future__ import annotations
 
@@ -8,33 +7,16 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow
 
 from kapmonitor.bed.port import UserAccounts
-from kapmonitor.core.access import ROLES, User, roles_granting
+from kapmonitor.core.access import ROLES, User
 from kapmonitor.ui.access.lock_screen import LOCK_AFTER_MIN, InactivityLock, LockScreen
 from kapmonitor.ui.access.password_dialog import PasswordDialog
 from kapmonitor.ui.access.users_window import UsersWindow
-from kapmonitor.ui.clinical.dock import ClinicalDock
 from kapmonitor.ui.theme import Theme
 
 DEMO_USER = "DEMO USER"
-
-
-def panel_permissions(dock: ClinicalDock) -> tuple[tuple[QWidget, str, str], ...]:
-    """Each clinical panel of the dock, the permission it needs, and what that lets someone do (for the
-    tooltip)."""
-    return (
-        (dock.doses, "dose.enter", "enter doses"),
-        (dock.ratings, "rating.enter", "enter ratings"),
-        (dock.notes, "note.enter", "write notes and quick events"),
-    )
-
-
-def refusal_tip(user: User, permission: str, what: str) -> str:
-    roles = " or ".join(roles_granting(permission))
-    held = ", ".join(r for r in ROLES if r in user.roles)
-    return f"Only a {roles} may {what}. {user.username} is logged in as {held}."
 
 
 def user_text(user: User | None) -> str:
@@ -43,25 +25,6 @@ def user_text(user: User | None) -> str:
     if user.is_demo:
         return DEMO_USER
     return f"{user.username} ({', '.join(r for r in ROLES if r in user.roles)})"
-
-
-def apply_permissions(dock: ClinicalDock, user: User | None) -> None:
-    """Enable what ``user`` may do on the clinical dock; entries are written in their name. No user (a
-    window without logins, as in tests of other parts) leaves everything enabled."""
-    if user is None:
-        return
-    dock.ctx.author = user.username
-    for panel, permission, what in panel_permissions(dock):
-        allowed = user.may(permission)
-        tip = "" if allowed else refusal_tip(user, permission, what)
-        panel.setEnabled(allowed)
-        panel.setToolTip(tip)
-        dock.tabs.setTabToolTip(dock.tabs.indexOf(panel), tip)
-    may_note = user.may("note.enter")
-    for shortcut in dock.shortcuts:
-        shortcut.setEnabled(may_note)
-    dock.discharge_button.setEnabled(may_note)
-    dock.discharge_button.setToolTip("" if may_note else refusal_tip(user, "note.enter", "record a discharge"))
 
 
 class TrustControls:

@@ -6,7 +6,7 @@ import sys
 
 
 def run(db_url: str | None, *, demo_user: bool = False) -> int:
-    from kapmonitor.ui.app import startup_problem
+    from kapmonitor.ui.startup import quit_on_interrupt, startup_problem
 
     problem = startup_problem()
     if problem:
@@ -16,7 +16,6 @@ def run(db_url: str | None, *, demo_user: bool = False) -> int:
 
     from kapmonitor.bed.clinic import ClinicBoard
     from kapmonitor.ui.access.login_dialog import log_in
-    from kapmonitor.ui.app import _quit_on_interrupt
     from kapmonitor.ui.central.window import CentralWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -30,7 +29,7 @@ def run(db_url: str | None, *, demo_user: bool = False) -> int:
         window = CentralWindow(board, user.username)
         window.resize(1366, 768)
         window.show()
-        with _quit_on_interrupt(app, window):
+        with quit_on_interrupt(app, window):
             code = app.exec()
         window.close()
         window.stop()

@@ -15,7 +15,7 @@ from kapmonitor.bed.clinic import ServerUnavailable, demo_clinic
 
 
 def main() -> int:
-    from kapmonitor.ui.app import startup_problem
+    from kapmonitor.ui.startup import startup_problem
 
     problem = startup_problem()
     if problem:

@@ -45,9 +45,9 @@ from kapmonitor.core.access import User, require
 from kapmonitor.core.clock import US_PER_S, now_us
 from kapmonitor.core.errors import UserError
 from kapmonitor.core.metrics import metric_info
-from kapmonitor.ui.access.permissions import refusal_tip
 from kapmonitor.ui.screen_size import open_fitting
 from kapmonitor.ui.theme import DARK, Theme, stylesheet
+from kapmonitor.ui.widgets.refusal import refusal_tip
 
 SESSION_LIMITS = "alarm.session_limits"
 PROFILE_EDIT = "alarm_profile.edit"

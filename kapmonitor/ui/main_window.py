@@ -4,9 +4,11 @@ Two timers drive it, both separate from data arrival: the plot timer (30 fps) ha
 numpy arrays to the curves, and the status timer (2 Hz) refreshes the tiles, the device strip and the
 session clock.
 
-The window builds its own panels: the alarm bar, log and limits screen (``alarm_view``, ``alarm_limits``),
-the clinical dock of a protocol session (``ui/clinical``), and, once someone logs in, the user label, Users
-menu and lock (``ui/access``). It reaches the bed only through :class:`kapmonitor.bed.port.BedPort`.
+The window builds its own panels: the alarm bar, log and limits screen (``ui/live``), the clinical dock of a
+protocol session (``ui/clinical``), and, once someone logs in, the user label, Users menu and lock
+(``ui/access``); it opens the Devices window (``ui/devices``) and recorded sessions (``ui/review``). It is the
+one module that composes the screens, which never import one another. It reaches the bed only through
+:class:`kapmonitor.bed.port.BedPort`.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from kapmonitor.session.templates import ProtocolTemplate
 from kapmonitor.session.timeline import SessionRecord
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.access.lock_screen import LOCK_AFTER_MIN, LockScreen
-from kapmonitor.ui.access.permissions import TrustControls, apply_permissions
+from kapmonitor.ui.access.permissions import TrustControls
 from kapmonitor.ui.clinical.context import ClinicalContext
 from kapmonitor.ui.clinical.dock import CLINICAL_METRICS, ClinicalDock, live_readings
+from kapmonitor.ui.clinical.permissions import apply_permissions
 from kapmonitor.ui.live.alarm_limits import AlarmLimitsDialog
 from kapmonitor.ui.live.alarm_view import AlarmPanel
 from kapmonitor.ui.live.device_strip import DeviceStrip
