@@ -39,6 +39,8 @@ class EventLane(pg.PlotWidget):
         self.marks: list[LaneMark] = []
         self.bars: list[InfusionBar] = []
         self.texts: list[pg.TextItem] = []
+        self._placed: list[tuple[float, float, str, str, tuple[float, float]]] = []  # what self.texts show
+        self._spots_key: object = None  # what the scatter shows
         self._theme: Theme | None = None
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
@@ -86,9 +88,6 @@ class EventLane(pg.PlotWidget):
         theme = self._theme
         colours = _colours(theme) if theme else {}
         item = self.getPlotItem()
-        for text in self.texts:
-            item.removeItem(text)
-        self.texts = []
         fastest = max((b.mg_per_h for b in self.bars), default=1.0) or 1.0
         brush = pg.mkBrush(colours.get("bar", "#806aa0"))
         heights = [max(0.08, BAR_HEIGHT * b.mg_per_h / fastest) for b in self.bars]
@@ -100,17 +99,21 @@ class EventLane(pg.PlotWidget):
             brush=brush,
             pen=pg.mkPen(None),
         )
-        spots = [
-            {
-                "pos": (m.t_s, ROWS[m.row]),
-                "symbol": SYMBOLS[m.kind],
-                "data": m.detail,
-                "brush": pg.mkBrush(colours.get(m.kind, "#aaaaaa")),
-                "pen": pg.mkPen(None),
-            }
-            for m in self.marks
-        ]
-        self.scatter.setData(spots)
+        # The status timer redraws every second; the marks and labels rarely change: rebuild them only when so.
+        spots_key = (tuple((m.t_s, m.row, m.kind, m.detail) for m in self.marks), tuple(sorted(colours.items())))
+        if spots_key != self._spots_key:
+            self._spots_key = spots_key
+            spots = [
+                {
+                    "pos": (m.t_s, ROWS[m.row]),
+                    "symbol": SYMBOLS[m.kind],
+                    "data": m.detail,
+                    "brush": pg.mkBrush(colours.get(m.kind, "#aaaaaa")),
+                    "pen": pg.mkPen(None),
+                }
+                for m in self.marks
+            ]
+            self.scatter.setData(spots)
         # A rate's label sits on top of its bar and clear of the dose row's marks, never over either.
         view = self.getPlotItem().getViewBox()
         units_per_px = abs(view.viewPixelSize()[1]) if view.height() > 0 else 0.0
@@ -121,19 +124,25 @@ class EventLane(pg.PlotWidget):
         seconds_per_px = self._seconds_per_px()
         beside = LABEL_GAP_PX * (seconds_per_px or 0.0)  # the text starts clear of its own mark
         bars = {ROWS["dose"]: [(b.start_s, b.end_s) for b in self.bars]}  # no dose's label over the infusion
-        for x, text in rate_labels(self.bars, seconds_per_px, view_s):
-            label = pg.TextItem(text, color=colours.get("bar-text", "#cccccc"), anchor=(0.0, 1.0))
-            label.textItem.document().setDocumentMargin(0)
-            label.setFont(pixel_font(LABEL_PX))
-            label.setPos(x, above_bars)
-            item.addItem(label)
-            self.texts.append(label)
+        placed: list[tuple[float, float, str, str, tuple[float, float]]] = [
+            (x, above_bars, text, colours.get("bar-text", "#cccccc"), (0.0, 1.0))
+            for x, text in rate_labels(self.bars, seconds_per_px, view_s)
+        ]
         for (x, y, text, kind), flip in readable(labelled, seconds_per_px, view_s, bars):
             colour = colours.get(f"{kind}-text", colours.get(kind, "#cccccc"))
-            label = pg.TextItem(text, color=colour, anchor=(1.0, 0.5) if flip else (0.0, 0.5))  # centred on its row
+            anchor = (1.0, 0.5) if flip else (0.0, 0.5)  # centred on its row
+            placed.append((x - beside if flip else x + beside, y, text, colour, anchor))
+        if placed == self._placed:
+            return
+        for text_item in self.texts:
+            item.removeItem(text_item)
+        self.texts = []
+        self._placed = placed
+        for x, y, text, colour, anchor in placed:
+            label = pg.TextItem(text, color=colour, anchor=anchor)
             label.textItem.document().setDocumentMargin(0)  # its box is its text: nothing of it lies over a mark
             label.setFont(pixel_font(LABEL_PX))
-            label.setPos(x - beside if flip else x + beside, y)
+            label.setPos(x, y)
             item.addItem(label)
             self.texts.append(label)
 
