@@ -32,6 +32,7 @@ from kapmonitor.export.edf_export import EdfPartsNeedAFolder, physical_range, wr
 from kapmonitor.export.loader import NumericTrack, SessionData, WaveTrack
 from kapmonitor.export.resample import nearest
 from kapmonitor.session.timeline import SessionRecord
+from kapmonitor.store.audit import parse_head
 from kapmonitor.store.db import engine_for
 
 
@@ -192,9 +193,32 @@ def test_one_part_writes_exactly_the_path_given_with_the_audit_head(data: Sessio
     reader = pyedflib.EdfReader(str(path))
     try:
         _, _, texts = reader.readAnnotations()
-        assert "audit head 57:3f3f3f3f3f3f3f3f3f3f3f" in texts.tolist()
+        assert "audit head 57:" + "3f" * 13 in texts.tolist()  # 40 characters, edflib's most
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("seq", [57, 123_456_789, 1_234_567_890, 999_999_999_999, 1_234_567_890_123])
+def test_the_audit_head_read_back_keeps_16_hex_digits_whatever_its_sequence_number(
+    data: SessionData, tmp_path: Path, seq: int
+) -> None:
+    digest = "0123456789abcdef" * 4
+    short = dataclasses.replace(
+        data,
+        numerics=tuple(before(t, T0 + 589 * S) for t in data.numerics),
+        waves=tuple(wave_before(w, T0 + 589 * S) for w in data.waves),
+        audit_head=f"{seq}:{digest}",
+    )
+    (path,) = write_edf(short, tmp_path / "a.edf")
+    reader = pyedflib.EdfReader(str(path))
+    try:
+        _, _, texts = reader.readAnnotations()
+    finally:
+        reader.close()
+    (printed,) = [t for t in texts.tolist() if t.startswith(("audit head ", f"{seq}:"))]
+    assert len(printed) <= 40
+    read_seq, read_digest = parse_head(printed.removeprefix("audit head "))
+    assert read_seq == seq and len(read_digest) >= 16 and digest.startswith(read_digest)
 
 
 def test_a_reading_is_a_sample_only_within_a_second_of_it() -> None:

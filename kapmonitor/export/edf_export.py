@@ -41,6 +41,7 @@ from kapmonitor.export.events import SessionEvent, session_events
 from kapmonitor.export.loader import NumericTrack, SessionData, WaveTrack
 from kapmonitor.export.resample import nearest
 from kapmonitor.session.vitals import bp_measurements
+from kapmonitor.store.audit import HEAD_MIN_DIGITS
 
 CONTINUOUS_S = 1.5  # a track read at least this often (median interval) is a 1 Hz signal
 RECORD_DURATIONS_S = (1, 2, 4, 5, 8, 10)
@@ -268,7 +269,7 @@ def write_edf(data: SessionData, out: Path) -> list[Path]:
         until = start_us + found[i + 1].first_record * record_s * US_PER_S if i + 1 < len(found) else None
         mine = [(t, x) for t, x in events if (i == 0 or t >= part_start) and (until is None or t < until)]
         if data.audit_head:
-            mine.insert(0, (part_start, f"audit head {data.audit_head[:25]}"))
+            mine.insert(0, (part_start, head_annotation(data.audit_head)))
         _write_file(data, padded, part, record_s, part_start, path, mine)
     if archive is None:
         return paths
@@ -279,6 +280,17 @@ def write_edf(data: SessionData, out: Path) -> list[Path]:
             path.unlink()
     paths[0].parent.rmdir()
     return [archive]
+
+
+def head_annotation(head: str) -> str:
+    """``audit head SEQ:HASH`` within the 40-character annotation: the hash is cut to what the sequence number
+    leaves room for, never below the 16 hex digits ``audit verify --anchor`` needs (the words "audit head" give
+    way first, for a sequence number of 13 digits or more)."""
+    seq, _, digest = head.partition(":")
+    text = f"audit head {seq}:"
+    if len(text) + HEAD_MIN_DIGITS > ANNOTATION_CHARS:
+        text = f"{seq}:"
+    return text + digest[: max(HEAD_MIN_DIGITS, ANNOTATION_CHARS - len(text))]
 
 
 def _padded(channel: Channel, seconds: int) -> Channel:

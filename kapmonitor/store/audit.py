@@ -127,11 +127,14 @@ class VerifyReport:
         return sorted({p.seq for p in self.problems})
 
 
+HEAD_MIN_DIGITS = 16  # a head printed with its hash cut keeps at least this many hex digits (64 bits)
+
+
 def parse_head(text: str) -> tuple[int, str]:
     """``SEQ:HASH`` as a report prints it (the hash may be cut to its first 16 or more hex digits)."""
     seq_text, colon, digest = text.strip().partition(":")
     digest = digest.strip().lower().rstrip(".…")
-    if not colon or not seq_text.isdigit() or len(digest) < 16 or len(digest) > 64:
+    if not colon or not seq_text.isdigit() or len(digest) < HEAD_MIN_DIGITS or len(digest) > 64:
         raise ValueError(f"{text!r} is not an audit head: expected SEQ:HASH, e.g. 57:3f9a0c... (16-64 hex digits)")
     if any(c not in "0123456789abcdef" for c in digest):
         raise ValueError(f"{text!r} is not an audit head: the hash must be hex digits")
