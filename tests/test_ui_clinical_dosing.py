@@ -171,3 +171,18 @@ def test_an_amendment_from_the_entry_list_keeps_the_original(iv, qtbot) -> None:
     click(qtbot, entries.void_button)
     assert record.notes() == [] and isinstance(record.entry_at(note_ref), Note)
     assert any("[voided]" in entries.list.item(i).text() for i in range(entries.list.count()))
+
+
+def test_stopping_the_pump_past_the_maximum_is_never_held_for_an_override(iv, qtbot) -> None:  # noqa: ANN001
+    panel, record, clock = iv
+    click(qtbot, panel.pump_buttons["start"])  # 0.75 mg/kg/h for the planned 40 min: 0.5 mg/kg
+    clock.at(10)
+    panel.bolus_unit.setCurrentText("mg/kg")
+    panel.bolus_amount.setValue(0.6)  # 0.125 + 0.6 mg/kg so far: under the 1 mg/kg maximum
+    click(qtbot, panel.bolus_button)
+    clock.at(40)  # the infusion has now brought the total to 1.1 mg/kg
+    click(qtbot, panel.pump_buttons["stop"])
+    stop = record.log[-1]
+    assert isinstance(stop, InfusionEvent) and stop.action == "stop" and stop.t_us == T0 + 40 * MIN
+    assert not panel.override_box.isVisibleTo(panel)
+    assert not any(isinstance(e, DoseOverride) for e in record.log)

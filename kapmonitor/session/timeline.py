@@ -19,6 +19,7 @@ from kapmonitor.session.dosing import (
     ESKETAMINE_MAX_MG,
     DosingError,
     MaxDoseCheck,
+    MaxDoseWarning,
     implausible,
     infusion_segments,
 )
@@ -311,18 +312,23 @@ class SessionRecord:
         the prescription like any other: it needs an override (who, why), not a silent yes."""
         return self.prescription or _default_in_devices(self.protocol)
 
-    def _check_max_dose(self, dose: Dose, override: DoseOverride | None, until_us: int | None) -> None:
+    def max_dose_warning(self, dose: Dose, until_us: int | None = None) -> MaxDoseWarning | None:
+        """What ``dose`` would pass of the mg/kg cap (None: nothing, or no cap applies to it). Raises EntryError
+        when a cap applies and no weight is recorded. The panels ask this before offering an override."""
         cap = self.cap_mg_per_kg
         if cap is None:
-            return
+            return None
         if isinstance(dose, InfusionEvent) and dose.action in ("pause", "stop"):
-            return  # stopping the pump gives no more drug: it must always be recordable
+            return None  # stopping the pump gives no more drug: it must always be recordable
         if isinstance(dose, IntranasalDevice):
-            return  # a fixed dose per device: the prescription and the label limit it, not mg/kg
+            return None  # a fixed dose per device: the prescription and the label limit it, not mg/kg
         weight = self.weight_kg
         if weight is None:
             raise EntryError(f"record the patient's weight first: the dose cap is {cap:g} mg/kg")
-        warning = MaxDoseCheck(cap, weight).projected(self.doses(), dose, until_us)
+        return MaxDoseCheck(cap, weight).projected(self.doses(), dose, until_us)
+
+    def _check_max_dose(self, dose: Dose, override: DoseOverride | None, until_us: int | None) -> None:
+        warning = self.max_dose_warning(dose, until_us)
         if warning is None:
             return
         problem = MaxDoseCheck.accepts(warning, override)

@@ -34,7 +34,7 @@ from kapmonitor.session.dosing import (
     drug_totals,
     pump_state,
 )
-from kapmonitor.session.entries import US_PER_MIN, BolusDose, Dose, DoseOverride, InfusionEvent, IntranasalDevice
+from kapmonitor.session.entries import US_PER_MIN, BolusDose, Dose, DoseOverride, InfusionEvent
 from kapmonitor.session.templates import default_prescription
 from kapmonitor.session.timeline import MaxDoseExceeded
 from kapmonitor.session.wording import prescription_words
@@ -277,11 +277,9 @@ class DosePanel(QWidget):
 
     def _give(self, dose: Dose, until_us: int | None = None) -> bool:
         record = self.ctx.record
-        weight = record.weight_kg
-        cap = record.cap_mg_per_kg
-        if cap is not None and weight and not isinstance(dose, IntranasalDevice):
+        if record.weight_kg:  # without one the record refuses the dose in its own words
             try:
-                warning = MaxDoseCheck(cap, weight).projected(record.doses(), dose, until_us)
+                warning = record.max_dose_warning(dose, until_us)  # the record's rule: a pump stop is never held
             except DosingError as exc:
                 return self._say(str(exc))
             if warning is not None:
