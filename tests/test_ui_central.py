@@ -25,6 +25,7 @@ from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.store.db import open_database
 from kapmonitor.store.pg_server import LocalServer
 from kapmonitor.ui.central.window import CentralWindow
+from kapmonitor.ui.screen_size import TITLE_BAR_ALLOWANCE
 from kapmonitor.ui.theme import DARK, LIGHT
 
 OXIMETER = "nonin-df7@/dev/ttyUSB0"
@@ -120,3 +121,14 @@ def test_a_database_the_central_station_cannot_reach_is_a_technical_alarm_until_
         window.stop()
         station.stop()
         database.dispose()
+
+
+def test_the_window_opens_at_its_design_size_less_what_the_screen_and_its_title_bar_take(
+    qtbot: QtBot, database: Engine
+) -> None:
+    window = CentralWindow(ClinicBoard(database), "RN Diaz", player=SilentPlayer(), theme=DARK, poll_ms=None)
+    qtbot.addWidget(window)
+    free = window.screen().availableGeometry()
+    # 1366x768 as designed; on a 1366x768 laptop 768 less the title bar, so the title bar stays on the screen.
+    assert window.width() == max(min(1366, free.width()), window.minimumSizeHint().width())
+    assert window.height() == max(min(768, free.height() - TITLE_BAR_ALLOWANCE), window.minimumSizeHint().height())

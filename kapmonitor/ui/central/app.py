@@ -27,7 +27,6 @@ def run(db_url: str | None, *, demo_user: bool = False) -> int:
         if user is None:
             return 0
         window = CentralWindow(board, user.username)
-        window.resize(1366, 768)
         window.show()
         with quit_on_interrupt(app, window):
             code = app.exec()

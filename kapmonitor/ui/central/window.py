@@ -19,6 +19,7 @@ from kapmonitor.core.clock import now_us
 from kapmonitor.ui import theme as themes
 from kapmonitor.ui.background import BackgroundTask
 from kapmonitor.ui.central.tile import AUDIBLE, PRIORITY_COLOURS, ChairTile, alarm_text
+from kapmonitor.ui.screen_size import open_fitting
 from kapmonitor.ui.widgets.labels import set_style, set_text
 from kapmonitor.ui.widgets.tones import TonePlayer, ToneSchedule
 
@@ -64,6 +65,7 @@ class CentralWindow(QMainWindow):
         self.setCentralWidget(body)
         self.status = QLabel()
         self.statusBar().addWidget(self.status)
+        open_fitting(self, (1366, 768))  # as large as this, never larger than the screen, title bar included
         self.task = BackgroundTask("central-poll", self)
         self.task.finished.connect(self._polled)
         self.timer = QTimer(self)
