@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from kapmonitor.core.readings import Reading
 from kapmonitor.store.alarm_log import alarm_events
 from kapmonitor.store.db import open_database
 from kapmonitor.store.pg_server import LocalServer
+from kapmonitor.ui.central.tile import ChairTile
 from kapmonitor.ui.central.window import CentralWindow
 from kapmonitor.ui.screen_size import TITLE_BAR_ALLOWANCE
 from kapmonitor.ui.theme import DARK, LIGHT
@@ -132,3 +134,14 @@ def test_the_window_opens_at_its_design_size_less_what_the_screen_and_its_title_
     # 1366x768 as designed; on a 1366x768 laptop 768 less the title bar, so the title bar stays on the screen.
     assert window.width() == max(min(1366, free.width()), window.minimumSizeHint().width())
     assert window.height() == max(min(768, free.height() - TITLE_BAR_ALLOWANCE), window.minimumSizeHint().height())
+
+
+def test_a_chair_without_a_blood_pressure_yet_shows_grey_dashes_as_the_bedside_does(qtbot: QtBot) -> None:
+    now = now_us()
+    tile = ChairTile(DARK)
+    qtbot.addWidget(tile)
+    tile.show_view(replace(eight_chairs(now)[0], nibp=(None, None, None)), now)
+    assert (tile.nibp.text(), tile.nibp_age.text()) == ("\u2014/\u2014", "no measurement yet")
+    assert DARK.stale in tile.nibp.styleSheet() and DARK.systolic not in tile.nibp.styleSheet()
+    tile.show_view(eight_chairs(now)[0], now)
+    assert tile.nibp.text() == "121/80 (93)" and DARK.systolic in tile.nibp.styleSheet()

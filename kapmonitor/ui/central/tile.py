@@ -39,7 +39,7 @@ def alarm_text(alarm: ChairAlarm) -> str:
 def nibp_text(nibp: tuple[Value | None, Value | None, Value | None], now: int) -> tuple[str, str]:
     systolic, diastolic, mean = nibp
     if systolic is None:
-        return "NIBP " + DASHES, "no measurement yet"
+        return f"{DASHES}/{DASHES}", "no measurement yet"  # as the bedside's NIBP tile shows it
     pressure = f"{format_number(systolic.value)}/{format_number(diastolic.value if diastolic else None)}"
     if mean is not None:
         pressure += f" ({format_number(mean.value)})"
@@ -126,7 +126,8 @@ class ChairTile(QFrame):
             set_style(label, f"color: {theme.stale if stale else colour};")
         pressure, age = nibp_text(view.nibp, now)
         set_text(self.nibp, DASHES if silent else pressure)
-        set_style(self.nibp, f"color: {theme.stale if silent else theme.systolic};")
+        measured = view.nibp[0] is not None
+        set_style(self.nibp, f"color: {theme.systolic if measured and not silent else theme.stale};")
         set_text(self.nibp_age, age)
         set_text(self.dose, f"Dose: {view.dose}")
         set_text(self.prompt, f"Next: {view.next_prompt}" if view.next_prompt else "Next: nothing due")
