@@ -10,10 +10,10 @@ sessions, devices, clinical record headers and user accounts, vouch for the rows
 from __future__ import annotations
 
 import argparse
-import getpass
 
 from sqlalchemy import exc
 
+from kapmonitor.cli.account import os_account
 from kapmonitor.cli.errors import CommandError
 from kapmonitor.store.audit import AuditTrail, head_text, parse_head
 from kapmonitor.store.db import open_database, open_for_reading
@@ -53,7 +53,7 @@ def vouch(db: str | None) -> int:
     open_for_reading(db).dispose()  # a database that does not exist is refused, not created
     engine = open_database(db)
     try:
-        done = vouch_existing(engine, _account())
+        done = vouch_existing(engine, os_account())
     except AlreadyVouched as error:
         raise CommandError(str(error)) from None
     except exc.SQLAlchemyError as error:  # a read-only or full disk, a database another program holds locked
@@ -68,11 +68,3 @@ def vouch(db: str | None) -> int:
         said = "no rows from before this version: every row was already vouched for as it was written"
     print(f"{said} (audit_entry {done.done.seq}); `kapmonitor audit verify` checks them from now on")
     return 0
-
-
-def _account() -> str:
-    """The operating-system account running the command: who the audit trail says vouched."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""

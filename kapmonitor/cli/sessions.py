@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from kapmonitor.cli.account import os_account
 from kapmonitor.cli.errors import CommandError
 from kapmonitor.core.clock import iso
 from kapmonitor.core.errors import UserError
@@ -95,7 +96,7 @@ def recover(db: str | None, session_id: int) -> int:
     open_for_reading(db).dispose()  # refuses a database that does not exist, as the reading commands do
     engine = open_database(db)
     try:
-        found = SessionRecovery(engine, user=_account()).close_interrupted(session_id)
+        found = SessionRecovery(engine, user=os_account()).close_interrupted(session_id)
     except UserError as error:
         raise CommandError(str(error)) from None
     finally:
@@ -106,15 +107,6 @@ def recover(db: str | None, session_id: int) -> int:
         "recorded data; the gap after it is recorded"
     )
     return 0
-
-
-def _account() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
 
 
 def _detail(s: dict[str, Any]) -> str:
