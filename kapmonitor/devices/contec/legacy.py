@@ -45,28 +45,22 @@ def _legacy_sample_of(packet: bytes) -> ContecSample:
 class ContecLegacyDecoder(BitSevenFramer):
     protocol = "contec-legacy"
     _sample_of = staticmethod(_legacy_sample_of)
+    _run = _LEGACY_RUN
+    _packet_size = 5
 
     def __init__(self) -> None:
         super().__init__(OximeterOutput(with_pi=False))
 
-    def feed(self, data: bytes) -> list[Item]:
-        self.stats.bytes_in += len(data)
-        self._buf += data
-        out: list[Item] = []
-        while self._buf:
-            buf = self._buf
-            run = _LEGACY_RUN.match(buf)
-            if run:
-                self._take_run(run, 5)
-                continue
-            if not buf[0] & 0x80:
-                self._discard(next((i for i, b in enumerate(buf) if b & 0x80), len(buf)), "no sync byte", out)
-                continue
-            early = next((i for i in range(1, min(5, len(buf))) if buf[i] & 0x80), None)
-            if early is not None:
-                self._discard(early, "truncated packet", out)
-                continue
-            if len(buf) < 5:
-                break
-            self._pending.append(legacy_sample(self._take(5)))
-        return out + self._flush()
+    def _step(self, out: list[Item]) -> bool:
+        buf = self._buf
+        if not buf[0] & 0x80:
+            self._discard(next((i for i, b in enumerate(buf) if b & 0x80), len(buf)), "no sync byte", out)
+            return True
+        early = next((i for i in range(1, min(5, len(buf))) if buf[i] & 0x80), None)
+        if early is not None:
+            self._discard(early, "truncated packet", out)
+            return True
+        if len(buf) < 5:
+            return False
+        self._pending.append(legacy_sample(self._take(5)))
+        return True

@@ -8,6 +8,7 @@ import functools
 import re
 from abc import abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 from kapmonitor.core.readings import DecodeError, Item, Reading, WaveChunk
 from kapmonitor.devices.base import Decoder
@@ -106,9 +107,13 @@ class OximeterOutput:
 
 
 class BitSevenFramer(Decoder):
-    """Shared buffer bookkeeping: stream offsets, discarding garbage runs, one error per run."""
+    """Shared buffer bookkeeping: stream offsets, discarding garbage runs, one error per run; ``feed`` takes
+    whole runs of real-time packets (``_run``, ``_packet_size`` bytes each) at once and everything else one
+    ``_step`` at a time."""
 
     max_buffer = 64
+    _run: ClassVar[re.Pattern[bytes]]
+    _packet_size: ClassVar[int]
 
     def __init__(self, output: OximeterOutput) -> None:
         super().__init__()
@@ -120,6 +125,23 @@ class BitSevenFramer(Decoder):
         self._synced = (
             False  # garbage before the first good packet is the usual partial start: count it quietly
         )
+
+    def feed(self, data: bytes) -> list[Item]:
+        self.stats.bytes_in += len(data)
+        self._buf += data
+        out: list[Item] = []
+        while self._buf:
+            run = self._run.match(self._buf)
+            if run:
+                self._take_run(run, self._packet_size)
+                continue
+            if not self._step(out):
+                break
+        return out + self._flush()
+
+    @abstractmethod
+    def _step(self, out: list[Item]) -> bool:
+        """Consume one packet or garbage run from the buffer; False when more bytes are needed."""
 
     def _flush(self) -> list[Item]:
         """Pending samples as one pleth chunk per run of equal flags, plus the numerics they bring."""

@@ -108,22 +108,11 @@ def _v7_sample_of(packet: bytes) -> ContecSample:
 class ContecV7Decoder(BitSevenFramer):
     protocol = "contec-v7"
     _sample_of = staticmethod(_v7_sample_of)
+    _run = _V7_REALTIME_RUN
+    _packet_size = 9
 
     def __init__(self) -> None:
         super().__init__(OximeterOutput(with_pi=True))
-
-    def feed(self, data: bytes) -> list[Item]:
-        self.stats.bytes_in += len(data)
-        self._buf += data
-        out: list[Item] = []
-        while self._buf:
-            run = _V7_REALTIME_RUN.match(self._buf)
-            if run:
-                self._take_run(run, 9)
-                continue
-            if not self._step(out):
-                break
-        return out + self._flush()
 
     def _step(self, out: list[Item]) -> bool:
         """Consume one packet or garbage run from the buffer; False when more bytes are needed."""
