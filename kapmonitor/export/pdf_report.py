@@ -13,18 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.events import SessionEvent, session_events
 from kapmonitor.export.loader import SessionData
 from kapmonitor.export.pdf_chart import vitals_chart
 from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, register
-from kapmonitor.export.pdf_text import ScriptParagraph
+from kapmonitor.export.pdf_text import ScriptParagraph, a4_document
 from kapmonitor.export.rems_export import is_esketamine, rems_summary
 from kapmonitor.session.dosing import DosingError, drug_totals
 from kapmonitor.session.rems import RemsForm
@@ -196,17 +195,7 @@ def write_pdf(data: SessionData, out: Path) -> list[Path]:
     story += _totals(data)
     if is_esketamine(data):
         story += _rems(rems_summary(data))
-    document = SimpleDocTemplate(
-        str(path),
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"Session {data.info.id} ({data.info.patient})",
-        author="kapmonitor",
-        initialFontName=BODY_FONT,  # every font in the file embedded: not even the page preamble names Helvetica
-    )
+    document = a4_document(path, f"Session {data.info.id} ({data.info.patient})", top_bottom_mm=15)
     document.build(story, onFirstPage=_footer(data), onLaterPages=_footer(data))
     return [path]
 

@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import ShapedStr, shapeStr
 from reportlab.pdfgen.textobject import PDFTextObject
-from reportlab.platypus import Flowable
+from reportlab.platypus import Flowable, SimpleDocTemplate
 
 from kapmonitor.export.bidi_order import MIRRORED, base_level, levels, line_levels, visual_order
-from kapmonitor.export.pdf_fonts import BOLD_FONT, Face, font_name, is_cjk, is_mark, missing, note_cjk, runs
+from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, Face, font_name, is_cjk, is_mark, missing, note_cjk, runs
 
 log = logging.getLogger(__name__)
 
@@ -219,3 +222,19 @@ def _operator(line: PDFTextObject, operator: str) -> None:
     """A content operator inside the text object: reportlab's has no call for marked content (BDC, EMC), and its
     operators are the list the text object writes out when drawn."""
     vars(line)["_code"].append(operator)
+
+
+def a4_document(path: Path, title: str, *, top_bottom_mm: float) -> SimpleDocTemplate:
+    """An A4 document as the session report and the REMS form print: 15 mm at the sides, ``top_bottom_mm`` above
+    and below, authored by kapmonitor."""
+    return SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=top_bottom_mm * mm,
+        bottomMargin=top_bottom_mm * mm,
+        title=title,
+        author="kapmonitor",
+        initialFontName=BODY_FONT,  # every font in the file embedded: not even the page preamble names Helvetica
+    )

@@ -8,15 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from kapmonitor.core.clock import US_PER_S
 from kapmonitor.export.loader import SessionData
 from kapmonitor.export.pdf_fonts import BODY_FONT, BOLD_FONT, register
-from kapmonitor.export.pdf_text import ScriptParagraph
+from kapmonitor.export.pdf_text import ScriptParagraph, a4_document
 from kapmonitor.session.rems import RemsForm
 from kapmonitor.session.vitals import BpMeasurement
 
@@ -196,15 +195,5 @@ def rems_pdf(data: SessionData, form: RemsForm, path: Path) -> None:
         Spacer(1, 5 * mm),
         _p("Completed by (name, signature): ______________________________    Date: ______________"),
     ]
-    document = SimpleDocTemplate(
-        str(path),
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=f"REMS monitoring form, session {info.id} ({info.patient})",
-        author="kapmonitor",
-        initialFontName=BODY_FONT,
-    )
+    document = a4_document(path, f"REMS monitoring form, session {info.id} ({info.patient})", top_bottom_mm=12)
     document.build(story)
