@@ -168,3 +168,36 @@ def test_a_postgresql_server_that_does_not_answer_is_one_line(capsys: pytest.Cap
     assert main(["sessions", "list", "--db", url]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"kapmonitor: cannot open database {url}: connection") and err.count("\n") == 1
+
+
+def test_stations_upgrading_one_database_at_once_all_open_it(db_url: str, tmp_path: Path) -> None:
+    """Four processes released together onto an empty database (a clinic's stations starting after an update):
+    one runs the migrations, the others wait for it and find the schema current. Before the upgrade lock, all
+    but one could fail with "table ... already exists"."""
+    import subprocess
+    import sys
+
+    go = tmp_path / "go"
+    script = (
+        "import sys, time, pathlib\n"
+        "from kapmonitor.store.db import upgrade\n"
+        "go = pathlib.Path(sys.argv[2])\n"
+        "while not go.exists(): time.sleep(0.005)\n"
+        "upgrade(sys.argv[1])\n"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, db_url, str(go)], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    ready = tmp_path / "ready"
+    ready.write_text("")
+    ready.rename(go)
+    failures = [w.communicate(timeout=120)[1] for w in workers if w.wait(timeout=120) != 0]
+    assert failures == []
+    engine = engine_for(db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [_head()]
+        assert set(inspect(engine).get_table_names()) >= TABLES
+    finally:
+        engine.dispose()
